@@ -1,0 +1,292 @@
+/**
+ * `dynamic-cluster:index:Cluster`: the whole cluster, built from a validated {@link ClusterConfig}.
+ *
+ * Owns the generated secrets (random/tls resources, so they are stable across runs and stored
+ * encrypted), the `/data` volume (protected, outside the head node so it survives a head-node
+ * replacement), the head-node service's application credential, and composes {@link Network},
+ * {@link HeadNode} and {@link HeadProvisioner}. Worker policy reaches the head node only through
+ * the pillar, so changing it re-runs the provisioning step and nothing else.
+ */
+import * as openstack from "@pulumi/openstack";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import * as tls from "@pulumi/tls";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { saltPemFinger } from "../lib/saltKey";
+import { encodeUserData, renderUserData } from "../lib/userData";
+import { SERVICE_ACCESS_RULES } from "./accessRules";
+import type { ClusterConfig, WorkerPolicy } from "./config";
+import { HeadNode } from "./headNode";
+import { Network } from "./network";
+import {
+    headMinionId,
+    type PillarResources,
+    type PillarSecrets,
+    renderPublicPillarFiles,
+    renderSecretPillarFiles,
+} from "./pillar";
+import { HeadProvisioner, type RemoteFile } from "./provisioner";
+
+/** The project's root directory (holds `cloud-init/` and `salt/`). */
+export const PROJECT_ROOT = path.resolve(__dirname, "..");
+
+/** Node.js module stream installed on the head node (Rocky/Alma 9 AppStream). */
+export const HEAD_NODEJS_STREAM = "20";
+
+/** Where the OpenStack API is, as the head-node service must reach it. */
+export interface CloudEndpoint {
+    /** Keystone URL. */
+    authUrl: string;
+    /** Region, or "" when the cloud has one. */
+    region: string;
+}
+
+/** Arguments of {@link Cluster}. */
+export interface ClusterArgs {
+    /** Validated configuration. */
+    config: ClusterConfig;
+    /** Keystone URL and region for the head-node service. */
+    cloud: CloudEndpoint;
+}
+
+/** Renders the head node's user-data and checks it against Nova's size limit. */
+export function renderHeadUserData(config: ClusterConfig, root = PROJECT_ROOT): string {
+    const template = readFileSync(path.join(root, "cloud-init", "head.yaml"), "utf8");
+    const raw = renderUserData(template, {
+        head_name: config.headNode.name,
+        nodejs_stream: HEAD_NODEJS_STREAM,
+    });
+    encodeUserData(raw);
+    return raw;
+}
+
+/** An elastic HPC cluster: network, head node, data volume, secrets and provisioning. */
+export class Cluster extends pulumi.ComponentResource {
+    /** Random ID in every worker's `dc-cluster-<id>` tag. */
+    readonly clusterId: pulumi.Output<string>;
+    /** Address users reach the head node at. */
+    readonly headAddress: pulumi.Output<string>;
+    /** Head node's address on the cluster network. */
+    readonly headClusterAddress: pulumi.Output<string>;
+    /** `ssh` command line for the head node. */
+    readonly sshCommand: pulumi.Output<string>;
+    /** Dashboard URL. */
+    readonly dashboardUrl: pulumi.Output<string>;
+    /** Dashboard password (secret). */
+    readonly dashboardPassword: pulumi.Output<string>;
+    /** Salt `master_finger` workers pin. */
+    readonly masterFinger: pulumi.Output<string>;
+    /** The scheduler in use. */
+    readonly scheduler: string;
+    /** Worker policy in force. */
+    readonly workerPolicy: WorkerPolicy;
+    /** The network component (security groups, network ID) for the worker pool. */
+    readonly network: Network;
+    /** The head node component. */
+    readonly headNode: HeadNode;
+    /** The provisioning step; worker pools depend on it (the master must be up). */
+    readonly provisioner: HeadProvisioner;
+
+    /**
+     * @param name The _unique_ name of this component.
+     * @param args The validated configuration and cloud endpoint.
+     * @param opts A bag of options that control this component's behavior.
+     */
+    constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("dynamic-cluster:index:Cluster", name, {}, opts);
+        const { config } = args;
+        const parent = { parent: this };
+
+        const clusterId = new random.RandomString(
+            `${name}-id`,
+            { length: 8, lower: true, upper: false, numeric: true, special: false },
+            parent,
+        );
+        this.clusterId = clusterId.result;
+
+        this.network = new Network(
+            `${name}-network`,
+            {
+                plan: config.network,
+                clusterName: config.clusterName,
+                scheduler: config.scheduler,
+                allowedCidr: config.allowedCidr,
+            },
+            parent,
+        );
+
+        const dataVolume = new openstack.blockstorage.Volume(
+            `${name}-data`,
+            {
+                name: `${config.clusterName}-data`,
+                description: `Dynamic Cluster ${config.clusterName}: /data`,
+                size: config.data.size,
+                volumeType: config.data.volumeType,
+            },
+            { parent: this, protect: config.data.protect },
+        );
+
+        this.headNode = new HeadNode(
+            `${name}-head`,
+            {
+                headNode: config.headNode,
+                keyName: config.keyName,
+                network: this.network,
+                userData: renderHeadUserData(config),
+                dataVolumeId: dataVolume.id,
+                clusterId: this.clusterId,
+            },
+            parent,
+        );
+        this.headAddress = this.headNode.publicAddress;
+        this.headClusterAddress = this.headNode.clusterAddress;
+
+        // Generated secrets: stable across runs, encrypted in state.
+        const saltMasterKey = new tls.PrivateKey(
+            `${name}-salt-master-key`,
+            { algorithm: "RSA", rsaBits: 4096 },
+            parent,
+        );
+        this.masterFinger = saltMasterKey.publicKeyPem.apply(saltPemFinger);
+        const tlsKey = new tls.PrivateKey(
+            `${name}-tls-key`,
+            { algorithm: "ECDSA", ecdsaCurve: "P256" },
+            parent,
+        );
+        const tlsCertificate = new tls.SelfSignedCert(
+            `${name}-tls-certificate`,
+            {
+                privateKeyPem: tlsKey.privateKeyPem,
+                subject: { commonName: config.headNode.name, organization: "Dynamic Cluster" },
+                dnsNames: [config.headNode.name],
+                ipAddresses: [this.headNode.publicAddress],
+                validityPeriodHours: 5 * 365 * 24,
+                allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
+            },
+            parent,
+        );
+        this.dashboardPassword =
+            config.dashboardPassword ??
+            new random.RandomPassword(
+                `${name}-dashboard-password`,
+                { length: 24, special: false },
+                parent,
+            ).result;
+        const serviceToken = new random.RandomPassword(
+            `${name}-service-token`,
+            { length: 48, special: false },
+            parent,
+        );
+        const mungeKey = new random.RandomBytes(`${name}-munge-key`, { length: 128 }, parent);
+        const credential = new openstack.identity.ApplicationCredential(
+            `${name}-service-credential`,
+            {
+                name: pulumi.interpolate`${config.clusterName}-dynamic-cluster-${this.clusterId}`,
+                description: `Dynamic Cluster ${config.clusterName}: head-node service (compute only)`,
+                unrestricted: false,
+                accessRules: SERVICE_ACCESS_RULES.map((rule) => ({ ...rule })),
+            },
+            parent,
+        );
+
+        const resources: pulumi.Output<PillarResources> = pulumi
+            .all([
+                this.clusterId,
+                this.headNode.clusterAddress,
+                this.headNode.publicAddress,
+                this.network.subnetCidr,
+                this.network.networkId,
+                this.network.workerSecurityGroup.name,
+                dataVolume.id,
+                this.masterFinger,
+            ])
+            .apply(
+                ([id, headAddress, headPublicAddress, clusterCidr, networkId, workerSg, volumeId, finger]) => ({
+                    clusterId: id,
+                    headAddress,
+                    headPublicAddress,
+                    clusterCidr,
+                    networkId,
+                    workerSecurityGroup: workerSg,
+                    dataVolumeId: volumeId,
+                    masterFinger: finger,
+                    authUrl: args.cloud.authUrl,
+                    region: args.cloud.region,
+                }),
+            );
+        const publicPillar = resources.apply((res) => renderPublicPillarFiles(config, res));
+        const secrets: pulumi.Output<PillarSecrets> = pulumi
+            .all([
+                credential.id,
+                credential.secret,
+                this.dashboardPassword,
+                serviceToken.result,
+                tlsKey.privateKeyPem,
+                tlsCertificate.certPem,
+                mungeKey.base64,
+            ])
+            .apply(([credentialId, credentialSecret, dashboard, token, key, cert, munge]) => ({
+                applicationCredentialId: credentialId,
+                applicationCredentialSecret: credentialSecret,
+                dashboardPassword: dashboard,
+                serviceToken: token,
+                tlsPrivateKey: key,
+                tlsCertificate: cert,
+                mungeKey: munge,
+            }));
+        const secretPillar = pulumi.secret(secrets.apply(renderSecretPillarFiles));
+
+        const pillarFile = (fileName: string, files: pulumi.Output<Record<string, string>>): RemoteFile => ({
+            name: fileName.replace(/\.sls$/, "").replace(/_/g, "-"),
+            path: `/srv/pillar/${fileName}`,
+            mode: "0600",
+            content: files.apply((f) => f[fileName]!),
+        });
+        const files: RemoteFile[] = [
+            pillarFile("top.sls", publicPillar),
+            pillarFile("dynamic_cluster.sls", publicPillar),
+            pillarFile("dynamic_cluster_cluster_secrets.sls", secretPillar),
+            pillarFile("dynamic_cluster_head_secrets.sls", secretPillar),
+            {
+                name: "salt-master-pem",
+                path: "/etc/salt/pki/master/master.pem",
+                mode: "0400",
+                content: saltMasterKey.privateKeyPem,
+            },
+            {
+                name: "salt-master-pub",
+                path: "/etc/salt/pki/master/master.pub",
+                mode: "0644",
+                content: saltMasterKey.publicKeyPem,
+            },
+        ];
+
+        this.provisioner = new HeadProvisioner(
+            `${name}-provisioner`,
+            {
+                host: this.headNode.publicAddress,
+                user: config.sshUser,
+                privateKey: config.sshPrivateKey,
+                instanceId: this.headNode.instance.id,
+                reachableAfter: this.headNode.reachableAfter,
+                saltTreeDir: path.join(PROJECT_ROOT, "salt"),
+                files,
+                headMinionId: headMinionId(config),
+            },
+            { parent: this.headNode },
+        );
+
+        this.scheduler = config.scheduler;
+        this.workerPolicy = config.workers;
+        this.sshCommand = pulumi.interpolate`ssh ${config.sshUser}@${this.headNode.publicAddress}`;
+        this.dashboardUrl = pulumi.interpolate`https://${this.headNode.publicAddress}/dashboard/`;
+
+        this.registerOutputs({
+            clusterId: this.clusterId,
+            headAddress: this.headAddress,
+            dashboardUrl: this.dashboardUrl,
+            dashboardPassword: this.dashboardPassword,
+        });
+    }
+}

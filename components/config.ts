@@ -1,0 +1,653 @@
+/**
+ * The one configuration loader: turns `pulumi config` into a validated, fully defaulted
+ * {@link ClusterConfig} before any resource is registered.
+ *
+ * `parseClusterConfig` is pure (raw strings in, typed config or one {@link ConfigError} out) so
+ * every bad-config case is table-tested; `loadClusterConfig` only gathers the raw values from the
+ * Pulumi runtime. Every problem found is reported at once, each with the command that fixes it.
+ * Defaults live here (and only here); `Pulumi.yaml` and the README reference are checked against
+ * {@link CONFIG_KEYS} by the tests.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as ipaddr from "ipaddr.js";
+import { z } from "zod";
+
+/** Which batch scheduler the cluster runs. */
+export type SchedulerKind = "slurm" | "torque";
+
+/** Head node settings (`headNode.*`). */
+export interface HeadNodeConfig {
+    /** Nova server name and host name of the head node. */
+    name: string;
+    /** Nova flavor name. */
+    flavor: string;
+    /** Glance image name (a RHEL-compatible image: Rocky or Alma 9). */
+    image: string;
+    /** Availability zone, or undefined for Nova's default. */
+    availabilityZone?: string;
+}
+
+/** Worker policy (`workers.*`), shared with the head-node service through the pillar. */
+export interface WorkerPolicy {
+    /** Workers Pulumi keeps running at all times (the static floor). */
+    min: number;
+    /** Upper bound on static plus burst workers. */
+    max: number;
+    /** Nova flavor name of workers. */
+    flavor: string;
+    /** Glance image name of workers. */
+    image: string;
+    /** Availability zone of workers, or undefined for Nova's default. */
+    availabilityZone?: string;
+    /** Seconds a burst worker may stay idle before it is removed. */
+    idleTimeout: number;
+    /** Seconds a worker may take from its create call to being ready in the scheduler. */
+    launchTimeout: number;
+    /** Prefix of worker node names: `<prefix>-st-N` (static) and `<prefix>-dy-N` (burst). */
+    namePrefix: string;
+}
+
+/** The `/data` volume (`data.*`). */
+export interface DataVolumeConfig {
+    /** Size in GiB. */
+    size: number;
+    /** Cinder volume type, or undefined for the cloud's default. */
+    volumeType?: string;
+    /** Protect the volume from `pulumi destroy` (default true). */
+    protect: boolean;
+}
+
+/** A cluster user account (`users[*]`). */
+export interface UserAccount {
+    /** POSIX user name. */
+    name: string;
+    /** UID (and GID of the user's own group), identical on every node. */
+    uid: number;
+    /** SSH public keys allowed to log in as this user. */
+    sshKeys: string[];
+}
+
+/** Dashboard settings (`dashboard.*`). */
+export interface DashboardConfig {
+    /** Login name of the dashboard. */
+    username: string;
+}
+
+/** How the head node attaches to the network. */
+export type NetworkPlan =
+    | { kind: "existing"; network: string; floatingIpPool?: string }
+    | {
+          kind: "create";
+          externalNetwork: string;
+          subnetCidr: string;
+          dnsNameservers: string[];
+          floatingIpPool: string;
+      };
+
+/** Everything the program needs, validated and defaulted. */
+export interface ClusterConfig {
+    /** Name used for OpenStack resources and the Slurm cluster name. */
+    clusterName: string;
+    /** Nova key pair name for SSH to the head node and workers. */
+    keyName: string;
+    /** Users' network range: the only source allowed to reach SSH and HTTPS. */
+    allowedCidr: string;
+    /** The batch scheduler. */
+    scheduler: SchedulerKind;
+    /** Network attachment. */
+    network: NetworkPlan;
+    /** Head node settings. */
+    headNode: HeadNodeConfig;
+    /** Worker policy. */
+    workers: WorkerPolicy;
+    /** `/data` volume. */
+    data: DataVolumeConfig;
+    /** Cluster user accounts. */
+    users: UserAccount[];
+    /** Dashboard settings. */
+    dashboard: DashboardConfig;
+    /** Login user of the image, used by the provisioning step. */
+    sshUser: string;
+    /** Private key for the provisioning step (secret), or undefined to use the ssh-agent. */
+    sshPrivateKey?: pulumi.Output<string>;
+    /** Dashboard password override (secret), or undefined to generate one. */
+    dashboardPassword?: pulumi.Output<string>;
+}
+
+/** How a key is declared in `Pulumi.yaml`; used by the tests and the README generator. */
+export interface ConfigKeySpec {
+    /** `string`, `integer`, `boolean`, `array` or (structured, set with `--path`) `object`. */
+    type: "string" | "integer" | "boolean" | "array" | "object";
+    /** Default value, or undefined when the key has none (required, or optional with no value). */
+    default?: unknown;
+    /** True when the user must set the key. */
+    required?: boolean;
+    /** True when the key may only be set with `--secret`. */
+    secret?: boolean;
+    /** One-sentence description, as in `Pulumi.yaml`. */
+    description: string;
+}
+
+/** Default head node settings. */
+export const HEAD_NODE_DEFAULTS: HeadNodeConfig = {
+    name: "dc-head",
+    flavor: "m1.large",
+    image: "Rocky-9",
+};
+
+/** Default worker policy (image and flavor default to the head node's). */
+export const WORKER_DEFAULTS = {
+    min: 0,
+    max: 8,
+    idleTimeout: 600,
+    launchTimeout: 1200,
+    namePrefix: "compute",
+} as const;
+
+/** Default `/data` volume. */
+export const DATA_DEFAULTS: DataVolumeConfig = { size: 100, protect: true };
+
+/** Default user accounts: one ordinary user, as in the original system. */
+export const USERS_DEFAULT: UserAccount[] = [{ name: "fred", uid: 10001, sshKeys: [] }];
+
+/** Default dashboard settings. */
+export const DASHBOARD_DEFAULTS: DashboardConfig = { username: "admin" };
+
+/** Every configuration key of the project, as declared in `Pulumi.yaml`. */
+export const CONFIG_KEYS: Record<string, ConfigKeySpec> = {
+    keyName: {
+        type: "string",
+        required: true,
+        description: "Name of an existing Nova key pair, installed on the head node and workers.",
+    },
+    allowedCidr: {
+        type: "string",
+        required: true,
+        description: "Users' network range (CIDR), the only source allowed to reach SSH and HTTPS.",
+    },
+    allowSshFromAnywhere: {
+        type: "boolean",
+        default: false,
+        description: "Set to true to accept 0.0.0.0/0 or ::/0 as allowedCidr.",
+    },
+    scheduler: {
+        type: "string",
+        default: "slurm",
+        description: "Batch scheduler: slurm or torque.",
+    },
+    clusterName: {
+        type: "string",
+        default: "",
+        description: "Name for OpenStack resources and the scheduler cluster; empty means the stack name.",
+    },
+    network: {
+        type: "string",
+        default: "",
+        description: "Existing network (name or ID) to attach to; empty means create one.",
+    },
+    externalNetwork: {
+        type: "string",
+        default: "",
+        description: "External network for the created router and the floating IP.",
+    },
+    floatingIpPool: {
+        type: "string",
+        default: "",
+        description: "Pool for the head node's floating IP; empty means externalNetwork, or none.",
+    },
+    subnetCidr: {
+        type: "string",
+        default: "10.42.0.0/24",
+        description: "CIDR of the subnet created when network is empty.",
+    },
+    dnsNameservers: {
+        type: "array",
+        default: [],
+        description: "DNS servers of the created subnet; empty means the cloud's default.",
+    },
+    sshUser: {
+        type: "string",
+        default: "rocky",
+        description: "Login user of the image, used to provision the head node over SSH.",
+    },
+    sshPrivateKey: {
+        type: "string",
+        secret: true,
+        description: "Private key for provisioning (set with --secret); unset means use ssh-agent.",
+    },
+    dashboardPassword: {
+        type: "string",
+        secret: true,
+        description: "Dashboard password (set with --secret); unset means generate one.",
+    },
+    headNode: {
+        type: "object",
+        default: HEAD_NODE_DEFAULTS,
+        description: "Head node: name, flavor, image, availabilityZone. Default: {name: dc-head, flavor: m1.large, image: Rocky-9}.",
+    },
+    workers: {
+        type: "object",
+        default: WORKER_DEFAULTS,
+        description:
+            "Worker policy: min, max, flavor, image, availabilityZone, idleTimeout, launchTimeout, namePrefix. Default: {min: 0, max: 8, idleTimeout: 600, launchTimeout: 1200, namePrefix: compute}; flavor and image default to the head node's.",
+    },
+    data: {
+        type: "object",
+        default: DATA_DEFAULTS,
+        description: "The /data volume: size (GiB), volumeType, protect. Default: {size: 100, protect: true}.",
+    },
+    users: {
+        type: "object",
+        default: USERS_DEFAULT,
+        description: "Cluster users: a list of {name, uid, sshKeys}. Default: [{name: fred, uid: 10001}].",
+    },
+    dashboard: {
+        type: "object",
+        default: DASHBOARD_DEFAULTS,
+        description: "Dashboard: username. Default: {username: admin}.",
+    },
+};
+
+/** One configuration problem: the key path, what is wrong, and how to fix it. */
+export interface ConfigProblem {
+    /** Key path as typed after `pulumi config set --path`, e.g. `workers.max`. */
+    path: string;
+    /** What is wrong and how to fix it, as a full sentence. */
+    message: string;
+}
+
+/** Thrown when the configuration is invalid; lists every problem at once. */
+export class ConfigError extends Error {
+    override name = "ConfigError";
+    /** Every problem found. */
+    readonly problems: ConfigProblem[];
+
+    constructor(stack: string, problems: ConfigProblem[]) {
+        super(
+            `The configuration of stack "${stack}" has ${problems.length} problem(s):\n` +
+                problems.map((p) => `  - ${p.path}: ${p.message}`).join("\n"),
+        );
+        this.problems = problems;
+    }
+}
+
+/** Raw input of {@link parseClusterConfig}. */
+export interface RawConfig {
+    /** The project's config values as the CLI passes them (strings; structured ones as JSON). */
+    values: Readonly<Record<string, string>>;
+    /** Keys of {@link values} that were set with `--secret`. */
+    secretKeys: ReadonlySet<string>;
+    /** The stack name (default cluster name). */
+    stack: string;
+    /** Whether an ssh-agent socket is available to the program. */
+    sshAgentAvailable: boolean;
+    /** Whether `openstack:password` is set in plain text (it must be a secret). */
+    openstackPasswordInPlainText?: boolean;
+}
+
+const HOSTNAME = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const POSIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+const RESERVED_USERS = new Set(["root", "slurm", "munge", "salt", "nobody", "admin", "rocky"]);
+const NONEMPTY = z.string().trim().min(1, "must not be empty");
+
+const headNodeSchema = z
+    .object({
+        name: z.string().regex(HOSTNAME, "must be a host name: lower-case letters, digits, '-'"),
+        flavor: NONEMPTY,
+        image: NONEMPTY,
+        availabilityZone: NONEMPTY.optional(),
+    })
+    .partial()
+    .strict();
+
+const workersSchema = z
+    .object({
+        min: z.number().int().min(0).max(1000),
+        max: z.number().int().min(0).max(1000),
+        flavor: NONEMPTY,
+        image: NONEMPTY,
+        availabilityZone: NONEMPTY.optional(),
+        idleTimeout: z.number().int().min(60).max(7 * 86400),
+        launchTimeout: z.number().int().min(120).max(86400),
+        namePrefix: z.string().regex(/^[a-z][a-z0-9]{0,15}$/, "must be 1-16 lower-case letters or digits, starting with a letter"),
+    })
+    .partial()
+    .strict();
+
+const dataSchema = z
+    .object({
+        size: z.number().int().min(1).max(65536),
+        volumeType: NONEMPTY.optional(),
+        protect: z.boolean(),
+    })
+    .partial()
+    .strict();
+
+const userSchema = z
+    .object({
+        name: z.string().regex(POSIX_USER, "must be a POSIX user name"),
+        uid: z.number().int().min(1000).max(60000),
+        sshKeys: z.array(z.string().regex(/^(ssh-|ecdsa-|sk-)\S+ \S+/, "must be an OpenSSH public key")).optional(),
+    })
+    .strict();
+
+const dashboardSchema = z
+    .object({ username: z.string().regex(POSIX_USER, "must be letters, digits, '_' or '-'") })
+    .partial()
+    .strict();
+
+function fix(path: string, example: string): string {
+    return `pulumi config set --path ${path} ${example}`;
+}
+
+/** Collects problems while parsing. */
+class Problems {
+    readonly list: ConfigProblem[] = [];
+    add(path: string, message: string): void {
+        this.list.push({ path, message });
+    }
+}
+
+function parseJson(problems: Problems, key: string, raw: string | undefined): unknown {
+    if (raw === undefined) return undefined;
+    try {
+        return JSON.parse(raw);
+    } catch {
+        problems.add(key, `is not structured data; set its fields with \`${fix(`${key}.<field>`, "<value>")}\`.`);
+        return undefined;
+    }
+}
+
+function parseStructured<T>(
+    problems: Problems,
+    key: string,
+    schema: z.ZodType<T>,
+    raw: string | undefined,
+    exampleFor: (path: string) => string,
+): T | undefined {
+    const value = parseJson(problems, key, raw);
+    if (value === undefined) return undefined;
+    const result = schema.safeParse(value);
+    if (result.success) return result.data;
+    for (const issue of result.error.issues) {
+        if (issue.code === "unrecognized_keys") {
+            for (const extra of issue.keys) {
+                const path = [key, ...issue.path.map(String), extra].join(".");
+                problems.add(path, `is not a known setting; remove it with \`pulumi config rm --path ${path}\` (check the spelling in the README's configuration reference).`);
+            }
+            continue;
+        }
+        const path = [key, ...issue.path.map(String)].join(".");
+        problems.add(path, `${issue.message.replace(/^Invalid input: /, "")}; fix it with \`${exampleFor(path)}\`.`);
+    }
+    return undefined;
+}
+
+const EXAMPLES: Record<string, string> = {
+    "workers.min": "0",
+    "workers.max": "8",
+    "workers.idleTimeout": "600",
+    "workers.launchTimeout": "1200",
+    "workers.namePrefix": "compute",
+    "workers.flavor": "m1.large",
+    "workers.image": "Rocky-9",
+    "headNode.name": "dc-head",
+    "headNode.flavor": "m1.large",
+    "headNode.image": "Rocky-9",
+    "data.size": "100",
+    "data.protect": "true",
+    "dashboard.username": "admin",
+};
+
+function exampleFor(path: string): string {
+    const generic = path.replace(/\[\d+\]|\.\d+(?=\.|$)/g, (m) => m);
+    return fix(path, EXAMPLES[generic] ?? "<value>");
+}
+
+function parseBoolean(problems: Problems, key: string, raw: string | undefined, fallback: boolean): boolean {
+    if (raw === undefined || raw === "") return fallback;
+    if (raw === "true") return true;
+    if (raw === "false") return false;
+    problems.add(key, `must be true or false; fix it with \`pulumi config set ${key} true\`.`);
+    return fallback;
+}
+
+function isOpenToWorld(cidr: [ipaddr.IPv4 | ipaddr.IPv6, number]): boolean {
+    return cidr[1] === 0;
+}
+
+function parseCidr(problems: Problems, key: string, raw: string, hint: string): string | undefined {
+    let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
+    try {
+        parsed = ipaddr.parseCIDR(raw.trim());
+    } catch {
+        problems.add(key, `"${raw}" is not a CIDR range such as 203.0.113.0/24; ${hint}`);
+        return undefined;
+    }
+    const [address, prefix] = parsed;
+    const network =
+        address.kind() === "ipv4"
+            ? ipaddr.IPv4.networkAddressFromCIDR(raw.trim())
+            : ipaddr.IPv6.networkAddressFromCIDR(raw.trim());
+    if (network.toString() !== address.toString()) {
+        problems.add(
+            key,
+            `"${raw}" has host bits set; did you mean ${network.toString()}/${prefix}? ${hint}`,
+        );
+        return undefined;
+    }
+    return `${address.toString()}/${prefix}`;
+}
+
+/**
+ * Validates and defaults the raw configuration.
+ *
+ * @throws ConfigError listing every problem, each with the command that fixes it.
+ */
+export function parseClusterConfig(raw: RawConfig): ClusterConfig {
+    const problems = new Problems();
+    const v = raw.values;
+    const get = (key: string): string | undefined => {
+        const value = v[key];
+        return value === undefined || value.trim() === "" ? undefined : value.trim();
+    };
+
+    for (const key of Object.keys(v)) {
+        if (!(key in CONFIG_KEYS)) {
+            problems.add(key, `is not a known setting; remove it with \`pulumi config rm ${key}\` (see the README's configuration reference).`);
+        }
+    }
+    for (const [key, spec] of Object.entries(CONFIG_KEYS)) {
+        if (spec.secret && v[key] !== undefined && !raw.secretKeys.has(key)) {
+            problems.add(key, `is a secret and is stored in plain text; set it again with \`pulumi config set --secret ${key} <value>\`.`);
+        }
+    }
+    if (raw.openstackPasswordInPlainText) {
+        problems.add("openstack:password", "is stored in plain text; set it again with `pulumi config set --secret openstack:password <password>`, or use an application credential.");
+    }
+
+    const keyName = get("keyName");
+    if (!keyName) {
+        problems.add("keyName", "is required: the name of an existing Nova key pair (`openstack keypair list`); set it with `pulumi config set keyName <name>`.");
+    }
+
+    const allowSshFromAnywhere = parseBoolean(problems, "allowSshFromAnywhere", get("allowSshFromAnywhere"), false);
+    const allowedCidrRaw = get("allowedCidr");
+    let allowedCidr: string | undefined;
+    if (!allowedCidrRaw) {
+        problems.add("allowedCidr", "is required: the users' network range allowed to reach SSH and HTTPS, e.g. `pulumi config set allowedCidr 203.0.113.0/24`.");
+    } else {
+        allowedCidr = parseCidr(problems, "allowedCidr", allowedCidrRaw, "set it with `pulumi config set allowedCidr 203.0.113.0/24`.");
+        if (allowedCidr && isOpenToWorld(ipaddr.parseCIDR(allowedCidr)) && !allowSshFromAnywhere) {
+            problems.add("allowedCidr", `${allowedCidr} opens SSH and HTTPS to the whole Internet; use your users' range, or confirm with \`pulumi config set allowSshFromAnywhere true\`.`);
+        }
+    }
+
+    const schedulerRaw = get("scheduler") ?? "slurm";
+    if (schedulerRaw !== "slurm" && schedulerRaw !== "torque") {
+        problems.add("scheduler", `"${schedulerRaw}" is not a supported scheduler; use \`pulumi config set scheduler slurm\` (or torque).`);
+    }
+
+    const clusterName = get("clusterName") ?? raw.stack.toLowerCase().replace(/[^a-z0-9-]/g, "-");
+    if (!HOSTNAME.test(clusterName) || clusterName.length > 32) {
+        problems.add("clusterName", `"${clusterName}" must be 1-32 lower-case letters, digits or '-', starting with a letter; set it with \`pulumi config set clusterName hpc\`.`);
+    }
+
+    // Network plan.
+    const networkName = get("network");
+    const externalNetwork = get("externalNetwork");
+    const floatingIpPool = get("floatingIpPool") ?? externalNetwork;
+    const subnetCidrRaw = get("subnetCidr") ?? "10.42.0.0/24";
+    const dnsRaw = parseJson(problems, "dnsNameservers", v["dnsNameservers"]);
+    const dnsNameservers: string[] = [];
+    if (dnsRaw !== undefined) {
+        if (!Array.isArray(dnsRaw)) {
+            problems.add("dnsNameservers", "must be a list; set it with `pulumi config set --path 'dnsNameservers[0]' 192.0.2.53`.");
+        } else {
+            dnsRaw.forEach((entry: unknown, i) => {
+                if (typeof entry === "string" && ipaddr.isValid(entry)) dnsNameservers.push(entry);
+                else problems.add(`dnsNameservers[${i}]`, `${JSON.stringify(entry)} is not an IP address; fix it with \`pulumi config set --path 'dnsNameservers[${i}]' 192.0.2.53\`.`);
+            });
+        }
+    }
+    let network: NetworkPlan | undefined;
+    if (networkName) {
+        network = { kind: "existing", network: networkName, floatingIpPool };
+    } else if (externalNetwork) {
+        const subnetCidr = parseCidr(problems, "subnetCidr", subnetCidrRaw, "set it with `pulumi config set subnetCidr 10.42.0.0/24`.");
+        if (subnetCidr) {
+            const [address, prefix] = ipaddr.parseCIDR(subnetCidr);
+            if (address.kind() !== "ipv4" || prefix > 28 || prefix < 8) {
+                problems.add("subnetCidr", `${subnetCidr} must be an IPv4 range from /8 to /28; set it with \`pulumi config set subnetCidr 10.42.0.0/24\`.`);
+            }
+        }
+        network = { kind: "create", externalNetwork, subnetCidr: subnetCidr ?? subnetCidrRaw, dnsNameservers, floatingIpPool: floatingIpPool ?? externalNetwork };
+    } else {
+        problems.add("network", "no network to attach to: set `pulumi config set network <existing network name or ID>`, or let the program create one with `pulumi config set externalNetwork <external network name>`.");
+    }
+
+    const headNodeIn = parseStructured(problems, "headNode", headNodeSchema, v["headNode"], exampleFor) ?? {};
+    const headNode: HeadNodeConfig = { ...HEAD_NODE_DEFAULTS, ...headNodeIn };
+
+    const workersIn = parseStructured(problems, "workers", workersSchema, v["workers"], exampleFor) ?? {};
+    const workers: WorkerPolicy = {
+        ...WORKER_DEFAULTS,
+        flavor: headNode.flavor,
+        image: headNode.image,
+        ...workersIn,
+    };
+    if (workers.min > workers.max) {
+        problems.add("workers.min", `(${workers.min}) is larger than workers.max (${workers.max}); lower it with \`${fix("workers.min", String(workers.max))}\` or raise workers.max.`);
+    }
+
+    const dataIn = parseStructured(problems, "data", dataSchema, v["data"], exampleFor) ?? {};
+    const data: DataVolumeConfig = { ...DATA_DEFAULTS, ...dataIn };
+
+    let users: UserAccount[] = USERS_DEFAULT;
+    const usersRaw = parseJson(problems, "users", v["users"]);
+    if (usersRaw !== undefined) {
+        if (!Array.isArray(usersRaw)) {
+            problems.add("users", "must be a list of {name, uid, sshKeys}; set it with `pulumi config set --path 'users[0].name' fred`.");
+        } else {
+            users = [];
+            const names = new Set<string>();
+            const uids = new Set<number>();
+            usersRaw.forEach((entry: unknown, i) => {
+                const parsed = userSchema.safeParse(entry);
+                if (!parsed.success) {
+                    for (const issue of parsed.error.issues) {
+                        const path = [`users[${i}]`, ...issue.path.map(String)].join(".");
+                        problems.add(path, `${issue.message.replace(/^Invalid input: /, "")}; fix it with \`pulumi config set --path '${path}' <value>\`.`);
+                    }
+                    return;
+                }
+                const user = { ...parsed.data, sshKeys: parsed.data.sshKeys ?? [] };
+                if (RESERVED_USERS.has(user.name)) {
+                    problems.add(`users[${i}].name`, `"${user.name}" is reserved for the system; choose another name with \`pulumi config set --path 'users[${i}].name' fred\`.`);
+                }
+                if (names.has(user.name)) problems.add(`users[${i}].name`, `"${user.name}" is listed twice; each user must appear once.`);
+                if (uids.has(user.uid)) problems.add(`users[${i}].uid`, `${user.uid} is used twice; give each user its own uid.`);
+                names.add(user.name);
+                uids.add(user.uid);
+                users.push(user);
+            });
+        }
+    }
+
+    const dashboardIn = parseStructured(problems, "dashboard", dashboardSchema, v["dashboard"], exampleFor) ?? {};
+    const dashboard: DashboardConfig = { ...DASHBOARD_DEFAULTS, ...dashboardIn };
+
+    const sshUser = get("sshUser") ?? "rocky";
+    if (!POSIX_USER.test(sshUser)) {
+        problems.add("sshUser", `"${sshUser}" is not a user name; set the image's login user with \`pulumi config set sshUser rocky\`.`);
+    }
+    const sshPrivateKeyRaw = v["sshPrivateKey"];
+    if (sshPrivateKeyRaw === undefined && !raw.sshAgentAvailable) {
+        problems.add("sshPrivateKey", "no way to log in to the head node: start an ssh-agent holding the key pair's private key (SSH_AUTH_SOCK), or run `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519`.");
+    } else if (sshPrivateKeyRaw !== undefined && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(sshPrivateKeyRaw)) {
+        problems.add("sshPrivateKey", "is not a PEM or OpenSSH private key; set it with `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519`.");
+    }
+    const dashboardPasswordRaw = v["dashboardPassword"];
+    if (dashboardPasswordRaw !== undefined && dashboardPasswordRaw.length < 12) {
+        problems.add("dashboardPassword", "must be at least 12 characters; set a longer one with `pulumi config set --secret dashboardPassword <password>`, or remove it to have one generated.");
+    }
+
+    if (problems.list.length > 0 || !keyName || !allowedCidr || !network) {
+        throw new ConfigError(raw.stack, problems.list);
+    }
+    return {
+        clusterName,
+        keyName,
+        allowedCidr,
+        scheduler: schedulerRaw as SchedulerKind,
+        network,
+        headNode,
+        workers,
+        data,
+        users,
+        dashboard,
+        sshUser,
+        sshPrivateKey: sshPrivateKeyRaw === undefined ? undefined : pulumi.secret(sshPrivateKeyRaw),
+        dashboardPassword: dashboardPasswordRaw === undefined ? undefined : pulumi.secret(dashboardPasswordRaw),
+    };
+}
+
+/** The config namespace of this project (the `name` in `Pulumi.yaml`). */
+export const PROJECT_NAMESPACE = "dynamic-cluster";
+
+/** Names of the config keys set with `--secret`, as the language host passes them. */
+function secretConfigKeys(): Set<string> {
+    // The SDK keeps this list internal; it is the documented PULUMI_CONFIG_SECRET_KEYS contract.
+    const runtimeConfig = require("@pulumi/pulumi/runtime/config") as {
+        isConfigSecret?: (key: string) => boolean;
+    };
+    const all = pulumi.runtime.allConfig();
+    return new Set(Object.keys(all).filter((key) => runtimeConfig.isConfigSecret?.(key) === true));
+}
+
+/**
+ * Reads the stack's configuration from the Pulumi runtime and validates it.
+ *
+ * @throws ConfigError listing every problem.
+ */
+export function loadClusterConfig(): ClusterConfig {
+    const all = pulumi.runtime.allConfig();
+    const secret = secretConfigKeys();
+    const prefix = `${PROJECT_NAMESPACE}:`;
+    const values: Record<string, string> = {};
+    const secretKeys = new Set<string>();
+    for (const [key, value] of Object.entries(all)) {
+        if (!key.startsWith(prefix)) continue;
+        const short = key.slice(prefix.length);
+        values[short] = value;
+        if (secret.has(key)) secretKeys.add(short);
+    }
+    return parseClusterConfig({
+        values,
+        secretKeys,
+        stack: pulumi.getStack(),
+        sshAgentAvailable: Boolean(process.env["SSH_AUTH_SOCK"]),
+        openstackPasswordInPlainText:
+            all["openstack:password"] !== undefined && !secret.has("openstack:password"),
+    });
+}

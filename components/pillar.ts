@@ -1,0 +1,210 @@
+/**
+ * The Salt pillar the program generates from `pulumi config` and the created resources.
+ *
+ * Pure: plain values in, pillar files (YAML text) out. The provisioning step writes them to the
+ * head node's `/srv/pillar` (root-only); `salt/pillar.example` documents every key and the tests
+ * render every Salt file against the output of {@link renderPillarFiles}. Three files, so each
+ * secret reaches only the minions that need it:
+ * - `dynamic_cluster.sls` (all minions): non-secret settings;
+ * - `dynamic_cluster_cluster_secrets.sls` (all minions): the munge key workers need;
+ * - `dynamic_cluster_head_secrets.sls` (head only): cloud credential, tokens, TLS key.
+ */
+import * as yaml from "js-yaml";
+import type { ClusterConfig } from "./config";
+import { HEAD_LOCAL_PORTS, NFS_PORT, SALT_PORTS, SLURM_PORTS, TORQUE_PORTS } from "./ports";
+
+/** Values known only once resources exist (resolved Outputs). */
+export interface PillarResources {
+    /** Random cluster ID used in worker tags (`dc-cluster-<id>`). */
+    clusterId: string;
+    /** Head node's address on the cluster network. */
+    headAddress: string;
+    /** Address users reach the head node at (floating IP, or the fixed IP). */
+    headPublicAddress: string;
+    /** CIDR of the cluster subnet. */
+    clusterCidr: string;
+    /** Network ID workers are attached to. */
+    networkId: string;
+    /** Security group name workers are booted with. */
+    workerSecurityGroup: string;
+    /** Cinder volume ID of `/data`. */
+    dataVolumeId: string;
+    /** Salt `master_finger` of the generated master key. */
+    masterFinger: string;
+    /** Keystone URL the head-node service authenticates against. */
+    authUrl: string;
+    /** Region of the cloud, or "" for the only one. */
+    region: string;
+}
+
+/** Secrets, resolved; they only ever go to root-only files on the head node. */
+export interface PillarSecrets {
+    /** Application credential ID of the head-node service. */
+    applicationCredentialId: string;
+    /** Application credential secret. */
+    applicationCredentialSecret: string;
+    /** Dashboard password. */
+    dashboardPassword: string;
+    /** Token for the service's local API (reactors, Slurm programs). */
+    serviceToken: string;
+    /** TLS private key (PEM) of the reverse proxy. */
+    tlsPrivateKey: string;
+    /** TLS certificate (PEM) of the reverse proxy. */
+    tlsCertificate: string;
+    /** Munge key, base64 of 128 random bytes. */
+    mungeKey: string;
+}
+
+/** Mount point of the shared data volume. */
+export const DATA_MOUNT_POINT = "/data";
+
+/** Salt minion ID of the head node (it runs `salt-call --local` and is the master). */
+export function headMinionId(config: ClusterConfig): string {
+    return config.headNode.name;
+}
+
+/** Node names of the Pulumi-owned floor: `<prefix>-st-1` .. `<prefix>-st-<min>`. */
+export function staticNodePrefix(config: ClusterConfig): string {
+    return `${config.workers.namePrefix}-st`;
+}
+
+/** Node names of the service-owned burst pool: `<prefix>-dy-1` .. `<prefix>-dy-<max-min>`. */
+export function burstNodePrefix(config: ClusterConfig): string {
+    return `${config.workers.namePrefix}-dy`;
+}
+
+/**
+ * Linux device path of a Cinder volume attached with virtio: udev names it after the first 20
+ * characters of the volume ID, independent of attach order (unlike /dev/vdb).
+ */
+export function virtioDevicePath(volumeId: string): string {
+    return `/dev/disk/by-id/virtio-${volumeId.slice(0, 20)}`;
+}
+
+/** The non-secret pillar, root key `dynamic_cluster`. */
+export function buildPillar(config: ClusterConfig, res: PillarResources): Record<string, unknown> {
+    const burstCount = config.workers.max - config.workers.min;
+    return {
+        dynamic_cluster: {
+            cluster: { name: config.clusterName, id: res.clusterId },
+            scheduler: {
+                kind: config.scheduler,
+                slurm: {
+                    cluster_name: config.clusterName,
+                    partition: "batch",
+                    slurmctld_port: SLURM_PORTS.slurmctld,
+                    slurmd_port: SLURM_PORTS.slurmd,
+                    srun_port_range: [SLURM_PORTS.srunRange.from, SLURM_PORTS.srunRange.to],
+                },
+                torque: {
+                    server_port: TORQUE_PORTS.server,
+                    mom_ports: [TORQUE_PORTS.momFrom, TORQUE_PORTS.momTo],
+                },
+            },
+            head: {
+                name: config.headNode.name,
+                minion_id: headMinionId(config),
+                address: res.headAddress,
+                public_address: res.headPublicAddress,
+            },
+            network: {
+                cluster_cidr: res.clusterCidr,
+                users_cidr: config.allowedCidr,
+                network_id: res.networkId,
+                worker_security_group: res.workerSecurityGroup,
+                salt_ports: [SALT_PORTS.from, SALT_PORTS.to],
+                nfs_port: NFS_PORT.from,
+            },
+            data: {
+                volume_id: res.dataVolumeId,
+                device: virtioDevicePath(res.dataVolumeId),
+                mount_point: DATA_MOUNT_POINT,
+            },
+            workers: {
+                min: config.workers.min,
+                max: config.workers.max,
+                flavor: config.workers.flavor,
+                image: config.workers.image,
+                availability_zone: config.workers.availabilityZone ?? "",
+                key_name: config.keyName,
+                idle_timeout: config.workers.idleTimeout,
+                launch_timeout: config.workers.launchTimeout,
+                static_prefix: staticNodePrefix(config),
+                static_count: config.workers.min,
+                burst_prefix: burstNodePrefix(config),
+                burst_count: burstCount,
+            },
+            users: config.users.map((u) => ({ name: u.name, uid: u.uid, ssh_keys: u.sshKeys })),
+            salt: { master_finger: res.masterFinger },
+            service: {
+                local_api_port: HEAD_LOCAL_PORTS.serviceLocalApi,
+                http_port: HEAD_LOCAL_PORTS.serviceHttp,
+            },
+            dashboard: { username: config.dashboard.username },
+            graphite: {
+                carbon_port: HEAD_LOCAL_PORTS.carbonPlaintext,
+                web_port: HEAD_LOCAL_PORTS.graphiteWeb,
+            },
+            openstack: {
+                auth_url: res.authUrl,
+                region: res.region,
+                interface: "public",
+            },
+        },
+    };
+}
+
+/** The secrets every minion may see (root key `dynamic_cluster_secrets`). */
+export function buildClusterSecretsPillar(secrets: PillarSecrets): Record<string, unknown> {
+    return { dynamic_cluster_cluster_secrets: { munge_key: secrets.mungeKey } };
+}
+
+/** The secrets only the head node sees (root key `dynamic_cluster_head_secrets`). */
+export function buildHeadSecretsPillar(secrets: PillarSecrets): Record<string, unknown> {
+    return {
+        dynamic_cluster_head_secrets: {
+            openstack: {
+                application_credential_id: secrets.applicationCredentialId,
+                application_credential_secret: secrets.applicationCredentialSecret,
+            },
+            dashboard_password: secrets.dashboardPassword,
+            service_token: secrets.serviceToken,
+            tls: { key: secrets.tlsPrivateKey, certificate: secrets.tlsCertificate },
+        },
+    };
+}
+
+/** Pillar `top.sls`: general settings and the munge key everywhere, the rest on the head only. */
+export function buildPillarTop(config: ClusterConfig): Record<string, unknown> {
+    return {
+        base: {
+            "*": ["dynamic_cluster", "dynamic_cluster_cluster_secrets"],
+            [headMinionId(config)]: ["dynamic_cluster_head_secrets"],
+        },
+    };
+}
+
+const HEADER = "# Generated by the Dynamic Cluster Pulumi program. Do not edit: run `pulumi up`.\n";
+
+function toYaml(doc: Record<string, unknown>): string {
+    return HEADER + yaml.dump(doc, { lineWidth: -1, noRefs: true, sortKeys: false });
+}
+
+/** The non-secret pillar files, by file name under `/srv/pillar`. */
+export function renderPublicPillarFiles(
+    config: ClusterConfig,
+    res: PillarResources,
+): Record<string, string> {
+    return {
+        "top.sls": toYaml(buildPillarTop(config)),
+        "dynamic_cluster.sls": toYaml(buildPillar(config, res)),
+    };
+}
+
+/** The secret pillar files, by file name under `/srv/pillar`. */
+export function renderSecretPillarFiles(secrets: PillarSecrets): Record<string, string> {
+    return {
+        "dynamic_cluster_cluster_secrets.sls": toYaml(buildClusterSecretsPillar(secrets)),
+        "dynamic_cluster_head_secrets.sls": toYaml(buildHeadSecretsPillar(secrets)),
+    };
+}

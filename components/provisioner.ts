@@ -1,0 +1,182 @@
+/**
+ * `dynamic-cluster:index:HeadProvisioner`: configures the head node over SSH with
+ * `@pulumi/command`, in four steps:
+ * 1. wait until SSH answers and `cloud-init status --wait` reports success;
+ * 2. copy the Salt tree (`salt/`) to a staging directory named after its content hash (kept
+ *    until the tree changes, so a pillar-only change can reinstall it);
+ * 3. write each generated file (pillar, secrets, Salt master key) root-only, from stdin, so no
+ *    secret ever appears in a command line, in user-data or in logs;
+ * 4. install the Salt tree and run `salt-call --local state.apply`.
+ * Step 4 re-runs whenever the server, the Salt tree or any written file changes; the server
+ * itself is never touched, so a policy change is applied in place.
+ */
+import { remote, types } from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import * as path from "node:path";
+
+/** A file the provisioner writes on the head node. */
+export interface RemoteFile {
+    /** Short name, used in the resource name (`<component>-file-<name>`). */
+    name: string;
+    /** Absolute path on the head node. */
+    path: string;
+    /** Octal mode, e.g. `0600`. Owner is always root. */
+    mode: string;
+    /** File content; pass a secret Output for secret files. */
+    content: pulumi.Input<string>;
+}
+
+/** Arguments of {@link HeadProvisioner}. */
+export interface HeadProvisionerArgs {
+    /** Address to SSH to. */
+    host: pulumi.Input<string>;
+    /** Login user of the image (has passwordless sudo). */
+    user: string;
+    /** Private key, or undefined to use the ssh-agent (`SSH_AUTH_SOCK`). */
+    privateKey?: pulumi.Input<string>;
+    /** The server; a new ID means a new server and re-runs every step. */
+    instanceId: pulumi.Input<string>;
+    /** Resources that must exist before SSH can answer (server, floating IP association). */
+    reachableAfter: pulumi.Resource[];
+    /** Local directory of the Salt tree. */
+    saltTreeDir: string;
+    /** Files to write before the state run. */
+    files: RemoteFile[];
+    /** Salt minion ID of the head node. */
+    headMinionId: string;
+}
+
+/** Where the Salt tree is installed on the head node (`file_roots: base`). */
+export const SALT_TREE_PATH = "/srv/salt";
+
+/** Content hash of a directory tree: relative paths and bytes, in sorted order. */
+export function hashDirectory(dir: string): string {
+    const hash = createHash("sha256");
+    const walk = (relative: string): void => {
+        const absolute = path.join(dir, relative);
+        for (const entry of readdirSync(absolute).sort()) {
+            const child = path.join(relative, entry);
+            if (statSync(path.join(dir, child)).isDirectory()) {
+                walk(child);
+            } else {
+                hash.update(`${child}\0`);
+                hash.update(readFileSync(path.join(dir, child)));
+                hash.update("\0");
+            }
+        }
+    };
+    walk("");
+    return hash.digest("hex");
+}
+
+/** Single-quotes a string for a POSIX shell. */
+export function shellQuote(value: string): string {
+    return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The shell command that writes stdin to `file.path` atomically, root-owned, with its mode. */
+export function writeFileCommand(file: Pick<RemoteFile, "path" | "mode">): string {
+    if (!/^\/[A-Za-z0-9._/-]+$/.test(file.path) || !/^0[0-7]{3}$/.test(file.mode)) {
+        throw new Error(`Refusing to write ${JSON.stringify(file.path)} with mode ${file.mode}.`);
+    }
+    const target = shellQuote(file.path);
+    const temporary = shellQuote(`${file.path}.new`);
+    const directory = shellQuote(path.posix.dirname(file.path));
+    return (
+        `sudo install -d -m 0700 -o root -g root ${directory} && ` +
+        `sudo sh -c 'umask 077 && cat > "$1" && chmod ${file.mode} "$1" && mv -f "$1" "$2"' ` +
+        `write-file ${temporary} ${target}`
+    );
+}
+
+/** Configures the head node over SSH. */
+export class HeadProvisioner extends pulumi.ComponentResource {
+    /** The final state run; its stdout is Salt's summary. */
+    readonly stateApply: remote.Command;
+
+    /**
+     * @param name The _unique_ name of this component.
+     * @param args Connection, Salt tree and files.
+     * @param opts A bag of options that control this component's behavior.
+     */
+    constructor(name: string, args: HeadProvisionerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("dynamic-cluster:index:HeadProvisioner", name, {}, opts);
+
+        const connection: types.input.remote.ConnectionArgs = {
+            host: args.host,
+            user: args.user,
+            privateKey: args.privateKey,
+            dialErrorLimit: -1,
+            perDialTimeout: 10,
+        };
+
+        // Staging lives in the login user's home (CopyToRemote runs unprivileged) and is kept, so a
+        // later run that only rewrites the pillar can install the same tree again.
+        const stagingRoot = `/home/${args.user}/.dynamic-cluster`;
+        const waitForBoot = new remote.Command(
+            `${name}-wait-for-cloud-init`,
+            {
+                connection,
+                create: `sudo cloud-init status --wait --long && install -d -m 0700 ${shellQuote(stagingRoot)}`,
+                triggers: [args.instanceId],
+            },
+            { parent: this, dependsOn: args.reachableAfter, customTimeouts: { create: "30m" } },
+        );
+
+        const treeHash = hashDirectory(args.saltTreeDir);
+        const stagingName = `salt-${treeHash.slice(0, 16)}`;
+        const stagingPath = `${stagingRoot}/${stagingName}`;
+        const copyTree = new remote.CopyToRemote(
+            `${name}-copy-salt-tree`,
+            {
+                connection,
+                source: new pulumi.asset.FileArchive(args.saltTreeDir),
+                remotePath: stagingPath,
+                triggers: [args.instanceId, treeHash],
+            },
+            { parent: this, dependsOn: [waitForBoot] },
+        );
+
+        const writes = args.files.map(
+            (file) =>
+                new remote.Command(
+                    `${name}-file-${file.name}`,
+                    {
+                        connection,
+                        create: writeFileCommand(file),
+                        stdin: file.content,
+                        triggers: [args.instanceId],
+                        logging: "none",
+                    },
+                    { parent: this, dependsOn: [waitForBoot] },
+                ),
+        );
+
+        const filesHash = pulumi
+            .all(args.files.map((file) => pulumi.output(file.content)))
+            .apply((contents) => {
+                const hash = createHash("sha256");
+                contents.forEach((content, i) => hash.update(`${args.files[i]!.path}\0${content}\0`));
+                return hash.digest("hex");
+            });
+
+        const install =
+            `sudo rsync -a --delete --chown=root:root ${shellQuote(`${stagingPath}/`)} ${SALT_TREE_PATH}/ && ` +
+            `find ${shellQuote(stagingRoot)} -mindepth 1 -maxdepth 1 -name 'salt-*' ! -name ${stagingName} -exec rm -rf {} + && ` +
+            `sudo salt-call --local --retcode-passthrough --state-output=changes ` +
+            `--id ${shellQuote(args.headMinionId)} state.apply`;
+        this.stateApply = new remote.Command(
+            `${name}-state-apply`,
+            {
+                connection,
+                create: install,
+                triggers: [args.instanceId, treeHash, filesHash],
+            },
+            { parent: this, dependsOn: [copyTree, ...writes], customTimeouts: { create: "60m" } },
+        );
+
+        this.registerOutputs({ stateApplyStdout: this.stateApply.stdout });
+    }
+}
