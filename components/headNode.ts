@@ -67,7 +67,7 @@ export class HeadNode extends pulumi.ComponentResource {
         });
 
         this.instance = new openstack.compute.Instance(
-            name,
+            `${name}-server`,
             {
                 name: args.headNode.name,
                 flavorName: args.headNode.flavor,

@@ -1,0 +1,111 @@
+/**
+ * What the program must register, written out by hand from the design (not derived from the
+ * code under test), so the mock tests fail when a resource or a rule appears, disappears or
+ * changes.
+ */
+import type { Registration } from "./program";
+
+/** Names of the resources every configuration registers. */
+export const COMMON_RESOURCES: ReadonlyArray<[string, string]> = [
+    ["dynamic-cluster:index:Cluster", "dc"],
+    ["dynamic-cluster:index:Network", "dc-network"],
+    ["dynamic-cluster:index:HeadNode", "dc-head"],
+    ["dynamic-cluster:index:HeadProvisioner", "dc-provisioner"],
+    ["random:index/randomString:RandomString", "dc-id"],
+    ["random:index/randomBytes:RandomBytes", "dc-munge-key"],
+    ["random:index/randomPassword:RandomPassword", "dc-service-token"],
+    ["tls:index/privateKey:PrivateKey", "dc-salt-master-key"],
+    ["tls:index/privateKey:PrivateKey", "dc-tls-key"],
+    ["tls:index/selfSignedCert:SelfSignedCert", "dc-tls-certificate"],
+    ["openstack:identity/applicationCredential:ApplicationCredential", "dc-service-credential"],
+    ["openstack:blockstorage/volume:Volume", "dc-data"],
+    ["openstack:networking/secGroup:SecGroup", "dc-network-head"],
+    ["openstack:networking/secGroup:SecGroup", "dc-network-worker"],
+    ["openstack:networking/port:Port", "dc-head-port"],
+    ["openstack:compute/instance:Instance", "dc-head-server"],
+    ["openstack:compute/volumeAttach:VolumeAttach", "dc-head-data-attach"],
+    ["command:remote:Command", "dc-provisioner-wait-for-cloud-init"],
+    ["command:remote:CopyToRemote", "dc-provisioner-copy-salt-tree"],
+    ["command:remote:Command", "dc-provisioner-file-top"],
+    ["command:remote:Command", "dc-provisioner-file-dynamic-cluster"],
+    ["command:remote:Command", "dc-provisioner-file-dynamic-cluster-cluster-secrets"],
+    ["command:remote:Command", "dc-provisioner-file-dynamic-cluster-head-secrets"],
+    ["command:remote:Command", "dc-provisioner-file-salt-master-pem"],
+    ["command:remote:Command", "dc-provisioner-file-salt-master-pub"],
+    ["command:remote:Command", "dc-provisioner-state-apply"],
+];
+
+/** Extra resources when the head node gets a floating IP. */
+export const FLOATING_IP_RESOURCES: ReadonlyArray<[string, string]> = [
+    ["openstack:networking/floatingIp:FloatingIp", "dc-head-floating-ip"],
+    ["openstack:networking/floatingIpAssociate:FloatingIpAssociate", "dc-head-floating-ip-associate"],
+];
+
+/** Extra resources when the program creates the network. */
+export const CREATED_NETWORK_RESOURCES: ReadonlyArray<[string, string]> = [
+    ["openstack:networking/network:Network", "dc-network-net"],
+    ["openstack:networking/subnet:Subnet", "dc-network-subnet"],
+    ["openstack:networking/router:Router", "dc-network-router"],
+    ["openstack:networking/routerInterface:RouterInterface", "dc-network-router-interface"],
+];
+
+/** A security-group rule as the mock sees it (IDs are `<logical name>-id`). */
+export interface ExpectedRule {
+    name: string;
+    securityGroupId: string;
+    direction: "ingress" | "egress";
+    ethertype: "IPv4" | "IPv6";
+    protocol?: string;
+    portRangeMin?: number;
+    portRangeMax?: number;
+    remoteIpPrefix?: string;
+    remoteGroupId?: string;
+}
+
+const HEAD = "dc-network-head-id";
+const WORKER = "dc-network-worker-id";
+
+/** The complete rule set for a scheduler and users' CIDR. */
+export function expectedRules(scheduler: "slurm" | "torque", cidr: string, ethertype: "IPv4" | "IPv6" = "IPv4"): ExpectedRule[] {
+    const common: ExpectedRule[] = [
+        { name: "dc-network-head-ssh-from-users", securityGroupId: HEAD, direction: "ingress", ethertype, protocol: "tcp", portRangeMin: 22, portRangeMax: 22, remoteIpPrefix: cidr },
+        { name: "dc-network-head-https-from-users", securityGroupId: HEAD, direction: "ingress", ethertype, protocol: "tcp", portRangeMin: 443, portRangeMax: 443, remoteIpPrefix: cidr },
+        { name: "dc-network-head-salt-from-workers", securityGroupId: HEAD, direction: "ingress", ethertype: "IPv4", protocol: "tcp", portRangeMin: 4505, portRangeMax: 4506, remoteGroupId: WORKER },
+        { name: "dc-network-head-nfs-from-workers", securityGroupId: HEAD, direction: "ingress", ethertype: "IPv4", protocol: "tcp", portRangeMin: 2049, portRangeMax: 2049, remoteGroupId: WORKER },
+        { name: "dc-network-worker-ssh-from-head", securityGroupId: WORKER, direction: "ingress", ethertype: "IPv4", protocol: "tcp", portRangeMin: 22, portRangeMax: 22, remoteGroupId: HEAD },
+        { name: "dc-network-worker-all-from-workers", securityGroupId: WORKER, direction: "ingress", ethertype: "IPv4", remoteGroupId: WORKER },
+        { name: "dc-network-head-egress-ipv4", securityGroupId: HEAD, direction: "egress", ethertype: "IPv4", remoteIpPrefix: "0.0.0.0/0" },
+        { name: "dc-network-worker-egress-ipv4", securityGroupId: WORKER, direction: "egress", ethertype: "IPv4", remoteIpPrefix: "0.0.0.0/0" },
+    ];
+    const slurm: ExpectedRule[] = [
+        { name: "dc-network-head-slurm-6817-from-workers", securityGroupId: HEAD, direction: "ingress", ethertype: "IPv4", protocol: "tcp", portRangeMin: 6817, portRangeMax: 6817, remoteGroupId: WORKER },
+        { name: "dc-network-head-slurm-60001-60999-from-workers", securityGroupId: HEAD, direction: "ingress", ethertype: "IPv4", protocol: "tcp", portRangeMin: 60001, portRangeMax: 60999, remoteGroupId: WORKER },
+        { name: "dc-network-worker-slurm-6818-from-head", securityGroupId: WORKER, direction: "ingress", ethertype: "IPv4", protocol: "tcp", portRangeMin: 6818, portRangeMax: 6818, remoteGroupId: HEAD },
+    ];
+    const torque: ExpectedRule[] = [
+        { name: "dc-network-head-torque-15001-from-workers", securityGroupId: HEAD, direction: "ingress", ethertype: "IPv4", protocol: "tcp", portRangeMin: 15001, portRangeMax: 15001, remoteGroupId: WORKER },
+        { name: "dc-network-worker-torque-15002-15003-from-head", securityGroupId: WORKER, direction: "ingress", ethertype: "IPv4", protocol: "tcp", portRangeMin: 15002, portRangeMax: 15003, remoteGroupId: HEAD },
+    ];
+    return [...common, ...(scheduler === "slurm" ? slurm : torque)].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The rules the program registered, in the same shape, sorted by name. */
+export function actualRules(resources: Registration[]): ExpectedRule[] {
+    return resources
+        .filter((r) => r.type === "openstack:networking/secGroupRule:SecGroupRule")
+        .map((r) => {
+            const { description: _description, ...rest } = r.inputs as Record<string, unknown>;
+            return { name: r.name, ...rest } as unknown as ExpectedRule;
+        })
+        .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** `[type, name]` pairs of the registrations, sorted, for exact set comparison. */
+export function resourceSet(resources: Registration[]): string[] {
+    return resources.map((r) => `${r.type} ${r.name}`).sort();
+}
+
+/** The expected set in the same shape. */
+export function expectedSet(...groups: ReadonlyArray<ReadonlyArray<[string, string]>>): string[] {
+    return groups.flat().map(([type, name]) => `${type} ${name}`).sort();
+}

@@ -1,0 +1,82 @@
+/**
+ * Mock test of the whole program with the minimal configuration: key name, users' CIDR and an
+ * existing network by name (no floating IP). Asserts the exact resource set, every security-group
+ * rule, the head node's inputs and the outputs.
+ */
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { saltPemFinger } from "../../lib/saltKey";
+import { actualRules, COMMON_RESOURCES, expectedRules, expectedSet, resourceSet } from "../helpers/expected";
+import { MOCK_RSA_PUBLIC_PEM, MOCK_VALUES, named, type ProgramRun, runProgram, unwrap } from "../helpers/program";
+
+describe("program: minimal config (existing network by name, slurm)", () => {
+    let run: ProgramRun;
+    before(async () => {
+        run = await runProgram({ keyName: "hpc-key", allowedCidr: "203.0.113.0/24", network: "private" });
+    });
+
+    it("registers exactly the expected resources", () => {
+        assert.deepEqual(
+            resourceSet(run.resources.filter((r) => r.type !== "openstack:networking/secGroupRule:SecGroupRule")),
+            expectedSet(COMMON_RESOURCES, [["random:index/randomPassword:RandomPassword", "dc-dashboard-password"]]),
+        );
+    });
+
+    it("opens exactly SSH and HTTPS to users and the cluster ports between groups", () => {
+        assert.deepEqual(actualRules(run.resources), expectedRules("slurm", "203.0.113.0/24"));
+    });
+
+    it("removes Neutron's default rules from both groups", () => {
+        for (const name of ["dc-network-head", "dc-network-worker"]) {
+            assert.equal(named(run, name).inputs["deleteDefaultRules"], true, name);
+        }
+    });
+
+    it("looks the network up by name and its IPv4 subnet", () => {
+        assert.deepEqual(run.invokes.map((i) => [i.token, i.inputs]), [
+            ["openstack:networking/getNetwork:getNetwork", { name: "private" }],
+            ["openstack:networking/getSubnet:getSubnet", { ipVersion: 4, networkId: MOCK_VALUES.existingNetworkId }],
+        ]);
+    });
+
+    it("boots the head node from its port with the defaults", () => {
+        const head = named(run, "dc-head-server").inputs;
+        assert.equal(head["name"], "dc-head");
+        assert.equal(head["flavorName"], "m1.large");
+        assert.equal(head["imageName"], "Rocky-9");
+        assert.equal(head["keyPair"], "hpc-key");
+        assert.deepEqual(head["networks"], [{ port: "dc-head-port-id" }]);
+        assert.match(String(head["userData"]), /^#cloud-config\nhostname: dc-head\n/);
+        assert.deepEqual(named(run, "dc-head-port").inputs["securityGroupIds"], ["dc-network-head-id"]);
+        assert.deepEqual(named(run, "dc-head-data-attach").inputs, { instanceId: "dc-head-server-id", volumeId: "dc-data-id" });
+    });
+
+    it("creates a 100 GiB data volume", () => {
+        assert.equal(named(run, "dc-data").inputs["size"], 100);
+    });
+
+    it("restricts the service's application credential to compute and image calls", () => {
+        const credential = named(run, "dc-service-credential").inputs;
+        assert.equal(credential["unrestricted"], false);
+        const rules = credential["accessRules"] as Array<{ service: string }>;
+        assert.ok(rules.length > 0);
+        assert.deepEqual([...new Set(rules.map((r) => r.service))].sort(), ["compute", "image"]);
+    });
+
+    it("exports the addresses, the ssh command, the dashboard and a secret password", async () => {
+        const o = run.outputs;
+        assert.equal(await unwrap(o["headAddress"] as pulumi.Output<string>), MOCK_VALUES.fixedIp);
+        assert.equal(await unwrap(o["ssh"] as pulumi.Output<string>), `ssh rocky@${MOCK_VALUES.fixedIp}`);
+        assert.equal(await unwrap(o["dashboardUrl"] as pulumi.Output<string>), `https://${MOCK_VALUES.fixedIp}/dashboard/`);
+        assert.equal(await pulumi.isSecret(o["dashboardPassword"] as pulumi.Output<string>), true);
+        assert.equal(o["scheduler"], "slurm");
+        assert.equal((o["workerPolicy"] as { max: number }).max, 8);
+        assert.equal(await unwrap(o["clusterId"] as pulumi.Output<string>), MOCK_VALUES.clusterId);
+    });
+
+    it("pins the generated Salt master key by Salt's fingerprint", () => {
+        const pillar = String(named(run, "dc-provisioner-file-dynamic-cluster").inputs["stdin"]);
+        assert.ok(pillar.includes(`master_finger: ${saltPemFinger(MOCK_RSA_PUBLIC_PEM)}`), pillar);
+    });
+});
