@@ -336,6 +336,25 @@ const dashboardSchema = z
     .partial()
     .strict();
 
+/** Turns a schema issue into plain words. */
+function describeIssue(issue: z.core.$ZodIssue): string {
+    switch (issue.code) {
+        case "too_small":
+            return `must be at least ${String(issue.minimum)}`;
+        case "too_big":
+            return `must be at most ${String(issue.maximum)}`;
+        case "invalid_type":
+            if (issue.expected === "int") return "must be a whole number";
+            if (issue.expected === "number") return "must be a number (set it with --path so it is stored as one)";
+            if (issue.expected === "boolean") return "must be true or false";
+            if (issue.expected === "string") return "must be text";
+            if (issue.expected === "array") return "must be a list";
+            return `must be of type ${issue.expected}`;
+        default:
+            return issue.message;
+    }
+}
+
 function fix(path: string, example: string): string {
     return `pulumi config set --path ${path} ${example}`;
 }
@@ -378,7 +397,7 @@ function parseStructured<T>(
             continue;
         }
         const path = [key, ...issue.path.map(String)].join(".");
-        problems.add(path, `${issue.message.replace(/^Invalid input: /, "")}; fix it with \`${exampleFor(path)}\`.`);
+        problems.add(path, `${describeIssue(issue)}; fix it with \`${exampleFor(path)}\`.`);
     }
     return undefined;
 }
@@ -557,7 +576,7 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
                 if (!parsed.success) {
                     for (const issue of parsed.error.issues) {
                         const path = [`users[${i}]`, ...issue.path.map(String)].join(".");
-                        problems.add(path, `${issue.message.replace(/^Invalid input: /, "")}; fix it with \`pulumi config set --path '${path}' <value>\`.`);
+                        problems.add(path, `${describeIssue(issue)}; fix it with \`pulumi config set --path '${path}' <value>\`.`);
                     }
                     return;
                 }

@@ -7,7 +7,6 @@
  * runs the program once, in its own process (node:test runs one process per file).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { generateKeyPairSync } from "node:crypto";
 
 /** One recorded resource registration. */
 export interface Registration {
@@ -56,11 +55,10 @@ export function unwrap<T>(value: pulumi.Output<T> | T): Promise<T> {
     );
 }
 
-const masterKey = generateKeyPairSync("rsa", { modulusLength: 2048 });
-
-/** The public key PEM the mocked `tls.PrivateKey` returns for RSA keys. */
-export const MOCK_RSA_PUBLIC_PEM = masterKey.publicKey.export({ type: "spki", format: "pem" }).toString();
-const MOCK_RSA_PRIVATE_PEM = masterKey.privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+/** A real RSA public key (public keys are not secret), fixed so runs are comparable. */
+export const MOCK_RSA_PUBLIC_PEM =
+    "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAnHY/FN2a1zXOlekzdtPq\nbjKFEEzmsIAZQUUl9MQ5O2Cs1TUukoo2Jscd66ZqL9vCiihFUVA3tgp1CLxwXm7j\nv6DzSEyoOOhEzBrP109U4ygXVQ58pld+9bDcJNyiMCwGTwN7hwf6a1iJDngPe+5Q\nz0x6uBDOgBJXhyJAIES8vrnu2OqGKrKH1LIgObhAeZ+WKp2lCE6TXlLvcvhjqC3l\nfi0y8243WOfrkHg10VaVQ/GYWE2g8dLr89tgCBsnUXBfN9ktYzVc1Xcsdbw1htu5\n0f9dDsesvv8qJJBvLP2V57fOn1wKOJhJ2en4MqDoBhmabfs5H/BAZHxE5Fin9xxw\nqwIDAQAB\n-----END PUBLIC KEY-----\n";
+const MOCK_RSA_PRIVATE_PEM = "mock-rsa-private-key";
 
 /** Fixed values the mocks compute, so tests can assert on them. */
 export const MOCK_VALUES = {
@@ -106,9 +104,15 @@ function computedState(args: pulumi.runtime.MockResourceArgs): Record<string, un
  */
 export async function runProgram(
     config: Record<string, unknown>,
-    options: { secretKeys?: string[]; stack?: string; env?: Record<string, string> } = {},
+    options: {
+        secretKeys?: string[];
+        stack?: string;
+        env?: Record<string, string>;
+        /** Receives registrations as they happen (also when the program throws). */
+        record?: Registration[];
+    } = {},
 ): Promise<ProgramRun> {
-    const resources: Registration[] = [];
+    const resources: Registration[] = options.record ?? [];
     const invokes: Invoke[] = [];
     const project = "dynamic-cluster";
     const values: Record<string, string> = {

@@ -1,0 +1,60 @@
+/**
+ * Changing worker policy (`pulumi config set --path workers.max 20 && pulumi up`) must update the
+ * running cluster in place: between the two configurations the head node's inputs are identical
+ * and only the provisioning step's inputs (the pillar file and the state run's triggers) differ.
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as path from "node:path";
+import { before, describe, it } from "node:test";
+import type { Registration } from "../helpers/program";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+function registrations(config: Record<string, unknown>): Map<string, Registration> {
+    const out = execFileSync(process.execPath, ["--import", "tsx", "test/helpers/dumpProgram.ts"], {
+        cwd: ROOT,
+        env: { ...process.env, DC_TEST_CONFIG: JSON.stringify(config) },
+        encoding: "utf8",
+    });
+    const list = JSON.parse(out) as Registration[];
+    return new Map(list.map((r) => [`${r.type} ${r.name}`, r]));
+}
+
+describe("program: a worker-policy change", () => {
+    const base = { keyName: "k", allowedCidr: "203.0.113.0/24", externalNetwork: "public" };
+    let before_: Map<string, Registration>;
+    let after: Map<string, Registration>;
+    before(() => {
+        before_ = registrations({ ...base, workers: { max: 8, idleTimeout: 600 } });
+        after = registrations({ ...base, workers: { max: 20, idleTimeout: 900 } });
+    });
+
+    it("registers the same resources", () => {
+        assert.deepEqual([...after.keys()].sort(), [...before_.keys()].sort());
+    });
+
+    it("leaves the head node's server, port, volume and network inputs identical", () => {
+        for (const key of [
+            "openstack:compute/instance:Instance dc-head-server",
+            "openstack:networking/port:Port dc-head-port",
+            "openstack:blockstorage/volume:Volume dc-data",
+            "openstack:compute/volumeAttach:VolumeAttach dc-head-data-attach",
+        ]) {
+            assert.deepEqual(after.get(key)?.inputs, before_.get(key)?.inputs, key);
+        }
+    });
+
+    it("changes only the pillar file and the state run", () => {
+        const changed = [...after.keys()].filter(
+            (key) => JSON.stringify(after.get(key)?.inputs) !== JSON.stringify(before_.get(key)?.inputs),
+        );
+        assert.deepEqual(changed.sort(), [
+            "command:remote:Command dc-provisioner-file-dynamic-cluster",
+            "command:remote:Command dc-provisioner-state-apply",
+        ]);
+        const pillar = String(after.get("command:remote:Command dc-provisioner-file-dynamic-cluster")?.inputs["stdin"]);
+        assert.match(pillar, /max: 20/);
+        assert.match(pillar, /idle_timeout: 900/);
+    });
+});
