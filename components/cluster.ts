@@ -202,7 +202,16 @@ export class Cluster extends pulumi.ComponentResource {
                 this.masterFinger,
             ])
             .apply(
-                ([id, headAddress, headPublicAddress, clusterCidr, networkId, workerSg, volumeId, finger]) => ({
+                ([
+                    id,
+                    headAddress,
+                    headPublicAddress,
+                    clusterCidr,
+                    networkId,
+                    workerSg,
+                    volumeId,
+                    finger,
+                ]) => ({
                     clusterId: id,
                     headAddress,
                     headPublicAddress,
@@ -237,7 +246,10 @@ export class Cluster extends pulumi.ComponentResource {
             }));
         const secretPillar = pulumi.secret(secrets.apply(renderSecretPillarFiles));
 
-        const pillarFile = (fileName: string, files: pulumi.Output<Record<string, string>>): RemoteFile => ({
+        const pillarFile = (
+            fileName: string,
+            files: pulumi.Output<Record<string, string>>,
+        ): RemoteFile => ({
             name: fileName.replace(/\.sls$/, "").replace(/_/g, "-"),
             path: `/srv/pillar/${fileName}`,
             mode: "0600",

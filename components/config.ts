@@ -178,7 +178,8 @@ export const CONFIG_KEYS: Record<string, ConfigKeySpec> = {
     clusterName: {
         type: "string",
         default: "",
-        description: "Name for OpenStack resources and the scheduler cluster; empty means the stack name.",
+        description:
+            "Name for OpenStack resources and the scheduler cluster; empty means the stack name.",
     },
     network: {
         type: "string",
@@ -223,7 +224,8 @@ export const CONFIG_KEYS: Record<string, ConfigKeySpec> = {
     headNode: {
         type: "object",
         default: HEAD_NODE_DEFAULTS,
-        description: "Head node: name, flavor, image, availabilityZone. Default: {name: dc-head, flavor: m1.large, image: Rocky-9}.",
+        description:
+            "Head node: name, flavor, image, availabilityZone. Default: {name: dc-head, flavor: m1.large, image: Rocky-9}.",
     },
     workers: {
         type: "object",
@@ -234,12 +236,14 @@ export const CONFIG_KEYS: Record<string, ConfigKeySpec> = {
     data: {
         type: "object",
         default: DATA_DEFAULTS,
-        description: "The /data volume: size (GiB), volumeType, protect. Default: {size: 100, protect: true}.",
+        description:
+            "The /data volume: size (GiB), volumeType, protect. Default: {size: 100, protect: true}.",
     },
     users: {
         type: "object",
         default: USERS_DEFAULT,
-        description: "Cluster users: a list of {name, uid, sshKeys}. Default: [{name: fred, uid: 10001}].",
+        description:
+            "Cluster users: a list of {name, uid, sshKeys}. Default: [{name: fred, uid: 10001}].",
     },
     dashboard: {
         type: "object",
@@ -307,9 +311,18 @@ const workersSchema = z
         flavor: NONEMPTY,
         image: NONEMPTY,
         availabilityZone: NONEMPTY.optional(),
-        idleTimeout: z.number().int().min(60).max(7 * 86400),
+        idleTimeout: z
+            .number()
+            .int()
+            .min(60)
+            .max(7 * 86400),
         launchTimeout: z.number().int().min(120).max(86400),
-        namePrefix: z.string().regex(/^[a-z][a-z0-9]{0,15}$/, "must be 1-16 lower-case letters or digits, starting with a letter"),
+        namePrefix: z
+            .string()
+            .regex(
+                /^[a-z][a-z0-9]{0,15}$/,
+                "must be 1-16 lower-case letters or digits, starting with a letter",
+            ),
     })
     .partial()
     .strict();
@@ -327,7 +340,9 @@ const userSchema = z
     .object({
         name: z.string().regex(POSIX_USER, "must be a POSIX user name"),
         uid: z.number().int().min(1000).max(60000),
-        sshKeys: z.array(z.string().regex(/^(ssh-|ecdsa-|sk-)\S+ \S+/, "must be an OpenSSH public key")).optional(),
+        sshKeys: z
+            .array(z.string().regex(/^(ssh-|ecdsa-|sk-)\S+ \S+/, "must be an OpenSSH public key"))
+            .optional(),
     })
     .strict();
 
@@ -345,7 +360,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
             return `must be at most ${String(issue.maximum)}`;
         case "invalid_type":
             if (issue.expected === "int") return "must be a whole number";
-            if (issue.expected === "number") return "must be a number (set it with --path so it is stored as one)";
+            if (issue.expected === "number")
+                return "must be a number (set it with --path so it is stored as one)";
             if (issue.expected === "boolean") return "must be true or false";
             if (issue.expected === "string") return "must be text";
             if (issue.expected === "array") return "must be a list";
@@ -372,7 +388,10 @@ function parseJson(problems: Problems, key: string, raw: string | undefined): un
     try {
         return JSON.parse(raw);
     } catch {
-        problems.add(key, `is not structured data; set its fields with \`${fix(`${key}.<field>`, "<value>")}\`.`);
+        problems.add(
+            key,
+            `is not structured data; set its fields with \`${fix(`${key}.<field>`, "<value>")}\`.`,
+        );
         return undefined;
     }
 }
@@ -392,7 +411,10 @@ function parseStructured<T>(
         if (issue.code === "unrecognized_keys") {
             for (const extra of issue.keys) {
                 const path = [key, ...issue.path.map(String), extra].join(".");
-                problems.add(path, `is not a known setting; remove it with \`pulumi config rm --path ${path}\` (check the spelling in the README's configuration reference).`);
+                problems.add(
+                    path,
+                    `is not a known setting; remove it with \`pulumi config rm --path ${path}\` (check the spelling in the README's configuration reference).`,
+                );
             }
             continue;
         }
@@ -423,7 +445,12 @@ function exampleFor(path: string): string {
     return fix(path, EXAMPLES[generic] ?? "<value>");
 }
 
-function parseBoolean(problems: Problems, key: string, raw: string | undefined, fallback: boolean): boolean {
+function parseBoolean(
+    problems: Problems,
+    key: string,
+    raw: string | undefined,
+    fallback: boolean,
+): boolean {
     if (raw === undefined || raw === "") return fallback;
     if (raw === "true") return true;
     if (raw === "false") return false;
@@ -473,43 +500,77 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
 
     for (const key of Object.keys(v)) {
         if (!(key in CONFIG_KEYS)) {
-            problems.add(key, `is not a known setting; remove it with \`pulumi config rm ${key}\` (see the README's configuration reference).`);
+            problems.add(
+                key,
+                `is not a known setting; remove it with \`pulumi config rm ${key}\` (see the README's configuration reference).`,
+            );
         }
     }
     for (const [key, spec] of Object.entries(CONFIG_KEYS)) {
         if (spec.secret && v[key] !== undefined && !raw.secretKeys.has(key)) {
-            problems.add(key, `is a secret and is stored in plain text; set it again with \`pulumi config set --secret ${key} <value>\`.`);
+            problems.add(
+                key,
+                `is a secret and is stored in plain text; set it again with \`pulumi config set --secret ${key} <value>\`.`,
+            );
         }
     }
     if (raw.openstackPasswordInPlainText) {
-        problems.add("openstack:password", "is stored in plain text; set it again with `pulumi config set --secret openstack:password <password>`, or use an application credential.");
+        problems.add(
+            "openstack:password",
+            "is stored in plain text; set it again with `pulumi config set --secret openstack:password <password>`, or use an application credential.",
+        );
     }
 
     const keyName = get("keyName");
     if (!keyName) {
-        problems.add("keyName", "is required: the name of an existing Nova key pair (`openstack keypair list`); set it with `pulumi config set keyName <name>`.");
+        problems.add(
+            "keyName",
+            "is required: the name of an existing Nova key pair (`openstack keypair list`); set it with `pulumi config set keyName <name>`.",
+        );
     }
 
-    const allowSshFromAnywhere = parseBoolean(problems, "allowSshFromAnywhere", get("allowSshFromAnywhere"), false);
+    const allowSshFromAnywhere = parseBoolean(
+        problems,
+        "allowSshFromAnywhere",
+        get("allowSshFromAnywhere"),
+        false,
+    );
     const allowedCidrRaw = get("allowedCidr");
     let allowedCidr: string | undefined;
     if (!allowedCidrRaw) {
-        problems.add("allowedCidr", "is required: the users' network range allowed to reach SSH and HTTPS, e.g. `pulumi config set allowedCidr 203.0.113.0/24`.");
+        problems.add(
+            "allowedCidr",
+            "is required: the users' network range allowed to reach SSH and HTTPS, e.g. `pulumi config set allowedCidr 203.0.113.0/24`.",
+        );
     } else {
-        allowedCidr = parseCidr(problems, "allowedCidr", allowedCidrRaw, "set it with `pulumi config set allowedCidr 203.0.113.0/24`.");
+        allowedCidr = parseCidr(
+            problems,
+            "allowedCidr",
+            allowedCidrRaw,
+            "set it with `pulumi config set allowedCidr 203.0.113.0/24`.",
+        );
         if (allowedCidr && isOpenToWorld(ipaddr.parseCIDR(allowedCidr)) && !allowSshFromAnywhere) {
-            problems.add("allowedCidr", `${allowedCidr} opens SSH and HTTPS to the whole Internet; use your users' range, or confirm with \`pulumi config set allowSshFromAnywhere true\`.`);
+            problems.add(
+                "allowedCidr",
+                `${allowedCidr} opens SSH and HTTPS to the whole Internet; use your users' range, or confirm with \`pulumi config set allowSshFromAnywhere true\`.`,
+            );
         }
     }
 
     const schedulerRaw = get("scheduler") ?? "slurm";
     if (schedulerRaw !== "slurm" && schedulerRaw !== "torque") {
-        problems.add("scheduler", `"${schedulerRaw}" is not a supported scheduler; use \`pulumi config set scheduler slurm\` (or torque).`);
+        problems.add(
+            "scheduler",
+            `"${schedulerRaw}" is not a supported scheduler; use \`pulumi config set scheduler slurm\` (or torque).`,
+        );
     }
 
     const clusterName = get("clusterName") ?? raw.stack.toLowerCase().replace(/[^a-z0-9-]/g, "-");
     if (!HOSTNAME.test(clusterName) || clusterName.length > 32) {
-        problems.add("clusterName", `"${clusterName}" must be 1-32 lower-case letters, digits or '-', starting with a letter; set it with \`pulumi config set clusterName hpc\`.`);
+        problems.add(
+            "clusterName",
+            `"${clusterName}" must be 1-32 lower-case letters, digits or '-', starting with a letter; set it with \`pulumi config set clusterName hpc\`.`,
+        );
     }
 
     // Network plan.
@@ -521,11 +582,18 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
     const dnsNameservers: string[] = [];
     if (dnsRaw !== undefined) {
         if (!Array.isArray(dnsRaw)) {
-            problems.add("dnsNameservers", "must be a list; set it with `pulumi config set --path 'dnsNameservers[0]' 192.0.2.53`.");
+            problems.add(
+                "dnsNameservers",
+                "must be a list; set it with `pulumi config set --path 'dnsNameservers[0]' 192.0.2.53`.",
+            );
         } else {
             dnsRaw.forEach((entry: unknown, i) => {
                 if (typeof entry === "string" && ipaddr.isValid(entry)) dnsNameservers.push(entry);
-                else problems.add(`dnsNameservers[${i}]`, `${JSON.stringify(entry)} is not an IP address; fix it with \`pulumi config set --path 'dnsNameservers[${i}]' 192.0.2.53\`.`);
+                else
+                    problems.add(
+                        `dnsNameservers[${i}]`,
+                        `${JSON.stringify(entry)} is not an IP address; fix it with \`pulumi config set --path 'dnsNameservers[${i}]' 192.0.2.53\`.`,
+                    );
             });
         }
     }
@@ -533,22 +601,41 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
     if (networkName) {
         network = { kind: "existing", network: networkName, floatingIpPool };
     } else if (externalNetwork) {
-        const subnetCidr = parseCidr(problems, "subnetCidr", subnetCidrRaw, "set it with `pulumi config set subnetCidr 10.42.0.0/24`.");
+        const subnetCidr = parseCidr(
+            problems,
+            "subnetCidr",
+            subnetCidrRaw,
+            "set it with `pulumi config set subnetCidr 10.42.0.0/24`.",
+        );
         if (subnetCidr) {
             const [address, prefix] = ipaddr.parseCIDR(subnetCidr);
             if (address.kind() !== "ipv4" || prefix > 28 || prefix < 8) {
-                problems.add("subnetCidr", `${subnetCidr} must be an IPv4 range from /8 to /28; set it with \`pulumi config set subnetCidr 10.42.0.0/24\`.`);
+                problems.add(
+                    "subnetCidr",
+                    `${subnetCidr} must be an IPv4 range from /8 to /28; set it with \`pulumi config set subnetCidr 10.42.0.0/24\`.`,
+                );
             }
         }
-        network = { kind: "create", externalNetwork, subnetCidr: subnetCidr ?? subnetCidrRaw, dnsNameservers, floatingIpPool: floatingIpPool ?? externalNetwork };
+        network = {
+            kind: "create",
+            externalNetwork,
+            subnetCidr: subnetCidr ?? subnetCidrRaw,
+            dnsNameservers,
+            floatingIpPool: floatingIpPool ?? externalNetwork,
+        };
     } else {
-        problems.add("network", "no network to attach to: set `pulumi config set network <existing network name or ID>`, or let the program create one with `pulumi config set externalNetwork <external network name>`.");
+        problems.add(
+            "network",
+            "no network to attach to: set `pulumi config set network <existing network name or ID>`, or let the program create one with `pulumi config set externalNetwork <external network name>`.",
+        );
     }
 
-    const headNodeIn = parseStructured(problems, "headNode", headNodeSchema, v["headNode"], exampleFor) ?? {};
+    const headNodeIn =
+        parseStructured(problems, "headNode", headNodeSchema, v["headNode"], exampleFor) ?? {};
     const headNode: HeadNodeConfig = { ...HEAD_NODE_DEFAULTS, ...headNodeIn };
 
-    const workersIn = parseStructured(problems, "workers", workersSchema, v["workers"], exampleFor) ?? {};
+    const workersIn =
+        parseStructured(problems, "workers", workersSchema, v["workers"], exampleFor) ?? {};
     const workers: WorkerPolicy = {
         ...WORKER_DEFAULTS,
         flavor: headNode.flavor,
@@ -556,7 +643,10 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
         ...workersIn,
     };
     if (workers.min > workers.max) {
-        problems.add("workers.min", `(${workers.min}) is larger than workers.max (${workers.max}); lower it with \`${fix("workers.min", String(workers.max))}\` or raise workers.max.`);
+        problems.add(
+            "workers.min",
+            `(${workers.min}) is larger than workers.max (${workers.max}); lower it with \`${fix("workers.min", String(workers.max))}\` or raise workers.max.`,
+        );
     }
 
     const dataIn = parseStructured(problems, "data", dataSchema, v["data"], exampleFor) ?? {};
@@ -566,7 +656,10 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
     const usersRaw = parseJson(problems, "users", v["users"]);
     if (usersRaw !== undefined) {
         if (!Array.isArray(usersRaw)) {
-            problems.add("users", "must be a list of {name, uid, sshKeys}; set it with `pulumi config set --path 'users[0].name' fred`.");
+            problems.add(
+                "users",
+                "must be a list of {name, uid, sshKeys}; set it with `pulumi config set --path 'users[0].name' fred`.",
+            );
         } else {
             users = [];
             const names = new Set<string>();
@@ -576,16 +669,30 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
                 if (!parsed.success) {
                     for (const issue of parsed.error.issues) {
                         const path = [`users[${i}]`, ...issue.path.map(String)].join(".");
-                        problems.add(path, `${describeIssue(issue)}; fix it with \`pulumi config set --path '${path}' <value>\`.`);
+                        problems.add(
+                            path,
+                            `${describeIssue(issue)}; fix it with \`pulumi config set --path '${path}' <value>\`.`,
+                        );
                     }
                     return;
                 }
                 const user = { ...parsed.data, sshKeys: parsed.data.sshKeys ?? [] };
                 if (RESERVED_USERS.has(user.name)) {
-                    problems.add(`users[${i}].name`, `"${user.name}" is reserved for the system; choose another name with \`pulumi config set --path 'users[${i}].name' fred\`.`);
+                    problems.add(
+                        `users[${i}].name`,
+                        `"${user.name}" is reserved for the system; choose another name with \`pulumi config set --path 'users[${i}].name' fred\`.`,
+                    );
                 }
-                if (names.has(user.name)) problems.add(`users[${i}].name`, `"${user.name}" is listed twice; each user must appear once.`);
-                if (uids.has(user.uid)) problems.add(`users[${i}].uid`, `${user.uid} is used twice; give each user its own uid.`);
+                if (names.has(user.name))
+                    problems.add(
+                        `users[${i}].name`,
+                        `"${user.name}" is listed twice; each user must appear once.`,
+                    );
+                if (uids.has(user.uid))
+                    problems.add(
+                        `users[${i}].uid`,
+                        `${user.uid} is used twice; give each user its own uid.`,
+                    );
                 names.add(user.name);
                 uids.add(user.uid);
                 users.push(user);
@@ -593,22 +700,38 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
         }
     }
 
-    const dashboardIn = parseStructured(problems, "dashboard", dashboardSchema, v["dashboard"], exampleFor) ?? {};
+    const dashboardIn =
+        parseStructured(problems, "dashboard", dashboardSchema, v["dashboard"], exampleFor) ?? {};
     const dashboard: DashboardConfig = { ...DASHBOARD_DEFAULTS, ...dashboardIn };
 
     const sshUser = get("sshUser") ?? "rocky";
     if (!POSIX_USER.test(sshUser)) {
-        problems.add("sshUser", `"${sshUser}" is not a user name; set the image's login user with \`pulumi config set sshUser rocky\`.`);
+        problems.add(
+            "sshUser",
+            `"${sshUser}" is not a user name; set the image's login user with \`pulumi config set sshUser rocky\`.`,
+        );
     }
     const sshPrivateKeyRaw = v["sshPrivateKey"];
     if (sshPrivateKeyRaw === undefined && !raw.sshAgentAvailable) {
-        problems.add("sshPrivateKey", "no way to log in to the head node: start an ssh-agent holding the key pair's private key (SSH_AUTH_SOCK), or run `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519`.");
-    } else if (sshPrivateKeyRaw !== undefined && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(sshPrivateKeyRaw)) {
-        problems.add("sshPrivateKey", "is not a PEM or OpenSSH private key; set it with `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519`.");
+        problems.add(
+            "sshPrivateKey",
+            "no way to log in to the head node: start an ssh-agent holding the key pair's private key (SSH_AUTH_SOCK), or run `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519`.",
+        );
+    } else if (
+        sshPrivateKeyRaw !== undefined &&
+        !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(sshPrivateKeyRaw)
+    ) {
+        problems.add(
+            "sshPrivateKey",
+            "is not a PEM or OpenSSH private key; set it with `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519`.",
+        );
     }
     const dashboardPasswordRaw = v["dashboardPassword"];
     if (dashboardPasswordRaw !== undefined && dashboardPasswordRaw.length < 12) {
-        problems.add("dashboardPassword", "must be at least 12 characters; set a longer one with `pulumi config set --secret dashboardPassword <password>`, or remove it to have one generated.");
+        problems.add(
+            "dashboardPassword",
+            "must be at least 12 characters; set a longer one with `pulumi config set --secret dashboardPassword <password>`, or remove it to have one generated.",
+        );
     }
 
     if (problems.list.length > 0 || !keyName || !allowedCidr || !network) {
@@ -627,7 +750,8 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
         dashboard,
         sshUser,
         sshPrivateKey: sshPrivateKeyRaw === undefined ? undefined : pulumi.secret(sshPrivateKeyRaw),
-        dashboardPassword: dashboardPasswordRaw === undefined ? undefined : pulumi.secret(dashboardPasswordRaw),
+        dashboardPassword:
+            dashboardPasswordRaw === undefined ? undefined : pulumi.secret(dashboardPasswordRaw),
     };
 }
 

@@ -62,7 +62,8 @@ export class HeadNode extends pulumi.ComponentResource {
         );
         this.clusterAddress = port.allFixedIps.apply((ips) => {
             const ipv4 = ips.find((ip) => !ip.includes(":"));
-            if (!ipv4) throw new pulumi.ResourceError("The head node's port has no IPv4 address.", this);
+            if (!ipv4)
+                throw new pulumi.ResourceError("The head node's port has no IPv4 address.", this);
             return ipv4;
         });
 
@@ -93,7 +94,10 @@ export class HeadNode extends pulumi.ComponentResource {
             const floatingIp = new openstack.networking.FloatingIp(
                 `${name}-floating-ip`,
                 { pool, description: `${args.headNode.name} (Dynamic Cluster head node)` },
-                { parent: this, dependsOn: args.network.routerInterface ? [args.network.routerInterface] : [] },
+                {
+                    parent: this,
+                    dependsOn: args.network.routerInterface ? [args.network.routerInterface] : [],
+                },
             );
             const associate = new openstack.networking.FloatingIpAssociate(
                 `${name}-floating-ip-associate`,

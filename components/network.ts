@@ -84,13 +84,17 @@ export class Network extends pulumi.ComponentResource {
                     cidr: plan.subnetCidr,
                     ipVersion: 4,
                     enableDhcp: true,
-                    dnsNameservers: plan.dnsNameservers.length > 0 ? plan.dnsNameservers : undefined,
+                    dnsNameservers:
+                        plan.dnsNameservers.length > 0 ? plan.dnsNameservers : undefined,
                 },
                 parent,
             );
             const router = new openstack.networking.Router(
                 `${name}-router`,
-                { name: `${args.clusterName}-router`, externalNetworkId: external.apply((n) => n.id) },
+                {
+                    name: `${args.clusterName}-router`,
+                    externalNetworkId: external.apply((n) => n.id),
+                },
                 parent,
             );
             this.routerInterface = new openstack.networking.RouterInterface(
@@ -131,7 +135,8 @@ export class Network extends pulumi.ComponentResource {
                         portRangeMin: rule.ports?.from,
                         portRangeMax: rule.ports?.to,
                         remoteIpPrefix: "cidr" in rule.remote ? rule.remote.cidr : undefined,
-                        remoteGroupId: "group" in rule.remote ? groupId(rule.remote.group) : undefined,
+                        remoteGroupId:
+                            "group" in rule.remote ? groupId(rule.remote.group) : undefined,
                         description: rule.description,
                     },
                     parent,

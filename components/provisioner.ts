@@ -158,7 +158,9 @@ export class HeadProvisioner extends pulumi.ComponentResource {
             .all(args.files.map((file) => pulumi.output(file.content)))
             .apply((contents) => {
                 const hash = createHash("sha256");
-                contents.forEach((content, i) => hash.update(`${args.files[i]!.path}\0${content}\0`));
+                contents.forEach((content, i) =>
+                    hash.update(`${args.files[i]!.path}\0${content}\0`),
+                );
                 return hash.digest("hex");
             });
 

@@ -10,7 +10,14 @@
  */
 import * as ipaddr from "ipaddr.js";
 import type { SchedulerKind } from "./config";
-import { HTTPS_PORT, NFS_PORT, type PortRange, SALT_PORTS, schedulerPorts, SSH_PORT } from "./ports";
+import {
+    HTTPS_PORT,
+    NFS_PORT,
+    type PortRange,
+    SALT_PORTS,
+    schedulerPorts,
+    SSH_PORT,
+} from "./ports";
 
 /** Which of the two groups a rule belongs to, or refers to. */
 export type GroupRole = "head" | "worker";
@@ -70,15 +77,51 @@ export function securityGroupRules(scheduler: SchedulerKind, allowedCidr: string
     });
     return [
         tcpFrom("head-ssh-from-users", "head", SSH_PORT, { cidr: allowedCidr }, "SSH from users"),
-        tcpFrom("head-https-from-users", "head", HTTPS_PORT, { cidr: allowedCidr }, "Dashboard, API and Graphite from users"),
-        tcpFrom("head-salt-from-workers", "head", SALT_PORTS, { group: "worker" }, "Salt master from workers"),
-        tcpFrom("head-nfs-from-workers", "head", NFS_PORT, { group: "worker" }, "NFSv4 /data from workers"),
-        ...sched.headFromWorkers.map((ports) =>
-            tcpFrom(`head-${scheduler}-${portLabel(ports)}-from-workers`, "head", ports, { group: "worker" }, `${scheduler} ${portLabel(ports)} from workers`),
+        tcpFrom(
+            "head-https-from-users",
+            "head",
+            HTTPS_PORT,
+            { cidr: allowedCidr },
+            "Dashboard, API and Graphite from users",
         ),
-        tcpFrom("worker-ssh-from-head", "worker", SSH_PORT, { group: "head" }, "SSH from the head node"),
+        tcpFrom(
+            "head-salt-from-workers",
+            "head",
+            SALT_PORTS,
+            { group: "worker" },
+            "Salt master from workers",
+        ),
+        tcpFrom(
+            "head-nfs-from-workers",
+            "head",
+            NFS_PORT,
+            { group: "worker" },
+            "NFSv4 /data from workers",
+        ),
+        ...sched.headFromWorkers.map((ports) =>
+            tcpFrom(
+                `head-${scheduler}-${portLabel(ports)}-from-workers`,
+                "head",
+                ports,
+                { group: "worker" },
+                `${scheduler} ${portLabel(ports)} from workers`,
+            ),
+        ),
+        tcpFrom(
+            "worker-ssh-from-head",
+            "worker",
+            SSH_PORT,
+            { group: "head" },
+            "SSH from the head node",
+        ),
         ...sched.workerFromHead.map((ports) =>
-            tcpFrom(`worker-${scheduler}-${portLabel(ports)}-from-head`, "worker", ports, { group: "head" }, `${scheduler} ${portLabel(ports)} from the head node`),
+            tcpFrom(
+                `worker-${scheduler}-${portLabel(ports)}-from-head`,
+                "worker",
+                ports,
+                { group: "head" },
+                `${scheduler} ${portLabel(ports)} from the head node`,
+            ),
         ),
         {
             suffix: "worker-all-from-workers",

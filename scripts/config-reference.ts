@@ -23,7 +23,8 @@ function formatDefault(spec: ConfigKeySpec): string {
 /** The Markdown table of every key. */
 export function renderReference(): string {
     const rows = Object.entries(CONFIG_KEYS).map(([key, spec]) => {
-        const how = spec.type === "object" ? `\`--path ${key}.<field>\`` : spec.secret ? "`--secret`" : "";
+        const how =
+            spec.type === "object" ? `\`--path ${key}.<field>\`` : spec.secret ? "`--secret`" : "";
         return `| \`${key}\` | ${spec.type} | ${formatDefault(spec)} | ${how} | ${spec.description.replace(/\|/g, "\\|")} |`;
     });
     return [
@@ -48,7 +49,8 @@ export function checkPulumiYaml(text: string): string[] {
     const declared = project.config ?? {};
     const problems: string[] = [];
     for (const key of Object.keys(declared)) {
-        if (!(key in CONFIG_KEYS)) problems.push(`Pulumi.yaml declares ${key}, which the program does not read.`);
+        if (!(key in CONFIG_KEYS))
+            problems.push(`Pulumi.yaml declares ${key}, which the program does not read.`);
     }
     for (const [key, spec] of Object.entries(CONFIG_KEYS)) {
         const d = declared[key];
@@ -57,12 +59,18 @@ export function checkPulumiYaml(text: string): string[] {
             continue;
         }
         const expectedType = spec.type === "object" ? undefined : spec.type;
-        if (d.type !== expectedType) problems.push(`${key}: type is ${d.type} in Pulumi.yaml, ${expectedType} in the program.`);
+        if (d.type !== expectedType)
+            problems.push(
+                `${key}: type is ${d.type} in Pulumi.yaml, ${expectedType} in the program.`,
+            );
         const expectedDefault = spec.type === "object" ? undefined : spec.default;
         if (JSON.stringify(d.default) !== JSON.stringify(expectedDefault)) {
-            problems.push(`${key}: default is ${JSON.stringify(d.default)} in Pulumi.yaml, ${JSON.stringify(expectedDefault)} in the program.`);
+            problems.push(
+                `${key}: default is ${JSON.stringify(d.default)} in Pulumi.yaml, ${JSON.stringify(expectedDefault)} in the program.`,
+            );
         }
-        if (Boolean(d.secret) !== Boolean(spec.secret)) problems.push(`${key}: secret flags differ.`);
+        if (Boolean(d.secret) !== Boolean(spec.secret))
+            problems.push(`${key}: secret flags differ.`);
         if (d.description !== spec.description) problems.push(`${key}: descriptions differ.`);
     }
     return problems;

@@ -45,6 +45,7 @@ if [ "${stage}" != integration ]; then
     npx tsc --noEmit -p .
     echo "== lint"
     npx eslint .
+    npx prettier --check . >/dev/null || { npx prettier --check . || true; echo "formatting: run npm run format" >&2; exit 1; }
     echo "== unit tests"
     node --import tsx --test test/unit/*.test.ts
 fi

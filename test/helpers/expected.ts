@@ -38,7 +38,10 @@ export const COMMON_RESOURCES: ReadonlyArray<[string, string]> = [
 /** Extra resources when the head node gets a floating IP. */
 export const FLOATING_IP_RESOURCES: ReadonlyArray<[string, string]> = [
     ["openstack:networking/floatingIp:FloatingIp", "dc-head-floating-ip"],
-    ["openstack:networking/floatingIpAssociate:FloatingIpAssociate", "dc-head-floating-ip-associate"],
+    [
+        "openstack:networking/floatingIpAssociate:FloatingIpAssociate",
+        "dc-head-floating-ip-associate",
+    ],
 ];
 
 /** Extra resources when the program creates the network. */
@@ -66,27 +69,141 @@ const HEAD = "dc-network-head-id";
 const WORKER = "dc-network-worker-id";
 
 /** The complete rule set for a scheduler and users' CIDR. */
-export function expectedRules(scheduler: "slurm" | "torque", cidr: string, ethertype: "IPv4" | "IPv6" = "IPv4"): ExpectedRule[] {
+export function expectedRules(
+    scheduler: "slurm" | "torque",
+    cidr: string,
+    ethertype: "IPv4" | "IPv6" = "IPv4",
+): ExpectedRule[] {
     const common: ExpectedRule[] = [
-        { name: "dc-network-head-ssh-from-users", securityGroupId: HEAD, direction: "ingress", ethertype, protocol: "tcp", portRangeMin: 22, portRangeMax: 22, remoteIpPrefix: cidr },
-        { name: "dc-network-head-https-from-users", securityGroupId: HEAD, direction: "ingress", ethertype, protocol: "tcp", portRangeMin: 443, portRangeMax: 443, remoteIpPrefix: cidr },
-        { name: "dc-network-head-salt-from-workers", securityGroupId: HEAD, direction: "ingress", ethertype: "IPv4", protocol: "tcp", portRangeMin: 4505, portRangeMax: 4506, remoteGroupId: WORKER },
-        { name: "dc-network-head-nfs-from-workers", securityGroupId: HEAD, direction: "ingress", ethertype: "IPv4", protocol: "tcp", portRangeMin: 2049, portRangeMax: 2049, remoteGroupId: WORKER },
-        { name: "dc-network-worker-ssh-from-head", securityGroupId: WORKER, direction: "ingress", ethertype: "IPv4", protocol: "tcp", portRangeMin: 22, portRangeMax: 22, remoteGroupId: HEAD },
-        { name: "dc-network-worker-all-from-workers", securityGroupId: WORKER, direction: "ingress", ethertype: "IPv4", remoteGroupId: WORKER },
-        { name: "dc-network-head-egress-ipv4", securityGroupId: HEAD, direction: "egress", ethertype: "IPv4", remoteIpPrefix: "0.0.0.0/0" },
-        { name: "dc-network-worker-egress-ipv4", securityGroupId: WORKER, direction: "egress", ethertype: "IPv4", remoteIpPrefix: "0.0.0.0/0" },
+        {
+            name: "dc-network-head-ssh-from-users",
+            securityGroupId: HEAD,
+            direction: "ingress",
+            ethertype,
+            protocol: "tcp",
+            portRangeMin: 22,
+            portRangeMax: 22,
+            remoteIpPrefix: cidr,
+        },
+        {
+            name: "dc-network-head-https-from-users",
+            securityGroupId: HEAD,
+            direction: "ingress",
+            ethertype,
+            protocol: "tcp",
+            portRangeMin: 443,
+            portRangeMax: 443,
+            remoteIpPrefix: cidr,
+        },
+        {
+            name: "dc-network-head-salt-from-workers",
+            securityGroupId: HEAD,
+            direction: "ingress",
+            ethertype: "IPv4",
+            protocol: "tcp",
+            portRangeMin: 4505,
+            portRangeMax: 4506,
+            remoteGroupId: WORKER,
+        },
+        {
+            name: "dc-network-head-nfs-from-workers",
+            securityGroupId: HEAD,
+            direction: "ingress",
+            ethertype: "IPv4",
+            protocol: "tcp",
+            portRangeMin: 2049,
+            portRangeMax: 2049,
+            remoteGroupId: WORKER,
+        },
+        {
+            name: "dc-network-worker-ssh-from-head",
+            securityGroupId: WORKER,
+            direction: "ingress",
+            ethertype: "IPv4",
+            protocol: "tcp",
+            portRangeMin: 22,
+            portRangeMax: 22,
+            remoteGroupId: HEAD,
+        },
+        {
+            name: "dc-network-worker-all-from-workers",
+            securityGroupId: WORKER,
+            direction: "ingress",
+            ethertype: "IPv4",
+            remoteGroupId: WORKER,
+        },
+        {
+            name: "dc-network-head-egress-ipv4",
+            securityGroupId: HEAD,
+            direction: "egress",
+            ethertype: "IPv4",
+            remoteIpPrefix: "0.0.0.0/0",
+        },
+        {
+            name: "dc-network-worker-egress-ipv4",
+            securityGroupId: WORKER,
+            direction: "egress",
+            ethertype: "IPv4",
+            remoteIpPrefix: "0.0.0.0/0",
+        },
     ];
     const slurm: ExpectedRule[] = [
-        { name: "dc-network-head-slurm-6817-from-workers", securityGroupId: HEAD, direction: "ingress", ethertype: "IPv4", protocol: "tcp", portRangeMin: 6817, portRangeMax: 6817, remoteGroupId: WORKER },
-        { name: "dc-network-head-slurm-60001-60999-from-workers", securityGroupId: HEAD, direction: "ingress", ethertype: "IPv4", protocol: "tcp", portRangeMin: 60001, portRangeMax: 60999, remoteGroupId: WORKER },
-        { name: "dc-network-worker-slurm-6818-from-head", securityGroupId: WORKER, direction: "ingress", ethertype: "IPv4", protocol: "tcp", portRangeMin: 6818, portRangeMax: 6818, remoteGroupId: HEAD },
+        {
+            name: "dc-network-head-slurm-6817-from-workers",
+            securityGroupId: HEAD,
+            direction: "ingress",
+            ethertype: "IPv4",
+            protocol: "tcp",
+            portRangeMin: 6817,
+            portRangeMax: 6817,
+            remoteGroupId: WORKER,
+        },
+        {
+            name: "dc-network-head-slurm-60001-60999-from-workers",
+            securityGroupId: HEAD,
+            direction: "ingress",
+            ethertype: "IPv4",
+            protocol: "tcp",
+            portRangeMin: 60001,
+            portRangeMax: 60999,
+            remoteGroupId: WORKER,
+        },
+        {
+            name: "dc-network-worker-slurm-6818-from-head",
+            securityGroupId: WORKER,
+            direction: "ingress",
+            ethertype: "IPv4",
+            protocol: "tcp",
+            portRangeMin: 6818,
+            portRangeMax: 6818,
+            remoteGroupId: HEAD,
+        },
     ];
     const torque: ExpectedRule[] = [
-        { name: "dc-network-head-torque-15001-from-workers", securityGroupId: HEAD, direction: "ingress", ethertype: "IPv4", protocol: "tcp", portRangeMin: 15001, portRangeMax: 15001, remoteGroupId: WORKER },
-        { name: "dc-network-worker-torque-15002-15003-from-head", securityGroupId: WORKER, direction: "ingress", ethertype: "IPv4", protocol: "tcp", portRangeMin: 15002, portRangeMax: 15003, remoteGroupId: HEAD },
+        {
+            name: "dc-network-head-torque-15001-from-workers",
+            securityGroupId: HEAD,
+            direction: "ingress",
+            ethertype: "IPv4",
+            protocol: "tcp",
+            portRangeMin: 15001,
+            portRangeMax: 15001,
+            remoteGroupId: WORKER,
+        },
+        {
+            name: "dc-network-worker-torque-15002-15003-from-head",
+            securityGroupId: WORKER,
+            direction: "ingress",
+            ethertype: "IPv4",
+            protocol: "tcp",
+            portRangeMin: 15002,
+            portRangeMax: 15003,
+            remoteGroupId: HEAD,
+        },
     ];
-    return [...common, ...(scheduler === "slurm" ? slurm : torque)].sort((a, b) => a.name.localeCompare(b.name));
+    return [...common, ...(scheduler === "slurm" ? slurm : torque)].sort((a, b) =>
+        a.name.localeCompare(b.name),
+    );
 }
 
 /** The rules the program registered, in the same shape, sorted by name. */
@@ -107,5 +224,8 @@ export function resourceSet(resources: Registration[]): string[] {
 
 /** The expected set in the same shape. */
 export function expectedSet(...groups: ReadonlyArray<ReadonlyArray<[string, string]>>): string[] {
-    return groups.flat().map(([type, name]) => `${type} ${name}`).sort();
+    return groups
+        .flat()
+        .map(([type, name]) => `${type} ${name}`)
+        .sort();
 }

@@ -38,7 +38,7 @@ const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 /** Unwraps a secret-marked mock input value (returns other values unchanged). */
 export function unwrapSecret(value: unknown): unknown {
     if (value !== null && typeof value === "object" && SECRET_SIG in value) {
-        return (value as { value: unknown }).value;
+        return (value as unknown as { value: unknown }).value;
     }
     return value;
 }
@@ -122,7 +122,9 @@ export async function runProgram(
         const fullKey = key.includes(":") ? key : `${project}:${key}`;
         values[fullKey] = typeof value === "string" ? value : JSON.stringify(value);
     }
-    const secretKeys = (options.secretKeys ?? []).map((k) => (k.includes(":") ? k : `${project}:${k}`));
+    const secretKeys = (options.secretKeys ?? []).map((k) =>
+        k.includes(":") ? k : `${project}:${k}`,
+    );
     pulumi.runtime.setAllConfig(values, secretKeys);
     Object.assign(process.env, { SSH_AUTH_SOCK: "/tmp/test-agent.sock", ...options.env });
 
@@ -144,7 +146,11 @@ export async function runProgram(
                 invokes.push({ token: args.token, inputs: args.inputs as Record<string, unknown> });
                 if (args.token === "openstack:networking/getNetwork:getNetwork") {
                     const external = (args.inputs as { external?: boolean }).external;
-                    return { id: external ? MOCK_VALUES.externalNetworkId : MOCK_VALUES.existingNetworkId };
+                    return {
+                        id: external
+                            ? MOCK_VALUES.externalNetworkId
+                            : MOCK_VALUES.existingNetworkId,
+                    };
                 }
                 if (args.token === "openstack:networking/getSubnet:getSubnet") {
                     return { id: "subnet-existing-id", cidr: MOCK_VALUES.existingSubnetCidr };
@@ -158,7 +164,7 @@ export async function runProgram(
         "organization",
     );
 
-    const outputs = (await import("../../index")) as Record<string, unknown>;
+    const outputs = require("../../index") as Record<string, unknown>;
     for (const value of Object.values(outputs)) {
         if (pulumi.Output.isInstance(value)) await unwrap(value);
     }
@@ -175,6 +181,7 @@ export function ofType(run: ProgramRun, type: string): Registration[] {
 /** The one registration with this logical name. */
 export function named(run: ProgramRun, name: string): Registration {
     const found = run.resources.filter((r) => r.name === name);
-    if (found.length !== 1) throw new Error(`Expected one resource named ${name}, found ${found.length}`);
+    if (found.length !== 1)
+        throw new Error(`Expected one resource named ${name}, found ${found.length}`);
     return found[0]!;
 }

@@ -15,8 +15,13 @@ describe("configuration reference", () => {
     });
 
     it("detects a drifted declaration", () => {
-        const drifted = readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8").replace("default: slurm", "default: torque");
-        assert.deepEqual(checkPulumiYaml(drifted), ['scheduler: default is "torque" in Pulumi.yaml, "slurm" in the program.']);
+        const drifted = readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8").replace(
+            "default: slurm",
+            "default: torque",
+        );
+        assert.deepEqual(checkPulumiYaml(drifted), [
+            'scheduler: default is "torque" in Pulumi.yaml, "slurm" in the program.',
+        ]);
     });
 
     it("the README's reference is up to date (run `npm run docs:config`)", () => {

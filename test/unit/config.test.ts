@@ -13,7 +13,13 @@ function raw(values: Record<string, unknown>, extra: Partial<RawConfig> = {}): R
     const strings = Object.fromEntries(
         Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
     );
-    return { values: strings, secretKeys: new Set(), stack: "dev", sshAgentAvailable: true, ...extra };
+    return {
+        values: strings,
+        secretKeys: new Set(),
+        stack: "dev",
+        sshAgentAvailable: true,
+        ...extra,
+    };
 }
 
 function problemsOf(input: RawConfig): Array<[string, string]> {
@@ -28,38 +34,188 @@ function problemsOf(input: RawConfig): Array<[string, string]> {
 
 describe("parseClusterConfig: bad input", () => {
     const cases: Array<{ name: string; input: RawConfig; expect: Array<[string, RegExp]> }> = [
-        { name: "missing key name", input: raw({ ...BASE, keyName: "" }), expect: [["keyName", /is required.*pulumi config set keyName/]] },
-        { name: "missing CIDR", input: raw({ keyName: "k", network: "n" }), expect: [["allowedCidr", /is required.*pulumi config set allowedCidr/]] },
-        { name: "bad CIDR", input: raw({ ...BASE, allowedCidr: "10.0.0.300/8" }), expect: [["allowedCidr", /not a CIDR range/]] },
-        { name: "CIDR with host bits", input: raw({ ...BASE, allowedCidr: "10.1.2.3/8" }), expect: [["allowedCidr", /did you mean 10\.0\.0\.0\/8/]] },
-        { name: "whole Internet", input: raw({ ...BASE, allowedCidr: "0.0.0.0/0" }), expect: [["allowedCidr", /whole Internet.*allowSshFromAnywhere true/]] },
-        { name: "whole IPv6 Internet", input: raw({ ...BASE, allowedCidr: "::/0" }), expect: [["allowedCidr", /whole Internet/]] },
-        { name: "bad boolean", input: raw({ ...BASE, allowSshFromAnywhere: "yes" }), expect: [["allowSshFromAnywhere", /true or false/]] },
-        { name: "unknown scheduler", input: raw({ ...BASE, scheduler: "sge" }), expect: [["scheduler", /"sge" is not a supported scheduler/]] },
-        { name: "no network", input: raw({ keyName: "k", allowedCidr: "203.0.113.0/24" }), expect: [["network", /externalNetwork/]] },
-        { name: "min > max", input: raw({ ...BASE, workers: { min: 5, max: 2 } }), expect: [["workers.min", /larger than workers.max \(2\)/]] },
-        { name: "negative min", input: raw({ ...BASE, workers: { min: -1 } }), expect: [["workers.min", /pulumi config set --path workers.min 0/]] },
-        { name: "fractional max", input: raw({ ...BASE, workers: { max: 2.5 } }), expect: [["workers.max", /must be a whole number/]] },
-        { name: "max as string", input: raw({ ...BASE, workers: { max: "10" } }), expect: [["workers.max", /must be a number/]] },
-        { name: "typo in a field", input: raw({ ...BASE, workers: { maxx: 3 } }), expect: [["workers.maxx", /not a known setting.*pulumi config rm --path workers.maxx/]] },
-        { name: "idle timeout too short", input: raw({ ...BASE, workers: { idleTimeout: 5 } }), expect: [["workers.idleTimeout", /must be at least 60; fix it with `pulumi config set --path workers.idleTimeout 600`/]] },
-        { name: "unknown top-level key", input: raw({ ...BASE, workerz: "3" }), expect: [["workerz", /not a known setting/]] },
-        { name: "structured key given as text", input: raw({ ...BASE, workers: "max=3" }), expect: [["workers", /not structured data/]] },
-        { name: "bad head name", input: raw({ ...BASE, headNode: { name: "Head_1" } }), expect: [["headNode.name", /host name/]] },
-        { name: "volume size zero", input: raw({ ...BASE, data: { size: 0 } }), expect: [["data.size", /must be at least 1/]] },
-        { name: "reserved user", input: raw({ ...BASE, users: [{ name: "root", uid: 1000 }] }), expect: [["users[0].name", /reserved/]] },
-        { name: "duplicate uid", input: raw({ ...BASE, users: [{ name: "a", uid: 2000 }, { name: "b", uid: 2000 }] }), expect: [["users[1].uid", /used twice/]] },
-        { name: "low uid", input: raw({ ...BASE, users: [{ name: "a", uid: 10 }] }), expect: [["users[0].uid", /must be at least 1000/]] },
-        { name: "bad ssh key", input: raw({ ...BASE, users: [{ name: "a", uid: 2000, sshKeys: ["hello"] }] }), expect: [["users[0].sshKeys.0", /OpenSSH public key/]] },
-        { name: "users not a list", input: raw({ ...BASE, users: { name: "a" } }), expect: [["users", /must be a list/]] },
-        { name: "bad subnet", input: raw({ keyName: "k", allowedCidr: "203.0.113.0/24", externalNetwork: "ext", subnetCidr: "10.0.0.0/30" }), expect: [["subnetCidr", /\/8 to \/28/]] },
-        { name: "bad DNS", input: raw({ ...BASE, dnsNameservers: ["dns.example"] }), expect: [["dnsNameservers[0]", /not an IP address/]] },
-        { name: "secret in plain text", input: raw({ ...BASE, dashboardPassword: "a-long-enough-password" }), expect: [["dashboardPassword", /plain text.*--secret dashboardPassword/]] },
-        { name: "short dashboard password", input: raw({ ...BASE, dashboardPassword: "short" }, { secretKeys: new Set(["dashboardPassword"]) }), expect: [["dashboardPassword", /at least 12/]] },
-        { name: "no ssh agent nor key", input: raw(BASE, { sshAgentAvailable: false }), expect: [["sshPrivateKey", /ssh-agent.*--secret sshPrivateKey/]] },
-        { name: "key that is not a key", input: raw({ ...BASE, sshPrivateKey: "hunter2" }, { secretKeys: new Set(["sshPrivateKey"]) }), expect: [["sshPrivateKey", /not a PEM or OpenSSH private key/]] },
-        { name: "plain-text OpenStack password", input: raw(BASE, { openstackPasswordInPlainText: true }), expect: [["openstack:password", /--secret openstack:password/]] },
-        { name: "bad cluster name", input: raw({ ...BASE, clusterName: "My Cluster" }), expect: [["clusterName", /lower-case/]] },
+        {
+            name: "missing key name",
+            input: raw({ ...BASE, keyName: "" }),
+            expect: [["keyName", /is required.*pulumi config set keyName/]],
+        },
+        {
+            name: "missing CIDR",
+            input: raw({ keyName: "k", network: "n" }),
+            expect: [["allowedCidr", /is required.*pulumi config set allowedCidr/]],
+        },
+        {
+            name: "bad CIDR",
+            input: raw({ ...BASE, allowedCidr: "10.0.0.300/8" }),
+            expect: [["allowedCidr", /not a CIDR range/]],
+        },
+        {
+            name: "CIDR with host bits",
+            input: raw({ ...BASE, allowedCidr: "10.1.2.3/8" }),
+            expect: [["allowedCidr", /did you mean 10\.0\.0\.0\/8/]],
+        },
+        {
+            name: "whole Internet",
+            input: raw({ ...BASE, allowedCidr: "0.0.0.0/0" }),
+            expect: [["allowedCidr", /whole Internet.*allowSshFromAnywhere true/]],
+        },
+        {
+            name: "whole IPv6 Internet",
+            input: raw({ ...BASE, allowedCidr: "::/0" }),
+            expect: [["allowedCidr", /whole Internet/]],
+        },
+        {
+            name: "bad boolean",
+            input: raw({ ...BASE, allowSshFromAnywhere: "yes" }),
+            expect: [["allowSshFromAnywhere", /true or false/]],
+        },
+        {
+            name: "unknown scheduler",
+            input: raw({ ...BASE, scheduler: "sge" }),
+            expect: [["scheduler", /"sge" is not a supported scheduler/]],
+        },
+        {
+            name: "no network",
+            input: raw({ keyName: "k", allowedCidr: "203.0.113.0/24" }),
+            expect: [["network", /externalNetwork/]],
+        },
+        {
+            name: "min > max",
+            input: raw({ ...BASE, workers: { min: 5, max: 2 } }),
+            expect: [["workers.min", /larger than workers.max \(2\)/]],
+        },
+        {
+            name: "negative min",
+            input: raw({ ...BASE, workers: { min: -1 } }),
+            expect: [["workers.min", /pulumi config set --path workers.min 0/]],
+        },
+        {
+            name: "fractional max",
+            input: raw({ ...BASE, workers: { max: 2.5 } }),
+            expect: [["workers.max", /must be a whole number/]],
+        },
+        {
+            name: "max as string",
+            input: raw({ ...BASE, workers: { max: "10" } }),
+            expect: [["workers.max", /must be a number/]],
+        },
+        {
+            name: "typo in a field",
+            input: raw({ ...BASE, workers: { maxx: 3 } }),
+            expect: [["workers.maxx", /not a known setting.*pulumi config rm --path workers.maxx/]],
+        },
+        {
+            name: "idle timeout too short",
+            input: raw({ ...BASE, workers: { idleTimeout: 5 } }),
+            expect: [
+                [
+                    "workers.idleTimeout",
+                    /must be at least 60; fix it with `pulumi config set --path workers.idleTimeout 600`/,
+                ],
+            ],
+        },
+        {
+            name: "unknown top-level key",
+            input: raw({ ...BASE, workerz: "3" }),
+            expect: [["workerz", /not a known setting/]],
+        },
+        {
+            name: "structured key given as text",
+            input: raw({ ...BASE, workers: "max=3" }),
+            expect: [["workers", /not structured data/]],
+        },
+        {
+            name: "bad head name",
+            input: raw({ ...BASE, headNode: { name: "Head_1" } }),
+            expect: [["headNode.name", /host name/]],
+        },
+        {
+            name: "volume size zero",
+            input: raw({ ...BASE, data: { size: 0 } }),
+            expect: [["data.size", /must be at least 1/]],
+        },
+        {
+            name: "reserved user",
+            input: raw({ ...BASE, users: [{ name: "root", uid: 1000 }] }),
+            expect: [["users[0].name", /reserved/]],
+        },
+        {
+            name: "duplicate uid",
+            input: raw({
+                ...BASE,
+                users: [
+                    { name: "a", uid: 2000 },
+                    { name: "b", uid: 2000 },
+                ],
+            }),
+            expect: [["users[1].uid", /used twice/]],
+        },
+        {
+            name: "low uid",
+            input: raw({ ...BASE, users: [{ name: "a", uid: 10 }] }),
+            expect: [["users[0].uid", /must be at least 1000/]],
+        },
+        {
+            name: "bad ssh key",
+            input: raw({ ...BASE, users: [{ name: "a", uid: 2000, sshKeys: ["hello"] }] }),
+            expect: [["users[0].sshKeys.0", /OpenSSH public key/]],
+        },
+        {
+            name: "users not a list",
+            input: raw({ ...BASE, users: { name: "a" } }),
+            expect: [["users", /must be a list/]],
+        },
+        {
+            name: "bad subnet",
+            input: raw({
+                keyName: "k",
+                allowedCidr: "203.0.113.0/24",
+                externalNetwork: "ext",
+                subnetCidr: "10.0.0.0/30",
+            }),
+            expect: [["subnetCidr", /\/8 to \/28/]],
+        },
+        {
+            name: "bad DNS",
+            input: raw({ ...BASE, dnsNameservers: ["dns.example"] }),
+            expect: [["dnsNameservers[0]", /not an IP address/]],
+        },
+        {
+            name: "secret in plain text",
+            input: raw({ ...BASE, dashboardPassword: "a-long-enough-password" }),
+            expect: [["dashboardPassword", /plain text.*--secret dashboardPassword/]],
+        },
+        {
+            name: "short dashboard password",
+            input: raw(
+                { ...BASE, dashboardPassword: "short" },
+                { secretKeys: new Set(["dashboardPassword"]) },
+            ),
+            expect: [["dashboardPassword", /at least 12/]],
+        },
+        {
+            name: "no ssh agent nor key",
+            input: raw(BASE, { sshAgentAvailable: false }),
+            expect: [["sshPrivateKey", /ssh-agent.*--secret sshPrivateKey/]],
+        },
+        {
+            name: "key that is not a key",
+            input: raw(
+                { ...BASE, sshPrivateKey: "hunter2" },
+                { secretKeys: new Set(["sshPrivateKey"]) },
+            ),
+            expect: [["sshPrivateKey", /not a PEM or OpenSSH private key/]],
+        },
+        {
+            name: "plain-text OpenStack password",
+            input: raw(BASE, { openstackPasswordInPlainText: true }),
+            expect: [["openstack:password", /--secret openstack:password/]],
+        },
+        {
+            name: "bad cluster name",
+            input: raw({ ...BASE, clusterName: "My Cluster" }),
+            expect: [["clusterName", /lower-case/]],
+        },
     ];
     for (const c of cases) {
         it(c.name, () => {
@@ -74,9 +230,15 @@ describe("parseClusterConfig: bad input", () => {
 
     it("lists every problem at once in one message", () => {
         assert.throws(
-            () => parseClusterConfig(raw({ allowedCidr: "0.0.0.0/0", scheduler: "x", workers: { min: 3, max: 1 } })),
+            () =>
+                parseClusterConfig(
+                    raw({ allowedCidr: "0.0.0.0/0", scheduler: "x", workers: { min: 3, max: 1 } }),
+                ),
             (err: Error) => {
-                assert.match(err.message, /^The configuration of stack "dev" has 5 problem\(s\):\n/);
+                assert.match(
+                    err.message,
+                    /^The configuration of stack "dev" has 5 problem\(s\):\n/,
+                );
                 assert.equal(err.message.split("\n  - ").length, 6);
                 return true;
             },
@@ -96,7 +258,15 @@ describe("parseClusterConfig: good input", () => {
                 scheduler: "slurm",
                 network: { kind: "existing", network: "private", floatingIpPool: undefined },
                 headNode: { name: "dc-head", flavor: "m1.large", image: "Rocky-9" },
-                workers: { min: 0, max: 8, flavor: "m1.large", image: "Rocky-9", idleTimeout: 600, launchTimeout: 1200, namePrefix: "compute" },
+                workers: {
+                    min: 0,
+                    max: 8,
+                    flavor: "m1.large",
+                    image: "Rocky-9",
+                    idleTimeout: 600,
+                    launchTimeout: 1200,
+                    namePrefix: "compute",
+                },
                 data: { size: 100, protect: true },
                 users: [{ name: "fred", uid: 10001, sshKeys: [] }],
                 dashboard: { username: "admin" },
@@ -108,7 +278,14 @@ describe("parseClusterConfig: good input", () => {
     });
 
     it("merges partial structured keys over the defaults", () => {
-        const config = parseClusterConfig(raw({ ...BASE, workers: { max: 20 }, headNode: { flavor: "big" }, data: { protect: false } }));
+        const config = parseClusterConfig(
+            raw({
+                ...BASE,
+                workers: { max: 20 },
+                headNode: { flavor: "big" },
+                data: { protect: false },
+            }),
+        );
         assert.equal(config.workers.max, 20);
         assert.equal(config.workers.min, 0);
         assert.equal(config.workers.flavor, "big", "worker flavor follows the head node's");
@@ -117,13 +294,29 @@ describe("parseClusterConfig: good input", () => {
     });
 
     it("creates a network with the external network as floating IP pool", () => {
-        const config = parseClusterConfig(raw({ keyName: "k", allowedCidr: "203.0.113.0/24", externalNetwork: "ext" }));
-        assert.deepEqual(config.network, { kind: "create", externalNetwork: "ext", subnetCidr: "10.42.0.0/24", dnsNameservers: [], floatingIpPool: "ext" });
+        const config = parseClusterConfig(
+            raw({ keyName: "k", allowedCidr: "203.0.113.0/24", externalNetwork: "ext" }),
+        );
+        assert.deepEqual(config.network, {
+            kind: "create",
+            externalNetwork: "ext",
+            subnetCidr: "10.42.0.0/24",
+            dnsNameservers: [],
+            floatingIpPool: "ext",
+        });
     });
 
     it("accepts the whole Internet only when confirmed, and keeps secrets secret", async () => {
         const config = parseClusterConfig(
-            raw({ ...BASE, allowedCidr: "0.0.0.0/0", allowSshFromAnywhere: "true", dashboardPassword: "long enough password" }, { secretKeys: new Set(["dashboardPassword"]) }),
+            raw(
+                {
+                    ...BASE,
+                    allowedCidr: "0.0.0.0/0",
+                    allowSshFromAnywhere: "true",
+                    dashboardPassword: "long enough password",
+                },
+                { secretKeys: new Set(["dashboardPassword"]) },
+            ),
         );
         assert.equal(config.allowedCidr, "0.0.0.0/0");
         assert.equal(await pulumi.isSecret(config.dashboardPassword!), true);

@@ -12,16 +12,25 @@ describe("program: bad configuration", () => {
         const registered: Registration[] = [];
         await assert.rejects(
             async () => {
-                run = await runProgram({
-                    allowedCidr: "0.0.0.0/0",
-                    scheduler: "pbspro",
-                    workers: { min: 5, max: 2 },
-                }, { record: registered });
+                run = await runProgram(
+                    {
+                        allowedCidr: "0.0.0.0/0",
+                        scheduler: "pbspro",
+                        workers: { min: 5, max: 2 },
+                    },
+                    { record: registered },
+                );
             },
             (err: Error) => {
                 assert.equal(err.name, "ConfigError");
                 assert.match(err.message, /has 5 problem\(s\)/);
-                for (const key of ["keyName", "allowedCidr", "scheduler", "network", "workers.min"]) {
+                for (const key of [
+                    "keyName",
+                    "allowedCidr",
+                    "scheduler",
+                    "network",
+                    "workers.min",
+                ]) {
                     assert.match(err.message, new RegExp(`- ${key.replace(".", "\\.")}: `), key);
                 }
                 return true;

@@ -4,7 +4,15 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { actualRules, COMMON_RESOURCES, CREATED_NETWORK_RESOURCES, expectedRules, expectedSet, FLOATING_IP_RESOURCES, resourceSet } from "../helpers/expected";
+import {
+    actualRules,
+    COMMON_RESOURCES,
+    CREATED_NETWORK_RESOURCES,
+    expectedRules,
+    expectedSet,
+    FLOATING_IP_RESOURCES,
+    resourceSet,
+} from "../helpers/expected";
 import { MOCK_VALUES, named, type ProgramRun, runProgram } from "../helpers/program";
 
 describe("program: created network, torque", () => {
@@ -23,7 +31,11 @@ describe("program: created network, torque", () => {
 
     it("registers exactly the expected resources", () => {
         assert.deepEqual(
-            resourceSet(run.resources.filter((r) => r.type !== "openstack:networking/secGroupRule:SecGroupRule")),
+            resourceSet(
+                run.resources.filter(
+                    (r) => r.type !== "openstack:networking/secGroupRule:SecGroupRule",
+                ),
+            ),
             expectedSet(COMMON_RESOURCES, FLOATING_IP_RESOURCES, CREATED_NETWORK_RESOURCES, [
                 ["random:index/randomPassword:RandomPassword", "dc-dashboard-password"],
             ]),
@@ -35,7 +47,10 @@ describe("program: created network, torque", () => {
     });
 
     it("creates network, subnet and router on the external network", () => {
-        assert.deepEqual(named(run, "dc-network-net").inputs, { adminStateUp: true, name: "physics-net" });
+        assert.deepEqual(named(run, "dc-network-net").inputs, {
+            adminStateUp: true,
+            name: "physics-net",
+        });
         assert.deepEqual(named(run, "dc-network-subnet").inputs, {
             cidr: "10.77.0.0/24",
             dnsNameservers: ["192.0.2.53"],
@@ -52,9 +67,10 @@ describe("program: created network, torque", () => {
             routerId: "dc-network-router-id",
             subnetId: "dc-network-subnet-id",
         });
-        assert.deepEqual(run.invokes.map((i) => [i.token, i.inputs]), [
-            ["openstack:networking/getNetwork:getNetwork", { external: true, name: "ext-net" }],
-        ]);
+        assert.deepEqual(
+            run.invokes.map((i) => [i.token, i.inputs]),
+            [["openstack:networking/getNetwork:getNetwork", { external: true, name: "ext-net" }]],
+        );
         assert.equal(named(run, "dc-head-floating-ip").inputs["pool"], "ext-net");
     });
 

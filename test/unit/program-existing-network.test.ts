@@ -5,8 +5,22 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { actualRules, COMMON_RESOURCES, expectedRules, expectedSet, FLOATING_IP_RESOURCES, resourceSet } from "../helpers/expected";
-import { isSecretInput, MOCK_VALUES, named, type ProgramRun, runProgram, unwrap } from "../helpers/program";
+import {
+    actualRules,
+    COMMON_RESOURCES,
+    expectedRules,
+    expectedSet,
+    FLOATING_IP_RESOURCES,
+    resourceSet,
+} from "../helpers/expected";
+import {
+    isSecretInput,
+    MOCK_VALUES,
+    named,
+    type ProgramRun,
+    runProgram,
+    unwrap,
+} from "../helpers/program";
 
 describe("program: existing network by ID with a floating IP", () => {
     let run: ProgramRun;
@@ -17,9 +31,17 @@ describe("program: existing network by ID with a floating IP", () => {
                 allowedCidr: "2001:db8:42::/48",
                 network: MOCK_VALUES.existingNetworkId,
                 floatingIpPool: "public",
-                headNode: { name: "lab-head", flavor: "c4.large", image: "AlmaLinux-9", availabilityZone: "az1" },
+                headNode: {
+                    name: "lab-head",
+                    flavor: "c4.large",
+                    image: "AlmaLinux-9",
+                    availabilityZone: "az1",
+                },
                 workers: { min: 2, max: 20, flavor: "c8.xlarge" },
-                users: [{ name: "alice", uid: 20001 }, { name: "bob", uid: 20002, sshKeys: ["ssh-ed25519 AAAAC3Nza bob@lab"] }],
+                users: [
+                    { name: "alice", uid: 20001 },
+                    { name: "bob", uid: 20002, sshKeys: ["ssh-ed25519 AAAAC3Nza bob@lab"] },
+                ],
                 dashboardPassword: "correct horse battery staple",
             },
             { secretKeys: ["dashboardPassword"] },
@@ -28,17 +50,27 @@ describe("program: existing network by ID with a floating IP", () => {
 
     it("registers exactly the expected resources (no generated dashboard password)", () => {
         assert.deepEqual(
-            resourceSet(run.resources.filter((r) => r.type !== "openstack:networking/secGroupRule:SecGroupRule")),
+            resourceSet(
+                run.resources.filter(
+                    (r) => r.type !== "openstack:networking/secGroupRule:SecGroupRule",
+                ),
+            ),
             expectedSet(COMMON_RESOURCES, FLOATING_IP_RESOURCES),
         );
     });
 
     it("opens SSH and HTTPS to the IPv6 users' range only", () => {
-        assert.deepEqual(actualRules(run.resources), expectedRules("slurm", "2001:db8:42::/48", "IPv6"));
+        assert.deepEqual(
+            actualRules(run.resources),
+            expectedRules("slurm", "2001:db8:42::/48", "IPv6"),
+        );
     });
 
     it("uses the network ID without a look-up, and looks up its subnet", () => {
-        assert.deepEqual(run.invokes.map((i) => i.token), ["openstack:networking/getSubnet:getSubnet"]);
+        assert.deepEqual(
+            run.invokes.map((i) => i.token),
+            ["openstack:networking/getSubnet:getSubnet"],
+        );
         assert.equal(named(run, "dc-head-port").inputs["networkId"], MOCK_VALUES.existingNetworkId);
     });
 
@@ -62,17 +94,31 @@ describe("program: existing network by ID with a floating IP", () => {
         const wait = named(run, "dc-provisioner-wait-for-cloud-init").inputs;
         const connection = wait["connection"] as Record<string, unknown>;
         assert.equal(unwrapConnection(connection)["host"], MOCK_VALUES.floatingIp);
-        assert.equal(await unwrap(run.outputs["dashboardPassword"] as pulumi.Output<string>), "correct horse battery staple");
-        assert.equal(await pulumi.isSecret(run.outputs["dashboardPassword"] as pulumi.Output<string>), true);
-        const headSecrets = named(run, "dc-provisioner-file-dynamic-cluster-head-secrets").inputs["stdin"];
+        assert.equal(
+            await unwrap(run.outputs["dashboardPassword"] as pulumi.Output<string>),
+            "correct horse battery staple",
+        );
+        assert.equal(
+            await pulumi.isSecret(run.outputs["dashboardPassword"] as pulumi.Output<string>),
+            true,
+        );
+        const headSecrets = named(run, "dc-provisioner-file-dynamic-cluster-head-secrets").inputs[
+            "stdin"
+        ];
         assert.equal(isSecretInput(headSecrets), true);
     });
 
     it("puts the worker policy and users into the pillar", () => {
         const pillar = String(named(run, "dc-provisioner-file-dynamic-cluster").inputs["stdin"]);
         assert.match(pillar, /min: 2\n\s+max: 20\n\s+flavor: c8.xlarge/);
-        assert.match(pillar, /static_prefix: compute-st\n\s+static_count: 2\n\s+burst_prefix: compute-dy\n\s+burst_count: 18/);
-        assert.match(pillar, /name: bob\n\s+uid: 20002\n\s+ssh_keys:\n\s+- ssh-ed25519 AAAAC3Nza bob@lab/);
+        assert.match(
+            pillar,
+            /static_prefix: compute-st\n\s+static_count: 2\n\s+burst_prefix: compute-dy\n\s+burst_count: 18/,
+        );
+        assert.match(
+            pillar,
+            /name: bob\n\s+uid: 20002\n\s+ssh_keys:\n\s+- ssh-ed25519 AAAAC3Nza bob@lab/,
+        );
         assert.match(pillar, /cluster_cidr: 10.20.0.0\/22/);
     });
 });

@@ -7,19 +7,42 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { saltPemFinger } from "../../lib/saltKey";
-import { actualRules, COMMON_RESOURCES, expectedRules, expectedSet, resourceSet } from "../helpers/expected";
-import { MOCK_RSA_PUBLIC_PEM, MOCK_VALUES, named, type ProgramRun, runProgram, unwrap } from "../helpers/program";
+import {
+    actualRules,
+    COMMON_RESOURCES,
+    expectedRules,
+    expectedSet,
+    resourceSet,
+} from "../helpers/expected";
+import {
+    MOCK_RSA_PUBLIC_PEM,
+    MOCK_VALUES,
+    named,
+    type ProgramRun,
+    runProgram,
+    unwrap,
+} from "../helpers/program";
 
 describe("program: minimal config (existing network by name, slurm)", () => {
     let run: ProgramRun;
     before(async () => {
-        run = await runProgram({ keyName: "hpc-key", allowedCidr: "203.0.113.0/24", network: "private" });
+        run = await runProgram({
+            keyName: "hpc-key",
+            allowedCidr: "203.0.113.0/24",
+            network: "private",
+        });
     });
 
     it("registers exactly the expected resources", () => {
         assert.deepEqual(
-            resourceSet(run.resources.filter((r) => r.type !== "openstack:networking/secGroupRule:SecGroupRule")),
-            expectedSet(COMMON_RESOURCES, [["random:index/randomPassword:RandomPassword", "dc-dashboard-password"]]),
+            resourceSet(
+                run.resources.filter(
+                    (r) => r.type !== "openstack:networking/secGroupRule:SecGroupRule",
+                ),
+            ),
+            expectedSet(COMMON_RESOURCES, [
+                ["random:index/randomPassword:RandomPassword", "dc-dashboard-password"],
+            ]),
         );
     });
 
@@ -34,10 +57,16 @@ describe("program: minimal config (existing network by name, slurm)", () => {
     });
 
     it("looks the network up by name and its IPv4 subnet", () => {
-        assert.deepEqual(run.invokes.map((i) => [i.token, i.inputs]), [
-            ["openstack:networking/getNetwork:getNetwork", { name: "private" }],
-            ["openstack:networking/getSubnet:getSubnet", { ipVersion: 4, networkId: MOCK_VALUES.existingNetworkId }],
-        ]);
+        assert.deepEqual(
+            run.invokes.map((i) => [i.token, i.inputs]),
+            [
+                ["openstack:networking/getNetwork:getNetwork", { name: "private" }],
+                [
+                    "openstack:networking/getSubnet:getSubnet",
+                    { ipVersion: 4, networkId: MOCK_VALUES.existingNetworkId },
+                ],
+            ],
+        );
     });
 
     it("boots the head node from its port with the defaults", () => {
@@ -48,8 +77,13 @@ describe("program: minimal config (existing network by name, slurm)", () => {
         assert.equal(head["keyPair"], "hpc-key");
         assert.deepEqual(head["networks"], [{ port: "dc-head-port-id" }]);
         assert.match(String(head["userData"]), /^#cloud-config\nhostname: dc-head\n/);
-        assert.deepEqual(named(run, "dc-head-port").inputs["securityGroupIds"], ["dc-network-head-id"]);
-        assert.deepEqual(named(run, "dc-head-data-attach").inputs, { instanceId: "dc-head-server-id", volumeId: "dc-data-id" });
+        assert.deepEqual(named(run, "dc-head-port").inputs["securityGroupIds"], [
+            "dc-network-head-id",
+        ]);
+        assert.deepEqual(named(run, "dc-head-data-attach").inputs, {
+            instanceId: "dc-head-server-id",
+            volumeId: "dc-data-id",
+        });
     });
 
     it("creates a 100 GiB data volume", () => {
@@ -67,8 +101,14 @@ describe("program: minimal config (existing network by name, slurm)", () => {
     it("exports the addresses, the ssh command, the dashboard and a secret password", async () => {
         const o = run.outputs;
         assert.equal(await unwrap(o["headAddress"] as pulumi.Output<string>), MOCK_VALUES.fixedIp);
-        assert.equal(await unwrap(o["ssh"] as pulumi.Output<string>), `ssh rocky@${MOCK_VALUES.fixedIp}`);
-        assert.equal(await unwrap(o["dashboardUrl"] as pulumi.Output<string>), `https://${MOCK_VALUES.fixedIp}/dashboard/`);
+        assert.equal(
+            await unwrap(o["ssh"] as pulumi.Output<string>),
+            `ssh rocky@${MOCK_VALUES.fixedIp}`,
+        );
+        assert.equal(
+            await unwrap(o["dashboardUrl"] as pulumi.Output<string>),
+            `https://${MOCK_VALUES.fixedIp}/dashboard/`,
+        );
         assert.equal(await pulumi.isSecret(o["dashboardPassword"] as pulumi.Output<string>), true);
         assert.equal(o["scheduler"], "slurm");
         assert.equal((o["workerPolicy"] as { max: number }).max, 8);

@@ -47,13 +47,18 @@ describe("program: a worker-policy change", () => {
 
     it("changes only the pillar file and the state run", () => {
         const changed = [...after.keys()].filter(
-            (key) => JSON.stringify(after.get(key)?.inputs) !== JSON.stringify(before_.get(key)?.inputs),
+            (key) =>
+                JSON.stringify(after.get(key)?.inputs) !== JSON.stringify(before_.get(key)?.inputs),
         );
         assert.deepEqual(changed.sort(), [
             "command:remote:Command dc-provisioner-file-dynamic-cluster",
             "command:remote:Command dc-provisioner-state-apply",
         ]);
-        const pillar = String(after.get("command:remote:Command dc-provisioner-file-dynamic-cluster")?.inputs["stdin"]);
+        const pillar = String(
+            after.get("command:remote:Command dc-provisioner-file-dynamic-cluster")?.inputs[
+                "stdin"
+            ],
+        );
         assert.match(pillar, /max: 20/);
         assert.match(pillar, /idle_timeout: 900/);
     });

@@ -21,7 +21,10 @@ function shellFiles(dir: string): string[] {
 describe("shell scripts", () => {
     const files = [".ci/run", ...shellFiles("scripts"), ...shellFiles("test")];
     it("are found", () => {
-        assert.ok(files.includes("test/run.sh") && files.includes("scripts/deploy.sh"), files.join(" "));
+        assert.ok(
+            files.includes("test/run.sh") && files.includes("scripts/deploy.sh"),
+            files.join(" "),
+        );
     });
     for (const file of files) {
         it(`${file} passes shellcheck`, () => {

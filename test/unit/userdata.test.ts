@@ -13,7 +13,13 @@ import * as yaml from "js-yaml";
 import { renderHeadUserData } from "../../components/cluster";
 import { parseClusterConfig } from "../../components/config";
 import { newMinionId } from "../../lib/minionId";
-import { encodeUserData, NOVA_USER_DATA_LIMIT, renderUserData, renderWorkerUserData, UserDataError } from "../../lib/userData";
+import {
+    encodeUserData,
+    NOVA_USER_DATA_LIMIT,
+    renderUserData,
+    renderWorkerUserData,
+    UserDataError,
+} from "../../lib/userData";
 
 const ROOT = path.resolve(__dirname, "../..");
 const work = mkdtempSync(path.join(tmpdir(), "dc-userdata-"));
@@ -37,12 +43,17 @@ const rendered: Record<string, string> = {
 
 /** Shell scripts inside a cloud-config: write_files with a shebang, and runcmd entries. */
 function shellScripts(userData: string): Array<[string, string]> {
-    const doc = yaml.load(userData) as { write_files?: Array<{ path: string; content: string }>; runcmd?: unknown[] };
+    const doc = yaml.load(userData) as {
+        write_files?: Array<{ path: string; content: string }>;
+        runcmd?: unknown[];
+    };
     const scripts: Array<[string, string]> = (doc.write_files ?? [])
         .filter((f) => f.content.startsWith("#!/bin/bash") || f.content.startsWith("#!/bin/sh"))
         .map((f) => [f.path, f.content]);
     const runcmd = (doc.runcmd ?? []).map((entry) =>
-        Array.isArray(entry) ? entry.map((word) => `'${String(word).replace(/'/g, `'\\''`)}'`).join(" ") : String(entry),
+        Array.isArray(entry)
+            ? entry.map((word) => `'${String(word).replace(/'/g, `'\\''`)}'`).join(" ")
+            : String(entry),
     );
     if (runcmd.length > 0) scripts.push(["runcmd", `#!/bin/sh\n${runcmd.join("\n")}\n`]);
     return scripts;
@@ -53,7 +64,9 @@ for (const [role, userData] of Object.entries(rendered)) {
         it("is accepted by cloud-init schema", () => {
             const file = path.join(work, `${role}.yaml`);
             writeFileSync(file, userData);
-            const result = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
+            const result = spawnSync("cloud-init", ["schema", "--config-file", file], {
+                encoding: "utf8",
+            });
             assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
             assert.match(result.stdout, /Valid cloud-config/);
         });
@@ -61,7 +74,9 @@ for (const [role, userData] of Object.entries(rendered)) {
         it("fits Nova's user_data limit once base64-encoded", () => {
             const encoded = encodeUserData(userData);
             assert.ok(encoded.length <= NOVA_USER_DATA_LIMIT);
-            console.log(`# ${role} user-data: ${Buffer.byteLength(userData)} bytes raw, ${encoded.length} bytes base64`);
+            console.log(
+                `# ${role} user-data: ${Buffer.byteLength(userData)} bytes raw, ${encoded.length} bytes base64`,
+            );
         });
 
         it("carries no secret", () => {
@@ -74,7 +89,9 @@ for (const [role, userData] of Object.entries(rendered)) {
             for (const [name, body] of scripts) {
                 const file = path.join(work, `${role}-${path.basename(name)}.sh`);
                 writeFileSync(file, body);
-                const result = spawnSync("shellcheck", ["--severity=style", file], { encoding: "utf8" });
+                const result = spawnSync("shellcheck", ["--severity=style", file], {
+                    encoding: "utf8",
+                });
                 assert.equal(result.status, 0, `${name}:\n${result.stdout}${result.stderr}`);
             }
         });
@@ -83,11 +100,17 @@ for (const [role, userData] of Object.entries(rendered)) {
 
 describe("the worker user-data", () => {
     it("pins the master and carries the minion ID and node name", () => {
-        const doc = yaml.load(rendered["worker"]!) as { hostname: string; write_files: Array<{ path: string; content: string }> };
+        const doc = yaml.load(rendered["worker"]!) as {
+            hostname: string;
+            write_files: Array<{ path: string; content: string }>;
+        };
         assert.equal(doc.hostname, "compute-dy-17");
         const minionId = doc.write_files.find((f) => f.path === "/etc/salt/minion_id")!.content;
         assert.match(minionId, /^compute-dy-17-[a-z2-7]{26}$/);
-        const minionConf = yaml.load(doc.write_files.find((f) => f.path === "/etc/salt/minion.d/dynamic-cluster.conf")!.content) as Record<string, unknown>;
+        const minionConf = yaml.load(
+            doc.write_files.find((f) => f.path === "/etc/salt/minion.d/dynamic-cluster.conf")!
+                .content,
+        ) as Record<string, unknown>;
         assert.equal(minionConf["master"], "10.42.0.5");
         assert.equal(minionConf["id"], minionId);
         assert.match(String(minionConf["master_finger"]), /^4f:1a:/);
@@ -104,24 +127,38 @@ describe("the worker user-data", () => {
 describe("renderUserData", () => {
     const template = '#cloud-config\nhostname: "{{ name }}"\nruncmd:\n  - [echo, "{{ name }}"]\n';
     it("substitutes inside parsed strings", () => {
-        assert.equal(renderUserData(template, { name: "n1" }), "#cloud-config\nhostname: n1\nruncmd:\n  - - echo\n    - n1\n");
+        assert.equal(
+            renderUserData(template, { name: "n1" }),
+            "#cloud-config\nhostname: n1\nruncmd:\n  - - echo\n    - n1\n",
+        );
     });
     const bad: Array<[string, string, Record<string, string>, RegExp]> = [
         ["no header", "hostname: x\n", {}, /must begin with the line "#cloud-config"/],
         ["missing value", template, {}, /uses \{\{ name \}\} but no value/],
         ["unused value", template, { name: "a", extra: "b" }, /no placeholder for: extra/],
-        ["value with a newline", template, { name: "a\nruncmd: [reboot]" }, /not allowed in user-data/],
+        [
+            "value with a newline",
+            template,
+            { name: "a\nruncmd: [reboot]" },
+            /not allowed in user-data/,
+        ],
         ["value with shell syntax", template, { name: "$(reboot)" }, /not allowed in user-data/],
         ["bad YAML", "#cloud-config\na: [\n", {}, /not valid YAML/],
         ["not a mapping", "#cloud-config\n- a\n", {}, /must be a YAML mapping/],
     ];
     for (const [name, tpl, vars, message] of bad) {
         it(`rejects ${name}`, () => {
-            assert.throws(() => renderUserData(tpl, vars), (err: Error) => err instanceof UserDataError && message.test(err.message));
+            assert.throws(
+                () => renderUserData(tpl, vars),
+                (err: Error) => err instanceof UserDataError && message.test(err.message),
+            );
         });
     }
     it("refuses user-data over Nova's limit", () => {
-        assert.throws(() => encodeUserData("#cloud-config\n" + "x".repeat(49_200)), /over Nova's limit of 65535/);
+        assert.throws(
+            () => encodeUserData("#cloud-config\n" + "x".repeat(49_200)),
+            /over Nova's limit of 65535/,
+        );
         assert.doesNotThrow(() => encodeUserData("#cloud-config\n" + "x".repeat(49_000)));
     });
 });
