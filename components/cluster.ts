@@ -249,28 +249,32 @@ export class Cluster extends pulumi.ComponentResource {
         const pillarFile = (
             fileName: string,
             files: pulumi.Output<Record<string, string>>,
+            secret: boolean,
         ): RemoteFile => ({
             name: fileName.replace(/\.sls$/, "").replace(/_/g, "-"),
             path: `/srv/pillar/${fileName}`,
             mode: "0600",
             content: files.apply((f) => f[fileName]!),
+            secret,
         });
         const files: RemoteFile[] = [
-            pillarFile("top.sls", publicPillar),
-            pillarFile("dynamic_cluster.sls", publicPillar),
-            pillarFile("dynamic_cluster_cluster_secrets.sls", secretPillar),
-            pillarFile("dynamic_cluster_head_secrets.sls", secretPillar),
+            pillarFile("top.sls", publicPillar, false),
+            pillarFile("dynamic_cluster.sls", publicPillar, false),
+            pillarFile("dynamic_cluster_cluster_secrets.sls", secretPillar, true),
+            pillarFile("dynamic_cluster_head_secrets.sls", secretPillar, true),
             {
                 name: "salt-master-pem",
                 path: "/etc/salt/pki/master/master.pem",
                 mode: "0400",
                 content: saltMasterKey.privateKeyPem,
+                secret: true,
             },
             {
                 name: "salt-master-pub",
                 path: "/etc/salt/pki/master/master.pub",
                 mode: "0644",
                 content: saltMasterKey.publicKeyPem,
+                secret: false,
             },
         ];
 

@@ -24,8 +24,10 @@ export interface RemoteFile {
     path: string;
     /** Octal mode, e.g. `0600`. Owner is always root. */
     mode: string;
-    /** File content; pass a secret Output for secret files. */
+    /** File content. */
     content: pulumi.Input<string>;
+    /** True for secret content: it is kept secret in state whatever its source says. */
+    secret: boolean;
 }
 
 /** Arguments of {@link HeadProvisioner}. */
@@ -146,7 +148,7 @@ export class HeadProvisioner extends pulumi.ComponentResource {
                     {
                         connection,
                         create: writeFileCommand(file),
-                        stdin: file.content,
+                        stdin: file.secret ? pulumi.secret(file.content) : file.content,
                         triggers: [args.instanceId],
                         logging: "none",
                     },

@@ -15,6 +15,7 @@ import {
     resourceSet,
 } from "../helpers/expected";
 import {
+    isSecretInput,
     MOCK_RSA_PUBLIC_PEM,
     MOCK_VALUES,
     named,
@@ -118,5 +119,28 @@ describe("program: minimal config (existing network by name, slurm)", () => {
     it("pins the generated Salt master key by Salt's fingerprint", () => {
         const pillar = String(named(run, "dc-provisioner-file-dynamic-cluster").inputs["stdin"]);
         assert.ok(pillar.includes(`master_finger: ${saltPemFinger(MOCK_RSA_PUBLIC_PEM)}`), pillar);
+    });
+
+    it("keeps every generated secret out of user-data and out of plain-text inputs", () => {
+        const userData = String(named(run, "dc-head-server").inputs["userData"]);
+        for (const secret of [
+            "mock-password-",
+            "mock-application-credential-secret",
+            "mock-rsa-private-key",
+            "mock-ecdsa-private",
+        ]) {
+            assert.ok(!userData.includes(secret), secret);
+        }
+        for (const name of [
+            "dc-provisioner-file-dynamic-cluster-head-secrets",
+            "dc-provisioner-file-dynamic-cluster-cluster-secrets",
+            "dc-provisioner-file-salt-master-pem",
+        ]) {
+            assert.equal(isSecretInput(named(run, name).inputs["stdin"]), true, name);
+        }
+        assert.equal(
+            isSecretInput(named(run, "dc-provisioner-file-dynamic-cluster").inputs["stdin"]),
+            false,
+        );
     });
 });
