@@ -121,7 +121,9 @@ export class HeadProvisioner extends pulumi.ComponentResource {
             `${name}-wait-for-cloud-init`,
             {
                 connection,
-                create: `sudo cloud-init status --wait --long && install -d -m 0700 ${shellQuote(stagingRoot)}`,
+                // Exit 2 is "done, with recoverable errors" (e.g. a deprecation warning) on
+                // cloud-init >= 23.4; only 1 (or a crash) means the boot failed.
+                create: `sudo cloud-init status --wait --long; rc=$?; [ "$rc" -eq 0 ] || [ "$rc" -eq 2 ] || exit "$rc"; install -d -m 0700 ${shellQuote(stagingRoot)}`,
                 triggers: [args.instanceId],
             },
             { parent: this, dependsOn: args.reachableAfter, customTimeouts: { create: "30m" } },

@@ -4,6 +4,10 @@
  * rule, the head node's inputs and the outputs.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { saltPemFinger } from "../../lib/saltKey";
@@ -142,5 +146,21 @@ describe("program: minimal config (existing network by name, slurm)", () => {
             isSecretInput(named(run, "dc-provisioner-file-dynamic-cluster").inputs["stdin"]),
             false,
         );
+    });
+
+    it("runs provisioning commands that pass shellcheck", () => {
+        const commands = run.resources.filter((r) => r.type === "command:remote:Command");
+        assert.equal(commands.length, 8);
+        const dir = mkdtempSync(path.join(tmpdir(), "dc-commands-"));
+        try {
+            for (const command of commands) {
+                const file = path.join(dir, `${command.name}.sh`);
+                writeFileSync(file, `#!/bin/bash\n${String(command.inputs["create"])}\n`);
+                const result = spawnSync("shellcheck", [file], { encoding: "utf8" });
+                assert.equal(result.status, 0, `${command.name}: ${result.stdout}`);
+            }
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
