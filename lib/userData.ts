@@ -6,8 +6,12 @@
  * `{{ name }}` placeholders. The template is parsed first and placeholders are replaced inside
  * the parsed strings, so a value can never change the YAML structure; values are further limited
  * to a shell-safe character set so they cannot change the meaning of a `runcmd` line either.
+ *
+ * js-yaml is required inside the function, not at the top: this module is serialized by value
+ * into the WorkerPool dynamic provider, and a captured package with an `exports` map cannot be
+ * serialized (pulumi/pulumi#7119).
  */
-import * as yaml from "js-yaml";
+import type * as JsYaml from "js-yaml";
 
 /** Nova's limit on the base64 form of `user_data` (schema `maxLength: 65535`). */
 export const NOVA_USER_DATA_LIMIT = 65_535;
@@ -68,6 +72,7 @@ export function renderUserData(template: string, vars: TemplateVars): string {
             );
         }
     }
+    const yaml = require("js-yaml") as typeof JsYaml;
     let parsed: unknown;
     try {
         parsed = yaml.load(template);

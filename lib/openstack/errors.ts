@@ -1,0 +1,101 @@
+/**
+ * Errors of the OpenStack client. An {@link OpenStackApiError} keeps what the API said (status,
+ * Nova's/Keystone's message, request ID) so a quota 403 or a conflict 409 reaches the user
+ * verbatim; the `kind` tells callers how to react without parsing text.
+ *
+ * This module (like all of `lib/openstack`) uses only Node built-ins and global `fetch`: it is
+ * serialized by value into the WorkerPool dynamic provider.
+ */
+
+/** What went wrong, for callers that decide on it. */
+export type ApiErrorKind =
+    | "bad-request" // 400: the request is wrong; retrying cannot help
+    | "unauthorized" // 401: token expired or credentials wrong
+    | "forbidden" // 403 without quota: policy
+    | "quota" // 403 over quota (or 413 overLimit)
+    | "not-found" // 404
+    | "conflict" // 409: state conflict, retry later
+    | "rate-limited" // 429
+    | "unavailable" // 502/503/504
+    | "server" // other 5xx
+    | "other";
+
+/** An error answer from an OpenStack API. */
+export class OpenStackApiError extends Error {
+    override name = "OpenStackApiError";
+
+    constructor(
+        /** HTTP status. */
+        readonly status: number,
+        /** The API's own message (e.g. Nova's "Quota exceeded for instances: ..."). */
+        readonly apiMessage: string,
+        /** HTTP method of the request. */
+        readonly method: string,
+        /** URL of the request (no credentials are ever in URLs). */
+        readonly url: string,
+        /** `x-openstack-request-id` / `x-compute-request-id`, for the cloud's operators. */
+        readonly requestId?: string,
+        /** Seconds the server asked to wait (`Retry-After`), if any. */
+        readonly retryAfterSeconds?: number,
+    ) {
+        super(
+            `${method} ${url} failed: ${status} ${apiMessage}` +
+                (requestId ? ` (request ${requestId})` : ""),
+        );
+    }
+
+    /** The error's class. */
+    get kind(): ApiErrorKind {
+        return errorKind(this.status, this.apiMessage);
+    }
+}
+
+/** Classifies a status and message. */
+export function errorKind(status: number, message: string): ApiErrorKind {
+    if (status === 400) return "bad-request";
+    if (status === 401) return "unauthorized";
+    if (status === 403) return /quota|exceed/i.test(message) ? "quota" : "forbidden";
+    if (status === 413) return "quota";
+    if (status === 404) return "not-found";
+    if (status === 409) return "conflict";
+    if (status === 429) return "rate-limited";
+    if (status === 502 || status === 503 || status === 504) return "unavailable";
+    if (status >= 500) return "server";
+    return "other";
+}
+
+/**
+ * Extracts the message from an OpenStack error body. Nova wraps it as
+ * `{"forbidden": {"code": 403, "message": "..."}}`, Keystone as `{"error": {"message": ...}}`,
+ * Neutron as `{"NeutronError": {"message": ...}}`; anything else is returned trimmed.
+ */
+export function apiMessageOf(body: string): string {
+    try {
+        const parsed = JSON.parse(body) as unknown;
+        if (parsed !== null && typeof parsed === "object") {
+            for (const value of Object.values(parsed as Record<string, unknown>)) {
+                if (value !== null && typeof value === "object" && "message" in value) {
+                    const message = (value as { message: unknown }).message;
+                    if (typeof message === "string") return message;
+                }
+            }
+            if ("message" in parsed && typeof (parsed as { message: unknown }).message === "string") {
+                return (parsed as { message: string }).message;
+            }
+        }
+    } catch {
+        // not JSON: fall through
+    }
+    const text = body.replace(/<[^>]+>/g, " ").replace(/\s+/g, " ").trim();
+    return text.length > 300 ? `${text.slice(0, 300)}...` : text || "(no message)";
+}
+
+/** Thrown when credentials or settings are missing or wrong; the message says how to fix it. */
+export class OpenStackConfigError extends Error {
+    override name = "OpenStackConfigError";
+}
+
+/** Thrown when a wait passes its deadline. */
+export class DeadlineError extends Error {
+    override name = "DeadlineError";
+}

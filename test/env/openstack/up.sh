@@ -1,0 +1,837 @@
+#!/bin/bash
+# The tests' real OpenStack: Debian bookworm's own OpenStack Zed packages - Keystone, Nova (fake
+# virt driver), Placement, Glance and the Neutron API - bound to 127.0.0.1 and started by hand
+# (no systemd). Adapted from the team's verified recipe (shared/research/openstack-box.md).
+#
+# Usage: bash test/env/openstack/up.sh   idempotent: installs missing packages, starts what is
+#                                        stopped, about 1 s when everything is up
+#        OSBOX_RESET=1 bash up.sh        stop, wipe state, start from scratch
+# Stop:  bash test/env/openstack/down.sh  (only what up.sh started, by recorded PIDs)
+# Stdout is only the `export OS_...` lines of the demo user (eval-able); logs go to stderr and
+# to $OSBOX_DIR/logs. Also writes $OSBOX_DIR/{openrc,admin-openrc,clouds.yaml}.
+set -euo pipefail
+
+BOX=${OSBOX_DIR:-/var/tmp/dc-osbox}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# A database snapshot of a freshly bootstrapped box (same package versions only).
+OSBOX_SEED=${OSBOX_SEED:-$HERE/seed-zed.tgz}
+ETC=$BOX/etc; ST=$BOX/state; LOG=$BOX/logs; RUN=$BOX/run; LIB=$BOX/lib
+# Debian's python, never a pyenv/venv one that may come first on PATH.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+PY=/usr/bin/python3
+PGBIN=/usr/lib/postgresql/15/bin
+PGPORT=15432
+DB=postgresql+psycopg2://osbox:osboxpass@127.0.0.1:$PGPORT
+RABBIT=rabbit://guest:guest@127.0.0.1:5672/
+HOSTNAME_NOVA=osbox
+export DEBIAN_FRONTEND=noninteractive
+
+T_START=$(date +%s%N)
+secs_since() { local d=$(( ($(date +%s%N) - $1) / 100000000 )); printf '%d.%ds' $((d / 10)) $((d % 10)); }
+ts() { printf '%7s' "$(secs_since "$T_START")"; }
+say() { echo "[osbox $(ts)] $*" >&2; }
+die() { echo "[osbox $(ts)] ERROR: $*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "run as root"
+
+# Pipe through this to drop eventlet's harmless exit-time logging noise.
+quiet() { grep -vE "Exception ignored in|^Traceback|^  File |_acquireLock|getcurrent|^    +\^|known eventlet monkey|INFO alembic|^\s+(self|raise|return|acquire|if |with )" || true; }
+
+# ---------------------------------------------------------------- packages
+PKGS="keystone nova-api nova-conductor nova-scheduler placement-api glance-api
+neutron-server python3-openstackclient rabbitmq-server memcached postgresql-15
+uwsgi-core uwsgi-plugin-python3 python3-psycopg2 curl"
+
+install_packages() {
+  local missing=""
+  for p in $PKGS; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' || missing="$missing $p"
+  done
+  if [ -z "$missing" ]; then say "packages already installed"; return; fi
+  say "installing:$missing"
+  # Never let a package start its daemon: we start everything by hand.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\n# osbox: no service starts from dpkg\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+  fi
+  # Answer every dbconfig-common / openstack-pkg-tools question with "no".
+  debconf-set-selections <<'EOF'
+dbconfig-common dbconfig-common/dbconfig-install boolean false
+dbconfig-common dbconfig-common/remember-admin-pass boolean false
+keystone keystone/configure_db boolean false
+keystone keystone/create-admin-tenant boolean false
+keystone keystone/register-endpoint boolean false
+nova-common nova/configure_db boolean false
+nova-common nova/configure_rabbit boolean false
+nova-common nova/configure_ksat boolean false
+nova-common nova/configure_neutron boolean false
+nova-common nova/configure_placement boolean false
+nova-api novaapi/configure_db boolean false
+nova-api nova/configure_api-endpoint boolean false
+glance-common glance/configure_db boolean false
+glance-common glance/configure_rabbit boolean false
+glance-common glance/configure_ksat boolean false
+glance-api glance/configure_api-endpoint boolean false
+placement-common placement/configure_db boolean false
+placement-common placement/configure_ksat boolean false
+placement-api placement/configure_api-endpoint boolean false
+neutron-common neutron/configure_db boolean false
+neutron-common neutron/configure_rabbit boolean false
+neutron-common neutron/configure_ksat boolean false
+neutron-common neutron/configure_nova boolean false
+neutron-api neutron/configure_api-endpoint boolean false
+EOF
+  local t0; t0=$(date +%s)
+  if [ ! -e "$BOX/.apt-updated" ]; then
+    apt-get -o DPkg::Lock::Timeout=1200 update >"$LOG/apt-update.log" 2>&1 || die "apt-get update failed, see $LOG/apt-update.log"
+    touch "$BOX/.apt-updated"
+  fi
+  # eatmydata + unsafe-io: dpkg skips its fsync()s (a throwaway CI box).
+  echo 'man-db man-db/auto-update boolean false' | debconf-set-selections
+  local APT="apt-get -o DPkg::Lock::Timeout=1200 -o Dpkg::Options::=--force-unsafe-io"
+  [ -n "${OSBOX_APT_ARCHIVES:-}" ] && { mkdir -p "$OSBOX_APT_ARCHIVES/partial"; APT="$APT -o Dir::Cache::Archives=$OSBOX_APT_ARCHIVES"; }
+  command -v eatmydata >/dev/null || $APT install -y --no-install-recommends eatmydata >"$LOG/apt-install.log" 2>&1 || true
+  local EMD=""; command -v eatmydata >/dev/null && EMD=eatmydata
+  # shellcheck disable=SC2086
+  # Only the missing ones: naming an installed package would upgrade it.
+  $EMD $APT install -y --no-install-recommends $missing \
+      >>"$LOG/apt-install.log" 2>&1 || die "apt-get install failed, see $LOG/apt-install.log"
+  say "packages installed in $(( $(date +%s) - t0 ))s"
+}
+
+# ---------------------------------------------------------------- helpers
+# A recorded PID that runs and is not a zombie (PID 1 here reaps slowly).
+alive() {
+  local st
+  [ -s "$RUN/$1.pid" ] || return 1
+  st=$(ps -o stat= -p "$(cat "$RUN/$1.pid")" 2>/dev/null) || return 1
+  [[ $st != Z* ]]
+}
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_port() { # name port timeout
+  local _
+  for _ in $(seq 1 $(( $3 * 4 ))); do port_open "$2" && return 0; sleep 0.25; done
+  die "$1 did not open 127.0.0.1:$2 within $3s (logs in $LOG)"
+}
+wait_http() { # name url timeout
+  local c
+  for _ in $(seq 1 $(( $3 * 4 ))); do
+    c=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$2" 2>/dev/null || true)
+    case "$c" in 2*|3*|401) return 0;; esac
+    sleep 0.25
+  done
+  die "$1 did not answer $2 within $3s (last code $c; logs in $LOG)"
+}
+start_bg() { # name cmd... ; records the PID of the started process
+  local name=$1; shift
+  if alive "$name"; then return 0; fi
+  nohup "$@" >"$LOG/$name.out" 2>&1 &
+  echo $! >"$RUN/$name.pid"
+}
+psql_q() { /usr/bin/psql -h 127.0.0.1 -p $PGPORT -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
+
+# ---------------------------------------------------------------- configs
+write_configs() {
+  mkdir -p "$ETC"/{keystone,nova,placement,glance,neutron,rabbitmq}
+  authtoken() { # user
+    cat <<EOF
+[keystone_authtoken]
+www_authenticate_uri = http://127.0.0.1:5000/
+auth_url = http://127.0.0.1:5000/
+memcached_servers = 127.0.0.1:11211
+auth_type = password
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = $1
+password = ${1}pass
+region_name = RegionOne
+service_token_roles_required = true
+EOF
+  }
+  svcauth() { # section user
+    cat <<EOF
+[$1]
+region_name = RegionOne
+auth_type = password
+auth_url = http://127.0.0.1:5000/v3
+project_name = service
+project_domain_name = Default
+user_domain_name = Default
+username = $2
+password = ${2}pass
+EOF
+  }
+  cache='[cache]
+enabled = true
+backend = oslo_cache.memcache_pool
+memcache_servers = 127.0.0.1:11211'
+
+  # RabbitMQ: loopback only, including Erlang distribution and epmd.
+  cat >"$ETC/rabbitmq/rabbitmq.conf" <<'EOF'
+listeners.tcp.1 = 127.0.0.1:5672
+loopback_users.guest = true
+log.file.level = warning
+EOF
+  : >"$ETC/rabbitmq/rabbitmq-env.conf"
+  echo '[].' >"$ETC/rabbitmq/enabled_plugins"
+
+  cat >"$ETC/keystone/keystone.conf" <<EOF
+[DEFAULT]
+log_file = $LOG/keystone.log
+[database]
+connection = $DB/keystone
+[token]
+provider = fernet
+[fernet_tokens]
+key_repository = $ST/keystone/fernet-keys
+[fernet_receipts]
+key_repository = $ST/keystone/fernet-keys
+[credential]
+key_repository = $ST/keystone/credential-keys
+$cache
+EOF
+
+  cp /etc/nova/api-paste.ini "$ETC/nova/api-paste.ini"
+  { cat <<EOF
+[DEFAULT]
+host = $HOSTNAME_NOVA
+my_ip = 127.0.0.1
+state_path = $ST/nova
+instances_path = $ST/nova/instances
+transport_url = $RABBIT
+compute_driver = fake.FakeDriver
+enabled_apis = osapi_compute
+osapi_compute_listen = 127.0.0.1
+metadata_listen = 127.0.0.1
+osapi_compute_workers = 1
+graceful_shutdown_timeout = 5
+periodic_fuzzy_delay = 0
+metadata_workers = 1
+[api]
+auth_strategy = keystone
+[api_database]
+connection = $DB/nova_api
+[database]
+connection = $DB/nova
+[conductor]
+workers = 1
+[scheduler]
+workers = 1
+discover_hosts_in_cells_interval = 5
+[glance]
+region_name = RegionOne
+[cinder]
+os_region_name = RegionOne
+[oslo_concurrency]
+lock_path = $ST/nova/lock
+[oslo_messaging_notifications]
+driver = noop
+[wsgi]
+api_paste_config = $ETC/nova/api-paste.ini
+[vnc]
+enabled = false
+[spice]
+enabled = false
+[service_user]
+send_service_user_token = true
+auth_url = http://127.0.0.1:5000/
+auth_type = password
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = nova
+password = novapass
+$cache
+EOF
+    authtoken nova; svcauth placement placement; svcauth neutron neutron
+  } >"$ETC/nova/nova.conf"
+
+  { cat <<EOF
+[DEFAULT]
+log_file = $LOG/placement.log
+[api]
+auth_strategy = keystone
+[placement_database]
+connection = $DB/placement
+EOF
+    authtoken placement
+  } >"$ETC/placement/placement.conf"
+
+  cp /etc/glance/glance-api-paste.ini "$ETC/glance/glance-api-paste.ini"
+  { cat <<EOF
+[DEFAULT]
+log_file = $LOG/glance-api.log
+bind_host = 127.0.0.1
+workers = 1
+enabled_backends = file:file
+[database]
+connection = $DB/glance
+[glance_store]
+default_backend = file
+[file]
+filesystem_store_datadir = $ST/glance/images
+[os_glance_staging_store]
+filesystem_store_datadir = $ST/glance/staging
+[os_glance_tasks_store]
+filesystem_store_datadir = $ST/glance/tasks
+[paste_deploy]
+flavor = keystone
+[oslo_concurrency]
+lock_path = $ST/glance/lock
+[oslo_messaging_notifications]
+driver = noop
+EOF
+    authtoken glance
+  } >"$ETC/glance/glance-api.conf"
+
+  cp /etc/neutron/api-paste.ini "$ETC/neutron/api-paste.ini"
+  { cat <<EOF
+[DEFAULT]
+core_plugin = ml2
+service_plugins =
+auth_strategy = keystone
+transport_url = $RABBIT
+bind_host = 127.0.0.1
+bind_port = 9696
+api_workers = 1
+rpc_workers = 1
+rpc_state_report_workers = 0
+state_path = $ST/neutron
+api_paste_config = $ETC/neutron/api-paste.ini
+notify_nova_on_port_status_changes = true
+notify_nova_on_port_data_changes = true
+[database]
+connection = $DB/neutron
+[oslo_concurrency]
+lock_path = $ST/neutron/lock
+[oslo_messaging_notifications]
+driver = noop
+[ml2]
+type_drivers = flat,vxlan
+tenant_network_types = vxlan
+# osbox_fake (lib/py) binds every port: no L2 agent exists on this box.
+mechanism_drivers = osbox_fake
+extension_drivers = port_security
+[ml2_type_vxlan]
+vni_ranges = 1:1000
+[ml2_type_flat]
+flat_networks = *
+[securitygroup]
+enable_security_group = true
+EOF
+    authtoken neutron; svcauth nova nova
+  } >"$ETC/neutron/neutron.conf"
+
+  uwsgi_ini() { # name port wsgi-file env processes
+    cat >"$ETC/$1/uwsgi.ini" <<EOF
+[uwsgi]
+plugins = python3
+http-socket = 127.0.0.1:$2
+wsgi-file = $3
+env = $4
+master = true
+processes = $5
+threads = 1
+enable-threads = true
+lazy-apps = true
+die-on-term = true
+no-orphans = true
+buffer-size = 65535
+; uwsgi's http-socket closes every connection: say so, or keep-alive
+; clients (python-requests, undici) reuse a dead socket.
+add-header = Connection: close
+http-auto-chunked = true
+http-chunked-input = true
+http-raw-body = true
+wsgi-manage-chunked-input = true
+socket-timeout = 60
+name = $1-api
+logto = $LOG/$1-api.log
+EOF
+  }
+  uwsgi_ini keystone 5000 /usr/bin/keystone-wsgi-public "OS_KEYSTONE_CONFIG_DIR=$ETC/keystone" 2
+  uwsgi_ini placement 8778 /usr/bin/placement-api "OS_PLACEMENT_CONFIG_DIR=$ETC/placement" 1
+  uwsgi_ini nova 8774 /usr/bin/nova-api-wsgi "OS_NOVA_CONFIG_DIR=$ETC/nova" 2
+  uwsgi_ini glance 9292 /usr/bin/glance-wsgi-api "OS_GLANCE_CONFIG_DIR=$ETC/glance" 1
+
+  # nova-compute's console script lives in the nova-compute package, which
+  # drags in libvirt/qemu; python3-nova has the code, so call it directly.
+  mkdir -p "$BOX/bin"
+  cat >"$BOX/bin/nova-compute" <<'EOF'
+#!/usr/bin/python3
+import sys
+from nova.cmd.compute import main
+if __name__ == "__main__":
+    sys.exit(main())
+EOF
+  chmod +x "$BOX/bin/nova-compute"
+}
+
+# ---------------------------------------------------------------- helpers in python
+# Written by this script so that up.sh is all one needs to copy.
+write_lib() {
+  mkdir -p "$LIB/py/osbox_neutron" "$LIB/py/osbox_neutron-0.1.dist-info"
+  cat >"$LIB/bootstrap.py" <<'OSBOX_PY_EOF'
+#!/usr/bin/python3
+"""Idempotent API-level bootstrap for osbox.
+
+phase "keystone": projects, users, roles, services, endpoints.
+phase "cloud":    flavors, the tiny image, default network objects.
+Talks only to 127.0.0.1.
+"""
+import sys
+import time
+
+from keystoneauth1 import session as ks_session
+from keystoneauth1.identity import v3
+from keystoneclient.v3 import client as ks_client
+
+AUTH = 'http://127.0.0.1:5000/v3'
+REGION = 'RegionOne'
+SERVICES = [
+    # type, name, url
+    ('compute', 'nova', 'http://127.0.0.1:8774/v2.1'),
+    ('placement', 'placement', 'http://127.0.0.1:8778'),
+    ('image', 'glance', 'http://127.0.0.1:9292'),
+    ('network', 'neutron', 'http://127.0.0.1:9696'),
+]
+SERVICE_USERS = ['nova', 'placement', 'glance', 'neutron']
+
+
+def admin_session():
+    auth = v3.Password(auth_url=AUTH, username='admin', password='adminpass',
+                       project_name='admin', user_domain_id='default',
+                       project_domain_id='default')
+    return ks_session.Session(auth=auth)
+
+
+def one(lst):
+    return lst[0] if lst else None
+
+
+def keystone_phase(sess):
+    ks = ks_client.Client(session=sess, interface='public')
+
+    def project(name, desc):
+        return one(ks.projects.list(name=name, domain='default')) or \
+            ks.projects.create(name, 'default', description=desc)
+
+    def role(name):
+        return one(ks.roles.list(name=name)) or ks.roles.create(name)
+
+    def user(name, pw, proj):
+        return one(ks.users.list(name=name, domain='default')) or \
+            ks.users.create(name, domain='default', password=pw,
+                            default_project=proj)
+
+    admin_r, member_r, reader_r = role('admin'), role('member'), role('reader')
+    service_r = role('service')
+    service_p = project('service', 'service users')
+    demo_p = project('demo', 'project for tests')
+    admin_u = one(ks.users.list(name='admin', domain='default'))
+    for n in SERVICE_USERS:
+        u = user(n, n + 'pass', service_p)
+        ks.roles.grant(admin_r, user=u, project=service_p)
+        ks.roles.grant(service_r, user=u, project=service_p)
+    demo_u = user('demo', 'demopass', demo_p)
+    ks.roles.grant(member_r, user=demo_u, project=demo_p)
+    ks.roles.grant(reader_r, user=demo_u, project=demo_p)
+    ks.roles.grant(admin_r, user=admin_u, project=demo_p)
+    for typ, name, url in SERVICES:
+        s = one(ks.services.list(type=typ)) or \
+            ks.services.create(name, type=typ)
+        have = {e.interface for e in ks.endpoints.list(service=s)}
+        for itf in ('public', 'internal', 'admin'):
+            if itf not in have:
+                ks.endpoints.create(s, url, interface=itf, region=REGION)
+    print('keystone: projects/users/roles/endpoints ok')
+
+
+def cloud_phase(sess, image_file):
+    def req(method, url, **kw):
+        kw.setdefault('raise_exc', True)
+        return sess.request(url, method, **kw)
+
+    nova = 'http://127.0.0.1:8774/v2.1'
+    flavors = {f['name']: f for f in
+               req('GET', nova + '/flavors').json()['flavors']}
+    for fid, name, vcpus, ram, disk in (('1', 'm1.tiny', 1, 512, 1),
+                                        ('2', 'm1.small', 1, 1024, 1),
+                                        ('3', 'm1.medium', 2, 2048, 1)):
+        if name not in flavors:
+            req('POST', nova + '/flavors', json={'flavor': {
+                'id': fid, 'name': name, 'vcpus': vcpus, 'ram': ram,
+                'disk': disk, 'os-flavor-access:is_public': True}})
+    glance = 'http://127.0.0.1:9292/v2'
+    imgs = req('GET', glance + '/images?name=tiny').json()['images']
+    imgs = [i for i in imgs if i['status'] == 'active']
+    if imgs:
+        image_id = imgs[0]['id']
+    else:
+        image_id = req('POST', glance + '/images', json={
+            'name': 'tiny', 'disk_format': 'raw', 'container_format': 'bare',
+            'visibility': 'public', 'min_disk': 0, 'min_ram': 0}).json()['id']
+        with open(image_file, 'rb') as f:
+            req('PUT', glance + '/images/%s/file' % image_id, data=f.read(),
+                headers={'Content-Type': 'application/octet-stream'})
+        for _ in range(60):
+            st = req('GET', glance + '/images/' + image_id).json()['status']
+            if st == 'active':
+                break
+            time.sleep(0.5)
+    print('cloud: flavors m1.tiny/m1.small/m1.medium, image tiny=%s' %
+          image_id)
+
+
+def canary_phase(sess):
+    """Boot one server with no network, wait for ACTIVE, delete it."""
+    nova = 'http://127.0.0.1:8774/v2.1'
+    hdr = {'OpenStack-API-Version': 'compute 2.37'}
+    img = sess.get('http://127.0.0.1:9292/v2/images?name=tiny').json()
+    t0 = time.time()
+    srv = sess.post(nova + '/servers', headers=hdr, json={'server': {
+        'name': 'osbox-canary', 'imageRef': img['images'][0]['id'],
+        'flavorRef': '1', 'networks': 'none'}}).json()['server']
+    status = None
+    for _ in range(240):
+        status = sess.get(nova + '/servers/' + srv['id'],
+                          headers=hdr).json()['server']['status']
+        if status in ('ACTIVE', 'ERROR'):
+            break
+        time.sleep(0.25)
+    t1 = time.time()
+    sess.delete(nova + '/servers/' + srv['id'], headers=hdr)
+    for _ in range(240):
+        if sess.get(nova + '/servers/' + srv['id'], headers=hdr,
+                    raise_exc=False).status_code == 404:
+            break
+        time.sleep(0.25)
+    print('canary: server %s in %.1fs, deleted in %.1fs' %
+          (status, t1 - t0, time.time() - t1))
+    if status != 'ACTIVE':
+        sys.exit(1)
+
+
+def main():
+    sess = admin_session()
+    for phase in sys.argv[1:]:
+        if phase == 'keystone':
+            keystone_phase(sess)
+        elif phase == 'canary':
+            canary_phase(sess)
+        elif phase.startswith('cloud='):
+            cloud_phase(sess, phase.split('=', 1)[1])
+        else:
+            sys.exit('unknown phase ' + phase)
+
+
+if __name__ == '__main__':
+    main()
+OSBOX_PY_EOF
+  # ML2 mechanism driver, found by stevedore through this entry point when
+  # neutron-server runs with PYTHONPATH=$LIB/py.
+  cat >"$LIB/py/osbox_neutron/mech_fake.py" <<'OSBOX_PY_EOF'
+"""ML2 mechanism driver for a test box that has no L2 agents.
+
+It binds every port on every host (vif_type 'ovs'), and marks it ACTIVE, so
+that nova-compute with the fake virt driver can boot servers on a network.
+No packet ever flows: this only makes the Neutron API/DB behave as if a real
+L2 backend had plugged the port.
+"""
+from neutron_lib.api.definitions import portbindings
+from neutron_lib import constants
+from neutron_lib.plugins.ml2 import api
+
+
+class OsboxFakeMechanismDriver(api.MechanismDriver):
+
+    def initialize(self):
+        pass
+
+    @property
+    def connectivity(self):
+        return portbindings.CONNECTIVITY_L2
+
+    def bind_port(self, context):
+        for segment in context.segments_to_bind:
+            context.set_binding(segment[api.ID], portbindings.VIF_TYPE_OVS,
+                                {portbindings.CAP_PORT_FILTER: True,
+                                 portbindings.OVS_HYBRID_PLUG: False},
+                                status=constants.PORT_STATUS_ACTIVE)
+            return
+OSBOX_PY_EOF
+  : >"$LIB/py/osbox_neutron/__init__.py"
+  printf 'Metadata-Version: 2.1\nName: osbox-neutron\nVersion: 0.1\n' \
+    >"$LIB/py/osbox_neutron-0.1.dist-info/METADATA"
+  printf '[neutron.ml2.mechanism_drivers]\nosbox_fake = osbox_neutron.mech_fake:OsboxFakeMechanismDriver\n' \
+    >"$LIB/py/osbox_neutron-0.1.dist-info/entry_points.txt"
+}
+
+# ---------------------------------------------------------------- start
+start_postgres() {
+  if [ ! -s "$ST/pg/PG_VERSION" ]; then
+    mkdir -p "$ST/pg"; chown postgres:postgres "$ST/pg"
+    setpriv --reuid=postgres --regid=postgres --init-groups \
+      $PGBIN/initdb -D "$ST/pg" -A trust -U postgres -E UTF8 --locale=C.UTF-8 --no-sync >"$LOG/initdb.log" 2>&1
+    cat >>"$ST/pg/postgresql.conf" <<EOF
+listen_addresses = '127.0.0.1'
+port = $PGPORT
+unix_socket_directories = '$RUN/pg'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_connections = 300
+shared_buffers = 64MB
+EOF
+  fi
+  mkdir -p "$RUN/pg"; chown postgres:postgres "$RUN/pg"
+  if ! alive postgres; then
+    rm -f "$ST/pg/postmaster.pid"
+    nohup setpriv --reuid=postgres --regid=postgres --init-groups \
+      $PGBIN/postgres -D "$ST/pg" >"$LOG/postgres.log" 2>&1 &
+    echo $! >"$RUN/postgres.pid"
+  fi
+  local _i; for _i in $(seq 1 120); do $PGBIN/pg_isready -q -h 127.0.0.1 -p $PGPORT -U postgres && break; sleep 0.25; done
+  psql_q -c "select 1 from pg_roles where rolname='osbox'" | grep -q 1 ||
+    psql_q -c "CREATE ROLE osbox LOGIN PASSWORD 'osboxpass'"
+  local db
+  FRESH_DB=0
+  for db in $DBS; do
+    if ! psql_q -c "select 1 from pg_database where datname='$db'" | grep -q 1; then
+      psql_q -c "CREATE DATABASE $db OWNER osbox"; FRESH_DB=1
+    fi
+  done
+}
+DBS="keystone nova_api nova nova_cell0 placement glance neutron"
+SEED_PKGS="keystone python3-keystone python3-nova python3-glance python3-placement python3-neutron"
+# shellcheck disable=SC2086 # a list of package names
+seed_versions() { dpkg-query -W -f '${Package}=${Version}\n' $SEED_PKGS | sort; }
+
+# A seed (lib/seed.sh save) holds the databases, keys and image of a box
+# that up.sh bootstrapped: restoring it replaces ~15 slow CLI runs.
+restore_seed() { # file -> 0 if restored
+  local f=$1 tmp
+  [ -f "$f" ] || return 1
+  tmp=$(mktemp -d)
+  tar -xzf "$f" -C "$tmp"
+  if [ "$(cat "$tmp/VERSIONS")" != "$(seed_versions)" ]; then
+    say "seed $f was made with other package versions: ignoring it"; rm -rf "$tmp"; return 1
+  fi
+  local db
+  for db in $DBS; do
+    /usr/bin/pg_restore -h 127.0.0.1 -p $PGPORT -U postgres -d "$db" --exit-on-error "$tmp/$db.dump" ||
+      die "pg_restore $db failed"
+  done
+  mkdir -p "$ST/keystone" "$ST/glance"
+  cp -a "$tmp/keystone/." "$ST/keystone/"
+  cp -a "$tmp/glance/." "$ST/glance/"
+  rm -rf "$tmp"
+}
+
+rabbit_env() {
+  export HOME=$ST/rabbitmq ERL_EPMD_ADDRESS=127.0.0.1 ERL_EPMD_PORT=4369
+  export RABBITMQ_NODENAME=osbox@localhost RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+    RABBITMQ_NODE_PORT=5672 RABBITMQ_DIST_PORT=25672 \
+    RABBITMQ_CONFIG_FILE=$ETC/rabbitmq/rabbitmq.conf \
+    RABBITMQ_CONF_ENV_FILE=$ETC/rabbitmq/rabbitmq-env.conf \
+    RABBITMQ_ENABLED_PLUGINS_FILE=$ETC/rabbitmq/enabled_plugins \
+    RABBITMQ_MNESIA_BASE=$ST/rabbitmq/mnesia RABBITMQ_LOG_BASE=$LOG/rabbitmq \
+    RABBITMQ_PID_FILE=$RUN/rabbitmq-beam.pid \
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" \
+    RABBITMQ_CTL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+}
+start_rabbit() {
+  mkdir -p "$ST/rabbitmq" "$LOG/rabbitmq"
+  ( rabbit_env
+    # Our own epmd, so that it listens on loopback only and has a known PID.
+    start_bg epmd epmd -address 127.0.0.1 -port 4369
+    sleep 0.3
+    start_bg rabbitmq /usr/lib/rabbitmq/bin/rabbitmq-server )
+}
+
+# The "quiet" filter hides eventlet noise; failures still stop the script
+# (pipefail) and the full output is in $LOG/dbsync-*.log.
+dbsync() { # name cmd...
+  local name=$1; shift
+  if ! "$@" >"$LOG/dbsync-$name.log" 2>&1; then
+    quiet <"$LOG/dbsync-$name.log" | tail -20 >&2; die "db sync $name failed"
+  fi
+}
+
+keystone_db() {
+  local KM=(keystone-manage --config-file "$ETC/keystone/keystone.conf")
+  mkdir -p "$ST/keystone"
+  dbsync keystone "${KM[@]}" db_sync
+  [ -e "$ST/keystone/fernet-keys/0" ] || dbsync ks-fernet "${KM[@]}" fernet_setup --keystone-user root --keystone-group root
+  [ -e "$ST/keystone/credential-keys/0" ] || dbsync ks-cred "${KM[@]}" credential_setup --keystone-user root --keystone-group root
+  dbsync ks-bootstrap "${KM[@]}" bootstrap --bootstrap-password adminpass \
+    --bootstrap-admin-url http://127.0.0.1:5000/v3/ \
+    --bootstrap-internal-url http://127.0.0.1:5000/v3/ \
+    --bootstrap-public-url http://127.0.0.1:5000/v3/ \
+    --bootstrap-region-id RegionOne
+}
+nova_db() {
+  local NM=(nova-manage --config-file "$ETC/nova/nova.conf")
+  mkdir -p "$ST/nova/instances" "$ST/nova/lock"
+  dbsync nova-api "${NM[@]}" api_db sync
+  local cells=""
+  [ "$FRESH_DB" = 1 ] || cells=$("${NM[@]}" cell_v2 list_cells 2>/dev/null || true)
+  case "$cells" in *" cell0 "*) ;; *)
+    dbsync nova-cell0 "${NM[@]}" cell_v2 map_cell0 --database_connection "$DB/nova_cell0";; esac
+  case "$cells" in *" cell1 "*) ;; *)
+    dbsync nova-cell1 "${NM[@]}" cell_v2 create_cell --name cell1 --database_connection "$DB/nova" --transport-url "$RABBIT";; esac
+  dbsync nova "${NM[@]}" db sync
+}
+other_dbs() {
+  mkdir -p "$ST"/glance/{images,staging,tasks,lock} "$ST/neutron/lock"
+  dbsync placement placement-manage --config-file "$ETC/placement/placement.conf" db sync
+  dbsync glance glance-manage --config-file "$ETC/glance/glance-api.conf" db_sync
+  dbsync neutron neutron-db-manage --config-file "$ETC/neutron/neutron.conf" upgrade heads
+}
+
+env_block() { # user project
+  cat <<EOF
+export OS_AUTH_URL=http://127.0.0.1:5000/v3
+export OS_IDENTITY_API_VERSION=3
+export OS_REGION_NAME=RegionOne
+export OS_INTERFACE=public
+export OS_USER_DOMAIN_NAME=Default
+export OS_PROJECT_DOMAIN_NAME=Default
+export OS_USERNAME=$1
+export OS_PASSWORD=${1}pass
+export OS_PROJECT_NAME=$2
+EOF
+}
+
+print_env() { # the real stdout (fd 3): only the demo user's export lines
+  say "demo user (roles member,reader in project demo): $BOX/openrc; admin: $BOX/admin-openrc"
+  cat "$BOX/openrc" >&3
+}
+
+# ================================================================ main
+# Everything but print_env goes to stderr, so stdout stays eval-able.
+exec 3>&1 1>&2
+mkdir -p "$BOX" "$ST" "$LOG" "$RUN"
+if [ "${OSBOX_RESET:-0}" = 1 ]; then
+  say "OSBOX_RESET=1: stopping and wiping state"
+  bash "$HERE/down.sh" || true
+  rm -rf "$ST" "$RUN"; mkdir -p "$ST" "$RUN"
+fi
+install_packages
+STAMP=$ST/.bootstrapped
+ALL_SVCS="postgres epmd rabbitmq-beam memcached keystone placement glance neutron-server nova-api nova-conductor nova-scheduler nova-compute"
+all_alive=1; for s in $ALL_SVCS; do alive "$s" || all_alive=0; done
+if [ "$all_alive" = 1 ] && [ -f "$STAMP" ] && curl -sf -o /dev/null --max-time 5 http://127.0.0.1:8774/v2.1/; then
+  say "already up (PIDs in $RUN)"
+  print_env; exit 0
+fi
+T_SVC=$(date +%s%N)
+T_SVC_UTC=$(date -u '+%Y-%m-%d %H:%M:%S')
+
+# Refuse to start if a port we need is held by a process osbox did not start.
+for pn in 5000:keystone 8774:nova-api 8778:placement 9292:glance 9696:neutron-server \
+          5672:rabbitmq-beam 25672:rabbitmq-beam 4369:epmd 11211:memcached $PGPORT:postgres; do
+  if port_open "${pn%%:*}" && ! alive "${pn#*:}"; then
+    ss -ltnpH "sport = :${pn%%:*}" >&2 || true
+    die "127.0.0.1:${pn%%:*} is already in use by a process osbox did not start"
+  fi
+done
+
+write_configs
+write_lib
+say "starting postgres, rabbitmq, memcached"
+start_postgres
+start_rabbit
+start_bg memcached memcached -u memcache -l 127.0.0.1 -p 11211 -U 0 -m 64
+
+NC=(--config-file "$ETC/nova/nova.conf")
+start_services() { # everything but nova-compute, all at once (CPU-bound imports)
+  start_bg keystone uwsgi --ini "$ETC/keystone/uwsgi.ini"
+  start_bg placement uwsgi --ini "$ETC/placement/uwsgi.ini"
+  start_bg glance uwsgi --ini "$ETC/glance/uwsgi.ini"
+  PYTHONPATH=$LIB/py start_bg neutron-server /usr/bin/neutron-server \
+    --config-file "$ETC/neutron/neutron.conf" --log-file "$LOG/neutron-server.log"
+  start_bg nova-api uwsgi --ini "$ETC/nova/uwsgi.ini"
+  start_bg nova-conductor /usr/bin/nova-conductor "${NC[@]}" --log-file "$LOG/nova-conductor.log"
+  start_bg nova-scheduler /usr/bin/nova-scheduler "${NC[@]}" --log-file "$LOG/nova-scheduler.log"
+}
+SEEDED=0
+if [ "$FRESH_DB" = 0 ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(seed_versions)" ]; then
+  SEEDED=1
+  say "reusing bootstrapped state in $ST; starting services"
+  start_services
+elif [ "$FRESH_DB" = 1 ] && [ -n "${OSBOX_SEED:-}" ] && restore_seed "$OSBOX_SEED"; then
+  SEEDED=1
+  say "restored databases, keys and image from seed $OSBOX_SEED; starting services"
+  mkdir -p "$ST/nova/instances" "$ST/nova/lock" "$ST"/glance/{images,staging,tasks,lock} "$ST/neutron/lock"
+  start_services
+else
+  say "syncing databases"
+  keystone_db &  P1=$!
+  nova_db &      P2=$!
+  other_dbs &    P3=$!
+  wait $P1 || die "keystone db"
+  # Services look up their endpoints in the catalog at start-up: register
+  # users/services/endpoints before starting them (other syncs go on).
+  start_bg keystone uwsgi --ini "$ETC/keystone/uwsgi.ini"
+  wait_http keystone http://127.0.0.1:5000/v3 90
+  $PY "$LIB/bootstrap.py" keystone
+  wait $P2 || die "nova db"
+  wait $P3 || die "other dbs"
+  say "databases synced, keystone bootstrapped; starting services"
+  start_services
+fi
+wait_port rabbitmq 5672 60
+wait_http keystone http://127.0.0.1:5000/v3 90
+wait_http placement http://127.0.0.1:8778/ 90
+# nova-compute creates its resource provider at start-up: needs both.
+start_bg nova-compute "$BOX/bin/nova-compute" "${NC[@]}" --log-file "$LOG/nova-compute.log"
+wait_http glance http://127.0.0.1:9292/ 90
+wait_http neutron http://127.0.0.1:9696/ 90
+wait_http nova-api http://127.0.0.1:8774/v2.1/ 90
+say "APIs answer; waiting for nova-compute to register and be mapped"
+# Ready = compute host mapped to cell1 (scheduler's periodic discovery) and
+# nova-compute has reported in since this script started it.
+ok=0
+for _ in $(seq 1 240); do
+  n=$(psql_q -d nova_api -c "select count(*) from host_mappings where host='$HOSTNAME_NOVA'" 2>/dev/null || echo 0)
+  m=$(psql_q -d nova -c "select count(*) from services where host='$HOSTNAME_NOVA' and \"binary\"='nova-compute' and deleted=0 and last_seen_up >= '$T_SVC_UTC'" 2>/dev/null || echo 0)
+  [ "$n" = 1 ] && [ "$m" = 1 ] && { ok=1; break; }
+  for s in $ALL_SVCS; do
+    alive "$s" || die "$s died; last log lines: $(tail -n 5 "$LOG/$s.log" "$LOG/$s-api.log" "$LOG/$s.out" 2>/dev/null | cut -c1-300)"
+  done
+  sleep 0.5
+done
+[ "$ok" = 1 ] || die "nova-compute never became ready (mapped=$n reported=$m)"
+say "compute ready ($(secs_since "$T_SVC") after packages were in place)"
+
+if [ "$SEEDED" = 0 ]; then
+  printf 'osbox tiny image\n' >"$ST/tiny.img"
+  $PY "$LIB/bootstrap.py" "cloud=$ST/tiny.img"
+fi
+if [ "${OSBOX_CANARY:-1}" = 1 ]; then
+  # End-to-end readiness: boot one server, wait for ACTIVE, delete it.
+  $PY "$LIB/bootstrap.py" canary || die "canary server did not go ACTIVE (see $LOG/nova-*.log)"
+fi
+
+$PY "$HERE/project.py" >&2 || die "project set-up (quotas, test network) failed"
+env_block demo demo >"$BOX/openrc"
+env_block admin admin >"$BOX/admin-openrc"
+cat >"$BOX/clouds.yaml" <<'EOF'
+clouds:
+  osbox-demo:
+    auth: {auth_url: "http://127.0.0.1:5000/v3", username: demo, password: demopass,
+           project_name: demo, user_domain_name: Default, project_domain_name: Default}
+    region_name: RegionOne
+    interface: public
+    identity_api_version: 3
+  osbox-admin:
+    auth: {auth_url: "http://127.0.0.1:5000/v3", username: admin, password: adminpass,
+           project_name: admin, user_domain_name: Default, project_domain_name: Default}
+    region_name: RegionOne
+    interface: public
+    identity_api_version: 3
+EOF
+seed_versions >"$STAMP"
+say "up in $(ts | tr -d ' ') total; PIDs in $RUN, logs in $LOG"
+print_env
