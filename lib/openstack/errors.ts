@@ -79,14 +79,20 @@ export function apiMessageOf(body: string): string {
                     if (typeof message === "string") return message;
                 }
             }
-            if ("message" in parsed && typeof (parsed as { message: unknown }).message === "string") {
+            if (
+                "message" in parsed &&
+                typeof (parsed as { message: unknown }).message === "string"
+            ) {
                 return (parsed as { message: string }).message;
             }
         }
     } catch {
         // not JSON: fall through
     }
-    const text = body.replace(/<[^>]+>/g, " ").replace(/\s+/g, " ").trim();
+    const text = body
+        .replace(/<[^>]+>/g, " ")
+        .replace(/\s+/g, " ")
+        .trim();
     return text.length > 300 ? `${text.slice(0, 300)}...` : text || "(no message)";
 }
 
