@@ -1,0 +1,578 @@
+/**
+ * `WorkerPool`: the dynamic provider that turns a worker count into Nova servers (the static
+ * floor Pulumi owns; the head-node service owns the burst). See DESIGN.md, "Who owns which
+ * workers".
+ *
+ * - create boots `count` servers in parallel (bounded), tagged `dc`, `dc-cluster-<id>`,
+ *   `dc-pool-static`, each with its own minion ID in metadata and user-data, and waits for
+ *   ACTIVE within `bootTimeoutSeconds` (dynamic providers get no customTimeouts);
+ * - a count change is an update in place (grow fills the lowest free indexes, shrink deletes the
+ *   highest); a change of image, flavor, network, key, groups, zone, master or user-data
+ *   template is a rolling replacement inside update, one batch at a time;
+ * - a partial failure is an init error that carries the servers that booted (so the next
+ *   `pulumi up` reconciles and nothing leaks) with Nova's fault messages as reasons; a failure
+ *   that booted nothing leaves nothing behind;
+ * - read refreshes from Nova (a server deleted out of band disappears); delete removes every
+ *   server it owns, by ID and by tag, and waits until they are gone.
+ * Credentials come from the provider's Pulumi config (`openstack:*`) or the `OS_*`/clouds.yaml
+ * environment, never from resource inputs; no output is secret.
+ *
+ * The provider object is serialized by value into the program's state: everything it uses must
+ * be reachable from here without npm packages at module top level (see lib/openstack/errors.ts).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
+import { newMinionId } from "../lib/minionId";
+import {
+    type CloudCredentials,
+    ComputeClient,
+    OpenStackApiError,
+    resolveCredentials,
+    type Server,
+    Session,
+} from "../lib/openstack";
+import { clusterTag, poolTag, workerMetadata, workerTags } from "../lib/tags";
+import { encodeUserData, renderWorkerUserData } from "../lib/userData";
+import {
+    indexOfNodeName,
+    nodeName,
+    planRollingReplace,
+    planScale,
+    rollingBatchSize,
+    type WorkerRecord,
+} from "./workerPoolPlan";
+
+/** Bumped when the provider's behaviour changes, so `diff` rewrites the stored provider code. */
+export const WORKER_POOL_PROVIDER_VERSION = 1;
+
+/** Resolved inputs of the provider. */
+export interface WorkerPoolInputs {
+    count: number;
+    flavor: string;
+    image: string;
+    network: string;
+    keyName: string;
+    securityGroups: string[];
+    availabilityZone: string;
+    namePrefix: string;
+    clusterId: string;
+    masterAddress: string;
+    masterFinger: string;
+    userDataTemplate: string;
+    bootTimeoutSeconds: number;
+    maxConcurrency: number;
+}
+
+/** Outputs: every input, the workers, and the provider version. */
+export interface WorkerPoolOutputs extends WorkerPoolInputs {
+    servers: WorkerRecord[];
+    providerVersion: number;
+}
+
+/** Inputs whose change replaces workers (rolling). */
+export const ROLLING_KEYS = [
+    "flavor",
+    "image",
+    "network",
+    "keyName",
+    "securityGroups",
+    "availabilityZone",
+    "masterAddress",
+    "masterFinger",
+    "userDataTemplate",
+] as const;
+
+/** Inputs whose change replaces the whole resource. */
+export const REPLACE_KEYS = ["clusterId", "namePrefix"] as const;
+
+/** Fingerprint of the settings a worker boots with; stored per worker as its generation. */
+export function bootFingerprint(
+    inputs: Pick<WorkerPoolInputs, (typeof ROLLING_KEYS)[number]>,
+): string {
+    const settings = ROLLING_KEYS.map((key) => inputs[key]);
+    return createHash("sha256").update(JSON.stringify(settings)).digest("hex").slice(0, 16);
+}
+
+/** Per-property problems of the inputs (empty when valid). */
+export function checkInputs(
+    news: Record<string, unknown>,
+): Array<{ property: string; reason: string }> {
+    const failures: Array<{ property: string; reason: string }> = [];
+    const int = (key: string, min: number, max: number): void => {
+        const value = news[key];
+        if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+            failures.push({
+                property: key,
+                reason: `${key} must be a whole number from ${min} to ${max}.`,
+            });
+        }
+    };
+    const text = (key: string, pattern?: RegExp, hint?: string): void => {
+        const value = news[key];
+        if (typeof value !== "string" || value === "" || (pattern && !pattern.test(value))) {
+            failures.push({ property: key, reason: `${key} ${hint ?? "must not be empty"}.` });
+        }
+    };
+    int("count", 0, 1000);
+    int("bootTimeoutSeconds", 1, 86400);
+    int("maxConcurrency", 1, 100);
+    text("flavor");
+    text("image");
+    text("network");
+    text("masterAddress");
+    text(
+        "masterFinger",
+        /^([0-9a-f]{2}:){31}[0-9a-f]{2}$/,
+        "must be a SHA-256 fingerprint in Salt's aa:bb:... form",
+    );
+    text(
+        "namePrefix",
+        /^[a-z][a-z0-9-]{0,30}$/,
+        "must be lower-case letters, digits or '-', starting with a letter",
+    );
+    text("clusterId", /^[a-z0-9]{4,32}$/, "must be 4 to 32 lower-case letters or digits");
+    text(
+        "userDataTemplate",
+        /^#cloud-config\n/,
+        'must be a cloud-config template starting with "#cloud-config"',
+    );
+    if (!Array.isArray(news["securityGroups"])) {
+        failures.push({
+            property: "securityGroups",
+            reason: "securityGroups must be a list of names.",
+        });
+    }
+    return failures;
+}
+
+/**
+ * Raw `openstack:*` settings captured in `configure`, in OS_* style (without the prefix). A
+ * holder object, not a reassigned variable, so the serialized provider shares one instance.
+ */
+const providerState: { settings: Record<string, string | undefined> } = { settings: {} };
+
+function client(): ComputeClient {
+    const credentials: CloudCredentials = resolveCredentials(providerState.settings);
+    return new ComputeClient(new Session(credentials), 1000);
+}
+
+function inputsOf(props: Record<string, unknown>): WorkerPoolInputs {
+    const {
+        __provider: _provider,
+        servers: _servers,
+        providerVersion: _version,
+        ...inputs
+    } = props;
+    return inputs as unknown as WorkerPoolInputs;
+}
+
+function poolTags(inputs: WorkerPoolInputs): string[] {
+    return [clusterTag(inputs.clusterId), poolTag("static")];
+}
+
+/** Runs `work` over `items` with at most `limit` in flight. */
+async function mapBounded<T, R>(
+    items: readonly T[],
+    limit: number,
+    work: (item: T) => Promise<R>,
+): Promise<R[]> {
+    const results: R[] = new Array(items.length);
+    let next = 0;
+    const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
+        while (next < items.length) {
+            const i = next++;
+            results[i] = await work(items[i]!);
+        }
+    });
+    await Promise.all(runners);
+    return results;
+}
+
+/** IDs Nova needs, resolved once per operation. */
+interface ResolvedRefs {
+    flavorId: string;
+    imageId: string;
+    networkId: string;
+}
+
+async function resolveRefs(nova: ComputeClient, inputs: WorkerPoolInputs): Promise<ResolvedRefs> {
+    const [flavorId, imageId, networkId] = await Promise.all([
+        nova.flavorId(inputs.flavor),
+        nova.imageId(inputs.image),
+        nova.networkId(inputs.network),
+    ]);
+    return { flavorId, imageId, networkId };
+}
+
+/** Outcome of booting a set of indexes. */
+interface BootOutcome {
+    booted: WorkerRecord[];
+    reasons: string[];
+}
+
+/**
+ * Boots one server per index, waits for ACTIVE until the deadline; servers that end in ERROR
+ * or are not ACTIVE in time are deleted (they are useless and count against quota).
+ */
+async function bootWorkers(
+    nova: ComputeClient,
+    inputs: WorkerPoolInputs,
+    refs: ResolvedRefs,
+    indexes: number[],
+): Promise<BootOutcome> {
+    const deadline = Date.now() + inputs.bootTimeoutSeconds * 1000;
+    const generation = bootFingerprint(inputs);
+    const reasons: string[] = [];
+    const launched = await mapBounded(indexes, inputs.maxConcurrency, async (index) => {
+        const name = nodeName(inputs.namePrefix, index);
+        const minionId = newMinionId(name);
+        try {
+            const userData = encodeUserData(
+                renderWorkerUserData(inputs.userDataTemplate, {
+                    minionId,
+                    nodeName: name,
+                    masterAddress: inputs.masterAddress,
+                    masterFinger: inputs.masterFinger,
+                }),
+            );
+            const id = await nova.createServer({
+                name,
+                flavorId: refs.flavorId,
+                imageId: refs.imageId,
+                networkIds: [refs.networkId],
+                securityGroups: inputs.securityGroups,
+                keyName: inputs.keyName || undefined,
+                availabilityZone: inputs.availabilityZone || undefined,
+                userData,
+                metadata: workerMetadata(minionId, name),
+                tags: workerTags(inputs.clusterId, "static"),
+            });
+            return { id, name, index, minionId };
+        } catch (err) {
+            const message =
+                err instanceof OpenStackApiError ? `${err.status} ${err.apiMessage}` : String(err);
+            reasons.push(`${name}: create failed: ${message}`);
+            return undefined;
+        }
+    });
+    const started = launched.filter((l): l is NonNullable<typeof l> => l !== undefined);
+    const states =
+        started.length > 0
+            ? await nova.waitForBoot(
+                  started.map((s) => s.id),
+                  poolTags(inputs),
+                  deadline,
+              )
+            : new Map<string, Server | undefined>();
+    const booted: WorkerRecord[] = [];
+    const useless: string[] = [];
+    for (const s of started) {
+        let server = states.get(s.id);
+        if (server?.status === "ERROR" && !server.fault) {
+            // Nova's list view omits faults; the show call carries them.
+            server = (await nova.getServer(s.id)) ?? server;
+        }
+        if (server?.status === "ACTIVE") {
+            booted.push({ ...s, address: server.address ?? "", status: "ACTIVE", generation });
+        } else {
+            useless.push(s.id);
+            reasons.push(
+                server?.status === "ERROR"
+                    ? `${s.name}: went to ERROR: ${server.fault ?? "no fault message"}`
+                    : server
+                      ? `${s.name}: still ${server.status} after ${inputs.bootTimeoutSeconds}s (boot deadline)`
+                      : `${s.name}: vanished while booting`,
+            );
+        }
+    }
+    await deleteServers(nova, inputs, useless);
+    return { booted, reasons };
+}
+
+async function deleteServers(
+    nova: ComputeClient,
+    inputs: WorkerPoolInputs,
+    ids: string[],
+): Promise<void> {
+    if (ids.length === 0) return;
+    await mapBounded(ids, inputs.maxConcurrency, (id) => nova.deleteServer(id));
+    await nova.waitForDeleted(
+        ids,
+        poolTags(inputs),
+        Date.now() + Math.max(300, inputs.bootTimeoutSeconds) * 1000,
+    );
+}
+
+/** The pool's servers as Nova sees them now, as records. */
+async function observe(
+    nova: ComputeClient,
+    inputs: WorkerPoolInputs,
+    known: readonly WorkerRecord[],
+): Promise<WorkerRecord[]> {
+    const byId = new Map(known.map((w) => [w.id, w]));
+    const servers = await nova.listServersByTags(poolTags(inputs));
+    return servers.flatMap((server) => {
+        const index = indexOfNodeName(inputs.namePrefix, server.name);
+        if (index === undefined) return [];
+        const previous = byId.get(server.id);
+        return [
+            {
+                id: server.id,
+                name: server.name,
+                index,
+                minionId: server.metadata["dc:minion"] ?? previous?.minionId ?? "",
+                address: server.address ?? previous?.address ?? "",
+                status: server.status,
+                generation: previous?.generation ?? "unknown",
+            },
+        ];
+    });
+}
+
+function outputs(inputs: WorkerPoolInputs, servers: WorkerRecord[]): WorkerPoolOutputs {
+    return {
+        ...inputs,
+        servers: [...servers].sort((a, b) => a.index - b.index),
+        providerVersion: WORKER_POOL_PROVIDER_VERSION,
+    };
+}
+
+/** A partial failure in the shape the dynamic-provider host reports as an init error. */
+function initError(
+    id: string,
+    props: WorkerPoolOutputs,
+    provider: unknown,
+    reasons: string[],
+): Error {
+    const err = new Error(`${reasons.length} worker(s) failed: ${reasons.join("; ")}`) as Error & {
+        id: string;
+        properties: Record<string, unknown>;
+        reasons: string[];
+    };
+    err.id = id;
+    err.properties = { ...props, __provider: provider };
+    err.reasons = reasons;
+    return err;
+}
+
+/** Brings the pool from `current` to the inputs: rolling replacement, then scale. */
+async function reconcile(
+    nova: ComputeClient,
+    inputs: WorkerPoolInputs,
+    current: WorkerRecord[],
+): Promise<{ servers: WorkerRecord[]; reasons: string[] }> {
+    let servers = current;
+    const reasons: string[] = [];
+    // Servers that failed earlier are deleted first: they are useless and hold quota.
+    const broken = servers.filter((w) => w.status === "ERROR");
+    await deleteServers(
+        nova,
+        inputs,
+        broken.map((w) => w.id),
+    );
+    servers = servers.filter((w) => w.status !== "ERROR");
+
+    const refs = await resolveRefs(nova, inputs);
+    const generation = bootFingerprint(inputs);
+    const inRange = servers.filter((w) => w.index <= inputs.count);
+    for (const batch of planRollingReplace(inRange, generation, rollingBatchSize(inputs.count))) {
+        const outcome = await bootWorkers(
+            nova,
+            inputs,
+            refs,
+            batch.map((w) => w.index),
+        );
+        reasons.push(...outcome.reasons);
+        const replaced = new Set(outcome.booted.map((w) => w.index));
+        const old = batch.filter((w) => replaced.has(w.index));
+        await deleteServers(
+            nova,
+            inputs,
+            old.map((w) => w.id),
+        );
+        const oldIds = new Set(old.map((w) => w.id));
+        servers = [...servers.filter((w) => !oldIds.has(w.id)), ...outcome.booted];
+        if (outcome.reasons.length > 0) return { servers, reasons }; // stop rolling on failure
+    }
+
+    const plan = planScale(servers, inputs.count);
+    await deleteServers(
+        nova,
+        inputs,
+        plan.remove.map((w) => w.id),
+    );
+    const removed = new Set(plan.remove.map((w) => w.id));
+    servers = servers.filter((w) => !removed.has(w.id));
+    if (plan.create.length > 0) {
+        const outcome = await bootWorkers(nova, inputs, refs, plan.create);
+        servers = [...servers, ...outcome.booted];
+        reasons.push(...outcome.reasons);
+    }
+    return { servers, reasons };
+}
+
+/** The provider. Exported for tests and for the gRPC-host test, which serializes it. */
+export const workerPoolProvider: pulumi.dynamic.ResourceProvider = {
+    async configure(req: pulumi.dynamic.ConfigureRequest) {
+        const get = (key: string): string | undefined => req.config.get(`openstack:${key}`);
+        providerState.settings = {
+            AUTH_URL: get("authUrl"),
+            USERNAME: get("userName"),
+            PASSWORD: get("password"),
+            PROJECT_NAME: get("tenantName"),
+            PROJECT_ID: get("tenantId"),
+            USER_DOMAIN_NAME: get("userDomainName"),
+            PROJECT_DOMAIN_NAME: get("projectDomainName"),
+            APPLICATION_CREDENTIAL_ID: get("applicationCredentialId"),
+            APPLICATION_CREDENTIAL_SECRET: get("applicationCredentialSecret"),
+            REGION_NAME: get("region"),
+            INTERFACE: get("endpointType"),
+        };
+    },
+
+    async check(_olds: Record<string, unknown>, news: Record<string, unknown>) {
+        const failures = checkInputs(news);
+        return failures.length > 0 ? { inputs: news, failures } : { inputs: news };
+    },
+
+    async diff(_id: string, olds: WorkerPoolOutputs, news: WorkerPoolInputs) {
+        const replaces = REPLACE_KEYS.filter((key) => olds[key] !== news[key]);
+        const rolling = ROLLING_KEYS.some(
+            (key) => JSON.stringify(olds[key]) !== JSON.stringify(news[key]),
+        );
+        const other = (["count", "bootTimeoutSeconds", "maxConcurrency"] as const).some(
+            (key) => olds[key] !== news[key],
+        );
+        const unhealthy =
+            (olds.servers ?? []).some((w) => w.status !== "ACTIVE") ||
+            (olds.servers ?? []).length !== olds.count;
+        const stale = olds.providerVersion !== WORKER_POOL_PROVIDER_VERSION;
+        return {
+            changes: replaces.length > 0 || rolling || other || unhealthy || stale,
+            replaces: [...replaces],
+            deleteBeforeReplace: true,
+        };
+    },
+
+    async create(raw: Record<string, unknown>) {
+        const inputs = inputsOf(raw);
+        const nova = client();
+        const id = `pool-${inputs.clusterId}-${inputs.namePrefix}`;
+        const refs = await resolveRefs(nova, inputs);
+        const indexes = Array.from({ length: inputs.count }, (_, i) => i + 1);
+        const outcome = await bootWorkers(nova, inputs, refs, indexes);
+        if (outcome.reasons.length > 0) {
+            if (outcome.booted.length === 0) {
+                throw new Error(`No worker booted: ${outcome.reasons.join("; ")}`);
+            }
+            throw initError(
+                id,
+                outputs(inputs, outcome.booted),
+                raw["__provider"],
+                outcome.reasons,
+            );
+        }
+        return { id, outs: outputs(inputs, outcome.booted) };
+    },
+
+    async update(id: string, olds: WorkerPoolOutputs, raw: Record<string, unknown>) {
+        const inputs = inputsOf(raw);
+        const nova = client();
+        const current = await observe(nova, inputs, olds.servers ?? []);
+        const { servers, reasons } = await reconcile(nova, inputs, current);
+        if (reasons.length > 0)
+            throw initError(id, outputs(inputs, servers), raw["__provider"], reasons);
+        return { outs: outputs(inputs, servers) };
+    },
+
+    async read(id: string, props: WorkerPoolOutputs) {
+        const inputs = inputsOf(props as unknown as Record<string, unknown>);
+        const servers = await observe(client(), inputs, props.servers ?? []);
+        const refreshed = { ...outputs(inputs, servers), providerVersion: props.providerVersion };
+        return {
+            id,
+            props: {
+                ...refreshed,
+                __provider: (props as unknown as Record<string, unknown>)["__provider"],
+            },
+        };
+    },
+
+    async delete(_id: string, props: WorkerPoolOutputs) {
+        const inputs = inputsOf(props as unknown as Record<string, unknown>);
+        const nova = client();
+        const tagged = await nova.listServersByTags(poolTags(inputs));
+        const ids = new Set([
+            ...(props.servers ?? []).map((w) => w.id),
+            ...tagged.map((s) => s.id),
+        ]);
+        await deleteServers(
+            nova,
+            { ...inputs, bootTimeoutSeconds: Math.max(inputs.bootTimeoutSeconds, 300) },
+            [...ids],
+        );
+    },
+};
+
+/** Arguments of {@link WorkerPool}. */
+export interface WorkerPoolArgs {
+    /** Number of workers (`workers.min`). */
+    count: pulumi.Input<number>;
+    /** Flavor name or ID. */
+    flavor: pulumi.Input<string>;
+    /** Image name or ID. */
+    image: pulumi.Input<string>;
+    /** Network name or ID. */
+    network: pulumi.Input<string>;
+    /** Nova key pair name ("" for none). */
+    keyName: pulumi.Input<string>;
+    /** Security group names. */
+    securityGroups: pulumi.Input<pulumi.Input<string>[]>;
+    /** Availability zone ("" for Nova's default). */
+    availabilityZone?: pulumi.Input<string>;
+    /** Node name prefix (`<prefix>-N`). */
+    namePrefix: pulumi.Input<string>;
+    /** Cluster ID of the tags. */
+    clusterId: pulumi.Input<string>;
+    /** Salt master address. */
+    masterAddress: pulumi.Input<string>;
+    /** Salt master fingerprint. */
+    masterFinger: pulumi.Input<string>;
+    /** Text of `cloud-init/worker.yaml`. */
+    userDataTemplate: pulumi.Input<string>;
+    /** Deadline for servers to reach ACTIVE, seconds (default 600). */
+    bootTimeoutSeconds?: pulumi.Input<number>;
+    /** Servers created at once (default 10). */
+    maxConcurrency?: pulumi.Input<number>;
+}
+
+/** The Pulumi-owned static floor of workers. */
+export class WorkerPool extends pulumi.dynamic.Resource {
+    /** The workers, by index. */
+    declare readonly servers: pulumi.Output<WorkerRecord[]>;
+    /** The number of workers asked for. */
+    declare readonly count: pulumi.Output<number>;
+
+    /**
+     * @param name The _unique_ name of this resource.
+     * @param args Pool settings.
+     * @param opts A bag of options that control this resource's behavior.
+     */
+    constructor(name: string, args: WorkerPoolArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            workerPoolProvider,
+            name,
+            {
+                ...args,
+                availabilityZone: args.availabilityZone ?? "",
+                bootTimeoutSeconds: args.bootTimeoutSeconds ?? 600,
+                maxConcurrency: args.maxConcurrency ?? 10,
+                servers: undefined,
+                providerVersion: undefined,
+            },
+            opts,
+            "dynamic-cluster",
+            "WorkerPool",
+        );
+    }
+}

@@ -1,0 +1,338 @@
+/**
+ * The WorkerPool provider's methods against the real local OpenStack (Keystone + Nova with the
+ * fake virt driver): create, grow, shrink, rolling replace, refresh after an out-of-band delete,
+ * reconcile, delete; a quota that forces a partial failure; a boot that goes to ERROR; a deadline
+ * that expires. Every test runs on its own cluster tag and proves nothing is left behind.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { saltPemFinger } from "../../lib/saltKey";
+import {
+    workerPoolProvider,
+    type WorkerPoolInputs,
+    type WorkerPoolOutputs,
+} from "../../components/workerPool";
+import {
+    DEFAULT_INSTANCE_QUOTA,
+    demoClient,
+    demoEnv,
+    impossibleFlavor,
+    instancesInUse,
+    setInstanceQuota,
+    testClusterId,
+} from "../helpers/osbox";
+
+const ROOT = path.resolve(__dirname, "../..");
+const provider = workerPoolProvider as Required<typeof workerPoolProvider>;
+const FINGER = saltPemFinger("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n");
+const nova = demoClient();
+
+function inputs(
+    clusterId: string,
+    overrides: Partial<WorkerPoolInputs> = {},
+): WorkerPoolInputs & { __provider: string } {
+    return {
+        count: 3,
+        flavor: "m1.tiny",
+        image: "tiny",
+        network: "dc-test-net",
+        keyName: "",
+        securityGroups: ["dc-test-sg"],
+        availabilityZone: "",
+        namePrefix: "compute-st",
+        clusterId,
+        masterAddress: "192.0.2.10",
+        masterFinger: FINGER,
+        userDataTemplate: readFileSync(path.join(ROOT, "cloud-init/worker.yaml"), "utf8"),
+        bootTimeoutSeconds: 120,
+        maxConcurrency: 10,
+        __provider: "serialized-provider-text",
+        ...overrides,
+    };
+}
+
+async function serversOf(clusterId: string) {
+    return nova.listServersByTags([`dc-cluster-${clusterId}`]);
+}
+
+/** Deletes whatever a test left with its tag; returns how many there were. */
+async function sweep(clusterId: string): Promise<number> {
+    const left = await serversOf(clusterId);
+    await Promise.all(left.map((s) => nova.deleteServer(s.id)));
+    await nova.waitForDeleted(
+        left.map((s) => s.id),
+        [`dc-cluster-${clusterId}`],
+        Date.now() + 120_000,
+    );
+    return left.length;
+}
+
+interface InitError extends Error {
+    id: string;
+    properties: WorkerPoolOutputs & { __provider: string };
+    reasons: string[];
+}
+
+before(async () => {
+    Object.assign(process.env, demoEnv());
+    await provider.configure({
+        config: {
+            get: () => undefined,
+            require: () => {
+                throw new Error("unset");
+            },
+        },
+    } as never);
+});
+
+describe("WorkerPool provider: lifecycle", () => {
+    const clusterId = testClusterId();
+    let state: WorkerPoolOutputs;
+    const id = `pool-${clusterId}-compute-st`;
+    after(async () => assert.equal(await sweep(clusterId), 0, "servers left behind"));
+
+    it("create boots count servers to ACTIVE with tags, metadata and unique minion IDs", async () => {
+        const created = await provider.create(inputs(clusterId));
+        state = created.outs as WorkerPoolOutputs;
+        assert.equal(created.id, id);
+        assert.deepEqual(
+            state.servers.map((s) => [s.name, s.index, s.status]),
+            [
+                ["compute-st-1", 1, "ACTIVE"],
+                ["compute-st-2", 2, "ACTIVE"],
+                ["compute-st-3", 3, "ACTIVE"],
+            ],
+        );
+        assert.equal(new Set(state.servers.map((s) => s.minionId)).size, 3);
+        for (const worker of state.servers)
+            assert.match(worker.minionId, new RegExp(`^${worker.name}-[a-z2-7]{26}$`));
+        assert.ok(state.servers.every((s) => s.address.startsWith("192.0.2.")));
+        const live = await serversOf(clusterId);
+        assert.equal(live.length, 3);
+        for (const server of live) {
+            assert.deepEqual(server.tags.sort(), [
+                "dc",
+                `dc-cluster-${clusterId}`,
+                "dc-pool-static",
+            ]);
+            assert.equal(server.metadata["dc:node"], server.name);
+            assert.equal(
+                server.metadata["dc:minion"],
+                state.servers.find((s) => s.id === server.id)?.minionId,
+            );
+        }
+        assert.equal(
+            (state as unknown as Record<string, unknown>)["__provider"],
+            undefined,
+            "outs never echo __provider",
+        );
+    });
+
+    it("diff: a count change is an update, a cluster ID change a replacement, nothing else a no-op", async () => {
+        assert.deepEqual(await provider.diff(id, state, inputs(clusterId)), {
+            changes: false,
+            replaces: [],
+            deleteBeforeReplace: true,
+        });
+        assert.deepEqual(await provider.diff(id, state, inputs(clusterId, { count: 5 })), {
+            changes: true,
+            replaces: [],
+            deleteBeforeReplace: true,
+        });
+        assert.deepEqual(
+            await provider.diff(id, state, inputs(clusterId, { flavor: "m1.small" })),
+            { changes: true, replaces: [], deleteBeforeReplace: true },
+        );
+        assert.deepEqual(
+            (await provider.diff(id, state, inputs(clusterId, { clusterId: "other123" }))).replaces,
+            ["clusterId"],
+        );
+    });
+
+    it("grow keeps the existing servers and fills the next indexes", async () => {
+        const before_ = state.servers.map((s) => s.id);
+        state = (await provider.update(id, state, inputs(clusterId, { count: 5 })))
+            .outs as WorkerPoolOutputs;
+        assert.deepEqual(
+            state.servers.map((s) => s.index),
+            [1, 2, 3, 4, 5],
+        );
+        assert.deepEqual(
+            state.servers.slice(0, 3).map((s) => s.id),
+            before_,
+        );
+        assert.equal((await serversOf(clusterId)).length, 5);
+    });
+
+    it("shrink deletes the highest indexes only", async () => {
+        const keep = state.servers.slice(0, 2).map((s) => s.id);
+        state = (await provider.update(id, state, inputs(clusterId, { count: 2 })))
+            .outs as WorkerPoolOutputs;
+        assert.deepEqual(
+            state.servers.map((s) => s.id),
+            keep,
+        );
+        assert.deepEqual((await serversOf(clusterId)).map((s) => s.id).sort(), [...keep].sort());
+    });
+
+    it("a flavor change replaces every worker, one batch at a time, keeping names", async () => {
+        const old = new Set(state.servers.map((s) => s.id));
+        state = (
+            await provider.update(id, state, inputs(clusterId, { count: 2, flavor: "m1.small" }))
+        ).outs as WorkerPoolOutputs;
+        assert.deepEqual(
+            state.servers.map((s) => s.name),
+            ["compute-st-1", "compute-st-2"],
+        );
+        assert.ok(
+            state.servers.every((s) => !old.has(s.id)),
+            "every server is new",
+        );
+        const live = await serversOf(clusterId);
+        assert.deepEqual(
+            live.map((s) => s.id).sort(),
+            state.servers.map((s) => s.id).sort(),
+            "old servers are gone",
+        );
+    });
+
+    it("read sees a server deleted out of band, and the next update reconciles", async () => {
+        const victim = state.servers[1]!;
+        await nova.deleteServer(victim.id);
+        await nova.waitForDeleted([victim.id], [`dc-cluster-${clusterId}`], Date.now() + 60_000);
+        const read = await provider.read(id, state);
+        assert.equal(read.id, id);
+        const refreshed = read.props as WorkerPoolOutputs;
+        assert.deepEqual(
+            refreshed.servers.map((s) => s.name),
+            ["compute-st-1"],
+        );
+        assert.equal(
+            (
+                await provider.diff(
+                    id,
+                    refreshed,
+                    inputs(clusterId, { count: 2, flavor: "m1.small" }),
+                )
+            ).changes,
+            true,
+        );
+        state = (
+            await provider.update(
+                id,
+                refreshed,
+                inputs(clusterId, { count: 2, flavor: "m1.small" }),
+            )
+        ).outs as WorkerPoolOutputs;
+        assert.deepEqual(
+            state.servers.map((s) => s.name),
+            ["compute-st-1", "compute-st-2"],
+        );
+    });
+
+    it("delete removes every server it owns, including strays with its tag", async () => {
+        await provider.delete(id, { ...state, servers: state.servers.slice(0, 1) });
+        assert.deepEqual(await serversOf(clusterId), []);
+    });
+});
+
+describe("WorkerPool provider: failures", () => {
+    const clusterId = testClusterId();
+    after(async () => {
+        await setInstanceQuota(DEFAULT_INSTANCE_QUOTA);
+        assert.equal(await sweep(clusterId), 0, "servers left behind");
+    });
+
+    it("a quota that allows 2 of 4 gives an init error carrying the 2, with Nova's message", async () => {
+        await setInstanceQuota((await instancesInUse()) + 2);
+        let error: InitError | undefined;
+        try {
+            await provider.create(inputs(clusterId, { count: 4, maxConcurrency: 1 }));
+        } catch (err) {
+            error = err as InitError;
+        } finally {
+            await setInstanceQuota(DEFAULT_INSTANCE_QUOTA);
+        }
+        assert.ok(error, "create must fail");
+        assert.equal(error.id, `pool-${clusterId}-compute-st`);
+        assert.equal(error.properties.servers.length, 2);
+        assert.equal(
+            error.properties.__provider,
+            "serialized-provider-text",
+            "state keeps the provider code",
+        );
+        assert.equal(error.reasons.length, 2);
+        for (const reason of error.reasons)
+            assert.match(reason, /create failed: 403 Quota exceeded for instances/);
+        assert.equal(
+            (await serversOf(clusterId)).length,
+            2,
+            "the booted servers are kept, nothing else exists",
+        );
+
+        // The next `pulumi up` continues with update(olds = partial state): it reconciles.
+        const { outs } = await provider.update(
+            error.id,
+            error.properties,
+            inputs(clusterId, { count: 4 }),
+        );
+        assert.deepEqual(
+            (outs as WorkerPoolOutputs).servers.map((s) => s.index),
+            [1, 2, 3, 4],
+        );
+        await provider.delete(error.id, outs as WorkerPoolOutputs);
+        assert.deepEqual(await serversOf(clusterId), []);
+    });
+
+    it("a boot that goes to ERROR is reported with Nova's fault and nothing is left", async () => {
+        const flavor = await impossibleFlavor();
+        await assert.rejects(
+            provider.create(inputs(clusterId, { count: 2, flavor })),
+            (err: Error) => {
+                assert.equal(
+                    (err as Partial<InitError>).id,
+                    undefined,
+                    "nothing booted: a plain error, not an init error",
+                );
+                assert.match(
+                    err.message,
+                    /No worker booted: compute-st-1: went to ERROR: No valid host was found/,
+                );
+                return true;
+            },
+        );
+        assert.deepEqual(await serversOf(clusterId), []);
+    });
+
+    it("a deadline that expires deletes the late servers and says so", async () => {
+        await assert.rejects(
+            provider.create(inputs(clusterId, { count: 2, bootTimeoutSeconds: 1 })),
+            (err: Error) => {
+                assert.match(err.message, /still BUILD after 1s \(boot deadline\)/);
+                return true;
+            },
+        );
+        assert.deepEqual(await serversOf(clusterId), []);
+    });
+
+    it("check rejects bad inputs property by property", async () => {
+        const result = await provider.check(
+            {},
+            { ...inputs(clusterId), count: -1, masterFinger: "nope", userDataTemplate: "x" },
+        );
+        assert.deepEqual(
+            result.failures?.map((f) => f.property),
+            ["count", "masterFinger", "userDataTemplate"],
+        );
+    });
+
+    it("an unknown flavor fails before anything is created, with the choices", async () => {
+        await assert.rejects(
+            provider.create(inputs(clusterId, { flavor: "m9.huge" })),
+            /Flavor "m9.huge" does not exist; available: .*m1.tiny/,
+        );
+        assert.deepEqual(await serversOf(clusterId), []);
+    });
+});
