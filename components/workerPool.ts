@@ -414,7 +414,8 @@ async function reconcile(
 /** The provider. Exported for tests and for the gRPC-host test, which serializes it. */
 export const workerPoolProvider: pulumi.dynamic.ResourceProvider = {
     async configure(req: pulumi.dynamic.ConfigureRequest) {
-        const get = (key: string): string | undefined => req.config.get(`openstack:${key}`);
+        // The host passes no config when the engine sent none.
+        const get = (key: string): string | undefined => req?.config?.get(`openstack:${key}`);
         providerState.settings = {
             AUTH_URL: get("authUrl"),
             USERNAME: get("userName"),

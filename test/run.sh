@@ -67,6 +67,6 @@ if [ "${stage}" != unit ]; then
     fi
     if [ "${#integration[@]}" -gt 0 ]; then
         echo "== integration tests (real services)"
-        node --import tsx --test --test-concurrency=1 "${integration[@]}"
+        node --import tsx --test --test-concurrency=1 --test-timeout=900000 "${integration[@]}"
     fi
 fi

@@ -46,8 +46,9 @@ export interface HttpResponse {
     json: unknown;
 }
 
-const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE"]);
-const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+// Arrays, not Sets: Pulumi's closure serializer turns a captured Set into a plain object.
+const IDEMPOTENT: readonly string[] = ["GET", "HEAD", "PUT", "DELETE"];
+const RETRYABLE_STATUS: readonly number[] = [429, 502, 503, 504];
 
 /** True when a failed attempt may be repeated. */
 export function shouldRetry(
@@ -55,9 +56,9 @@ export function shouldRetry(
     outcome: { status?: number; errorCode?: string },
 ): boolean {
     if (outcome.status !== undefined)
-        return IDEMPOTENT.has(method) && RETRYABLE_STATUS.has(outcome.status);
+        return IDEMPOTENT.includes(method) && RETRYABLE_STATUS.includes(outcome.status);
     if (outcome.errorCode === "ECONNREFUSED") return true; // never reached the server
-    return IDEMPOTENT.has(method); // reset, timeout, DNS: the server may have acted, so only idempotent
+    return IDEMPOTENT.includes(method); // reset, timeout, DNS: the server may have acted, so only idempotent
 }
 
 /** Backoff before attempt `attempt` (1-based retry number), full jitter. */
