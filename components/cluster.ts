@@ -190,6 +190,11 @@ export class Cluster extends pulumi.ComponentResource {
             parent,
         );
 
+        // Slurm's node definitions need the worker flavor's size.
+        const workerFlavor = openstack.compute.getFlavorOutput(
+            { name: config.workers.flavor },
+            { parent: this },
+        );
         const resources: pulumi.Output<PillarResources> = pulumi
             .all([
                 this.clusterId,
@@ -222,6 +227,17 @@ export class Cluster extends pulumi.ComponentResource {
                     masterFinger: finger,
                     authUrl: args.cloud.authUrl,
                     region: args.cloud.region,
+                }),
+            )
+            .apply((res) =>
+                workerFlavor.apply((flavor) => {
+                    if (!flavor.vcpus || !flavor.ram) {
+                        throw new Error(
+                            `Worker flavor "${config.workers.flavor}" reports no vCPUs or RAM; ` +
+                                "choose another with `pulumi config set --path workers.flavor <name>`.",
+                        );
+                    }
+                    return { ...res, workerFlavor: { vcpus: flavor.vcpus, ramMb: flavor.ram } };
                 }),
             );
         const publicPillar = resources.apply((res) => renderPublicPillarFiles(config, res));

@@ -35,6 +35,8 @@ export interface PillarResources {
     authUrl: string;
     /** Region of the cloud, or "" for the only one. */
     region: string;
+    /** The worker flavor as Nova describes it. */
+    workerFlavor: { vcpus: number; ramMb: number };
 }
 
 /** Secrets, resolved; they only ever go to root-only files on the head node. */
@@ -79,6 +81,15 @@ export function burstNodePrefix(config: ClusterConfig): string {
  */
 export function virtioDevicePath(volumeId: string): string {
     return `/dev/disk/by-id/virtio-${volumeId.slice(0, 20)}`;
+}
+
+/**
+ * Memory Slurm may schedule on a worker, in MiB: 92 % of the flavor's RAM. The guest kernel
+ * keeps some of the RAM for itself, and a node whose RealMemory exceeds what slurmd finds is
+ * drained with "Low RealMemory", so the figure must stay below MemTotal.
+ */
+export function slurmRealMemoryMb(flavorRamMb: number): number {
+    return Math.max(1, Math.floor(flavorRamMb * 0.92));
 }
 
 /** The non-secret pillar, root key `dynamic_cluster`. */
@@ -129,6 +140,8 @@ export function buildPillar(config: ClusterConfig, res: PillarResources): Record
                 key_name: config.keyName,
                 idle_timeout: config.workers.idleTimeout,
                 launch_timeout: config.workers.launchTimeout,
+                cpus: res.workerFlavor.vcpus,
+                real_memory_mb: slurmRealMemoryMb(res.workerFlavor.ramMb),
                 static_prefix: staticNodePrefix(config),
                 static_count: config.workers.min,
                 burst_prefix: burstNodePrefix(config),

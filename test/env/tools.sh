@@ -25,6 +25,12 @@ if [ "${#todo[@]}" -eq 0 ]; then
 fi
 echo "test/env/tools.sh: installing ${todo[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# Package scripts must not start daemons (slurmctld, nginx, nfs): the tests start their own.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 0755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt_opts=(-o DPkg::Lock::Timeout=1200 -y --no-install-recommends)
 if ! apt-get "${apt_opts[@]}" install "${todo[@]}" >&2; then
     apt-get -o DPkg::Lock::Timeout=1200 update >&2

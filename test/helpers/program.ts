@@ -68,6 +68,8 @@ export const MOCK_VALUES = {
     existingNetworkId: "6f1c4a3e-7d1b-4c55-9a1e-2b0f3c4d5e6f",
     externalNetworkId: "0a0b0c0d-0000-4000-8000-000000000001",
     existingSubnetCidr: "10.20.0.0/22",
+    flavorVcpus: 4,
+    flavorRamMb: 8192,
 };
 
 function computedState(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
@@ -154,6 +156,13 @@ export async function runProgram(
                 }
                 if (args.token === "openstack:networking/getSubnet:getSubnet") {
                     return { id: "subnet-existing-id", cidr: MOCK_VALUES.existingSubnetCidr };
+                }
+                if (args.token === "openstack:compute/getFlavor:getFlavor") {
+                    return {
+                        id: "flavor-id",
+                        vcpus: MOCK_VALUES.flavorVcpus,
+                        ram: MOCK_VALUES.flavorRamMb,
+                    };
                 }
                 throw new Error(`Unexpected invoke ${args.token}`);
             },

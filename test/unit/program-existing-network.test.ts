@@ -66,11 +66,11 @@ describe("program: existing network by ID with a floating IP", () => {
         );
     });
 
-    it("uses the network ID without a look-up, and looks up its subnet", () => {
-        assert.deepEqual(
-            run.invokes.map((i) => i.token),
-            ["openstack:networking/getSubnet:getSubnet"],
-        );
+    it("uses the network ID without a look-up, and looks up its subnet (and the worker flavor)", () => {
+        assert.deepEqual(run.invokes.map((i) => i.token).sort(), [
+            "openstack:compute/getFlavor:getFlavor",
+            "openstack:networking/getSubnet:getSubnet",
+        ]);
         assert.equal(named(run, "dc-head-port").inputs["networkId"], MOCK_VALUES.existingNetworkId);
     });
 

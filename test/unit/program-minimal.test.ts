@@ -61,17 +61,15 @@ describe("program: minimal config (existing network by name, slurm)", () => {
         }
     });
 
-    it("looks the network up by name and its IPv4 subnet", () => {
-        assert.deepEqual(
-            run.invokes.map((i) => [i.token, i.inputs]),
+    it("looks up the network by name, its IPv4 subnet and the worker flavor", () => {
+        assert.deepEqual(run.invokes.map((i) => [i.token, i.inputs]).sort(), [
+            ["openstack:compute/getFlavor:getFlavor", { name: "m1.large" }],
+            ["openstack:networking/getNetwork:getNetwork", { name: "private" }],
             [
-                ["openstack:networking/getNetwork:getNetwork", { name: "private" }],
-                [
-                    "openstack:networking/getSubnet:getSubnet",
-                    { ipVersion: 4, networkId: MOCK_VALUES.existingNetworkId },
-                ],
+                "openstack:networking/getSubnet:getSubnet",
+                { ipVersion: 4, networkId: MOCK_VALUES.existingNetworkId },
             ],
-        );
+        ]);
     });
 
     it("boots the head node from its port with the defaults", () => {

@@ -1,0 +1,122 @@
+{#- Graphite (carbon-cache, whisper, graphite-web): not packaged in EPEL 8/9, so it goes where
+    Graphite's own docs put it, a virtualenv under /opt/graphite, pinned to the last release.
+    Both daemons listen on the head node's loopback only: the service writes to carbon, users
+    reach graphite-web through the TLS proxy. #}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- from tplroot ~ "/map.jinja" import dc with context %}
+{%- set g = dc.graphite %}
+{%- set prefix = g.prefix %}
+{#- graphite-web's Django secret, derived one-way from the service token (never stored twice). #}
+{%- set secret_key = salt['hashutil.sha256_digest'](
+      'graphite-web:' ~ salt['pillar.get']('dynamic_cluster_head_secrets:service_token')) %}
+include:
+  - {{ tplroot }}.common.repos
+
+dynamic-cluster-head-graphite-pkg-installed-build:
+  pkg.installed:
+    - pkgs: {{ dc.packages.graphite_build | json }}
+    - require:
+      - sls: {{ tplroot }}.common.repos
+
+dynamic-cluster-head-graphite-user-present:
+  user.present:
+    - name: graphite
+    - system: True
+    - home: {{ prefix }}/storage
+    - createhome: False
+    - shell: /sbin/nologin
+
+dynamic-cluster-head-graphite-cmd-run-virtualenv:
+  cmd.run:
+    - name: >-
+        python3 -m venv {{ prefix }} &&
+        {{ prefix }}/bin/pip install --no-cache-dir
+        'whisper=={{ g.version }}' 'carbon=={{ g.version }}' 'graphite-web=={{ g.version }}'
+        'gunicorn'
+    - unless: >-
+        test -x {{ prefix }}/bin/carbon-cache.py &&
+        {{ prefix }}/bin/pip show graphite-web | grep -qx 'Version: {{ g.version }}'
+    - env:
+        PYTHONPATH: {{ prefix }}/lib:{{ prefix }}/webapp
+    - require:
+      - pkg: dynamic-cluster-head-graphite-pkg-installed-build
+
+{%- for dir in ['storage', 'storage/whisper', 'storage/log', 'storage/log/webapp'] %}
+
+dynamic-cluster-head-graphite-file-directory-{{ dir }}:
+  file.directory:
+    - name: {{ prefix }}/{{ dir }}
+    - user: graphite
+    - group: graphite
+    - mode: '0750'
+    - makedirs: True
+    - require:
+      - cmd: dynamic-cluster-head-graphite-cmd-run-virtualenv
+      - user: dynamic-cluster-head-graphite-user-present
+{%- endfor %}
+
+{%- for conf in ['carbon.conf', 'storage-schemas.conf'] %}
+
+dynamic-cluster-head-graphite-file-managed-{{ conf }}:
+  file.managed:
+    - name: {{ prefix }}/conf/{{ conf }}
+    - source: salt://{{ tplroot }}/files/head/graphite/{{ conf }}.jinja
+    - template: jinja
+    - mode: '0644'
+    - context:
+        dc: {{ dc | json }}
+    - require:
+      - cmd: dynamic-cluster-head-graphite-cmd-run-virtualenv
+{%- endfor %}
+
+dynamic-cluster-head-graphite-file-managed-local-settings:
+  file.managed:
+    - name: {{ prefix }}/webapp/graphite/local_settings.py
+    - source: salt://{{ tplroot }}/files/head/graphite/local_settings.py.jinja
+    - template: jinja
+    - user: root
+    - group: graphite
+    - mode: '0640'
+    - show_changes: False
+    - context:
+        dc: {{ dc | json }}
+        secret_key: {{ secret_key }}
+    - require:
+      - cmd: dynamic-cluster-head-graphite-cmd-run-virtualenv
+
+dynamic-cluster-head-graphite-cmd-run-migrate:
+  cmd.run:
+    - name: {{ prefix }}/bin/django-admin migrate --settings=graphite.settings --noinput
+    - runas: graphite
+    - env:
+        PYTHONPATH: {{ prefix }}/webapp
+    - onchanges:
+      - cmd: dynamic-cluster-head-graphite-cmd-run-virtualenv
+    - require:
+      - file: dynamic-cluster-head-graphite-file-managed-local-settings
+      - file: dynamic-cluster-head-graphite-file-directory-storage/log/webapp
+
+{%- for unit in ['carbon-cache', 'graphite-web'] %}
+
+dynamic-cluster-head-graphite-file-managed-{{ unit }}-unit:
+  file.managed:
+    - name: /etc/systemd/system/{{ unit }}.service
+    - source: salt://{{ tplroot }}/files/head/graphite/{{ unit }}.service.jinja
+    - template: jinja
+    - mode: '0644'
+    - context:
+        dc: {{ dc | json }}
+
+dynamic-cluster-head-graphite-service-running-{{ unit }}:
+  service.running:
+    - name: {{ unit }}
+    - enable: True
+    - require:
+      - file: dynamic-cluster-head-graphite-file-directory-storage/whisper
+      - cmd: dynamic-cluster-head-graphite-cmd-run-migrate
+    - watch:
+      - file: dynamic-cluster-head-graphite-file-managed-{{ unit }}-unit
+      - file: dynamic-cluster-head-graphite-file-managed-carbon.conf
+      - file: dynamic-cluster-head-graphite-file-managed-storage-schemas.conf
+      - file: dynamic-cluster-head-graphite-file-managed-local-settings
+{%- endfor %}

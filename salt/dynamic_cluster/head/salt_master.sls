@@ -1,0 +1,49 @@
+{#- The Salt master: keys from the Pulumi program (pinned by workers with master_finger), no
+    auto-accept, auth events on, and the reactor map. The accept decision is the Dynamic Cluster
+    service's; the reactors only forward events to its local API with a token header file that
+    only the master's user can read. #}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- from tplroot ~ "/map.jinja" import dc with context %}
+
+{%- for key, mode in [('master.pem', '0400'), ('master.pub', '0644')] %}
+
+dynamic-cluster-head-salt-master-file-managed-{{ key }}:
+  file.managed:
+    - name: /etc/salt/pki/master/{{ key }}
+    - replace: False
+    - user: salt
+    - group: salt
+    - mode: '{{ mode }}'
+{%- endfor %}
+
+dynamic-cluster-head-salt-master-file-managed-local-api-header:
+  file.managed:
+    - name: {{ dc.paths.config_dir }}/reactor-local-api.header
+    - contents: |
+        Authorization: Bearer {{ salt['pillar.get']('dynamic_cluster_head_secrets:service_token') }}
+        Content-Type: application/json
+    - user: root
+    - group: salt
+    - mode: '0640'
+    - makedirs: True
+    - show_changes: False
+
+dynamic-cluster-head-salt-master-file-managed-config:
+  file.managed:
+    - name: /etc/salt/master.d/dynamic-cluster.conf
+    - source: salt://{{ tplroot }}/files/head/salt-master.conf.jinja
+    - template: jinja
+    - mode: '0644'
+    - context:
+        dc: {{ dc | json }}
+
+dynamic-cluster-head-salt-master-service-running:
+  service.running:
+    - name: salt-master
+    - enable: True
+    - require:
+      - file: dynamic-cluster-head-salt-master-file-managed-master.pem
+      - file: dynamic-cluster-head-salt-master-file-managed-master.pub
+      - file: dynamic-cluster-head-salt-master-file-managed-local-api-header
+    - watch:
+      - file: dynamic-cluster-head-salt-master-file-managed-config

@@ -1,0 +1,75 @@
+{#- The Dynamic Cluster service (autoscaler, local API for the reactors and Slurm, dashboard
+    API) as a systemd unit. Its settings and secrets go to a root-only file; it runs as root
+    because it drives salt-key, scontrol and ipset. The program copies the bundle to
+    service_dir; until it is there the unit is installed but not started (and this says so). #}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- from tplroot ~ "/map.jinja" import dc with context %}
+{%- set entry = dc.paths.service_dir ~ '/autoscaler/main.js' %}
+{%- set head_secrets = salt['pillar.get']('dynamic_cluster_head_secrets', {}) %}
+{%- set settings = {
+      'cluster': dc.cluster,
+      'scheduler': dc.scheduler.kind,
+      'head': dc.head,
+      'network': dc.network,
+      'workers': dc.workers,
+      'salt': dc.salt,
+      'listen': {
+        'local_api': {'host': '127.0.0.1', 'port': dc.service.local_api_port},
+        'http': {'host': '127.0.0.1', 'port': dc.service.http_port}},
+      'graphite': {'host': '127.0.0.1', 'port': dc.graphite.carbon_port},
+      'firewall': {'worker_set': dc.firewall.worker_set},
+      'dashboard': {
+        'username': dc.dashboard.username,
+        'password': head_secrets.get('dashboard_password', '')},
+      'service_token': head_secrets.get('service_token', ''),
+      'openstack': {
+        'auth_url': dc.openstack.auth_url,
+        'region': dc.openstack.region,
+        'interface': dc.openstack.interface,
+        'application_credential_id': head_secrets.get('openstack', {}).get('application_credential_id', ''),
+        'application_credential_secret': head_secrets.get('openstack', {}).get('application_credential_secret', '')},
+      'state_dir': dc.paths.service_state_dir} %}
+
+dynamic-cluster-head-service-file-directory-state:
+  file.directory:
+    - name: {{ dc.paths.service_state_dir }}
+    - mode: '0700'
+
+dynamic-cluster-head-service-file-serialize-settings:
+  file.serialize:
+    - name: {{ dc.paths.config_dir }}/service.json
+    - dataset: {{ settings | json }}
+    - serializer: json
+    - user: root
+    - group: root
+    - mode: '0600'
+    - makedirs: True
+    - show_changes: False
+
+dynamic-cluster-head-service-file-managed-unit:
+  file.managed:
+    - name: /etc/systemd/system/dynamic-cluster.service
+    - source: salt://{{ tplroot }}/files/head/dynamic-cluster.service.jinja
+    - template: jinja
+    - mode: '0644'
+    - context:
+        dc: {{ dc | json }}
+        entry: {{ entry }}
+
+dynamic-cluster-head-service-service-running:
+  service.running:
+    - name: dynamic-cluster
+    - enable: True
+    - onlyif: test -f {{ entry }}
+    - require:
+      - file: dynamic-cluster-head-service-file-directory-state
+    - watch:
+      - file: dynamic-cluster-head-service-file-serialize-settings
+      - file: dynamic-cluster-head-service-file-managed-unit
+
+dynamic-cluster-head-service-test-show-notification-missing-bundle:
+  test.show_notification:
+    - text: >-
+        The Dynamic Cluster service is not installed yet ({{ entry }} is missing): workers
+        between workers.min and workers.max will not be launched automatically.
+    - unless: test -f {{ entry }}

@@ -1,0 +1,141 @@
+/**
+ * Renders the Salt tree for tests: builds the pillar the program would generate for a config
+ * (components/pillar.ts, with fixed resource values), and runs test/salt/render.py, which
+ * renders with Debian's real Jinja2 and PyYAML and checks Salt's structure.
+ */
+import { execFileSync } from "node:child_process";
+import * as path from "node:path";
+import { parseClusterConfig, type ClusterConfig } from "../../components/config";
+import {
+    buildClusterSecretsPillar,
+    buildHeadSecretsPillar,
+    buildPillar,
+    headMinionId,
+    type PillarResources,
+    type PillarSecrets,
+} from "../../components/pillar";
+
+/** Root of the project's Salt tree. */
+export const SALT_TREE = path.resolve(__dirname, "../../salt");
+const RENDER_SCRIPT = path.resolve(__dirname, "../salt/render.py");
+/** Debian's Python, which has python3-jinja2 and python3-yaml (test/env/packages/core.txt). */
+export const SYSTEM_PYTHON = "/usr/bin/python3";
+
+/** Resource values of a deployed cluster, as the program would resolve them. */
+export const PILLAR_RESOURCES: PillarResources = {
+    clusterId: "k3x9a2bq",
+    headAddress: "10.42.0.5",
+    headPublicAddress: "203.0.113.10",
+    clusterCidr: "10.42.0.0/24",
+    networkId: "6f1c4a3e-7d1b-4c55-9a1e-2b0f3c4d5e6f",
+    workerSecurityGroup: "hpc-workers",
+    dataVolumeId: "0b6d3f2e-55aa-4c1e-9f00-1234567890ab",
+    masterFinger:
+        "9e:1f:00:aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66",
+    authUrl: "https://keystone.example.org:5000/v3",
+    region: "RegionOne",
+    workerFlavor: { vcpus: 4, ramMb: 8192 },
+};
+
+/** Secret values (fixed, recognisable, so a test can look for leaks). */
+export const PILLAR_SECRETS: PillarSecrets = {
+    applicationCredentialId: "appcred-id-0001",
+    applicationCredentialSecret: "APPCRED-SECRET-do-not-leak",
+    dashboardPassword: "DASHBOARD-PASSWORD-do-not-leak",
+    serviceToken: "SERVICE-TOKEN-do-not-leak",
+    tlsPrivateKey:
+        "-----BEGIN EC PRIVATE KEY-----\nTLS-KEY-do-not-leak\n-----END EC PRIVATE KEY-----\n",
+    tlsCertificate: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+    mungeKey: Buffer.alloc(128, 7).toString("base64"),
+};
+
+/** A valid config from `pulumi config` values (structured values as objects). */
+export function configFrom(values: Record<string, unknown>): ClusterConfig {
+    const strings = Object.fromEntries(
+        Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+    );
+    return parseClusterConfig({
+        values: strings,
+        secretKeys: new Set(),
+        stack: "dev",
+        sshAgentAvailable: true,
+    });
+}
+
+/** Which side of the cluster a minion is. */
+export type Role = "head" | "worker";
+
+/** The pillar one minion sees (pillar top: head secrets only on the head). */
+export function pillarFor(config: ClusterConfig, role: Role): Record<string, unknown> {
+    return {
+        ...buildPillar(config, PILLAR_RESOURCES),
+        ...buildClusterSecretsPillar(PILLAR_SECRETS),
+        ...(role === "head" ? buildHeadSecretsPillar(PILLAR_SECRETS) : {}),
+    };
+}
+
+/** Grains of the head node or of a burst worker. */
+export function grainsFor(config: ClusterConfig, role: Role): Record<string, unknown> {
+    const base = { os_family: "RedHat", os: "Rocky", osmajorrelease: 9 };
+    if (role === "head") return { ...base, id: headMinionId(config) };
+    return {
+        ...base,
+        id: "dc-7f3a9c2e4b1d4e5f8a6b0c1d2e3f4a5b",
+        dynamic_cluster: { role: "worker", node_name: `${config.workers.namePrefix}-dy-1` },
+    };
+}
+
+/** One rendered state. */
+export interface RenderedState {
+    module: string;
+    function: string;
+    args: Record<string, unknown>;
+    sls: string;
+}
+
+/** One file a `file.managed` state writes. */
+export interface RenderedFile {
+    state: string;
+    mode: string;
+    source?: string;
+    content: string;
+}
+
+/** A minion's rendered highstate. */
+export interface Highstate {
+    sls: string[];
+    states: Record<string, RenderedState>;
+    files: Record<string, RenderedFile>;
+    errors: string[];
+}
+
+/** A rendered reactor. */
+export interface ReactorResult {
+    reactions: Record<string, { kind: string; function: string; args: Record<string, unknown> }>;
+    errors: string[];
+}
+
+function runRenderer<T>(request: Record<string, unknown>): T {
+    const out = execFileSync(SYSTEM_PYTHON, [RENDER_SCRIPT], {
+        input: JSON.stringify({ tree: SALT_TREE, ...request }),
+        encoding: "utf8",
+        maxBuffer: 64 * 1024 * 1024,
+    });
+    const answer = JSON.parse(out) as T & { fatal?: string };
+    if (answer.fatal) throw new Error(`rendering failed: ${answer.fatal}`);
+    return answer;
+}
+
+/** Renders the highstate of the head node or a worker for `config`. */
+export function renderHighstate(config: ClusterConfig, role: Role): Highstate {
+    return runRenderer<Highstate>({
+        mode: "highstate",
+        pillar: pillarFor(config, role),
+        grains: grainsFor(config, role),
+    });
+}
+
+/** Renders one reactor file (relative to the tree) for an event. */
+export function renderReactor(file: string, tag: string, data: unknown): ReactorResult {
+    return runRenderer<ReactorResult>({ mode: "reactor", file, tag, data });
+}

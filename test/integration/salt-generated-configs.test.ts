@@ -1,0 +1,268 @@
+/**
+ * The configuration files the Salt tree generates, fed to the real programs that read them
+ * (Debian 12 packages, test/env/packages/salt.txt): slurmctld 22.05 loads the generated
+ * slurm.conf and shows the floor and burst nodes and the partition; `nginx -t` accepts the
+ * reverse-proxy config; `exportfs` accepts the exports line. Only host-specific settings
+ * (paths, ports, the controller's host name, the user) are swapped for a throw-away directory;
+ * every node, partition, power-saving and scheduling line is the generated one.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { PILLAR_SECRETS, configFrom, renderHighstate, type Highstate } from "../helpers/salt";
+import { waitFor } from "../helpers/waitFor";
+
+const CONFIG = configFrom({
+    keyName: "hpc-key",
+    allowedCidr: "203.0.113.0/24",
+    network: "private",
+    workers: { min: 2, max: 10 },
+});
+let head: Highstate;
+let work: string;
+
+before(() => {
+    head = renderHighstate(CONFIG, "head");
+    assert.deepEqual(head.errors, []);
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "dc-salt-configs-"));
+    fs.chmodSync(work, 0o755);
+});
+after(() => fs.rmSync(work, { recursive: true, force: true }));
+
+function file(p: string): string {
+    const f = head.files[p];
+    assert.ok(f, `${p} is not generated`);
+    return f.content;
+}
+
+/** Replaces `Key=...` lines (which must exist, or are appended when `append`) in slurm.conf text. */
+function setSlurmKeys(conf: string, values: Record<string, string>, append: string[] = []): string {
+    let text = conf;
+    for (const [key, value] of Object.entries(values)) {
+        const pattern = new RegExp(`^${key}=.*$`, "m");
+        if (append.includes(key)) text += `${key}=${value}\n`;
+        else {
+            assert.match(text, pattern, `generated slurm.conf has no ${key}`);
+            text = text.replace(pattern, `${key}=${value}`);
+        }
+    }
+    return text;
+}
+
+describe("generated slurm.conf in a real slurmctld", () => {
+    let munged: ChildProcess | undefined;
+    let slurmctld: ChildProcess | undefined;
+    let env: NodeJS.ProcessEnv;
+    let dir: string;
+
+    before(async () => {
+        dir = path.join(work, "slurm");
+        for (const sub of ["munge", "state", "bin"])
+            fs.mkdirSync(path.join(dir, sub), { recursive: true });
+        const mungeDir = path.join(dir, "munge");
+        execFileSync("chown", ["munge:munge", mungeDir]);
+        fs.writeFileSync(
+            path.join(mungeDir, "munge.key"),
+            Buffer.from(PILLAR_SECRETS.mungeKey, "base64"),
+            { mode: 0o400 },
+        );
+        execFileSync("chown", ["munge:munge", path.join(mungeDir, "munge.key")]);
+        const socket = path.join(mungeDir, "munge.socket.2");
+        munged = spawn(
+            "runuser",
+            [
+                "-u",
+                "munge",
+                "--",
+                "munged",
+                "--foreground",
+                `--socket=${socket}`,
+                `--key-file=${path.join(mungeDir, "munge.key")}`,
+                `--log-file=${path.join(mungeDir, "munged.log")}`,
+                `--pid-file=${path.join(mungeDir, "munged.pid")}`,
+                `--seed-file=${path.join(mungeDir, "munged.seed")}`,
+            ],
+            { stdio: "ignore" },
+        );
+        await waitFor("munged socket", () => (fs.existsSync(socket) ? true : undefined));
+
+        // The power-saving programs are the generated ones.
+        const programs: Record<string, string> = {};
+        for (const action of ["resume", "suspend", "resume-fail"]) {
+            const target = path.join(dir, "bin", `slurm-${action}`);
+            fs.writeFileSync(target, file(`/usr/local/libexec/dynamic-cluster/slurm-${action}`), {
+                mode: 0o755,
+            });
+            programs[action] = target;
+        }
+        const host = execFileSync("hostname", ["-s"], { encoding: "utf8" }).trim();
+        const conf = setSlurmKeys(
+            file("/etc/slurm/slurm.conf"),
+            {
+                SlurmctldHost: `${host}(127.0.0.1)`,
+                SlurmctldPort: "26817",
+                SlurmdPort: "26818",
+                SlurmUser: "root",
+                StateSaveLocation: path.join(dir, "state"),
+                SlurmctldPidFile: path.join(dir, "slurmctld.pid"),
+                SlurmctldLogFile: path.join(dir, "slurmctld.log"),
+                ResumeProgram: programs.resume!,
+                SuspendProgram: programs.suspend!,
+                ResumeFailProgram: programs["resume-fail"]!,
+                AuthInfo: `socket=${socket}`,
+            },
+            ["AuthInfo"],
+        );
+        fs.writeFileSync(path.join(dir, "slurm.conf"), conf);
+        fs.writeFileSync(path.join(dir, "cgroup.conf"), file("/etc/slurm/cgroup.conf"));
+        env = { ...process.env, SLURM_CONF: path.join(dir, "slurm.conf") };
+        slurmctld = spawn("slurmctld", ["-D", "-i", "-f", path.join(dir, "slurm.conf")], {
+            env,
+            stdio: "ignore",
+        });
+        await waitFor(
+            "slurmctld to answer scontrol ping",
+            () => {
+                const ping = spawnSync("scontrol", ["ping"], { env, encoding: "utf8" });
+                return /is UP/.test(ping.stdout) ? true : undefined;
+            },
+            { timeoutMs: 60_000, intervalMs: 250 },
+        );
+    });
+
+    after(async () => {
+        for (const child of [slurmctld, munged]) {
+            if (child && child.exitCode === null) {
+                const exited = new Promise((resolve) => child.once("exit", resolve));
+                child.kill("SIGTERM");
+                await exited;
+            }
+        }
+    });
+
+    it("loads every node of the floor and the burst pool, powered down, with the flavor's size", () => {
+        const out = execFileSync("sinfo", ["-h", "-N", "-o", "%N %T %c %m %f"], {
+            env,
+            encoding: "utf8",
+        });
+        const nodes = out
+            .trim()
+            .split("\n")
+            .map((l) => l.trim().split(/\s+/));
+        const expected = [
+            ...[1, 2].map((i) => [`compute-st-${i}`, "static"]),
+            ...[1, 2, 3, 4, 5, 6, 7, 8].map((i) => [`compute-dy-${i}`, "burst"]),
+        ];
+        assert.deepEqual(nodes.map((n) => [n[0], n[4]]).sort(), expected.sort());
+        for (const n of nodes) {
+            assert.match(n[1]!, /^idle~$/, `${n[0]} should be powered down: ${n[1]}`);
+            assert.equal(n[2], "4");
+            assert.equal(n[3], "7536");
+        }
+    });
+
+    it("has the batch partition as default over all nodes, and power saving wired to the programs", () => {
+        const partition = execFileSync("scontrol", ["show", "partition", "batch"], {
+            env,
+            encoding: "utf8",
+        });
+        assert.match(partition, /Default=YES/);
+        assert.match(partition, /TotalNodes=10 /);
+        const config = execFileSync("scontrol", ["show", "config"], { env, encoding: "utf8" });
+        assert.match(config, /^SuspendExcNodes\s+= compute-st-\[1-2\]/m);
+        assert.match(config, /^ResumeProgram\s+= .*\/slurm-resume$/m);
+        assert.match(config, /^ResumeTimeout\s+= 1200 sec/m);
+        assert.match(config, /^SuspendTime\s+= 600 sec/m);
+        assert.match(
+            config,
+            /^SlurmctldParameters\s+= enable_configless,cloud_reg_addrs,idle_on_node_suspend/m,
+        );
+        const log = fs.readFileSync(path.join(dir, "slurmctld.log"), "utf8");
+        assert.doesNotMatch(log, /fatal|power_save.*(disabled|not executable)/i);
+    });
+});
+
+describe("generated nginx configuration", () => {
+    it("passes nginx -t with a real certificate and key", () => {
+        const dir = path.join(work, "nginx");
+        fs.mkdirSync(dir);
+        execFileSync(
+            "openssl",
+            [
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                path.join(dir, "tls.key"),
+                "-out",
+                path.join(dir, "tls.crt"),
+                "-subj",
+                "/CN=dc-head",
+                "-days",
+                "1",
+            ],
+            { stdio: "ignore" },
+        );
+        const site = file("/etc/nginx/conf.d/dynamic-cluster.conf").replaceAll(
+            "/etc/pki/dynamic-cluster",
+            dir,
+        );
+        assert.notEqual(
+            site,
+            file("/etc/nginx/conf.d/dynamic-cluster.conf"),
+            "TLS paths were rewritten",
+        );
+        fs.writeFileSync(path.join(dir, "site.conf"), site);
+        fs.writeFileSync(
+            path.join(dir, "nginx.conf"),
+            `pid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents {}\n` +
+                `http {\n    access_log off;\n    client_body_temp_path ${dir};\n    include ${dir}/site.conf;\n}\n`,
+        );
+        const result = spawnSync("nginx", ["-t", "-p", dir, "-c", path.join(dir, "nginx.conf")], {
+            encoding: "utf8",
+        });
+        assert.equal(result.status, 0, result.stderr);
+        assert.match(result.stderr, /test is successful/);
+    });
+});
+
+describe("generated NFS exports", () => {
+    /** Runs exportfs -ra on `exportsText` in a private mount namespace; returns etab or the error. */
+    function exportfs(exportsText: string): {
+        status: number | null;
+        etab: string;
+        stderr: string;
+    } {
+        const dir = fs.mkdtempSync(path.join(work, "nfs-"));
+        fs.mkdirSync(path.join(dir, "lib"));
+        fs.mkdirSync(path.join(dir, "data"));
+        fs.writeFileSync(
+            path.join(dir, "exports"),
+            exportsText.replaceAll(/^\/data /gm, `${dir}/data `),
+        );
+        const script =
+            `mount --make-rprivate / && mount --bind ${dir}/exports /etc/exports && ` +
+            `mount --bind ${dir}/lib /var/lib/nfs && exportfs -ra && cat /var/lib/nfs/etab`;
+        const result = spawnSync("unshare", ["-m", "sh", "-c", script], { encoding: "utf8" });
+        return { status: result.status, etab: result.stdout, stderr: result.stderr };
+    }
+
+    it("exportfs accepts the exports line: cluster subnet only, root squashed", () => {
+        const result = exportfs(file("/etc/exports.d/dynamic-cluster.exports"));
+        assert.equal(result.status, 0, result.stderr);
+        assert.match(result.etab, /\t10\.42\.0\.0\/24\(rw,sync,.*root_squash/);
+    });
+
+    it("and the same check rejects a broken line (the check can fail)", () => {
+        const result = exportfs("/data 10.42.0.0/24(rw,no_such_option)\n");
+        assert.notEqual(result.status, 0);
+        assert.match(result.stderr, /unknown keyword "no_such_option"/);
+    });
+});

@@ -1,0 +1,378 @@
+#!/usr/bin/python3
+"""
+Renders the project's Salt tree the way a Salt 3006 minion/master would, with real Jinja2 and
+PyYAML from Debian (no Salt code), and checks the result has the structure Salt expects.
+
+Reads one JSON request on stdin and writes one JSON answer on stdout:
+
+  {"mode": "highstate", "tree": DIR, "pillar": {...}, "grains": {...}}
+      -> {"sls": [names in order], "states": {id: {"module", "function", "args", "sls"}},
+          "files": {path: {"content", "mode", "source", "state"}}, "errors": [...]}
+  {"mode": "reactor", "tree": DIR, "file": "reactor/auth.sls", "tag": TAG, "data": {...}}
+      -> {"reactions": {id: {"kind", "function", "args"}}, "errors": [...]}
+  {"mode": "template", "tree": DIR, "file": PATH, "context": {...}, "pillar", "grains"}
+      -> {"content": TEXT}
+
+What is reproduced from Salt's Jinja environment: the file-roots loader, StrictUndefined, the
+`do` and loop-control extensions, `import_yaml`, the `json`/`tojson` filters, the globals
+(`salt`, `grains`, `pillar`, `opts`, `sls`, `tpldir`, `tplroot` via tpldir, `slspath`), and the
+handful of execution functions the tree calls through `salt[...]` (listed in SALT_FUNCTIONS;
+any other call is an error, so the list is the tree's whole dependency on Salt's modules).
+"""
+
+import copy
+import fnmatch
+import hashlib
+import json
+import os
+import re
+import sys
+
+import jinja2
+import jinja2.ext
+import yaml
+from jinja2 import nodes
+
+# State modules and functions the tree may use (all exist in Salt 3006/3008; names checked
+# against salt/states/*.py). A typo in a state's module.function fails the test.
+KNOWN_STATE_FUNCTIONS = {
+    "blockdev": {"formatted"},
+    "cmd": {"run"},
+    "event": {"send"},
+    "file": {"managed", "directory", "decode", "serialize", "absent"},
+    "group": {"present"},
+    "ipset": {"set_present"},
+    "mount": {"mounted"},
+    "pkg": {"installed"},
+    "saltutil": {"sync_modules"},
+    "schedule": {"present"},
+    "selinux": {"boolean"},
+    "service": {"running", "dead", "enabled"},
+    "ssh_auth": {"manage", "present"},
+    "test": {"fail_without_changes", "show_notification", "nop"},
+    "user": {"present"},
+}
+REQUISITES = {
+    "require", "watch", "onchanges", "onfail", "onfail_any", "prereq", "listen",
+    "require_in", "watch_in", "onchanges_in", "onfail_in",
+}
+REACTION_KINDS = {"local", "runner", "wheel", "caller"}
+
+
+class RenderError(Exception):
+    pass
+
+
+def path_get(data, key, default=None, delimiter=":"):
+    node = data
+    for part in key.split(delimiter):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return default
+    return node
+
+
+def merge_recurse(base, overlay):
+    result = copy.deepcopy(base)
+    for key, value in (overlay or {}).items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merge_recurse(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def salt_functions(pillar, grains):
+    def slsutil_merge(obj_a, obj_b, strategy="smart", renderer="yaml", merge_lists=False):
+        if strategy not in ("recurse", "smart"):
+            raise RenderError("slsutil.merge: strategy %r is not used by this tree" % strategy)
+        return merge_recurse(obj_a, obj_b)
+
+    return {
+        "pillar.get": lambda key, default="": path_get(pillar, key, default),
+        "grains.get": lambda key, default="": path_get(grains, key, default),
+        "slsutil.merge": slsutil_merge,
+        "hashutil.sha256_digest": lambda text: hashlib.sha256(str(text).encode()).hexdigest(),
+    }
+
+
+class SaltFunctions(dict):
+    def __missing__(self, key):
+        raise RenderError("salt[%r] is not one of the execution functions the tests know" % key)
+
+
+def salt_tojson(value, indent=None, **options):
+    options.setdefault("ensure_ascii", True)
+    text = json.dumps(value, indent=indent, **options)
+    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
+        text = text.replace(char, escape)
+    return jinja2.utils.markupsafe.Markup(text)
+
+
+def salt_json(value, sort_keys=True, indent=None):
+    return jinja2.utils.markupsafe.Markup(json.dumps(value, sort_keys=sort_keys, indent=indent).strip())
+
+
+class ImportYaml(jinja2.ext.Extension):
+    """`{% import_yaml "path" as name %}`: the file rendered as a template, loaded as YAML."""
+
+    tags = {"import_yaml"}
+
+    def parse(self, parser):
+        lineno = next(parser.stream).lineno
+        template = parser.parse_expression()
+        parser.stream.expect("name:as")
+        target = parser.parse_assign_target()
+        call = self.call_method("_load", [template], lineno=lineno)
+        return nodes.Assign(target, call, lineno=lineno)
+
+    def _load(self, name):
+        text = self.environment.get_template(name).render()
+        return yaml.safe_load(text)
+
+
+def make_env(tree, pillar, grains):
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(tree),
+        undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols", ImportYaml],
+        keep_trailing_newline=True,
+    )
+    env.filters["json"] = salt_json
+    env.filters["tojson"] = salt_tojson
+    env.globals.update(
+        salt=SaltFunctions(salt_functions(pillar, grains)),
+        grains=grains,
+        pillar=pillar,
+        opts={"id": grains.get("id"), "file_client": "local"},
+        saltenv="base",
+    )
+    return env
+
+
+def render_sls_text(env, rel_path, extra=None):
+    tpldir = os.path.dirname(rel_path)
+    sls = rel_path[:-4].replace("/", ".")
+    if sls.endswith(".init"):
+        sls = sls[: -len(".init")]
+    context = {"tpldir": tpldir, "tplfile": rel_path, "sls": sls, "slspath": tpldir}
+    context.update(extra or {})
+    return env.get_template(rel_path).render(**context)
+
+
+def sls_file(tree, name):
+    base = name.replace(".", "/")
+    for candidate in (base + ".sls", base + "/init.sls"):
+        if os.path.isfile(os.path.join(tree, candidate)):
+            return candidate
+    raise RenderError("SLS %s not found (neither %s.sls nor %s/init.sls)" % (name, base, base))
+
+
+def check_state(errors, sls, state_id, body):
+    if not isinstance(body, dict):
+        errors.append("%s: state %s is not a mapping" % (sls, state_id))
+        return None
+    calls = [k for k in body if "." in k and not k.startswith("__")]
+    if len(calls) != 1 or len(body) != 1:
+        errors.append("%s: state %s must have exactly one module.function key, has %s" % (sls, state_id, list(body)))
+        return None
+    call = calls[0]
+    module, function = call.split(".", 1)
+    if function not in KNOWN_STATE_FUNCTIONS.get(module, set()):
+        errors.append("%s: state %s uses unknown %s" % (sls, state_id, call))
+    items = body[call]
+    if not isinstance(items, list):
+        errors.append("%s: state %s: arguments of %s must be a list" % (sls, state_id, call))
+        return None
+    args = {}
+    for item in items:
+        if not isinstance(item, dict) or len(item) != 1:
+            errors.append("%s: state %s: argument %r is not a one-key mapping" % (sls, state_id, item))
+            continue
+        key, value = next(iter(item.items()))
+        if key in args:
+            errors.append("%s: state %s: argument %s given twice" % (sls, state_id, key))
+        args[key] = value
+    return {"module": module, "function": function, "args": args, "sls": sls}
+
+
+def render_highstate(request):
+    tree = request["tree"]
+    pillar = request["pillar"]
+    grains = request["grains"]
+    env = make_env(tree, pillar, grains)
+    errors = []
+
+    top = yaml.safe_load(render_sls_text(env, "top.sls"))
+    roots = []
+    for target, entries in (top or {}).get("base", {}).items():
+        match = "glob"
+        names = []
+        for entry in entries:
+            if isinstance(entry, dict) and "match" in entry:
+                match = entry["match"]
+            elif isinstance(entry, str):
+                names.append(entry)
+        if match == "glob":
+            matched = fnmatch.fnmatch(grains["id"], target)
+        elif match == "grain":
+            key, _, value = target.rpartition(":")
+            matched = str(path_get(grains, key, None)) == value
+        else:
+            raise RenderError("top.sls: matcher %s is not supported by the tests" % match)
+        if matched:
+            roots.extend(names)
+
+    order, states, seen = [], {}, set()
+
+    def visit(name):
+        if name in seen:
+            return
+        seen.add(name)
+        rel = sls_file(tree, name)
+        text = render_sls_text(env, rel)
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise RenderError("%s does not parse as YAML after rendering: %s\n%s" % (rel, exc, text))
+        data = data or {}
+        if not isinstance(data, dict):
+            raise RenderError("%s renders to %s, not a mapping" % (rel, type(data).__name__))
+        for include in data.pop("include", []) or []:
+            if not isinstance(include, str):
+                errors.append("%s: include entry %r is not a string" % (rel, include))
+                continue
+            visit(include)
+        order.append(name)
+        for state_id, body in data.items():
+            if state_id in states:
+                errors.append("%s: state ID %s already defined in %s" % (name, state_id, states[state_id]["sls"]))
+                continue
+            checked = check_state(errors, name, state_id, body)
+            if checked:
+                states[state_id] = checked
+
+    for root in roots:
+        visit(root)
+
+    for state_id, state in states.items():
+        for key, value in state["args"].items():
+            if key not in REQUISITES:
+                continue
+            if not isinstance(value, list):
+                errors.append("%s: %s must be a list" % (state_id, key))
+                continue
+            for ref in value:
+                if not isinstance(ref, dict) or len(ref) != 1:
+                    errors.append("%s: %s entry %r is not a one-key mapping" % (state_id, key, ref))
+                    continue
+                kind, target = next(iter(ref.items()))
+                if kind == "sls":
+                    if target not in order:
+                        errors.append("%s: %s names sls %s, which is not in the highstate" % (state_id, key, target))
+                elif target not in states:
+                    errors.append("%s: %s names %s: %s, which does not exist" % (state_id, key, kind, target))
+                elif states[target]["module"] != kind:
+                    errors.append("%s: %s names %s: %s, which is a %s state" % (state_id, key, kind, target, states[target]["module"]))
+
+    files = {}
+    for state_id, state in states.items():
+        args = state["args"]
+        if state["module"] != "file":
+            continue
+        for pillar_arg in ("contents_pillar",):
+            if pillar_arg in args and path_get(pillar, args[pillar_arg], None) in (None, ""):
+                errors.append("%s: %s %s is not in this minion's pillar" % (state_id, pillar_arg, args[pillar_arg]))
+        if state["function"] != "managed":
+            continue
+        path = args.get("name", state_id)
+        entry = {"state": state_id, "mode": str(args.get("mode", "")), "source": args.get("source")}
+        source = args.get("source")
+        if source:
+            if not source.startswith("salt://"):
+                errors.append("%s: source %s is not a salt:// URL" % (state_id, source))
+                continue
+            rel = source[len("salt://"):]
+            if not os.path.isfile(os.path.join(tree, rel)):
+                errors.append("%s: source %s does not exist in the tree" % (state_id, source))
+                continue
+            if args.get("template") == "jinja":
+                context = dict(args.get("defaults") or {})
+                context.update(args.get("context") or {})
+                context.update({"source": source, "tpldir": os.path.dirname(rel), "sls": state["sls"]})
+                entry["content"] = env.get_template(rel).render(**context)
+            else:
+                with open(os.path.join(tree, rel), encoding="utf-8") as handle:
+                    entry["content"] = handle.read()
+        elif "contents" in args:
+            entry["content"] = args["contents"]
+        elif "contents_pillar" in args:
+            entry["content"] = path_get(pillar, args["contents_pillar"], "")
+        else:
+            continue
+        files[path] = entry
+
+    return {"sls": order, "states": states, "files": files, "errors": errors}
+
+
+def render_reactor(request):
+    env = make_env(request["tree"], {}, {})
+    # Reactors see only tag and data (and salt); no grains, no pillar.
+    env.globals.pop("grains")
+    env.globals.pop("pillar")
+    text = env.get_template(request["file"]).render(tag=request["tag"], data=request["data"])
+    data = yaml.safe_load(text) or {}
+    errors, reactions = [], {}
+    if not isinstance(data, dict):
+        raise RenderError("%s renders to %s, not a mapping" % (request["file"], type(data).__name__))
+    for reaction_id, body in data.items():
+        if not isinstance(body, dict) or len(body) != 1:
+            errors.append("%s: %r must have exactly one kind.function key" % (reaction_id, body))
+            continue
+        call, items = next(iter(body.items()))
+        kind, _, function = call.partition(".")
+        if kind not in REACTION_KINDS or not function:
+            errors.append("%s: %s is not local./runner./wheel./caller." % (reaction_id, call))
+            continue
+        args = {}
+        for item in items or []:
+            if not isinstance(item, dict) or len(item) != 1:
+                errors.append("%s: argument %r is not a one-key mapping" % (reaction_id, item))
+                continue
+            key, value = next(iter(item.items()))
+            args[key] = value
+        if kind in ("runner", "wheel"):
+            if set(args) != {"args"} or not isinstance(args["args"], list):
+                errors.append("%s: %s reactions take their keyword arguments under args:" % (reaction_id, kind))
+            else:
+                flat = {}
+                for item in args["args"]:
+                    if not isinstance(item, dict) or len(item) != 1:
+                        errors.append("%s: args entry %r is not a one-key mapping" % (reaction_id, item))
+                        continue
+                    flat.update(item)
+                args = flat
+        if kind == "local" and "tgt" not in args:
+            errors.append("%s: local reactions need tgt" % reaction_id)
+        reactions[reaction_id] = {"kind": kind, "function": function, "args": args}
+    return {"reactions": reactions, "errors": errors}
+
+
+def render_template(request):
+    env = make_env(request["tree"], request.get("pillar", {}), request.get("grains", {}))
+    return {"content": env.get_template(request["file"]).render(**request.get("context", {}))}
+
+
+def main():
+    request = json.load(sys.stdin)
+    handlers = {"highstate": render_highstate, "reactor": render_reactor, "template": render_template}
+    try:
+        answer = handlers[request["mode"]](request)
+    except (RenderError, jinja2.TemplateError, yaml.YAMLError) as exc:
+        answer = {"fatal": "%s: %s" % (type(exc).__name__, exc)}
+    json.dump(answer, sys.stdout, default=str)
+
+
+if __name__ == "__main__":
+    main()

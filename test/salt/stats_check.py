@@ -1,0 +1,57 @@
+#!/usr/bin/python3
+"""Runs salt/_modules/dc_stats.py outside Salt: its parsers on recorded /proc text, and two
+real collections on this machine. Prints one JSON object for test/unit/salt-stats.test.ts."""
+import json
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "salt", "_modules"))
+import dc_stats  # noqa: E402
+
+PROC_STAT = "cpu  100 5 50 800 20 1 2 3 0 0\ncpu0 50 2 25 400 10 0 1 1 0 0\nintr 1\n"
+PROC_STAT_LATER = "cpu  160 5 70 900 30 1 2 3 0 0\ncpu0 80 2 35 450 15 0 1 1 0 0\n"
+MEMINFO = "MemTotal:        8000000 kB\nMemFree:          500000 kB\nMemAvailable:    6000000 kB\nHugePages_Total:       0\n"
+NET_DEV = (
+    "Inter-|   Receive                                                |  Transmit\n"
+    " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n"
+    "    lo: 1000 10 0 0 0 0 0 0 1000 10 0 0 0 0 0 0\n"
+    "  eth0: 5000 50 0 0 0 0 0 0 7000 70 0 0 0 0 0 0\n"
+)
+NET_DEV_LATER = NET_DEV.replace("5000 50", "15000 60").replace("7000 70", "6000 75")
+
+def sample(stat, net, time):
+    return {
+        "time": time,
+        "cpu": dc_stats.parse_cpu(stat),
+        "memory": dc_stats.parse_meminfo(MEMINFO),
+        "net": dc_stats.parse_net_dev(net),
+        "disks": {"/": (1000, 250), "/data": (0, 0)},
+        "load": [0.5, 0.25, 0.125],
+    }
+
+first = sample(PROC_STAT, NET_DEV, 100.0)
+second = sample(PROC_STAT_LATER, NET_DEV_LATER, 110.0)
+dc_stats.__opts__ = {}
+with tempfile.TemporaryDirectory() as tmp:
+    state = os.path.join(tmp, "dc_stats.json")
+    live_first = dc_stats.collect(state)
+    live_second = dc_stats.collect(state)
+
+try:
+    dc_stats.parse_cpu("intr 1\n")
+    bad_stat = None
+except ValueError as exc:
+    bad_stat = str(exc)
+
+print(json.dumps({
+    "cpu": dc_stats.parse_cpu(PROC_STAT),
+    "memory": dc_stats.parse_meminfo(MEMINFO),
+    "net": dc_stats.parse_net_dev(NET_DEV),
+    "first": dc_stats.compute_metrics(first, None),
+    "second": dc_stats.compute_metrics(second, first),
+    "names": [dc_stats.metric_name(n) for n in ["/", "/data", "eth0.100", "ib0:1"]],
+    "live_first": live_first,
+    "live_second": live_second,
+    "bad_stat": bad_stat,
+}))

@@ -1,0 +1,86 @@
+/**
+ * The stats collector Salt's scheduler runs on workers (salt/_modules/dc_stats.py), run with
+ * Debian's Python: its parsers on recorded /proc text with hand-checked figures, and two real
+ * collections on this machine (the second has rates, the first cannot).
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import { SYSTEM_PYTHON } from "../helpers/salt";
+
+type Metrics = Record<string, number>;
+const out = JSON.parse(
+    execFileSync(SYSTEM_PYTHON, [path.resolve(__dirname, "../salt/stats_check.py")], {
+        encoding: "utf8",
+    }),
+) as {
+    cpu: Record<string, number>;
+    memory: Record<string, number>;
+    net: Record<string, { rx_bytes: number; tx_bytes: number }>;
+    first: Metrics;
+    second: Metrics;
+    names: string[];
+    live_first: { time: number; metrics: Metrics };
+    live_second: { time: number; metrics: Metrics };
+    bad_stat: string | null;
+};
+
+describe("dc_stats collector", () => {
+    it("parses /proc/stat, /proc/meminfo and /proc/net/dev (loopback left out)", () => {
+        assert.deepEqual(out.cpu, {
+            user: 100,
+            nice: 5,
+            system: 50,
+            idle: 800,
+            iowait: 20,
+            irq: 1,
+            softirq: 2,
+            steal: 3,
+        });
+        assert.equal(out.memory.MemTotal, 8000000 * 1024);
+        assert.equal(out.memory.HugePages_Total, 0);
+        assert.deepEqual(out.net, { eth0: { rx_bytes: 5000, tx_bytes: 7000 } });
+        assert.match(String(out.bad_stat), /no aggregate 'cpu' line/);
+    });
+
+    it("computes gauges from one sample and no rates without a previous one", () => {
+        assert.deepEqual(out.first, {
+            "load.1m": 0.5,
+            "load.5m": 0.25,
+            "load.15m": 0.125,
+            "memory.total_bytes": 8192000000,
+            "memory.used_bytes": 2048000000,
+            "memory.used_percent": 25,
+            "disk.root.total_bytes": 1000,
+            "disk.root.used_percent": 75,
+            "disk.data.total_bytes": 0,
+            "disk.data.used_percent": 0,
+        });
+    });
+
+    it("computes CPU shares and network rates against the previous sample; a counter reset gives no rate", () => {
+        // CPU deltas: user 60, system 20, idle 100, iowait 10 -> total 190.
+        assert.equal(out.second["cpu.user_percent"], 31.58);
+        assert.equal(out.second["cpu.system_percent"], 10.53);
+        assert.equal(out.second["cpu.iowait_percent"], 5.26);
+        assert.equal(out.second["cpu.busy_percent"], 42.11);
+        assert.equal(out.second["net.eth0.rx_bytes_per_second"], 1000);
+        assert.equal(out.second["net.eth0.tx_bytes_per_second"], undefined);
+    });
+
+    it("names metrics safely for Graphite", () => {
+        assert.deepEqual(out.names, ["root", "data", "eth0_100", "ib0_1"]);
+    });
+
+    it("collects real figures on this machine", () => {
+        const first = out.live_first.metrics;
+        const second = out.live_second.metrics;
+        assert.ok(first["memory.total_bytes"]! > 0);
+        assert.ok(first["disk.root.total_bytes"]! > 0);
+        assert.equal(first["cpu.busy_percent"], undefined);
+        const busy = second["cpu.busy_percent"];
+        assert.ok(busy === undefined || (busy >= 0 && busy <= 100), String(busy));
+        assert.ok(Object.keys(second).length >= Object.keys(first).length);
+    });
+});

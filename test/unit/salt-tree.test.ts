@@ -1,0 +1,381 @@
+/**
+ * The Salt tree, rendered with real Jinja2 (Debian's python3-jinja2) against the pillar the
+ * program generates, for every supported kind of config: the highstates have the structure Salt
+ * expects (test/salt/render.py checks IDs, module.function names, arguments and requisites),
+ * every file renders, secrets stay where they belong, generated shell passes shellcheck and
+ * plain YAML passes yamllint. Daemons that parse the generated configs (slurmctld, nginx,
+ * exportfs) run in test/integration/salt-generated-configs.test.ts.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import type { ClusterConfig } from "../../components/config";
+import { renderPublicPillarFiles } from "../../components/pillar";
+import {
+    PILLAR_RESOURCES,
+    PILLAR_SECRETS,
+    SALT_TREE,
+    configFrom,
+    renderHighstate,
+    type Highstate,
+} from "../helpers/salt";
+
+const BASE = { keyName: "hpc-key", allowedCidr: "203.0.113.0/24", network: "private" };
+
+/** The configs whose highstates are rendered; together they reach every file of the tree. */
+const CONFIGS: Record<string, ClusterConfig> = {
+    "slurm, floor 2, burst 8, one user": configFrom({
+        ...BASE,
+        users: [{ name: "fred", uid: 1001, sshKeys: ["ssh-ed25519 AAAAC3Nza fred@laptop"] }],
+        workers: { min: 2, max: 10 },
+    }),
+    "slurm, no floor, no users": configFrom({ ...BASE, users: [], workers: { min: 0, max: 4 } }),
+    "slurm, floor only (min = max)": configFrom({ ...BASE, workers: { min: 3, max: 3 } }),
+    torque: configFrom({ ...BASE, scheduler: "torque" }),
+};
+
+const rendered = new Map<string, { head: Highstate; worker: Highstate }>();
+function highstates(name: string): { head: Highstate; worker: Highstate } {
+    let entry = rendered.get(name);
+    if (!entry) {
+        const config = CONFIGS[name]!;
+        entry = {
+            head: renderHighstate(config, "head"),
+            worker: renderHighstate(config, "worker"),
+        };
+        rendered.set(name, entry);
+    }
+    return entry;
+}
+
+const SECRET_VALUES = [
+    PILLAR_SECRETS.applicationCredentialSecret,
+    PILLAR_SECRETS.dashboardPassword,
+    PILLAR_SECRETS.serviceToken,
+    "TLS-KEY-do-not-leak",
+];
+
+function lines(text: string): string[] {
+    return text.split("\n").filter((line) => line.trim() !== "" && !line.startsWith("#"));
+}
+
+function shellcheck(script: string, label: string): void {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dc-shellcheck-"));
+    try {
+        const file = path.join(dir, "script.sh");
+        fs.writeFileSync(file, script);
+        const result = spawnSync("shellcheck", ["-s", "bash", file], { encoding: "utf8" });
+        assert.equal(
+            result.status,
+            0,
+            `${label} fails shellcheck:\n${result.stdout}${result.stderr}`,
+        );
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/** yamllint with the tree's settings; generated files may have long lines (keys, fingerprints). */
+function yamllint(text: string, label: string, generated = false): void {
+    const settings = generated
+        ? ["-d", "{extends: default, rules: {line-length: disable, document-start: disable}}"]
+        : ["-c", path.join(SALT_TREE, ".yamllint")];
+    const result = spawnSync("yamllint", [...settings, "-f", "parsable", "-"], {
+        input: text,
+        encoding: "utf8",
+    });
+    assert.equal(result.status, 0, `${label} fails yamllint:\n${result.stdout}${result.stderr}`);
+}
+
+describe("Salt tree: every config renders to a valid highstate", () => {
+    for (const name of Object.keys(CONFIGS)) {
+        it(`${name}: head and worker highstates render without structural errors`, () => {
+            const { head, worker } = highstates(name);
+            assert.deepEqual(head.errors, []);
+            assert.deepEqual(worker.errors, []);
+            assert.ok(head.sls.includes("dynamic_cluster.head"));
+            assert.ok(worker.sls.includes("dynamic_cluster.worker"));
+            assert.ok(
+                !worker.sls.some((sls) => sls.includes(".head")),
+                "no head state on a worker",
+            );
+        });
+    }
+
+    it("the head node gets Salt master, NFS, scheduler, Graphite, proxy, service, users, firewall", () => {
+        const { head } = highstates("slurm, floor 2, burst 8, one user");
+        assert.deepEqual(head.sls, [
+            "dynamic_cluster.common.repos",
+            "dynamic_cluster.head.firewall",
+            "dynamic_cluster.head.data_volume",
+            "dynamic_cluster.common.users",
+            "dynamic_cluster.head.nfs_server",
+            "dynamic_cluster.common.munge",
+            "dynamic_cluster.head.slurm",
+            "dynamic_cluster.head.graphite",
+            "dynamic_cluster.head.salt_master",
+            "dynamic_cluster.head.service",
+            "dynamic_cluster.head.proxy",
+            "dynamic_cluster.head",
+        ]);
+    });
+
+    it("a worker gets users, /data, slurmd, the collector, and reports last", () => {
+        const { worker } = highstates("slurm, floor 2, burst 8, one user");
+        assert.deepEqual(worker.sls, [
+            "dynamic_cluster.common.repos",
+            "dynamic_cluster.common.users",
+            "dynamic_cluster.worker.nfs_client",
+            "dynamic_cluster.common.munge",
+            "dynamic_cluster.worker.slurm",
+            "dynamic_cluster.worker.scheduler",
+            "dynamic_cluster.worker.stats",
+            "dynamic_cluster.worker.ready",
+            "dynamic_cluster.worker",
+        ]);
+        const ready = worker.states["dynamic-cluster-worker-ready-event-send-ready"]!;
+        assert.equal(ready.args.name, "dynamic-cluster/worker/ready");
+        assert.deepEqual(ready.args.data, { node_name: "compute-dy-1" });
+        const failed = worker.states["dynamic-cluster-worker-ready-event-send-failed"]!;
+        assert.deepEqual(failed.args.onfail_any, ready.args.require);
+    });
+
+    it("every .sls file and every template of the tree is rendered by some config", () => {
+        const slsSeen = new Set<string>();
+        const sourcesSeen = new Set<string>();
+        for (const name of Object.keys(CONFIGS)) {
+            for (const state of Object.values(highstates(name))) {
+                state.sls.forEach((sls) => slsSeen.add(sls));
+                Object.values(state.files).forEach((f) => f.source && sourcesSeen.add(f.source));
+            }
+        }
+        const walk = (dir: string): string[] =>
+            fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+                const full = path.join(dir, e.name);
+                return e.isDirectory() ? walk(full) : [path.relative(SALT_TREE, full)];
+            });
+        const files = walk(path.join(SALT_TREE, "dynamic_cluster"));
+        const slsFiles = files
+            .filter((f) => f.endsWith(".sls"))
+            .map((f) =>
+                f
+                    .replace(/\.sls$/, "")
+                    .replace(/\/init$/, "")
+                    .replace(/\//g, "."),
+            );
+        assert.deepEqual(slsFiles.filter((sls) => !slsSeen.has(sls)).sort(), []);
+        const templates = files.filter((f) => f.includes("/files/")).map((f) => `salt://${f}`);
+        assert.deepEqual(templates.filter((t) => !sourcesSeen.has(t)).sort(), []);
+    });
+});
+
+describe("Salt tree: what the rendered files say", () => {
+    it("the Salt master never auto-accepts, emits auth events and maps every reactor", () => {
+        const { head } = highstates("slurm, floor 2, burst 8, one user");
+        const conf = head.files["/etc/salt/master.d/dynamic-cluster.conf"]!.content;
+        yamllint(conf, "master.d/dynamic-cluster.conf", true);
+        assert.match(conf, /^auto_accept: False$/m);
+        assert.match(conf, /^auth_events: True$/m);
+        assert.match(conf, /^interface: 10\.42\.0\.5$/m);
+        const reactorFiles = [...conf.matchAll(/- \/srv\/salt\/(reactor\/\w+\.sls)$/gm)].map(
+            (m) => m[1]!,
+        );
+        assert.deepEqual(reactorFiles, [
+            "reactor/auth.sls",
+            "reactor/start.sls",
+            "reactor/stats.sls",
+            "reactor/worker.sls",
+        ]);
+        for (const file of reactorFiles) assert.ok(fs.existsSync(path.join(SALT_TREE, file)), file);
+    });
+
+    const slurmCases: Array<[string, string[], RegExp[]]> = [
+        [
+            "slurm, floor 2, burst 8, one user",
+            [
+                "SuspendExcNodes=compute-st-[1-2]",
+                "NodeName=compute-st-[1-2] CPUs=4 RealMemory=7536 State=CLOUD Feature=static",
+                "NodeName=compute-dy-[1-8] CPUs=4 RealMemory=7536 State=CLOUD Feature=burst",
+                "PartitionName=batch Nodes=ALL Default=YES MaxTime=INFINITE State=UP",
+            ],
+            [],
+        ],
+        [
+            "slurm, no floor, no users",
+            ["NodeName=compute-dy-[1-4] CPUs=4 RealMemory=7536 State=CLOUD Feature=burst"],
+            [/^SuspendExcNodes/m, /Feature=static/],
+        ],
+        [
+            "slurm, floor only (min = max)",
+            ["NodeName=compute-st-[1-3] CPUs=4 RealMemory=7536 State=CLOUD Feature=static"],
+            [/Feature=burst/],
+        ],
+    ];
+    for (const [name, present, absent] of slurmCases) {
+        it(`slurm.conf for "${name}" declares the floor and the burst pool`, () => {
+            const conf = highstates(name).head.files["/etc/slurm/slurm.conf"]!.content;
+            for (const line of present) assert.ok(lines(conf).includes(line), `missing: ${line}`);
+            for (const pattern of absent) assert.doesNotMatch(conf, pattern);
+            assert.match(conf, /^SlurmctldHost=dc-head\(10\.42\.0\.5\)$/m);
+            assert.match(conf, /^SlurmctldParameters=enable_configless,cloud_reg_addrs/m);
+            assert.match(conf, /^ResumeTimeout=1200$/m);
+            assert.match(conf, /^SuspendTime=600$/m);
+        });
+    }
+
+    it("workers run slurmd configless, under the node name the cluster gave them", () => {
+        const { worker } = highstates("slurm, floor 2, burst 8, one user");
+        assert.equal(
+            worker.files["/etc/sysconfig/slurmd"]!.content,
+            'SLURMD_OPTIONS="--conf-server 10.42.0.5:6817 -N compute-dy-1"',
+        );
+        const mount = worker.states["dynamic-cluster-worker-nfs-client-mount-mounted"]!;
+        assert.equal(mount.args.device, "10.42.0.5:/data");
+        assert.equal(mount.args.fstype, "nfs4");
+    });
+
+    it("/data is exported to the cluster subnet only, with root squashed", () => {
+        const { head } = highstates("slurm, floor 2, burst 8, one user");
+        assert.deepEqual(lines(head.files["/etc/exports.d/dynamic-cluster.exports"]!.content), [
+            "/data 10.42.0.0/24(rw,sync,no_subtree_check,root_squash,sec=sys)",
+        ]);
+        const formatted = head.states["dynamic-cluster-head-data-volume-blockdev-formatted"]!;
+        assert.equal(formatted.args.name, "/dev/disk/by-id/virtio-0b6d3f2e-55aa-4c1e-9");
+        assert.equal(formatted.args.force, undefined, "never forces a format");
+    });
+
+    for (const name of ["slurm, floor 2, burst 8, one user", "torque"]) {
+        it(`the head firewall (${name}) opens SSH/HTTPS to users only and nothing to the world`, () => {
+            const rules = lines(highstates(name).head.files["/etc/sysconfig/iptables"]!.content);
+            assert.ok(rules.includes(":INPUT DROP [0:0]"));
+            const accepts = rules.filter(
+                (r) => r.startsWith("-A INPUT") && r.endsWith("-j ACCEPT"),
+            );
+            for (const rule of accepts) {
+                assert.doesNotMatch(rule, /0\.0\.0\.0\/0/);
+                const port = /--dport (\S+)/.exec(rule)?.[1];
+                if (port === "22" || port === "443") assert.match(rule, /-s 203\.0\.113\.0\/24 /);
+                else if (port && port !== "4505:4506")
+                    assert.match(rule, /--match-set dc-workers src/);
+            }
+            const ports = accepts.map((r) => /--dport (\S+)/.exec(r)?.[1]).filter(Boolean);
+            const expected =
+                name === "torque"
+                    ? ["22", "443", "4505:4506", "2049", "15001"]
+                    : ["22", "443", "4505:4506", "2049", "6817", "60001:60999"];
+            assert.deepEqual(ports, expected);
+        });
+    }
+
+    it("Torque clusters fail the state run with a clear message instead of running without a scheduler", () => {
+        const { head, worker } = highstates("torque");
+        const fail = head.states["dynamic-cluster-head-torque-test-fail-without-changes"]!;
+        assert.match(
+            String(fail.args.name),
+            /scheduler=torque.*pulumi config set scheduler slurm/s,
+        );
+        assert.ok(worker.states["dynamic-cluster-worker-torque-test-fail-without-changes"]);
+        assert.ok(!("/etc/slurm/slurm.conf" in head.files));
+    });
+
+    it("users get the same UID everywhere, home on /data, keys on the head", () => {
+        const { head, worker } = highstates("slurm, floor 2, burst 8, one user");
+        for (const [role, state] of [
+            ["head", head],
+            ["worker", worker],
+        ] as const) {
+            const user = state.states["dynamic-cluster-common-users-user-present-fred"]!;
+            assert.equal(user.args.uid, 1001, role);
+            assert.equal(user.args.home, "/data/home/fred", role);
+            assert.equal(user.args.createhome, role === "head", role);
+        }
+        assert.deepEqual(
+            head.states["dynamic-cluster-common-users-ssh-auth-manage-fred"]!.args.ssh_keys,
+            ["ssh-ed25519 AAAAC3Nza fred@laptop"],
+        );
+        assert.equal(worker.states["dynamic-cluster-common-users-ssh-auth-manage-fred"], undefined);
+    });
+});
+
+describe("Salt tree: secrets", () => {
+    for (const name of Object.keys(CONFIGS)) {
+        it(`${name}: no head secret reaches a worker's highstate`, () => {
+            const text = JSON.stringify(highstates(name).worker);
+            for (const secret of SECRET_VALUES) assert.ok(!text.includes(secret), secret);
+        });
+    }
+
+    it("on the head node, files holding secrets are root-only (or the reading daemon's group)", () => {
+        const { head } = highstates("slurm, floor 2, burst 8, one user");
+        const holding = Object.entries(head.files).filter(([, f]) =>
+            SECRET_VALUES.some((secret) => f.content.includes(secret)),
+        );
+        assert.deepEqual(holding.map(([p, f]) => [p, f.mode]).sort(), [
+            ["/etc/dynamic-cluster/reactor-local-api.header", "0640"],
+            ["/etc/dynamic-cluster/slurm-local-api.header", "0640"],
+            ["/etc/pki/dynamic-cluster/tls.key", "0600"],
+        ]);
+        for (const [, f] of holding) {
+            const state = head.states[f.state]!;
+            assert.equal(state.args.show_changes, false, `${f.state} must not print the secret`);
+        }
+        const settings = head.states["dynamic-cluster-head-service-file-serialize-settings"]!;
+        assert.equal(settings.args.mode, "0600");
+        assert.equal(settings.args.show_changes, false);
+    });
+});
+
+describe("Salt tree: generated shell and YAML", () => {
+    it("the Slurm power-saving programs pass shellcheck and never put the token on a command line", () => {
+        const { head } = highstates("slurm, floor 2, burst 8, one user");
+        for (const action of ["resume", "suspend", "resume-fail"]) {
+            const file = head.files[`/usr/local/libexec/dynamic-cluster/slurm-${action}`]!;
+            assert.equal(file.mode, "0755");
+            shellcheck(file.content, `slurm-${action}`);
+            assert.match(
+                file.content,
+                /--header @'\/etc\/dynamic-cluster\/slurm-local-api\.header'/,
+            );
+            assert.match(file.content, new RegExp(`/local/v1/slurm/${action}'$`, "m"));
+            assert.ok(!file.content.includes(PILLAR_SECRETS.serviceToken));
+        }
+    });
+
+    it("every cmd.run command and unless/onlyif condition passes shellcheck", () => {
+        let checked = 0;
+        for (const name of Object.keys(CONFIGS)) {
+            for (const state of Object.values(highstates(name))) {
+                for (const [id, s] of Object.entries(state.states)) {
+                    const snippets = [
+                        s.module === "cmd" ? s.args.name : undefined,
+                        s.args.unless,
+                        s.args.onlyif,
+                    ].filter((x): x is string => typeof x === "string");
+                    for (const snippet of snippets) {
+                        shellcheck(`#!/bin/bash\n${snippet}\n`, `${id}: ${snippet}`);
+                        checked++;
+                    }
+                }
+            }
+        }
+        assert.ok(checked >= 5, `only ${checked} snippets found`);
+    });
+
+    it("plain YAML of the tree and the generated pillar pass yamllint", () => {
+        yamllint(fs.readFileSync(path.join(SALT_TREE, "pillar.example"), "utf8"), "pillar.example");
+        yamllint(
+            fs.readFileSync(path.join(SALT_TREE, "dynamic_cluster/defaults.yaml"), "utf8"),
+            "defaults.yaml",
+        );
+        for (const config of Object.values(CONFIGS)) {
+            for (const [file, text] of Object.entries(
+                renderPublicPillarFiles(config, PILLAR_RESOURCES),
+            )) {
+                yamllint(text, `generated pillar ${file}`, true);
+            }
+        }
+    });
+});
