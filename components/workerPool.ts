@@ -22,6 +22,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
+import { mapBounded } from "../lib/concurrency";
 import { newMinionId } from "../lib/minionId";
 import {
     type CloudCredentials,
@@ -168,24 +169,6 @@ function inputsOf(props: Record<string, unknown>): WorkerPoolInputs {
 
 function poolTags(inputs: WorkerPoolInputs): string[] {
     return [clusterTag(inputs.clusterId), poolTag("static")];
-}
-
-/** Runs `work` over `items` with at most `limit` in flight. */
-async function mapBounded<T, R>(
-    items: readonly T[],
-    limit: number,
-    work: (item: T) => Promise<R>,
-): Promise<R[]> {
-    const results: R[] = new Array(items.length);
-    let next = 0;
-    const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
-        while (next < items.length) {
-            const i = next++;
-            results[i] = await work(items[i]!);
-        }
-    });
-    await Promise.all(runners);
-    return results;
 }
 
 /** IDs Nova needs, resolved once per operation. */

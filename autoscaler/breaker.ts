@@ -1,0 +1,82 @@
+/**
+ * Launch protection, as pure updates of the persisted state:
+ * - the breaker counts boot failures in a row (ERROR, launch deadline, failed highstate,
+ *   unreachable) and opens at the threshold: no launch at all until an admin resets it, so a
+ *   broken image or a bad Salt state cannot start a launch storm;
+ * - quota and capacity errors back the flavor off (exponential, with a cap), then launches
+ *   resume by themselves.
+ */
+import type { PersistedState } from "./store";
+
+/** Breaker and backoff settings (ms). */
+export interface ProtectionConfig {
+    threshold: number;
+    backoffBaseMs: number;
+    backoffMaxMs: number;
+}
+
+/** Records a boot failure; returns true when this failure opened the breaker. */
+export function recordBootFailure(
+    state: PersistedState,
+    config: ProtectionConfig,
+    reason: string,
+    now: number,
+): boolean {
+    state.breaker.consecutiveFailures += 1;
+    if (
+        state.breaker.openedAt === undefined &&
+        state.breaker.consecutiveFailures >= config.threshold
+    ) {
+        state.breaker.openedAt = now;
+        state.breaker.reason = `${state.breaker.consecutiveFailures} boot failures in a row; last: ${reason}`;
+        return true;
+    }
+    return false;
+}
+
+/** Records a worker that became ready: the failure count starts again. */
+export function recordBootSuccess(state: PersistedState): void {
+    state.breaker.consecutiveFailures = 0;
+}
+
+/** Closes the breaker (admin action). */
+export function resetBreaker(state: PersistedState): void {
+    state.breaker = { consecutiveFailures: 0 };
+}
+
+/** True while launches are stopped. */
+export function breakerOpen(state: PersistedState): boolean {
+    return state.breaker.openedAt !== undefined;
+}
+
+/** Backs `flavor` off after a quota or capacity error; returns the time launches may resume. */
+export function recordCapacityError(
+    state: PersistedState,
+    config: ProtectionConfig,
+    flavor: string,
+    reason: string,
+    now: number,
+): number {
+    const previous = state.backoffs[flavor];
+    const attempts =
+        previous && previous.until > now - config.backoffMaxMs ? previous.attempts + 1 : 1;
+    const delay = Math.min(config.backoffMaxMs, config.backoffBaseMs * 2 ** (attempts - 1));
+    const until = now + delay;
+    state.backoffs[flavor] = { until, attempts, reason };
+    return until;
+}
+
+/** The time launches of `flavor` may resume, when it is backing off now. */
+export function backoffUntil(
+    state: PersistedState,
+    flavor: string,
+    now: number,
+): number | undefined {
+    const backoff = state.backoffs[flavor];
+    return backoff && backoff.until > now ? backoff.until : undefined;
+}
+
+/** Forgets the backoff of `flavor` after a launch succeeded. */
+export function clearBackoff(state: PersistedState, flavor: string): void {
+    delete state.backoffs[flavor];
+}

@@ -1,0 +1,114 @@
+/**
+ * The service's vocabulary: what it observes (servers, keys), what it remembers between
+ * observations (worker records, scheduler requests), and the worker lifecycle it reports.
+ * Types only, plus the small pure helpers that read them; no I/O.
+ */
+import type { WorkerPoolKind } from "../lib/tags";
+import type { KeyListing } from "./salt/keys";
+import type { SchedulerSnapshot } from "./scheduler/types";
+
+/** A worker's lifecycle phase (DESIGN.md: launching -> ... -> deleting, plus failed). */
+export type Phase =
+    "launching" | "booting" | "configuring" | "ready" | "draining" | "deleting" | "failed";
+
+/** Whether a ready worker runs jobs. */
+export type Activity = "busy" | "idle" | "unknown";
+
+/** One Nova server tagged for this cluster, as observed. */
+export interface ServerView {
+    id: string;
+    name: string;
+    status: string;
+    address?: string;
+    fault?: string;
+    /** Scheduler node name (metadata `dc:node`). */
+    node?: string;
+    /** Salt minion ID (metadata `dc:minion`). */
+    minionId?: string;
+    /** Pool from the `dc-pool-*` tag, when present. */
+    pool?: WorkerPoolKind;
+    /** Creation time, ms since the epoch. */
+    createdAt: number;
+}
+
+/** What the service remembers about a node between observations (lost on restart, by design). */
+export interface WorkerRecord {
+    node: string;
+    /** A launch was started at this time (queued or create call in flight). */
+    launchStartedAt?: number;
+    /** The create call has not answered yet. */
+    launchInFlight?: boolean;
+    /** Minion ID generated for the current launch. */
+    minionId?: string;
+    /** Server ID the create call returned. */
+    serverId?: string;
+    /**
+     * The create call failed in a way that may still have created a server (timeout, reset);
+     * no new launch until an observation newer than this shows none.
+     */
+    launchUncertainAt?: number;
+    /** The service asked Nova to delete `serverId`-or-the-node's-servers at this time. */
+    deleteRequestedAt?: number;
+    /** Why the delete was asked. */
+    deleteReason?: string;
+    /** Salt reported the minion started (highstate queued). */
+    startedAt?: number;
+    /** Salt reported the highstate done. */
+    configuredAt?: number;
+    /** Salt reported the highstate failed. */
+    configFailedAt?: number;
+    /** A failure is being cleaned up (server deletion); no second failure is counted. */
+    failedAt?: number;
+    failureReason?: string;
+    /** First time the scheduler was seen unable to reach the ready worker. */
+    unreachableSince?: number;
+}
+
+/** What Slurm (or an admin) asked for a node, and when. */
+export interface NodeRequest {
+    want: "up" | "down";
+    /** ms since the epoch. */
+    at: number;
+    /** ResumeFailProgram: the scheduler gave up on the node's boot. */
+    failed?: boolean;
+}
+
+/** Everything read in one observation round. */
+export interface Observation {
+    /** When the round started, ms since the epoch. */
+    at: number;
+    servers: ServerView[];
+    scheduler: SchedulerSnapshot;
+    keys: KeyListing;
+}
+
+/** One worker as reported by the API and used by the policy. */
+export interface WorkerView {
+    node: string;
+    pool: WorkerPoolKind;
+    phase: Phase | "absent";
+    activity: Activity;
+    serverId?: string;
+    serverStatus?: string;
+    address?: string;
+    minionId?: string;
+    keyState?: "pending" | "accepted" | "rejected" | "denied";
+    /** Scheduler state text, e.g. "idle+cloud+powered_down". */
+    schedulerState?: string;
+    /** When the current launch started (service memory, else Nova's creation time). */
+    launchedAt?: number;
+    held: boolean;
+    /** Human-readable note: why the worker is in this phase. */
+    note?: string;
+}
+
+/** The names of the node pools a cluster's settings define. */
+export interface NodeNames {
+    static: readonly string[];
+    burst: readonly string[];
+}
+
+/** Node names `<prefix>-1` .. `<prefix>-<count>`. */
+export function nodeRange(prefix: string, count: number): string[] {
+    return Array.from({ length: count }, (_, i) => `${prefix}-${i + 1}`);
+}

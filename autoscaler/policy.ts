@@ -1,0 +1,383 @@
+/**
+ * The policy: a pure function from (observation, memory, settings, now) to actions and to the
+ * worker views the API reports. No I/O and no clock of its own, so it is unit-tested with
+ * tables and replayed against workload traces.
+ *
+ * Rules, for the burst pool (the service's own; the static floor belongs to Pulumi and is only
+ * observed, addressed and admitted, never launched or deleted here):
+ * - a node the scheduler wants up and that has no server is launched, unless auto mode is off or
+ *   the breaker is open (then the node is marked unavailable with the reason, so jobs do not
+ *   wait for a boot that will not come) or its flavor is backing off (then it waits);
+ * - a node the scheduler wants down loses its server (never a held one);
+ * - a server in ERROR, a worker not ready by its launch deadline, a highstate that failed, or a
+ *   ready worker the scheduler cannot reach for `downTimeout` is a failure: the server is
+ *   deleted and the scheduler told to forget the node (its jobs go back to the queue);
+ * - a node the scheduler thinks is up but whose server is gone is released in the scheduler;
+ * - extra servers for one node, and tagged servers no node accounts for (after a grace
+ *   period), are deleted;
+ * - minion keys of workers that no longer exist are removed.
+ */
+import { isMinionId, nodeNameOfMinionId } from "../lib/minionId";
+import type { WorkerPoolKind } from "../lib/tags";
+import type {
+    Activity,
+    NodeNames,
+    NodeRequest,
+    Observation,
+    Phase,
+    ServerView,
+    WorkerRecord,
+    WorkerView,
+} from "./model";
+import type { KeyListing } from "./salt/keys";
+import { isBusy, isUp, type SchedulerNode } from "./scheduler/types";
+
+/** Settings the policy reads (ms). */
+export interface PolicyConfig {
+    names: NodeNames;
+    launchTimeoutMs: number;
+    downTimeoutMs: number;
+    orphanGraceMs: number;
+}
+
+/** Kinds of failure; `capacity` and `quota` back off the flavor, the others count toward the breaker. */
+export type FailureKind =
+    "boot-error" | "capacity" | "launch-timeout" | "config-failed" | "unreachable";
+
+/** What the policy asks the executor to do. */
+export type Action =
+    | { type: "launch"; node: string }
+    | { type: "delete"; node?: string; serverId: string; reason: string }
+    | { type: "fail"; node: string; serverId?: string; kind: FailureKind; reason: string }
+    | { type: "set-address"; node: string; address: string }
+    | { type: "mark-gone"; nodes: string[]; reason: string }
+    | { type: "mark-unavailable"; nodes: string[]; reason: string }
+    | { type: "remove-keys"; minionIds: string[] }
+    | { type: "track-unreachable"; node: string; since: number | undefined };
+
+/** Everything the policy decides on. */
+export interface PolicyInput {
+    now: number;
+    config: PolicyConfig;
+    observation: Observation;
+    records: ReadonlyMap<string, WorkerRecord>;
+    /** Scheduler requests received since the last round, by node (they win over the snapshot). */
+    requests: ReadonlyMap<string, NodeRequest>;
+    autoMode: boolean;
+    breakerOpen: boolean;
+    /** Launches of the workers' flavor wait until then (ms), when backing off. */
+    backoffUntil?: number;
+    held: ReadonlySet<string>;
+    /** Nodes the service marked unavailable and has not restored yet. */
+    markedUnavailable: ReadonlySet<string>;
+}
+
+/** The policy's answer. */
+export interface Decision {
+    actions: Action[];
+    workers: WorkerView[];
+}
+
+/** Reason texts the scheduler shows (`sinfo -R`); each names the way out. */
+export const REASONS = {
+    autoOff: "dynamic-cluster: auto mode is off (dynamic-cluster auto on)",
+    breaker:
+        "dynamic-cluster: launches stopped after repeated boot failures (dynamic-cluster breaker reset)",
+    serverGone: "dynamic-cluster: server gone",
+} as const;
+
+/** The server kept for a node when several claim it: accepted key, then ACTIVE, then oldest. */
+function keeperOf(servers: ServerView[], keys: KeyListing): ServerView {
+    const score = (s: ServerView): number =>
+        (s.minionId && keys.accepted.has(s.minionId) ? 4 : 0) +
+        (s.status === "ACTIVE" ? 2 : 0) +
+        (s.status === "ERROR" ? -8 : 0);
+    return [...servers].sort((a, b) => score(b) - score(a) || a.createdAt - b.createdAt)[0]!;
+}
+
+/**
+ * What the scheduler wants for a burst node: a request received since the last round wins (the
+ * service consumes requests round by round); otherwise the node's power state says.
+ */
+export function wantOf(
+    node: SchedulerNode | undefined,
+    request: NodeRequest | undefined,
+): "up" | "down" {
+    if (request) return request.want;
+    if (!node) return "down";
+    if (node.flags.has("powering_up")) return "up";
+    if (
+        node.flags.has("powered_down") ||
+        node.flags.has("powering_down") ||
+        node.state === "future"
+    ) {
+        return "down";
+    }
+    return "up";
+}
+
+function schedulerStateText(node: SchedulerNode | undefined): string | undefined {
+    if (!node) return undefined;
+    return [node.state, ...[...node.flags].sort()].join("+");
+}
+
+function keyStateOf(minionId: string | undefined, keys: KeyListing): WorkerView["keyState"] {
+    if (!minionId) return undefined;
+    if (keys.accepted.has(minionId)) return "accepted";
+    if (keys.pending.has(minionId)) return "pending";
+    if (keys.denied.has(minionId)) return "denied";
+    if (keys.rejected.has(minionId)) return "rejected";
+    return undefined;
+}
+
+interface NodeFacts {
+    node: string;
+    pool: WorkerPoolKind;
+    server?: ServerView;
+    extras: ServerView[];
+    record?: WorkerRecord;
+    sched?: SchedulerNode;
+}
+
+/** Phase and note of a node from what is known of it. */
+function phaseOf(
+    f: NodeFacts,
+    keys: KeyListing,
+    observedAt: number,
+): { phase: Phase | "absent"; note?: string } {
+    const r = f.record;
+    const s = f.server;
+    if (s && r?.deleteRequestedAt !== undefined) return { phase: "deleting", note: r.deleteReason };
+    if (s && r?.failedAt !== undefined) return { phase: "failed", note: r.failureReason };
+    if (!s) {
+        if (r?.launchInFlight || (r?.launchStartedAt !== undefined && !r.serverId)) {
+            return { phase: "launching" };
+        }
+        if (r?.serverId && r.launchStartedAt !== undefined && r.launchStartedAt >= observedAt) {
+            return { phase: "launching", note: "created; not listed yet" };
+        }
+        if (r?.launchUncertainAt !== undefined && r.launchUncertainAt >= observedAt) {
+            return { phase: "launching", note: "create call outcome unknown" };
+        }
+        return { phase: "absent" };
+    }
+    if (s.status === "ERROR") return { phase: "failed", note: s.fault ?? "server in ERROR" };
+    if (f.sched && isUp(f.sched)) {
+        return f.sched.flags.has("drain") ? { phase: "draining" } : { phase: "ready" };
+    }
+    if (s.status !== "ACTIVE") return { phase: "booting", note: `server ${s.status}` };
+    if (s.minionId && keys.accepted.has(s.minionId)) {
+        return { phase: "configuring", note: r?.configuredAt ? "highstate done" : undefined };
+    }
+    return { phase: "booting", note: "waiting for the Salt minion" };
+}
+
+function activityOf(sched: SchedulerNode | undefined): Activity {
+    if (!sched || !isUp(sched)) return "unknown";
+    return isBusy(sched) ? "busy" : "idle";
+}
+
+/** Decides. Pure: same input, same output. */
+export function decide(input: PolicyInput): Decision {
+    const { now, config, observation, records, requests } = input;
+    const { keys } = observation;
+    const snapshot = observation.scheduler;
+    const actions: Action[] = [];
+    const workers: WorkerView[] = [];
+
+    const poolOf = new Map<string, WorkerPoolKind>();
+    for (const n of config.names.static) poolOf.set(n, "static");
+    for (const n of config.names.burst) poolOf.set(n, "burst");
+
+    // Servers by node; servers no node accounts for are orphans.
+    const byNode = new Map<string, ServerView[]>();
+    for (const server of observation.servers) {
+        const node = server.node;
+        if (node && poolOf.has(node) && (server.pool ?? poolOf.get(node)) === poolOf.get(node)) {
+            const list = byNode.get(node) ?? [];
+            list.push(server);
+            byNode.set(node, list);
+            continue;
+        }
+        // Pulumi owns the static pool: never delete its servers here.
+        if (server.pool === "static") continue;
+        if (now - server.createdAt >= config.orphanGraceMs) {
+            actions.push({
+                type: "delete",
+                serverId: server.id,
+                reason: `orphan: server ${server.name} belongs to no worker of this cluster`,
+            });
+        }
+    }
+
+    const goneNodes: string[] = [];
+    const unavailable: { nodes: string[]; reason: string } = { nodes: [], reason: "" };
+
+    for (const [node, pool] of poolOf) {
+        const candidates = byNode.get(node) ?? [];
+        const server = candidates.length ? keeperOf(candidates, keys) : undefined;
+        const facts: NodeFacts = {
+            node,
+            pool,
+            server,
+            extras: candidates.filter((s) => s !== server),
+            record: records.get(node),
+            sched: snapshot.nodes.get(node),
+        };
+        const r = facts.record;
+        const held = input.held.has(node);
+        let { phase, note } = phaseOf(facts, keys, observation.at);
+        const launchedAt = r?.launchStartedAt ?? server?.createdAt;
+
+        for (const extra of facts.extras) {
+            if (pool === "static") continue;
+            actions.push({
+                type: "delete",
+                node,
+                serverId: extra.id,
+                reason: `duplicate: ${node} already has server ${server!.id}`,
+            });
+        }
+
+        if (
+            server?.address &&
+            facts.sched &&
+            facts.sched.address !== server.address &&
+            server.status === "ACTIVE"
+        ) {
+            actions.push({ type: "set-address", node, address: server.address });
+        }
+
+        const failing = r?.failedAt !== undefined || r?.deleteRequestedAt !== undefined;
+        const fail = (kind: FailureKind, reason: string): void => {
+            actions.push({ type: "fail", node, serverId: server?.id, kind, reason });
+            phase = "failed";
+            note = reason;
+        };
+
+        if (pool === "burst") {
+            const want = wantOf(facts.sched, requests.get(node));
+            const request = requests.get(node);
+            if (want === "up") {
+                if (!server && phase === "absent") {
+                    const poweringUp =
+                        facts.sched?.flags.has("powering_up") || request?.want === "up";
+                    if (!poweringUp) {
+                        if (facts.sched && !input.markedUnavailable.has(node)) goneNodes.push(node);
+                    } else if (!input.autoMode) {
+                        unavailable.nodes.push(node);
+                        unavailable.reason = REASONS.autoOff;
+                        note = "auto mode is off";
+                    } else if (input.breakerOpen) {
+                        unavailable.nodes.push(node);
+                        unavailable.reason = REASONS.breaker;
+                        note = "launches stopped (breaker open)";
+                    } else if (input.backoffUntil !== undefined && input.backoffUntil > now) {
+                        note = `waiting: flavor backing off until ${new Date(input.backoffUntil).toISOString()}`;
+                    } else {
+                        actions.push({ type: "launch", node });
+                        phase = "launching";
+                    }
+                } else if (server && !failing) {
+                    const sched = facts.sched;
+                    const wasRegistered =
+                        sched !== undefined &&
+                        !sched.flags.has("powering_up") &&
+                        (sched.state === "down" || sched.flags.has("not_responding"));
+                    if (server.status === "ERROR") {
+                        const fault = server.fault ?? "no fault message";
+                        fail(
+                            /no valid host|insufficient|capacity/i.test(fault)
+                                ? "capacity"
+                                : "boot-error",
+                            `server ${server.name} went to ERROR: ${fault}`,
+                        );
+                    } else if (r?.configFailedAt !== undefined) {
+                        fail("config-failed", "the worker highstate failed");
+                    } else if (phase === "ready" || phase === "draining") {
+                        if (r?.unreachableSince !== undefined) {
+                            actions.push({ type: "track-unreachable", node, since: undefined });
+                        }
+                    } else if (wasRegistered) {
+                        // It registered once (Slurm no longer waits for it) and is unreachable now.
+                        const since = r?.unreachableSince ?? now;
+                        if (r?.unreachableSince === undefined) {
+                            actions.push({ type: "track-unreachable", node, since });
+                        }
+                        if (now - since > config.downTimeoutMs) {
+                            fail(
+                                "unreachable",
+                                `the scheduler could not reach it for ${Math.round(config.downTimeoutMs / 1000)} s`,
+                            );
+                        } else {
+                            note = "unreachable since " + new Date(since).toISOString();
+                        }
+                    } else if (
+                        launchedAt !== undefined &&
+                        now - launchedAt > config.launchTimeoutMs
+                    ) {
+                        fail(
+                            "launch-timeout",
+                            `not ready ${Math.round(config.launchTimeoutMs / 1000)} s after launch (${phase})`,
+                        );
+                    }
+                }
+            } else if (server && !failing && !held) {
+                if (request?.failed) {
+                    fail(
+                        "launch-timeout",
+                        "the scheduler gave up waiting for it (ResumeFailProgram)",
+                    );
+                } else {
+                    actions.push({
+                        type: "delete",
+                        node,
+                        serverId: server.id,
+                        reason: "the scheduler released it (suspend)",
+                    });
+                    phase = "deleting";
+                }
+            } else if (server && held) {
+                note = "held: kept although the scheduler released it";
+            }
+        } else if (server?.status === "ERROR") {
+            note = `server in ERROR (${server.fault ?? "no fault"}); \`pulumi up\` replaces it`;
+        }
+
+        workers.push({
+            node,
+            pool,
+            phase,
+            activity:
+                phase === "ready" || phase === "draining" ? activityOf(facts.sched) : "unknown",
+            serverId: server?.id,
+            serverStatus: server?.status,
+            address: server?.address,
+            minionId: server?.minionId ?? r?.minionId,
+            keyState: keyStateOf(server?.minionId ?? r?.minionId, keys),
+            schedulerState: schedulerStateText(facts.sched),
+            launchedAt,
+            held,
+            note,
+        });
+    }
+
+    if (goneNodes.length)
+        actions.push({ type: "mark-gone", nodes: goneNodes, reason: REASONS.serverGone });
+    if (unavailable.nodes.length) actions.push({ type: "mark-unavailable", ...unavailable });
+
+    // Keys of workers that no longer exist (never the head's, never an unknown ID's).
+    const liveMinions = new Set<string>();
+    for (const server of observation.servers) if (server.minionId) liveMinions.add(server.minionId);
+    for (const r of records.values()) if (r.minionId) liveMinions.add(r.minionId);
+    const stale: string[] = [];
+    for (const state of ["accepted", "pending", "rejected", "denied"] as const) {
+        for (const id of keys[state]) {
+            const node = nodeNameOfMinionId(id);
+            if (isMinionId(id) && node && poolOf.has(node) && !liveMinions.has(id)) stale.push(id);
+        }
+    }
+    if (stale.length) actions.push({ type: "remove-keys", minionIds: [...new Set(stale)].sort() });
+
+    return { actions, workers };
+}

@@ -1,0 +1,85 @@
+/**
+ * The minion-admission rule (the original system's step 4, made strict): a pending key is
+ * accepted only for a minion ID this cluster generated for a worker that exists, that is still
+ * within its launch deadline, that has no accepted key yet, and only if it is the first key
+ * ever seen for that ID. Everything else is rejected (or ignored) with a reason that is logged.
+ * Pure: the caller supplies what Nova, Salt and the service's memory say.
+ */
+import { isMinionId } from "../../lib/minionId";
+
+/** The fields of Salt's `salt/auth` event that matter (anchors.md 6.1). */
+export interface AuthEvent {
+    id: string;
+    act: string;
+    pub: string;
+}
+
+/** A worker the cluster launched, as far as admission is concerned. */
+export interface AdmissionCandidate {
+    node: string;
+    minionId: string;
+    /** Launch time (service memory, else the server's creation time), ms. */
+    launchedAt: number;
+    /** True while the worker is being deleted or has failed. */
+    leaving: boolean;
+}
+
+/** What to do with the key. */
+export type AuthDecision =
+    | { action: "accept"; node: string }
+    | { action: "reject"; reason: string }
+    | { action: "ignore"; reason: string };
+
+/** Inputs of {@link decideAuth}. */
+export interface AuthInput {
+    event: AuthEvent;
+    /** Workers of this cluster that carry a minion ID (burst and static). */
+    candidates: readonly AdmissionCandidate[];
+    /** True when a key for this ID is already accepted. */
+    alreadyAccepted: boolean;
+    /** Digest of the first key seen for this ID, if any, and of the presented key. */
+    firstKeyDigest?: string;
+    presentedKeyDigest: string;
+    now: number;
+    launchTimeoutMs: number;
+}
+
+/** Decides on one auth event. */
+export function decideAuth(input: AuthInput): AuthDecision {
+    const { event } = input;
+    if (event.act === "denied") {
+        return {
+            action: "ignore",
+            reason: `minion ${event.id} presented a key that differs from the one Salt holds for it; Salt denied it`,
+        };
+    }
+    if (event.act !== "pend") {
+        return { action: "ignore", reason: `auth event act=${event.act} needs no decision` };
+    }
+    if (!isMinionId(event.id)) {
+        return { action: "reject", reason: `"${event.id}" is not a minion ID this cluster issues` };
+    }
+    const candidate = input.candidates.find((c) => c.minionId === event.id);
+    if (!candidate) {
+        return { action: "reject", reason: `unknown minion ID ${event.id}: no worker of this cluster has it` };
+    }
+    if (input.alreadyAccepted) {
+        return { action: "reject", reason: `a key for ${event.id} is already accepted` };
+    }
+    if (input.firstKeyDigest !== undefined && input.firstKeyDigest !== input.presentedKeyDigest) {
+        return {
+            action: "reject",
+            reason: `${event.id} presented a different key than the first one seen for it`,
+        };
+    }
+    if (candidate.leaving) {
+        return { action: "reject", reason: `worker ${candidate.node} is being deleted` };
+    }
+    if (input.now > candidate.launchedAt + input.launchTimeoutMs) {
+        return {
+            action: "reject",
+            reason: `worker ${candidate.node} is past its launch deadline (${Math.round(input.launchTimeoutMs / 1000)} s)`,
+        };
+    }
+    return { action: "accept", node: candidate.node };
+}

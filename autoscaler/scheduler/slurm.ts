@@ -1,0 +1,201 @@
+/**
+ * The Slurm adapter: reads nodes and jobs with `sinfo --json` / `squeue --json` (structured, so
+ * no column parsing; both the 22.05 string form and the 23.x list form of states are read), and
+ * changes node state with `scontrol update`. Demand comes from Slurm's power saving: Slurm calls
+ * ResumeProgram/SuspendProgram (the `dynamic-cluster` command) and its node flags
+ * (POWERING_UP, POWERED_DOWN, ...) say which nodes it wants up.
+ */
+import type { CommandRunner } from "../infra/exec";
+import { compressHostList, expandHostList } from "./hostlist";
+import type {
+    JobState,
+    NodeBaseState,
+    NodeFlag,
+    SchedulerAdapter,
+    SchedulerJob,
+    SchedulerNode,
+    SchedulerSnapshot,
+} from "./types";
+
+const BASE_STATES: Record<string, NodeBaseState> = {
+    idle: "idle",
+    allocated: "allocated",
+    alloc: "allocated",
+    mixed: "mixed",
+    completing: "completing",
+    down: "down",
+    future: "future",
+    unknown: "unknown",
+    error: "down",
+};
+
+const FLAGS: Record<string, NodeFlag> = {
+    CLOUD: "cloud",
+    POWERED_DOWN: "powered_down",
+    POWER_DOWN: "power_down_pending",
+    POWERING_UP: "powering_up",
+    POWERING_DOWN: "powering_down",
+    NOT_RESPONDING: "not_responding",
+    DRAIN: "drain",
+    MAINTENANCE: "maintenance",
+    RESERVED: "reserved",
+};
+
+/** Slurm's string or list forms of a state, upper-cased. */
+function stateWords(value: unknown): string[] {
+    if (Array.isArray(value)) return value.map((v) => String(v).toUpperCase());
+    if (typeof value === "string")
+        return value
+            .toUpperCase()
+            .split(/[+\s]+/)
+            .filter(Boolean);
+    return [];
+}
+
+/** Parses `sinfo --json` output into nodes by name. */
+export function parseSinfoJson(text: string): Map<string, SchedulerNode> {
+    const doc = JSON.parse(text) as { nodes?: Array<Record<string, unknown>> };
+    const nodes = new Map<string, SchedulerNode>();
+    for (const raw of doc.nodes ?? []) {
+        const name = String(raw["name"] ?? "");
+        if (!name) continue;
+        const words = [...stateWords(raw["state"]), ...stateWords(raw["state_flags"])];
+        let state: NodeBaseState = "unknown";
+        const flags = new Set<NodeFlag>();
+        for (const word of words) {
+            const base = BASE_STATES[word.toLowerCase()];
+            if (base && state === "unknown") state = base;
+            const flag = FLAGS[word];
+            if (flag) flags.add(flag);
+        }
+        nodes.set(name, {
+            name,
+            state,
+            flags,
+            address: String(raw["address"] ?? name),
+            reason: String(raw["reason"] ?? ""),
+            cpus: Number(raw["cpus"] ?? 0),
+            allocatedCpus: Number(raw["alloc_cpus"] ?? 0),
+        });
+    }
+    return nodes;
+}
+
+const JOB_STATES: Record<string, JobState> = {
+    PENDING: "pending",
+    CONFIGURING: "configuring",
+    RUNNING: "running",
+    COMPLETING: "completing",
+    SUSPENDED: "other",
+    COMPLETED: "finished",
+    CANCELLED: "finished",
+    FAILED: "finished",
+    TIMEOUT: "finished",
+    NODE_FAIL: "finished",
+    PREEMPTED: "finished",
+    BOOT_FAIL: "finished",
+    DEADLINE: "finished",
+    OUT_OF_MEMORY: "finished",
+};
+
+/** Slurm's times are epoch seconds, or `{set, infinite, number}` objects from 23.x on. */
+function epochMs(value: unknown): number {
+    if (typeof value === "number") return value * 1000;
+    if (value && typeof value === "object" && "number" in value) {
+        return Number((value as { number: unknown }).number) * 1000;
+    }
+    return 0;
+}
+
+/** Parses `squeue --json` output. */
+export function parseSqueueJson(text: string): SchedulerJob[] {
+    const doc = JSON.parse(text) as { jobs?: Array<Record<string, unknown>> };
+    return (doc.jobs ?? []).map((raw) => {
+        const words = stateWords(raw["job_state"]);
+        const state = words.map((w) => JOB_STATES[w]).find(Boolean) ?? "other";
+        const nodeText = String(raw["nodes"] ?? "");
+        let nodes: string[] = [];
+        try {
+            nodes = expandHostList(nodeText);
+        } catch {
+            nodes = [];
+        }
+        const arrayTask = raw["array_task_id"];
+        const arrayJob = Number(raw["array_job_id"] ?? 0);
+        const id =
+            arrayJob > 0 && typeof arrayTask === "number"
+                ? `${arrayJob}_${arrayTask}`
+                : String(raw["job_id"]);
+        const reason = String(raw["state_reason"] ?? "");
+        return {
+            id,
+            name: String(raw["name"] ?? ""),
+            user: String(raw["user_name"] ?? ""),
+            partition: String(raw["partition"] ?? ""),
+            state,
+            reason: reason === "None" ? "" : reason,
+            nodes,
+            cpus: Number(raw["cpus"] ?? 0),
+            nodeCount: Number(raw["node_count"] ?? 0),
+            submittedAt: epochMs(raw["submit_time"]),
+            startedAt: state === "pending" ? 0 : epochMs(raw["start_time"]),
+        };
+    });
+}
+
+/** Slurm through its command-line tools. */
+export class SlurmAdapter implements SchedulerAdapter {
+    readonly kind = "slurm" as const;
+    readonly demand = "power-saving" as const;
+
+    /**
+     * @param run runs commands (its environment carries `SLURM_CONF` when not the default).
+     * @param now clock.
+     */
+    constructor(
+        private readonly run: CommandRunner,
+        private readonly now: () => number = Date.now,
+    ) {}
+
+    async snapshot(): Promise<SchedulerSnapshot> {
+        const takenAt = this.now();
+        const [sinfo, squeue] = await Promise.all([
+            this.run("sinfo", ["--json"]),
+            this.run("squeue", ["--json"]),
+        ]);
+        return {
+            takenAt,
+            nodes: parseSinfoJson(sinfo.stdout),
+            jobs: parseSqueueJson(squeue.stdout),
+        };
+    }
+
+    private async update(nodes: string[], settings: string[]): Promise<void> {
+        if (nodes.length === 0) return;
+        await this.run("scontrol", ["update", `nodename=${compressHostList(nodes)}`, ...settings]);
+    }
+
+    async setAddress(node: string, address: string): Promise<void> {
+        await this.update([node], [`nodeaddr=${address}`, `nodehostname=${node}`]);
+    }
+
+    async drain(nodes: string[], reason: string): Promise<void> {
+        await this.update(nodes, ["state=drain", `reason=${reason}`]);
+    }
+
+    async resume(nodes: string[]): Promise<void> {
+        await this.update(nodes, ["state=resume"]);
+    }
+
+    async releaseWhenIdle(nodes: string[], reason: string): Promise<void> {
+        await this.update(nodes, ["state=power_down_asap", `reason=${reason}`]);
+    }
+
+    async markGone(nodes: string[], reason: string): Promise<void> {
+        await this.update(nodes, ["state=power_down_force", `reason=${reason}`]);
+    }
+
+    async markUnavailable(nodes: string[], reason: string): Promise<void> {
+        await this.update(nodes, ["state=down", `reason=${reason}`]);
+    }
+}

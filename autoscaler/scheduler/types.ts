@@ -1,0 +1,116 @@
+/**
+ * The scheduler seam: what the service needs from a batch scheduler, whatever it is. Slurm
+ * (`slurm.ts`) implements it today; the Torque/PBS adapter plugs in here without touching the
+ * fleet, the policy or the Salt bridge.
+ *
+ * Two ways a scheduler can say which nodes it needs:
+ * - `power-saving` (Slurm): the scheduler decides itself and calls the service's local API with
+ *   resume/suspend requests; its node states (powering up, powered down) are the demand;
+ * - `queue` (Torque): the service reads the queue and the policy decides how many workers.
+ */
+
+/** A node's base state, scheduler-neutral. */
+export type NodeBaseState =
+    "idle" | "allocated" | "mixed" | "completing" | "down" | "future" | "unknown";
+
+/** Flags that matter to the service (Slurm names; other schedulers map onto them). */
+export type NodeFlag =
+    | "cloud"
+    | "powered_down"
+    | "powering_up"
+    | "powering_down"
+    | "power_down_pending"
+    | "not_responding"
+    | "drain"
+    | "maintenance"
+    | "reserved";
+
+/** One node as the scheduler sees it. */
+export interface SchedulerNode {
+    name: string;
+    state: NodeBaseState;
+    flags: ReadonlySet<NodeFlag>;
+    /** Address the scheduler contacts the node at (may be the name when unknown). */
+    address: string;
+    /** Reason set on the node ("" when none). */
+    reason: string;
+    cpus: number;
+    allocatedCpus: number;
+}
+
+/** A job's state, scheduler-neutral. */
+export type JobState = "pending" | "configuring" | "running" | "completing" | "finished" | "other";
+
+/** One job. */
+export interface SchedulerJob {
+    id: string;
+    name: string;
+    user: string;
+    partition: string;
+    state: JobState;
+    /** Scheduler's reason for a pending job ("" when none). */
+    reason: string;
+    /** Nodes the job runs or will run on. */
+    nodes: string[];
+    cpus: number;
+    nodeCount: number;
+    /** Submission time, ms since the epoch. */
+    submittedAt: number;
+    /** Start time, ms since the epoch (0 when not started). */
+    startedAt: number;
+}
+
+/** Nodes and jobs read at one moment. */
+export interface SchedulerSnapshot {
+    /** When the reading started, ms since the epoch (requests newer than this win over it). */
+    takenAt: number;
+    nodes: Map<string, SchedulerNode>;
+    jobs: SchedulerJob[];
+}
+
+/** The operations the service performs on a scheduler. */
+export interface SchedulerAdapter {
+    readonly kind: "slurm" | "torque";
+    /** How demand reaches the service (see the module comment). */
+    readonly demand: "power-saving" | "queue";
+    /** Reads nodes and jobs. */
+    snapshot(): Promise<SchedulerSnapshot>;
+    /** Tells the scheduler where a node is, once its server has an address. */
+    setAddress(node: string, address: string): Promise<void>;
+    /** No new jobs on the nodes; running jobs finish. */
+    drain(nodes: string[], reason: string): Promise<void>;
+    /** Clears a drain or down state set by the service. */
+    resume(nodes: string[]): Promise<void>;
+    /** Drains the nodes and releases them once idle (no job is ever killed). */
+    releaseWhenIdle(nodes: string[], reason: string): Promise<void>;
+    /**
+     * Forgets that the nodes are up: their server is gone or failed, so the scheduler must stop
+     * waiting for them and put their jobs back in the queue.
+     */
+    markGone(nodes: string[], reason: string): Promise<void>;
+    /** Keeps the nodes out of use with a reason (launches stopped); `resume` undoes it. */
+    markUnavailable(nodes: string[], reason: string): Promise<void>;
+}
+
+/** True when a node is running jobs. */
+export function isBusy(node: SchedulerNode): boolean {
+    return (
+        node.state === "allocated" ||
+        node.state === "mixed" ||
+        node.state === "completing" ||
+        node.allocatedCpus > 0
+    );
+}
+
+/** True when the scheduler reaches the node and considers it powered up. */
+export function isUp(node: SchedulerNode): boolean {
+    return (
+        node.state !== "down" &&
+        node.state !== "future" &&
+        node.state !== "unknown" &&
+        !node.flags.has("not_responding") &&
+        !node.flags.has("powered_down") &&
+        !node.flags.has("powering_up") &&
+        !node.flags.has("powering_down")
+    );
+}

@@ -1,0 +1,984 @@
+/**
+ * The Dynamic Cluster service's core: one reconcile loop and the handlers of the local API.
+ *
+ * Crash-only: at start nothing is assumed; each round observes Nova (servers tagged for the
+ * cluster), the scheduler (nodes and jobs) and Salt (keys), asks the pure policy what to do,
+ * and carries it out. The only memory between rounds is what cannot be observed (launches in
+ * flight, deletes asked, Salt events) plus the small persisted state (`store.ts`). Rounds never
+ * overlap; a request from Slurm or Salt triggers a round at once. No error of a dependency
+ * stops the loop: it is logged, reported by `status()`, and the next round tries again.
+ */
+import { Mutex, Semaphore } from "../lib/concurrency";
+import { OpenStackApiError } from "../lib/openstack";
+import { nodeNameOfMinionId } from "../lib/minionId";
+import {
+    backoffUntil,
+    breakerOpen,
+    clearBackoff,
+    recordBootFailure,
+    recordBootSuccess,
+    recordCapacityError,
+    resetBreaker,
+} from "./breaker";
+import type { WorkerCloud } from "./cloud";
+import type { CarbonClient } from "./infra/carbon";
+import { metricComponent } from "./infra/carbon";
+import type { IpSet } from "./infra/ipset";
+import {
+    nodeRange,
+    type NodeNames,
+    type NodeRequest,
+    type Observation,
+    type WorkerRecord,
+    type WorkerView,
+} from "./model";
+import { type Action, decide, type Decision, type FailureKind, REASONS } from "./policy";
+import {
+    type AdmissionCandidate,
+    type AuthDecision,
+    type AuthEvent,
+    decideAuth,
+} from "./salt/auth";
+import { keyDigest, KeyError, type SaltKeyStore } from "./salt/keys";
+import type { SchedulerAdapter, SchedulerJob } from "./scheduler/types";
+import type { ServiceSettings } from "./settings";
+import type { StateStore } from "./store";
+
+/** The log calls the service makes (pino's shape). */
+export interface Logger {
+    info(obj: object, msg: string): void;
+    warn(obj: object, msg: string): void;
+    error(obj: object, msg: string): void;
+    debug(obj: object, msg: string): void;
+}
+
+/** One line of the service's recent-events list (shown by the API and the dashboard). */
+export interface ServiceEvent {
+    at: number;
+    level: "info" | "warn" | "error";
+    node?: string;
+    message: string;
+}
+
+/** What the service is built from. */
+export interface ServiceDeps {
+    settings: ServiceSettings;
+    cloud: WorkerCloud;
+    scheduler: SchedulerAdapter;
+    keys: SaltKeyStore;
+    store: StateStore;
+    log: Logger;
+    ipset?: IpSet;
+    metrics?: CarbonClient;
+    now?: () => number;
+}
+
+/** Outcome of a scheduler request. */
+export interface RequestResult {
+    accepted: string[];
+    rejected: Array<{ node: string; reason: string }>;
+}
+
+/** An admin action's refusal (the API maps it to 404/409). */
+export class ActionError extends Error {
+    override name = "ActionError";
+
+    constructor(
+        readonly code: "not-found" | "conflict",
+        message: string,
+    ) {
+        super(message);
+    }
+}
+
+const MAX_EVENTS = 200;
+
+/** The service. */
+export class DynamicClusterService {
+    readonly names: NodeNames;
+    private readonly settings: ServiceSettings;
+    private readonly now: () => number;
+    private readonly records = new Map<string, WorkerRecord>();
+    private requests = new Map<string, NodeRequest>();
+    private observation?: Observation;
+    private decision?: Decision;
+    private readonly events: ServiceEvent[] = [];
+    private readonly errors = new Map<string, { at: number; message: string }>();
+    private readonly lock = new Mutex();
+    private readonly launches: Semaphore;
+    private readonly inFlight = new Set<Promise<unknown>>();
+    private timer?: NodeJS.Timeout;
+    private running?: Promise<void>;
+    private rerun = false;
+    private stopped = true;
+    /** Rounds completed (tests wait on it). */
+    rounds = 0;
+
+    constructor(private readonly deps: ServiceDeps) {
+        this.settings = deps.settings;
+        this.now = deps.now ?? Date.now;
+        const w = deps.settings.workers;
+        this.names = {
+            static: nodeRange(w.static_prefix, w.static_count),
+            burst: nodeRange(w.burst_prefix, w.burst_count),
+        };
+        this.launches = new Semaphore(deps.settings.tuning.launch_concurrency);
+        if (deps.store.recoveredFrom) {
+            this.event(
+                "error",
+                `state file was unreadable; kept it as ${deps.store.recoveredFrom} and started from defaults`,
+            );
+        }
+    }
+
+    // ------------------------------------------------------------------ loop
+
+    /** Starts the reconcile loop (first round at once). */
+    start(): void {
+        this.stopped = false;
+        this.kick();
+    }
+
+    /** Stops the loop and waits for the running round and every operation in flight. */
+    async stop(): Promise<void> {
+        this.stopped = true;
+        clearTimeout(this.timer);
+        await this.running;
+        await this.settle();
+    }
+
+    /** Waits for every launch and delete in flight. */
+    async settle(): Promise<void> {
+        while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    }
+
+    /** Asks for a round as soon as possible (coalesces). */
+    kick(): void {
+        if (this.stopped) return;
+        if (this.running) {
+            this.rerun = true;
+            return;
+        }
+        clearTimeout(this.timer);
+        this.running = this.round().finally(() => {
+            this.running = undefined;
+            if (this.stopped) return;
+            if (this.rerun) {
+                this.rerun = false;
+                this.kick();
+            } else {
+                this.timer = setTimeout(
+                    () => this.kick(),
+                    this.settings.tuning.reconcile_interval * 1000,
+                );
+            }
+        });
+    }
+
+    /** Runs one round now (tests and the loop). */
+    async round(): Promise<void> {
+        const at = this.now();
+        let observation: Observation;
+        try {
+            observation = await this.observe(at);
+        } catch {
+            return; // observe() recorded the error; the next round tries again
+        }
+        await this.lock.run(async () => {
+            const requests = this.requests;
+            this.requests = new Map();
+            this.observation = observation;
+            this.forgetFinished(observation);
+            const decision = decide({
+                now: this.now(),
+                config: {
+                    names: this.names,
+                    launchTimeoutMs: this.settings.workers.launch_timeout * 1000,
+                    downTimeoutMs: this.settings.tuning.down_timeout * 1000,
+                    orphanGraceMs: this.settings.tuning.orphan_grace * 1000,
+                },
+                observation,
+                records: this.records,
+                requests,
+                autoMode: this.deps.store.state.autoMode,
+                breakerOpen: breakerOpen(this.deps.store.state),
+                backoffUntil: backoffUntil(
+                    this.deps.store.state,
+                    this.settings.workers.flavor,
+                    this.now(),
+                ),
+                held: new Set(this.deps.store.state.held),
+                markedUnavailable: new Set(this.deps.store.state.markedUnavailable),
+            });
+            this.noteTransitions(this.decision, decision);
+            this.decision = decision;
+            await this.execute(decision.actions);
+        });
+        await this.syncFirewall(observation).catch((err) => this.fault("firewall", err));
+        this.emitMetrics();
+        this.rounds++;
+    }
+
+    private async observe(at: number): Promise<Observation> {
+        const guard = async <T>(source: string, work: () => Promise<T>): Promise<T> => {
+            try {
+                const value = await work();
+                if (this.errors.delete(source)) this.event("info", `${source} answers again`);
+                return value;
+            } catch (err) {
+                this.fault(source, err);
+                throw err;
+            }
+        };
+        const [servers, scheduler, keys] = await Promise.all([
+            guard("nova", () => this.deps.cloud.list()),
+            guard("scheduler", () => this.deps.scheduler.snapshot()),
+            guard("salt", () => this.deps.keys.list()),
+        ]);
+        return { at, servers, scheduler, keys };
+    }
+
+    private fault(source: string, err: unknown): void {
+        const message = err instanceof Error ? err.message : String(err);
+        const previous = this.errors.get(source);
+        if (previous?.message !== message) {
+            this.deps.log.error({ source, err: message }, `${source} failed`);
+            this.event("error", `${source}: ${message}`);
+        }
+        this.errors.set(source, { at: previous?.at ?? this.now(), message });
+    }
+
+    /** Drops memory that the observation made obsolete. */
+    private forgetFinished(observation: Observation): void {
+        const servers = new Map<string, string[]>();
+        for (const s of observation.servers) {
+            if (!s.node) continue;
+            servers.set(s.node, [...(servers.get(s.node) ?? []), s.id]);
+        }
+        for (const [node, r] of this.records) {
+            const ids = servers.get(node) ?? [];
+            const hasServer = ids.length > 0;
+            if (r.launchInFlight) continue;
+            if (
+                r.serverId &&
+                !ids.includes(r.serverId) &&
+                r.launchStartedAt !== undefined &&
+                r.launchStartedAt >= observation.at
+            ) {
+                continue; // created after this observation started
+            }
+            if (r.launchUncertainAt !== undefined && r.launchUncertainAt >= observation.at)
+                continue;
+            if (!hasServer) {
+                this.records.delete(node);
+                continue;
+            }
+            if (r.launchUncertainAt !== undefined) r.launchUncertainAt = undefined;
+        }
+    }
+
+    private noteTransitions(before: Decision | undefined, after: Decision): void {
+        const previous = new Map(before?.workers.map((w) => [w.node, w]) ?? []);
+        let succeeded = false;
+        for (const w of after.workers) {
+            const old = previous.get(w.node);
+            if (w.phase === "ready" && old && old.phase !== "ready" && old.phase !== "draining") {
+                succeeded = true;
+                this.event("info", `${w.node} is ready`, w.node);
+                const r = this.records.get(w.node);
+                if (r) r.configuredAt ??= this.now();
+            }
+        }
+        if (succeeded && this.deps.store.state.breaker.consecutiveFailures > 0) {
+            this.deps.store.update((s) => recordBootSuccess(s));
+        }
+    }
+
+    // ------------------------------------------------------------------ actions
+
+    private record(node: string): WorkerRecord {
+        let r = this.records.get(node);
+        if (!r) {
+            r = { node };
+            this.records.set(node, r);
+        }
+        return r;
+    }
+
+    private track<T>(work: Promise<T>): void {
+        const p = work.catch(() => undefined).finally(() => this.inFlight.delete(p));
+        this.inFlight.add(p);
+    }
+
+    private async execute(actions: Action[]): Promise<void> {
+        for (const action of actions) {
+            try {
+                await this.executeOne(action);
+            } catch (err) {
+                this.fault(`action ${action.type}`, err);
+            }
+        }
+    }
+
+    private async executeOne(action: Action): Promise<void> {
+        switch (action.type) {
+            case "launch":
+                this.startLaunch(action.node);
+                return;
+            case "delete":
+                this.startDelete(action.serverId, action.node, action.reason);
+                return;
+            case "fail":
+                await this.fail(action.node, action.serverId, action.kind, action.reason);
+                return;
+            case "set-address":
+                await this.deps.scheduler.setAddress(action.node, action.address);
+                return;
+            case "mark-gone":
+                this.event(
+                    "warn",
+                    `told the scheduler ${action.nodes.join(",")} are gone: ${action.reason}`,
+                );
+                await this.deps.scheduler.markGone(action.nodes, action.reason);
+                return;
+            case "mark-unavailable":
+                await this.deps.scheduler.markUnavailable(action.nodes, action.reason);
+                this.deps.store.update((s) => {
+                    s.markedUnavailable = [
+                        ...new Set([...s.markedUnavailable, ...action.nodes]),
+                    ].sort();
+                });
+                this.event(
+                    "warn",
+                    `marked ${action.nodes.join(",")} unavailable: ${action.reason}`,
+                );
+                return;
+            case "remove-keys":
+                for (const id of action.minionIds) await this.deps.keys.remove(id);
+                this.deps.store.update((s) => {
+                    for (const id of action.minionIds) delete s.firstKeys[id];
+                });
+                this.deps.log.info(
+                    { minionIds: action.minionIds },
+                    "removed keys of workers that are gone",
+                );
+                return;
+            case "track-unreachable":
+                this.record(action.node).unreachableSince = action.since;
+                return;
+        }
+    }
+
+    private startLaunch(node: string): void {
+        const r = this.record(node);
+        const minionId = this.deps.cloud.newMinionId(node);
+        Object.assign(r, {
+            launchStartedAt: this.now(),
+            launchInFlight: true,
+            minionId,
+            serverId: undefined,
+            launchUncertainAt: undefined,
+            failedAt: undefined,
+            failureReason: undefined,
+            deleteRequestedAt: undefined,
+            configuredAt: undefined,
+            configFailedAt: undefined,
+            startedAt: undefined,
+            unreachableSince: undefined,
+        } satisfies Partial<WorkerRecord>);
+        this.track(
+            this.launches.run(async () => {
+                const started = this.now();
+                try {
+                    const id = await this.deps.cloud.launch(node, minionId);
+                    r.serverId = id;
+                    this.deps.log.info(
+                        { node, serverId: id, minionId, ms: this.now() - started },
+                        "launched",
+                    );
+                    this.event("info", `launched ${node} (server ${id})`, node);
+                    if (this.deps.store.state.backoffs[this.settings.workers.flavor]) {
+                        this.deps.store.update((s) =>
+                            clearBackoff(s, this.settings.workers.flavor),
+                        );
+                    }
+                    this.deps.metrics?.send("launches", 1);
+                } catch (err) {
+                    await this.launchFailed(node, r, err);
+                } finally {
+                    r.launchInFlight = false;
+                    this.kick();
+                }
+            }),
+        );
+    }
+
+    private async launchFailed(node: string, r: WorkerRecord, err: unknown): Promise<void> {
+        const flavor = this.settings.workers.flavor;
+        if (err instanceof OpenStackApiError) {
+            const why = `${err.status} ${err.apiMessage}`;
+            if (err.kind === "quota" || err.kind === "rate-limited") {
+                r.launchStartedAt = undefined;
+                let until = 0;
+                this.deps.store.update((s) => {
+                    until = recordCapacityError(s, this.protection(), flavor, why, this.now());
+                });
+                this.event(
+                    "warn",
+                    `cannot launch ${node}: ${why}; launches of ${flavor} resume at ${new Date(until).toISOString()}`,
+                    node,
+                );
+                return;
+            }
+            if (err.status >= 500) {
+                r.launchUncertainAt = this.now();
+                this.event(
+                    "warn",
+                    `launch of ${node} failed with ${why}; a server may exist, checking`,
+                    node,
+                );
+                return;
+            }
+            r.launchStartedAt = undefined;
+            this.countFailure(node, "boot-error", `create call rejected: ${why}`);
+            return;
+        }
+        const message = err instanceof Error ? err.message : String(err);
+        if (/ECONNREFUSED/.test(message) || (err as { name?: string })?.name === "UserDataError") {
+            r.launchStartedAt = undefined;
+            this.event("error", `cannot launch ${node}: ${message}`, node);
+            if ((err as { name?: string })?.name === "UserDataError") {
+                this.countFailure(node, "boot-error", message);
+            }
+            return;
+        }
+        // Reset, timeout: the server may have been created.
+        r.launchUncertainAt = this.now();
+        this.event(
+            "warn",
+            `launch of ${node} had no answer (${message}); a server may exist, checking`,
+            node,
+        );
+    }
+
+    private protection() {
+        const t = this.settings.tuning;
+        return {
+            threshold: t.breaker_threshold,
+            backoffBaseMs: t.backoff_base * 1000,
+            backoffMaxMs: t.backoff_max * 1000,
+        };
+    }
+
+    private countFailure(node: string, kind: FailureKind, reason: string): void {
+        if (kind === "capacity") {
+            let until = 0;
+            this.deps.store.update((s) => {
+                until = recordCapacityError(
+                    s,
+                    this.protection(),
+                    this.settings.workers.flavor,
+                    reason,
+                    this.now(),
+                );
+            });
+            this.event(
+                "warn",
+                `${node}: ${reason}; launches resume at ${new Date(until).toISOString()}`,
+                node,
+            );
+            return;
+        }
+        let opened = false;
+        this.deps.store.update((s) => {
+            opened = recordBootFailure(s, this.protection(), `${node}: ${reason}`, this.now());
+        });
+        this.event("warn", `${node} failed: ${reason}`, node);
+        if (opened) {
+            this.deps.log.error(
+                { reason: this.deps.store.state.breaker.reason },
+                "breaker open: launches stopped",
+            );
+            this.event(
+                "error",
+                `launches stopped: ${this.deps.store.state.breaker.reason}. Fix the cause, then run \`dynamic-cluster breaker reset\`.`,
+            );
+        }
+    }
+
+    private async fail(
+        node: string,
+        serverId: string | undefined,
+        kind: FailureKind,
+        reason: string,
+    ): Promise<void> {
+        const r = this.record(node);
+        if (r.failedAt !== undefined) return;
+        r.failedAt = this.now();
+        r.failureReason = reason;
+        this.countFailure(node, kind, reason);
+        this.deps.metrics?.send(`failures.${kind}`, 1);
+        if (serverId) this.startDelete(serverId, node, `failed: ${reason}`);
+        if (this.names.burst.includes(node)) {
+            await this.deps.scheduler.markGone([node], `dynamic-cluster: ${reason}`.slice(0, 200));
+        }
+    }
+
+    private startDelete(serverId: string, node: string | undefined, reason: string): void {
+        if (node) {
+            const r = this.record(node);
+            if (r.deleteRequestedAt !== undefined && r.serverId === serverId) return;
+            r.deleteRequestedAt = this.now();
+            r.deleteReason = reason;
+        }
+        this.deps.log.info({ node, serverId, reason }, "deleting server");
+        this.event("info", `deleting ${node ?? serverId}: ${reason}`, node);
+        this.track(
+            this.deps.cloud.delete(serverId).catch((err) => {
+                if (node) this.record(node).deleteRequestedAt = undefined;
+                this.fault("nova delete", err);
+            }),
+        );
+    }
+
+    private async syncFirewall(observation: Observation): Promise<void> {
+        if (!this.deps.ipset) return;
+        const wanted = new Set<string>();
+        for (const s of observation.servers) {
+            if (
+                s.address &&
+                s.status === "ACTIVE" &&
+                s.minionId &&
+                observation.keys.accepted.has(s.minionId)
+            ) {
+                wanted.add(s.address);
+            }
+        }
+        const { added, removed } = await this.deps.ipset.sync(wanted);
+        if (added.length || removed.length) {
+            this.deps.log.info(
+                { added, removed, set: this.deps.ipset.name },
+                "worker ipset updated",
+            );
+        }
+    }
+
+    private emitMetrics(): void {
+        const metrics = this.deps.metrics;
+        if (!metrics || !this.decision || !this.observation) return;
+        const counts = new Map<string, number>();
+        for (const w of this.decision.workers) {
+            if (w.phase === "absent") continue;
+            const key = w.phase === "ready" ? `ready_${w.activity}` : w.phase;
+            counts.set(key, (counts.get(key) ?? 0) + 1);
+        }
+        for (const phase of [
+            "launching",
+            "booting",
+            "configuring",
+            "ready_busy",
+            "ready_idle",
+            "draining",
+            "deleting",
+            "failed",
+        ]) {
+            metrics.send(`workers.${phase}`, counts.get(phase) ?? 0);
+        }
+        const jobs = this.observation.scheduler.jobs;
+        metrics.send("jobs.pending", jobs.filter((j) => j.state === "pending").length);
+        metrics.send("jobs.running", jobs.filter((j) => j.state === "running").length);
+        metrics.send("breaker_open", breakerOpen(this.deps.store.state) ? 1 : 0);
+    }
+
+    private event(level: ServiceEvent["level"], message: string, node?: string): void {
+        this.events.push({ at: this.now(), level, node, message });
+        if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
+        if (level !== "error") this.deps.log[level]({ node }, message);
+    }
+
+    // ------------------------------------------------------------------ scheduler requests
+
+    /**
+     * Records what the scheduler asked for `nodes` (ResumeProgram: up; SuspendProgram: down;
+     * ResumeFailProgram: down, failed) and starts a round. Nodes that are not burst nodes of
+     * this cluster are refused.
+     */
+    request(want: "up" | "down", nodes: string[], failed = false): RequestResult {
+        const result: RequestResult = { accepted: [], rejected: [] };
+        const burst = new Set(this.names.burst);
+        for (const node of nodes) {
+            if (!burst.has(node)) {
+                result.rejected.push({
+                    node,
+                    reason: this.names.static.includes(node)
+                        ? "a static worker (workers.min belongs to Pulumi)"
+                        : "not a burst node of this cluster",
+                });
+                continue;
+            }
+            this.requests.set(node, { want, at: this.now(), failed: failed || undefined });
+            result.accepted.push(node);
+        }
+        if (result.rejected.length) {
+            this.event(
+                "warn",
+                `scheduler request (${want}) refused for ${result.rejected.map((r) => r.node).join(",")}`,
+            );
+        }
+        if (result.accepted.length) {
+            this.deps.log.info({ want, failed, nodes: result.accepted }, "scheduler request");
+            this.kick();
+        }
+        return result;
+    }
+
+    // ------------------------------------------------------------------ Salt bridge
+
+    /** True once the first observation is done (before that, admission answers "retry"). */
+    get observed(): boolean {
+        return this.observation !== undefined;
+    }
+
+    private candidates(): AdmissionCandidate[] {
+        const out: AdmissionCandidate[] = [];
+        const seen = new Set<string>();
+        for (const r of this.records.values()) {
+            if (!r.minionId || r.launchStartedAt === undefined) continue;
+            seen.add(r.minionId);
+            out.push({
+                node: r.node,
+                minionId: r.minionId,
+                launchedAt: r.launchStartedAt,
+                leaving: r.deleteRequestedAt !== undefined || r.failedAt !== undefined,
+            });
+        }
+        for (const s of this.observation?.servers ?? []) {
+            if (!s.minionId || !s.node || seen.has(s.minionId)) continue;
+            if (!this.names.burst.includes(s.node) && !this.names.static.includes(s.node)) continue;
+            if (nodeNameOfMinionId(s.minionId) !== s.node) continue;
+            const r = this.records.get(s.node);
+            out.push({
+                node: s.node,
+                minionId: s.minionId,
+                launchedAt: s.createdAt,
+                leaving:
+                    s.status === "ERROR" ||
+                    r?.deleteRequestedAt !== undefined ||
+                    r?.failedAt !== undefined,
+            });
+        }
+        return out;
+    }
+
+    /**
+     * Decides on a `salt/auth` event and carries the decision out on the master's keys.
+     * Returns `retry` before the first observation (the minion re-authenticates every 10 s).
+     */
+    async handleAuth(
+        event: AuthEvent,
+    ): Promise<AuthDecision | { action: "retry"; reason: string }> {
+        if (!this.observed)
+            return { action: "retry", reason: "the service has not observed the cluster yet" };
+        return this.lock.run(async () => {
+            const digest = keyDigest(event.pub);
+            const candidates = this.candidates();
+            const known = candidates.some((c) => c.minionId === event.id);
+            const firstKeys = this.deps.store.state.firstKeys;
+            if (known && event.act === "pend" && firstKeys[event.id] === undefined) {
+                this.deps.store.update((s) => {
+                    s.firstKeys[event.id] = digest;
+                });
+            }
+            let alreadyAccepted = false;
+            try {
+                alreadyAccepted = (await this.deps.keys.read("accepted", event.id)) !== undefined;
+            } catch (err) {
+                if (!(err instanceof KeyError)) throw err;
+            }
+            const decision = decideAuth({
+                event,
+                candidates,
+                alreadyAccepted,
+                firstKeyDigest: this.deps.store.state.firstKeys[event.id],
+                presentedKeyDigest: digest,
+                now: this.now(),
+                launchTimeoutMs: this.settings.workers.launch_timeout * 1000,
+            });
+            const node = nodeNameOfMinionId(event.id);
+            if (decision.action === "accept") {
+                try {
+                    await this.deps.keys.accept(event.id, event.pub);
+                } catch (err) {
+                    if (err instanceof KeyError && err.code === "not-pending") {
+                        return { action: "retry" as const, reason: err.message };
+                    }
+                    if (err instanceof KeyError && err.code === "mismatch") {
+                        await this.deps.keys.reject(event.id);
+                        const reason = err.message;
+                        this.event("warn", `rejected the key of ${event.id}: ${reason}`, node);
+                        return { action: "reject" as const, reason };
+                    }
+                    throw err;
+                }
+                this.event(
+                    "info",
+                    `accepted the Salt key of ${decision.node} (${event.id})`,
+                    decision.node,
+                );
+                this.kick();
+                return decision;
+            }
+            if (decision.action === "reject") {
+                const moved = await this.deps.keys.reject(event.id).catch(() => false);
+                this.deps.log.warn(
+                    { minionId: event.id, reason: decision.reason, moved },
+                    "rejected a Salt key",
+                );
+                this.event("warn", `rejected the Salt key of ${event.id}: ${decision.reason}`);
+            } else {
+                this.deps.log.info(
+                    { minionId: event.id, reason: decision.reason },
+                    "auth event ignored",
+                );
+            }
+            return decision;
+        });
+    }
+
+    private nodeOfMinion(minionId: string): string | undefined {
+        const candidate = this.candidates().find((c) => c.minionId === minionId);
+        return candidate?.node;
+    }
+
+    /** `salt/minion/<id>/start`: the reactor queued the worker's highstate. */
+    handleStart(minionId: string): { node?: string } {
+        const node = this.nodeOfMinion(minionId);
+        if (node) {
+            this.record(node).startedAt = this.now();
+            this.event("info", `${node}: minion started, highstate queued`, node);
+        } else {
+            this.deps.log.warn({ minionId }, "start event from a minion that is not a worker");
+        }
+        return { node };
+    }
+
+    /** `dynamic-cluster/worker/ready|failed`: the worker highstate finished. */
+    async handleWorkerOutcome(
+        minionId: string,
+        outcome: "ready" | "failed",
+    ): Promise<{ node?: string }> {
+        const node = this.nodeOfMinion(minionId);
+        if (!node) {
+            this.deps.log.warn(
+                { minionId, outcome },
+                "highstate outcome from a minion that is not a worker",
+            );
+            return {};
+        }
+        const r = this.record(node);
+        if (outcome === "ready") {
+            r.configuredAt = this.now();
+            this.event("info", `${node}: highstate done`, node);
+            const server = this.observation?.servers.find((s) => s.minionId === minionId);
+            if (server?.address) {
+                await this.deps.scheduler
+                    .setAddress(node, server.address)
+                    .catch((err) => this.fault("scheduler", err));
+            }
+        } else {
+            r.configFailedAt = this.now();
+            this.event("warn", `${node}: highstate failed`, node);
+        }
+        this.kick();
+        return { node };
+    }
+
+    /** Forwards a worker's stats (from the stats reactor) to Graphite. */
+    handleStats(
+        minionId: string,
+        atSeconds: number | undefined,
+        metrics: Record<string, number>,
+    ): { node?: string; written: number } {
+        const node = this.nodeOfMinion(minionId);
+        if (!node || !this.deps.metrics) return { node, written: 0 };
+        const at = atSeconds !== undefined ? atSeconds * 1000 : this.now();
+        let written = 0;
+        for (const [name, value] of Object.entries(metrics)) {
+            if (typeof value !== "number" || !Number.isFinite(value)) continue;
+            const path = name.split(".").map(metricComponent).join(".");
+            this.deps.metrics.send(`nodes.${metricComponent(node)}.${path}`, value, at);
+            written++;
+        }
+        return { node, written };
+    }
+
+    // ------------------------------------------------------------------ admin actions
+
+    private worker(node: string): WorkerView {
+        const view = this.decision?.workers.find((w) => w.node === node);
+        if (!view) throw new ActionError("not-found", `No worker named ${node}.`);
+        return view;
+    }
+
+    private runningJobs(node: string): SchedulerJob[] {
+        return (this.observation?.scheduler.jobs ?? []).filter(
+            (j) =>
+                (j.state === "running" || j.state === "configuring" || j.state === "completing") &&
+                j.nodes.includes(node),
+        );
+    }
+
+    /** Hold: no new jobs on the worker and it is never scaled in until released. */
+    async hold(node: string, by: string): Promise<WorkerView> {
+        const view = this.worker(node);
+        await this.deps.scheduler.drain([node], `dynamic-cluster: held by ${by}`);
+        this.deps.store.update((s) => {
+            s.held = [...new Set([...s.held, node])].sort();
+        });
+        this.event("info", `${node} held by ${by}`, node);
+        this.kick();
+        return { ...view, held: true };
+    }
+
+    /** Release: undoes hold (the worker takes jobs again and may be scaled in). */
+    async release(node: string, by: string): Promise<WorkerView> {
+        const view = this.worker(node);
+        if (!this.deps.store.state.held.includes(node)) {
+            throw new ActionError("conflict", `${node} is not held.`);
+        }
+        await this.deps.scheduler.resume([node]);
+        this.deps.store.update((s) => {
+            s.held = s.held.filter((n) => n !== node);
+        });
+        this.event("info", `${node} released by ${by}`, node);
+        this.kick();
+        return { ...view, held: false };
+    }
+
+    /** Drain: the worker finishes its jobs, takes no new ones, and then goes away. */
+    async drain(node: string, by: string): Promise<WorkerView> {
+        const view = this.worker(node);
+        if (view.pool === "static") {
+            throw new ActionError(
+                "conflict",
+                `${node} belongs to the static floor (workers.min), which Pulumi owns: lower workers.min and run \`pulumi up\`, or hold it.`,
+            );
+        }
+        await this.deps.scheduler.releaseWhenIdle([node], `dynamic-cluster: drained by ${by}`);
+        if (this.deps.store.state.held.includes(node)) {
+            this.deps.store.update((s) => {
+                s.held = s.held.filter((n) => n !== node);
+            });
+        }
+        this.event("info", `${node} draining (asked by ${by})`, node);
+        this.kick();
+        return view;
+    }
+
+    /** Delete: removes a worker now; refused while it runs jobs (no job is ever killed). */
+    async deleteWorker(node: string, by: string): Promise<WorkerView> {
+        const view = this.worker(node);
+        if (view.pool === "static") {
+            throw new ActionError(
+                "conflict",
+                `${node} belongs to the static floor (workers.min), which Pulumi owns: lower workers.min and run \`pulumi up\`.`,
+            );
+        }
+        const jobs = this.runningJobs(node);
+        if (jobs.length > 0) {
+            throw new ActionError(
+                "conflict",
+                `${node} runs ${jobs.length} job(s) (${jobs.map((j) => j.id).join(", ")}); drain it instead, or cancel the jobs first.`,
+            );
+        }
+        if (!view.serverId) throw new ActionError("conflict", `${node} has no server.`);
+        this.startDelete(view.serverId, node, `deleted by ${by}`);
+        await this.deps.scheduler.markGone([node], `dynamic-cluster: deleted by ${by}`);
+        this.deps.store.update((s) => {
+            s.held = s.held.filter((n) => n !== node);
+        });
+        this.kick();
+        return { ...view, phase: "deleting" };
+    }
+
+    /** Turns automatic scaling on or off. Off: no launch for new demand (nodes marked unavailable). */
+    async setAutoMode(on: boolean, by: string): Promise<void> {
+        if (this.deps.store.state.autoMode === on) return;
+        this.deps.store.update((s) => {
+            s.autoMode = on;
+        });
+        this.event("info", `auto mode ${on ? "on" : "off"} (by ${by})`);
+        if (on) await this.restoreUnavailable();
+        this.kick();
+    }
+
+    /** Closes the breaker and gives back the nodes marked unavailable while it was open. */
+    async resetBreaker(by: string): Promise<void> {
+        this.deps.store.update((s) => resetBreaker(s));
+        this.event("info", `breaker reset by ${by}`);
+        await this.restoreUnavailable();
+        this.kick();
+    }
+
+    private async restoreUnavailable(): Promise<void> {
+        const nodes = this.deps.store.state.markedUnavailable;
+        if (nodes.length === 0) return;
+        if (!this.deps.store.state.autoMode || breakerOpen(this.deps.store.state)) return;
+        await this.deps.scheduler.resume(nodes);
+        this.deps.store.update((s) => {
+            s.markedUnavailable = [];
+        });
+        this.event("info", `gave ${nodes.join(",")} back to the scheduler`);
+    }
+
+    // ------------------------------------------------------------------ reports
+
+    /** Workers, as of the last round. */
+    workers(): WorkerView[] {
+        return this.decision?.workers ?? [];
+    }
+
+    /** Jobs, as of the last round. */
+    jobs(): SchedulerJob[] {
+        return this.observation?.scheduler.jobs ?? [];
+    }
+
+    /** The service's state in one object. */
+    status() {
+        const state = this.deps.store.state;
+        const workers = this.workers();
+        const count = (pool: string) =>
+            workers.filter((w) => w.pool === pool && w.phase !== "absent").length;
+        return {
+            cluster: this.settings.cluster,
+            scheduler: this.settings.scheduler,
+            autoMode: state.autoMode,
+            observedAt: this.observation?.at,
+            rounds: this.rounds,
+            breaker: {
+                open: breakerOpen(state),
+                consecutiveFailures: state.breaker.consecutiveFailures,
+                threshold: this.settings.tuning.breaker_threshold,
+                openedAt: state.breaker.openedAt,
+                reason: state.breaker.reason,
+            },
+            backoffs: state.backoffs,
+            pools: {
+                static: { size: this.names.static.length, workers: count("static") },
+                burst: { size: this.names.burst.length, workers: count("burst") },
+            },
+            held: state.held,
+            markedUnavailable: state.markedUnavailable,
+            errors: Object.fromEntries(this.errors),
+            inFlight: this.inFlight.size,
+            metricsDropped: this.deps.metrics?.dropped ?? 0,
+        };
+    }
+
+    /** Recent events, newest last. */
+    recentEvents(): ServiceEvent[] {
+        return [...this.events];
+    }
+}
+
+export { REASONS };

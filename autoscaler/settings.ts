@@ -1,0 +1,146 @@
+/**
+ * The service's settings: `/etc/dynamic-cluster/service.json`, written root-only by Salt
+ * (salt/dynamic_cluster/head/service.sls) from the pillar the Pulumi program generates. Every
+ * field is validated at start; a bad file stops the service with one message that lists every
+ * problem. Tuning knobs that `pulumi config` does not expose have defaults here.
+ */
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { z } from "zod";
+import { CLUSTER_ID_PATTERN } from "../lib/tags";
+
+const port = z.number().int().min(1).max(65535);
+const listen = z.object({ host: z.string().min(1), port });
+const nonEmpty = z.string().min(1);
+
+/** Knobs with defaults (seconds unless said otherwise). */
+const tuning = z
+    .object({
+        /** Reconcile loop period. */
+        reconcile_interval: z.number().positive().default(10),
+        /** A ready worker the scheduler cannot reach for this long is replaced. */
+        down_timeout: z.number().positive().default(480),
+        /** A tagged server that no worker accounts for is deleted after this long. */
+        orphan_grace: z.number().positive().default(300),
+        /** Servers created at once. */
+        launch_concurrency: z.number().int().min(1).max(100).default(10),
+        /** Consecutive boot failures that stop all launches until an admin resets. */
+        breaker_threshold: z.number().int().min(1).default(5),
+        /** First backoff after a quota or capacity error (doubles, capped by backoff_max). */
+        backoff_base: z.number().positive().default(60),
+        backoff_max: z.number().positive().default(900),
+        /** Deadline of one OpenStack call, and of a delete to finish. */
+        openstack_timeout: z.number().positive().default(60),
+    })
+    .default({
+        reconcile_interval: 10,
+        down_timeout: 480,
+        orphan_grace: 300,
+        launch_concurrency: 10,
+        breaker_threshold: 5,
+        backoff_base: 60,
+        backoff_max: 900,
+        openstack_timeout: 60,
+    });
+
+/** Schema of service.json (snake_case, as Salt writes it). */
+export const settingsSchema = z
+    .object({
+        cluster: z.object({ name: nonEmpty, id: z.string().regex(CLUSTER_ID_PATTERN) }),
+        scheduler: z.enum(["slurm", "torque"]),
+        head: z.object({
+            name: nonEmpty,
+            minion_id: nonEmpty,
+            address: nonEmpty,
+            public_address: z.string().default(""),
+        }),
+        network: z.object({
+            network_id: nonEmpty,
+            worker_security_group: nonEmpty,
+            cluster_cidr: z.string().default(""),
+        }),
+        workers: z
+            .object({
+                min: z.number().int().min(0),
+                max: z.number().int().min(0),
+                flavor: nonEmpty,
+                image: nonEmpty,
+                availability_zone: z.string().default(""),
+                key_name: z.string().default(""),
+                idle_timeout: z.number().positive(),
+                launch_timeout: z.number().positive(),
+                static_prefix: nonEmpty,
+                static_count: z.number().int().min(0),
+                burst_prefix: nonEmpty,
+                burst_count: z.number().int().min(0),
+            })
+            .refine((w) => w.min <= w.max, { message: "workers.min must not exceed workers.max" })
+            .refine((w) => w.burst_count === w.max - w.min, {
+                message: "workers.burst_count must equal workers.max - workers.min",
+            }),
+        salt: z.object({
+            master_finger: z.string().regex(/^([0-9a-f]{2}:){31}[0-9a-f]{2}$/),
+            pki_dir: nonEmpty.default("/etc/salt/pki/master"),
+        }),
+        listen: z.object({ local_api: listen, http: listen }),
+        graphite: z.object({ host: nonEmpty, port, prefix: nonEmpty.default("dynamic_cluster") }),
+        firewall: z.object({ worker_set: nonEmpty, enabled: z.boolean().default(true) }),
+        dashboard: z.object({ username: nonEmpty, password: z.string().min(12) }),
+        service_token: z.string().min(32),
+        openstack: z.object({
+            auth_url: z.string().url(),
+            region: z.string().default(""),
+            interface: z.string().default("public"),
+            application_credential_id: nonEmpty,
+            application_credential_secret: nonEmpty,
+        }),
+        state_dir: nonEmpty,
+        /** The worker user-data template (cloud-init/worker.yaml as installed with the service). */
+        worker_user_data: nonEmpty.optional(),
+        /** Extra environment of scheduler commands (e.g. SLURM_CONF). */
+        scheduler_env: z.record(z.string(), z.string()).default({}),
+        tuning,
+    })
+    .passthrough();
+
+/** Validated settings. */
+export type ServiceSettings = z.infer<typeof settingsSchema>;
+
+/** Thrown when the settings file is missing or invalid; lists every problem. */
+export class SettingsError extends Error {
+    override name = "SettingsError";
+}
+
+/** Validates parsed settings. @throws SettingsError listing every bad field. */
+export function parseSettings(raw: unknown, source = "settings"): ServiceSettings {
+    const result = settingsSchema.safeParse(raw);
+    if (!result.success) {
+        const problems = result.error.issues.map(
+            (issue) => `  - ${issue.path.join(".") || "(root)"}: ${issue.message}`,
+        );
+        throw new SettingsError(
+            `${source} is not valid (it is written by Salt from the pillar; run \`pulumi up\` ` +
+                `to regenerate it):\n${problems.join("\n")}`,
+        );
+    }
+    return result.data;
+}
+
+/** Reads and validates a settings file. */
+export function loadSettings(file: string): ServiceSettings {
+    let text: string;
+    try {
+        text = readFileSync(file, "utf8");
+    } catch (err) {
+        throw new SettingsError(`Cannot read ${file}: ${(err as Error).message}`);
+    }
+    let raw: unknown;
+    try {
+        raw = JSON.parse(text);
+    } catch (err) {
+        throw new SettingsError(`${file} is not JSON: ${(err as Error).message}`);
+    }
+    const settings = parseSettings(raw, file);
+    settings.worker_user_data ??= path.resolve(__dirname, "../cloud-init/worker.yaml");
+    return settings;
+}

@@ -1,0 +1,118 @@
+/**
+ * The little state the service cannot rebuild from Nova, the scheduler and Salt: auto mode, the
+ * launch breaker, per-flavor backoffs, held workers, the first key seen per minion ID and the
+ * nodes the service itself marked unavailable. Kept in `<state_dir>/state.json`, written
+ * atomically (temp file, fsync, rename) after every change. A corrupt file is kept aside
+ * (`state.json.corrupt-<time>`) and the service starts from defaults, saying so.
+ */
+import {
+    closeSync,
+    fsyncSync,
+    mkdirSync,
+    openSync,
+    readFileSync,
+    renameSync,
+    writeSync,
+} from "node:fs";
+import * as path from "node:path";
+import { z } from "zod";
+
+const breakerSchema = z.object({
+    /** Consecutive boot failures since the last success. */
+    consecutiveFailures: z.number().int().min(0),
+    /** Set while launches are stopped. */
+    openedAt: z.number().optional(),
+    /** Why it opened (the last failures). */
+    reason: z.string().optional(),
+});
+
+const backoffSchema = z.object({
+    /** No launch of this flavor before this time (ms since the epoch). */
+    until: z.number(),
+    /** Errors in a row (the delay doubles with each). */
+    attempts: z.number().int().min(1),
+    reason: z.string(),
+});
+
+/** Schema of state.json. */
+export const persistedStateSchema = z.object({
+    version: z.literal(1),
+    autoMode: z.boolean(),
+    breaker: breakerSchema,
+    backoffs: z.record(z.string(), backoffSchema),
+    /** Node names an admin put on hold. */
+    held: z.array(z.string()),
+    /** SHA-256 of the first public key seen per minion ID (the only one ever accepted). */
+    firstKeys: z.record(z.string(), z.string()),
+    /** Nodes the service marked unavailable while launches were stopped (undone on reset). */
+    markedUnavailable: z.array(z.string()),
+});
+
+/** The persisted state. */
+export type PersistedState = z.infer<typeof persistedStateSchema>;
+
+/** State of a fresh installation. */
+export function defaultState(): PersistedState {
+    return {
+        version: 1,
+        autoMode: true,
+        breaker: { consecutiveFailures: 0 },
+        backoffs: {},
+        held: [],
+        firstKeys: {},
+        markedUnavailable: [],
+    };
+}
+
+/** Loads and saves {@link PersistedState}. */
+export class StateStore {
+    private readonly file: string;
+    /** The current state; mutate through {@link update} only. */
+    state: PersistedState;
+    /** Set when the stored file was unreadable and was moved aside. */
+    readonly recoveredFrom?: string;
+
+    /**
+     * @param dir the service's state directory (created 0700 if missing).
+     * @param now clock, for the name of a corrupt file kept aside.
+     */
+    constructor(dir: string, now: () => number = Date.now) {
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+        this.file = path.join(dir, "state.json");
+        let text: string | undefined;
+        try {
+            text = readFileSync(this.file, "utf8");
+        } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+        }
+        if (text === undefined) {
+            this.state = defaultState();
+            return;
+        }
+        try {
+            this.state = persistedStateSchema.parse(JSON.parse(text));
+        } catch {
+            const aside = `${this.file}.corrupt-${now()}`;
+            renameSync(this.file, aside);
+            this.recoveredFrom = aside;
+            this.state = defaultState();
+        }
+    }
+
+    /** Applies `change` to the state and writes it durably before returning. */
+    update(change: (state: PersistedState) => void): void {
+        const next = structuredClone(this.state);
+        change(next);
+        const parsed = persistedStateSchema.parse(next);
+        const temp = `${this.file}.tmp`;
+        const fd = openSync(temp, "w", 0o600);
+        try {
+            writeSync(fd, `${JSON.stringify(parsed, null, 2)}\n`);
+            fsyncSync(fd);
+        } finally {
+            closeSync(fd);
+        }
+        renameSync(temp, this.file);
+        this.state = parsed;
+    }
+}
