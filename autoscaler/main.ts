@@ -30,7 +30,7 @@ export interface RunningService {
 }
 
 function schedulerFor(settings: ServiceSettings): SchedulerAdapter {
-    const run = commandRunner(settings.scheduler_env);
+    const run = commandRunner(settings.scheduler_env, 30_000, settings.scheduler_command_prefix);
     if (settings.scheduler === "slurm") return new SlurmAdapter(run);
     throw new Error(
         'scheduler "torque" is not supported by this version of the service yet (see the Torque issue); ' +

@@ -30,6 +30,7 @@ import type {
     WorkerView,
 } from "./model";
 import type { KeyListing } from "./salt/keys";
+import type { UnavailableEntry } from "./store";
 import { isBusy, isUp, type SchedulerNode } from "./scheduler/types";
 
 /** Settings the policy reads (ms). */
@@ -50,8 +51,20 @@ export type Action =
     | { type: "delete"; node?: string; serverId: string; reason: string }
     | { type: "fail"; node: string; serverId?: string; kind: FailureKind; reason: string }
     | { type: "set-address"; node: string; address: string }
-    | { type: "mark-gone"; nodes: string[]; reason: string }
+    /**
+     * The scheduler must stop waiting for these nodes (power down, requeue their jobs);
+     * `unavailable` also records them as kept out of use until launches resume.
+     */
+    | {
+          type: "mark-gone";
+          nodes: string[];
+          reason: string;
+          unavailable?: "breaker" | "auto-off";
+      }
+    /** Powered-down nodes recorded as unavailable are set down with the reason. */
     | { type: "mark-unavailable"; nodes: string[]; reason: string }
+    /** Nodes no longer kept out of use go back to the scheduler (`down` ones are resumed). */
+    | { type: "restore"; nodes: string[]; resume: string[] }
     | { type: "remove-keys"; minionIds: string[] }
     | { type: "track-unreachable"; node: string; since: number | undefined };
 
@@ -68,8 +81,8 @@ export interface PolicyInput {
     /** Launches of the workers' flavor wait until then (ms), when backing off. */
     backoffUntil?: number;
     held: ReadonlySet<string>;
-    /** Nodes the service marked unavailable and has not restored yet. */
-    markedUnavailable: ReadonlySet<string>;
+    /** Nodes the service keeps out of use, and why (persisted). */
+    unavailable: ReadonlyMap<string, UnavailableEntry>;
 }
 
 /** The policy's answer. */
@@ -177,6 +190,16 @@ function activityOf(sched: SchedulerNode | undefined): Activity {
     return isBusy(sched) ? "busy" : "idle";
 }
 
+/** True while an unavailable entry still applies. */
+export function stillUnavailable(
+    entry: UnavailableEntry,
+    input: Pick<PolicyInput, "now" | "autoMode" | "breakerOpen">,
+): boolean {
+    if (entry.cause === "cooldown") return entry.until !== undefined && entry.until > input.now;
+    if (entry.cause === "breaker") return input.breakerOpen;
+    return !input.autoMode;
+}
+
 /** Decides. Pure: same input, same output. */
 export function decide(input: PolicyInput): Decision {
     const { now, config, observation, records, requests } = input;
@@ -211,7 +234,9 @@ export function decide(input: PolicyInput): Decision {
     }
 
     const goneNodes: string[] = [];
-    const unavailable: { nodes: string[]; reason: string } = { nodes: [], reason: "" };
+    const stopped: string[] = [];
+    const cooling: string[] = [];
+    const stopReason = !input.autoMode ? REASONS.autoOff : REASONS.breaker;
 
     for (const [node, pool] of poolOf) {
         const candidates = byNode.get(node) ?? [];
@@ -262,16 +287,18 @@ export function decide(input: PolicyInput): Decision {
                 if (!server && phase === "absent") {
                     const poweringUp =
                         facts.sched?.flags.has("powering_up") || request?.want === "up";
+                    const entry = input.unavailable.get(node);
+                    const keptOut = entry !== undefined && stillUnavailable(entry, input);
                     if (!poweringUp) {
-                        if (facts.sched && !input.markedUnavailable.has(node)) goneNodes.push(node);
-                    } else if (!input.autoMode) {
-                        unavailable.nodes.push(node);
-                        unavailable.reason = REASONS.autoOff;
-                        note = "auto mode is off";
-                    } else if (input.breakerOpen) {
-                        unavailable.nodes.push(node);
-                        unavailable.reason = REASONS.breaker;
-                        note = "launches stopped (breaker open)";
+                        if (facts.sched && !keptOut) goneNodes.push(node);
+                    } else if (keptOut) {
+                        cooling.push(node);
+                        note = entry!.reason;
+                    } else if (!input.autoMode || input.breakerOpen) {
+                        stopped.push(node);
+                        note = input.autoMode
+                            ? "launches stopped (breaker open)"
+                            : "auto mode is off";
                     } else if (input.backoffUntil !== undefined && input.backoffUntil > now) {
                         note = `waiting: flavor backing off until ${new Date(input.backoffUntil).toISOString()}`;
                     } else {
@@ -362,9 +389,51 @@ export function decide(input: PolicyInput): Decision {
         });
     }
 
-    if (goneNodes.length)
+    if (goneNodes.length) {
         actions.push({ type: "mark-gone", nodes: goneNodes, reason: REASONS.serverGone });
-    if (unavailable.nodes.length) actions.push({ type: "mark-unavailable", ...unavailable });
+    }
+    if (stopped.length) {
+        actions.push({
+            type: "mark-gone",
+            nodes: stopped,
+            reason: stopReason,
+            unavailable: input.autoMode ? "breaker" : "auto-off",
+        });
+    }
+    for (const node of cooling) {
+        actions.push({
+            type: "mark-gone",
+            nodes: [node],
+            reason: input.unavailable.get(node)!.reason,
+        });
+    }
+    // Nodes kept out of use are set down with their reason once powered down (Slurm resets the
+    // state of a node it powers down, so not before); nodes whose reason is over go back.
+    const settle = new Map<string, string[]>();
+    const restore: string[] = [];
+    const resume: string[] = [];
+    for (const [node, entry] of input.unavailable) {
+        const sched = snapshot.nodes.get(node);
+        if (!stillUnavailable(entry, input)) {
+            restore.push(node);
+            if (sched?.state === "down") resume.push(node);
+            continue;
+        }
+        if (
+            sched &&
+            poolOf.get(node) === "burst" &&
+            sched.state !== "down" &&
+            sched.flags.has("powered_down") &&
+            !sched.flags.has("powering_up") &&
+            !sched.flags.has("powering_down") &&
+            !byNode.has(node)
+        ) {
+            settle.set(entry.reason, [...(settle.get(entry.reason) ?? []), node]);
+        }
+    }
+    for (const [reason, nodes] of settle) actions.push({ type: "mark-unavailable", nodes, reason });
+    if (restore.length)
+        actions.push({ type: "restore", nodes: restore.sort(), resume: resume.sort() });
 
     // Keys of workers that no longer exist (never the head's, never an unknown ID's).
     const liveMinions = new Set<string>();

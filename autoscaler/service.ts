@@ -208,7 +208,7 @@ export class DynamicClusterService {
                     this.now(),
                 ),
                 held: new Set(this.deps.store.state.held),
-                markedUnavailable: new Set(this.deps.store.state.markedUnavailable),
+                unavailable: new Map(Object.entries(this.deps.store.state.unavailable)),
             });
             this.noteTransitions(this.decision, decision);
             this.decision = decision;
@@ -335,23 +335,37 @@ export class DynamicClusterService {
                 await this.deps.scheduler.setAddress(action.node, action.address);
                 return;
             case "mark-gone":
+                if (action.unavailable) {
+                    const cause = action.unavailable;
+                    this.deps.store.update((s) => {
+                        for (const node of action.nodes) {
+                            s.unavailable[node] = {
+                                cause,
+                                reason: action.reason,
+                                since: this.now(),
+                            };
+                        }
+                    });
+                }
                 this.event(
                     "warn",
-                    `told the scheduler ${action.nodes.join(",")} are gone: ${action.reason}`,
+                    `told the scheduler to stop waiting for ${action.nodes.join(",")}: ${action.reason}`,
                 );
                 await this.deps.scheduler.markGone(action.nodes, action.reason);
                 return;
             case "mark-unavailable":
                 await this.deps.scheduler.markUnavailable(action.nodes, action.reason);
-                this.deps.store.update((s) => {
-                    s.markedUnavailable = [
-                        ...new Set([...s.markedUnavailable, ...action.nodes]),
-                    ].sort();
-                });
-                this.event(
-                    "warn",
-                    `marked ${action.nodes.join(",")} unavailable: ${action.reason}`,
+                this.deps.log.info(
+                    { nodes: action.nodes, reason: action.reason },
+                    "nodes set down while launches are stopped",
                 );
+                return;
+            case "restore":
+                await this.deps.scheduler.resume(action.resume);
+                this.deps.store.update((s) => {
+                    for (const node of action.nodes) delete s.unavailable[node];
+                });
+                this.event("info", `gave ${action.nodes.join(",")} back to the scheduler`);
                 return;
             case "remove-keys":
                 for (const id of action.minionIds) await this.deps.keys.remove(id);
@@ -520,7 +534,18 @@ export class DynamicClusterService {
         this.deps.metrics?.send(`failures.${kind}`, 1);
         if (serverId) this.startDelete(serverId, node, `failed: ${reason}`);
         if (this.names.burst.includes(node)) {
-            await this.deps.scheduler.markGone([node], `dynamic-cluster: ${reason}`.slice(0, 200));
+            // The node cools down before Slurm may pick it again (other nodes take its jobs).
+            const until = this.now() + this.settings.tuning.failure_cooldown * 1000;
+            const text = `dynamic-cluster: boot failed (${reason}); retried after ${new Date(until).toISOString()}`;
+            this.deps.store.update((s) => {
+                s.unavailable[node] = {
+                    cause: "cooldown",
+                    reason: text.slice(0, 250),
+                    since: this.now(),
+                    until,
+                };
+            });
+            await this.deps.scheduler.markGone([node], text.slice(0, 250));
         }
     }
 
@@ -831,7 +856,13 @@ export class DynamicClusterService {
     /** Hold: no new jobs on the worker and it is never scaled in until released. */
     async hold(node: string, by: string): Promise<WorkerView> {
         const view = this.worker(node);
-        await this.deps.scheduler.drain([node], `dynamic-cluster: held by ${by}`);
+        if (view.phase !== "ready" && view.phase !== "draining") {
+            throw new ActionError(
+                "conflict",
+                `${node} is ${view.phase}; only a ready worker can be held.`,
+            );
+        }
+        await this.deps.scheduler.hold(node, `dynamic-cluster: held by ${by}`);
         this.deps.store.update((s) => {
             s.held = [...new Set([...s.held, node])].sort();
         });
@@ -846,7 +877,7 @@ export class DynamicClusterService {
         if (!this.deps.store.state.held.includes(node)) {
             throw new ActionError("conflict", `${node} is not held.`);
         }
-        await this.deps.scheduler.resume([node]);
+        await this.deps.scheduler.release(node);
         this.deps.store.update((s) => {
             s.held = s.held.filter((n) => n !== node);
         });
@@ -864,12 +895,13 @@ export class DynamicClusterService {
                 `${node} belongs to the static floor (workers.min), which Pulumi owns: lower workers.min and run \`pulumi up\`, or hold it.`,
             );
         }
-        await this.deps.scheduler.releaseWhenIdle([node], `dynamic-cluster: drained by ${by}`);
         if (this.deps.store.state.held.includes(node)) {
+            await this.deps.scheduler.release(node);
             this.deps.store.update((s) => {
                 s.held = s.held.filter((n) => n !== node);
             });
         }
+        await this.deps.scheduler.releaseWhenIdle([node], `dynamic-cluster: drained by ${by}`);
         this.event("info", `${node} draining (asked by ${by})`, node);
         this.kick();
         return view;
@@ -908,7 +940,6 @@ export class DynamicClusterService {
             s.autoMode = on;
         });
         this.event("info", `auto mode ${on ? "on" : "off"} (by ${by})`);
-        if (on) await this.restoreUnavailable();
         this.kick();
     }
 
@@ -916,19 +947,7 @@ export class DynamicClusterService {
     async resetBreaker(by: string): Promise<void> {
         this.deps.store.update((s) => resetBreaker(s));
         this.event("info", `breaker reset by ${by}`);
-        await this.restoreUnavailable();
         this.kick();
-    }
-
-    private async restoreUnavailable(): Promise<void> {
-        const nodes = this.deps.store.state.markedUnavailable;
-        if (nodes.length === 0) return;
-        if (!this.deps.store.state.autoMode || breakerOpen(this.deps.store.state)) return;
-        await this.deps.scheduler.resume(nodes);
-        this.deps.store.update((s) => {
-            s.markedUnavailable = [];
-        });
-        this.event("info", `gave ${nodes.join(",")} back to the scheduler`);
     }
 
     // ------------------------------------------------------------------ reports
@@ -968,7 +987,7 @@ export class DynamicClusterService {
                 burst: { size: this.names.burst.length, workers: count("burst") },
             },
             held: state.held,
-            markedUnavailable: state.markedUnavailable,
+            unavailable: state.unavailable,
             errors: Object.fromEntries(this.errors),
             inFlight: this.inFlight.size,
             metricsDropped: this.deps.metrics?.dropped ?? 0,

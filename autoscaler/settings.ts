@@ -31,6 +31,8 @@ const tuning = z
         backoff_max: z.number().positive().default(900),
         /** Deadline of one OpenStack call, and of a delete to finish. */
         openstack_timeout: z.number().positive().default(60),
+        /** A burst node whose boot failed is kept out of use this long (jobs go elsewhere). */
+        failure_cooldown: z.number().min(0).default(300),
     })
     .default({
         reconcile_interval: 10,
@@ -41,6 +43,7 @@ const tuning = z
         backoff_base: 60,
         backoff_max: 900,
         openstack_timeout: 60,
+        failure_cooldown: 300,
     });
 
 /** Schema of service.json (snake_case, as Salt writes it). */
@@ -99,6 +102,11 @@ export const settingsSchema = z
         worker_user_data: nonEmpty.optional(),
         /** Extra environment of scheduler commands (e.g. SLURM_CONF). */
         scheduler_env: z.record(z.string(), z.string()).default({}),
+        /**
+         * A command prefix for the scheduler's tools, e.g. `["nsenter", "--net=..."]` when the
+         * scheduler's network is in another namespace or container.
+         */
+        scheduler_command_prefix: z.array(z.string()).default([]),
         tuning,
     })
     .passthrough();

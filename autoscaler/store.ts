@@ -1,7 +1,7 @@
 /**
  * The little state the service cannot rebuild from Nova, the scheduler and Salt: auto mode, the
  * launch breaker, per-flavor backoffs, held workers, the first key seen per minion ID and the
- * nodes the service itself marked unavailable. Kept in `<state_dir>/state.json`, written
+ * nodes the service keeps out of use (stopped launches, cooldown after a failed boot). Kept in `<state_dir>/state.json`, written
  * atomically (temp file, fsync, rename) after every change. A corrupt file is kept aside
  * (`state.json.corrupt-<time>`) and the service starts from defaults, saying so.
  */
@@ -26,6 +26,20 @@ const breakerSchema = z.object({
     reason: z.string().optional(),
 });
 
+const unavailableSchema = z.object({
+    /** Why: launches stopped by the breaker, auto mode off, or a node cooling down after a failed boot. */
+    cause: z.enum(["breaker", "auto-off", "cooldown"]),
+    /** The reason the scheduler shows. */
+    reason: z.string(),
+    /** Since when (ms since the epoch). */
+    since: z.number(),
+    /** End of a cooldown (ms since the epoch). */
+    until: z.number().optional(),
+});
+
+/** A node the service keeps out of use, and why. */
+export type UnavailableEntry = z.infer<typeof unavailableSchema>;
+
 const backoffSchema = z.object({
     /** No launch of this flavor before this time (ms since the epoch). */
     until: z.number(),
@@ -44,8 +58,8 @@ export const persistedStateSchema = z.object({
     held: z.array(z.string()),
     /** SHA-256 of the first public key seen per minion ID (the only one ever accepted). */
     firstKeys: z.record(z.string(), z.string()),
-    /** Nodes the service marked unavailable while launches were stopped (undone on reset). */
-    markedUnavailable: z.array(z.string()),
+    /** Nodes the service keeps out of use (set down in the scheduler), by name. */
+    unavailable: z.record(z.string(), unavailableSchema),
 });
 
 /** The persisted state. */
@@ -60,7 +74,7 @@ export function defaultState(): PersistedState {
         backoffs: {},
         held: [],
         firstKeys: {},
-        markedUnavailable: [],
+        unavailable: {},
     };
 }
 

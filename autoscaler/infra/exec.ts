@@ -40,16 +40,19 @@ export type CommandRunner = (
  *
  * @param env extra environment (e.g. `SLURM_CONF` in tests).
  * @param defaultTimeoutMs timeout of a call that sets none.
+ * @param prefix a command that runs the others (e.g. `nsenter --net=...`), or none.
  */
 export function commandRunner(
     env: Readonly<Record<string, string>> = {},
     defaultTimeoutMs = 30_000,
+    prefix: readonly string[] = [],
 ): CommandRunner {
     return (command, args, options = {}) =>
         new Promise((resolve, reject) => {
+            const argv = [...prefix, command, ...args];
             const child = execFile(
-                command,
-                [...args],
+                argv[0]!,
+                argv.slice(1),
                 {
                     env: { ...process.env, ...env },
                     timeout: options.timeoutMs ?? defaultTimeoutMs,

@@ -184,7 +184,15 @@ export class SlurmAdapter implements SchedulerAdapter {
     }
 
     async resume(nodes: string[]): Promise<void> {
-        await this.update(nodes, ["state=resume"]);
+        // One node in a state Slurm cannot resume from fails a whole host-list update, so
+        // nodes go one by one and that refusal ("Invalid node state specified") is skipped.
+        for (const node of nodes) {
+            try {
+                await this.update([node], ["state=resume"]);
+            } catch (err) {
+                if (!/Invalid node state/i.test((err as Error).message)) throw err;
+            }
+        }
     }
 
     async releaseWhenIdle(nodes: string[], reason: string): Promise<void> {
@@ -197,5 +205,57 @@ export class SlurmAdapter implements SchedulerAdapter {
 
     async markUnavailable(nodes: string[], reason: string): Promise<void> {
         await this.update(nodes, ["state=down", `reason=${reason}`]);
+    }
+
+    /** Name of the maintenance reservation and of the placeholder job that hold `node`. */
+    static holdName(node: string): string {
+        return `dynamic-cluster-hold-${node}`;
+    }
+
+    /**
+     * A hold is a MAINT reservation on the node (no new user jobs; running ones finish) plus a
+     * placeholder job inside it that keeps the node allocated, so power saving never suspends
+     * it (Slurm 22.05 suspends idle nodes even when drained or reserved).
+     */
+    async hold(node: string, reason: string): Promise<void> {
+        const name = SlurmAdapter.holdName(node);
+        try {
+            await this.run("scontrol", [
+                "create",
+                "reservation",
+                `ReservationName=${name}`,
+                `Nodes=${node}`,
+                "StartTime=now",
+                "Duration=infinite",
+                "Users=root",
+                "Flags=MAINT,IGNORE_JOBS",
+            ]);
+        } catch (err) {
+            if (!/Duplicate reservation name|already exists/i.test((err as Error).message))
+                throw err;
+        }
+        const { stdout } = await this.run("squeue", ["-h", "-n", name, "-o", "%i"]);
+        if (stdout.trim()) return;
+        await this.run("sbatch", [
+            "--parsable",
+            `--job-name=${name}`,
+            `--reservation=${name}`,
+            `--nodelist=${node}`,
+            "--exclusive",
+            "--chdir=/tmp",
+            "--output=/dev/null",
+            `--comment=${reason}`,
+            "--wrap=exec sleep infinity",
+        ]);
+    }
+
+    async release(node: string): Promise<void> {
+        const name = SlurmAdapter.holdName(node);
+        await this.run("scancel", [`--name=${name}`]);
+        try {
+            await this.run("scontrol", ["delete", `ReservationName=${name}`]);
+        } catch (err) {
+            if (!/Invalid reservation|not found/i.test((err as Error).message)) throw err;
+        }
     }
 }

@@ -79,7 +79,7 @@ export interface SchedulerAdapter {
     setAddress(node: string, address: string): Promise<void>;
     /** No new jobs on the nodes; running jobs finish. */
     drain(nodes: string[], reason: string): Promise<void>;
-    /** Clears a drain or down state set by the service. */
+    /** Clears a drain or down state set by the service (nodes not in such a state are skipped). */
     resume(nodes: string[]): Promise<void>;
     /** Drains the nodes and releases them once idle (no job is ever killed). */
     releaseWhenIdle(nodes: string[], reason: string): Promise<void>;
@@ -88,8 +88,18 @@ export interface SchedulerAdapter {
      * waiting for them and put their jobs back in the queue.
      */
     markGone(nodes: string[], reason: string): Promise<void>;
-    /** Keeps the nodes out of use with a reason (launches stopped); `resume` undoes it. */
+    /**
+     * Keeps powered-down nodes out of use with a reason (launches stopped), so the scheduler
+     * does not wait for boots that will not come; `resume` undoes it.
+     */
     markUnavailable(nodes: string[], reason: string): Promise<void>;
+    /**
+     * Holds a node: no new jobs start on it (running ones finish) and the scheduler does not
+     * release it, so its instance stays up (e.g. to be inspected) until `release`.
+     */
+    hold(node: string, reason: string): Promise<void>;
+    /** Ends a hold. */
+    release(node: string): Promise<void>;
 }
 
 /** True when a node is running jobs. */

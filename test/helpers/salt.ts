@@ -66,11 +66,16 @@ export function configFrom(values: Record<string, unknown>): ClusterConfig {
 export type Role = "head" | "worker";
 
 /** The pillar one minion sees (pillar top: head secrets only on the head). */
-export function pillarFor(config: ClusterConfig, role: Role): Record<string, unknown> {
+export function pillarFor(
+    config: ClusterConfig,
+    role: Role,
+    resources: PillarResources = PILLAR_RESOURCES,
+    secrets: PillarSecrets = PILLAR_SECRETS,
+): Record<string, unknown> {
     return {
-        ...buildPillar(config, PILLAR_RESOURCES),
-        ...buildClusterSecretsPillar(PILLAR_SECRETS),
-        ...(role === "head" ? buildHeadSecretsPillar(PILLAR_SECRETS) : {}),
+        ...buildPillar(config, resources),
+        ...buildClusterSecretsPillar(secrets),
+        ...(role === "head" ? buildHeadSecretsPillar(secrets) : {}),
     };
 }
 
@@ -126,11 +131,16 @@ function runRenderer<T>(request: Record<string, unknown>): T {
     return answer;
 }
 
-/** Renders the highstate of the head node or a worker for `config`. */
-export function renderHighstate(config: ClusterConfig, role: Role): Highstate {
+/** Renders the highstate of the head node or a worker for `config` (and resource values). */
+export function renderHighstate(
+    config: ClusterConfig,
+    role: Role,
+    resources: PillarResources = PILLAR_RESOURCES,
+    secrets: PillarSecrets = PILLAR_SECRETS,
+): Highstate {
     return runRenderer<Highstate>({
         mode: "highstate",
-        pillar: pillarFor(config, role),
+        pillar: pillarFor(config, role, resources, secrets),
         grains: grainsFor(config, role),
     });
 }

@@ -39,7 +39,7 @@ KNOWN_STATE_FUNCTIONS = {
     "blockdev": {"formatted"},
     "cmd": {"run"},
     "event": {"send"},
-    "file": {"managed", "directory", "decode", "serialize", "absent"},
+    "file": {"managed", "directory", "decode", "serialize", "absent", "symlink", "replace"},
     "group": {"present"},
     "ipset": {"set_present"},
     "mount": {"mounted"},
@@ -271,6 +271,10 @@ def render_highstate(request):
                 if kind == "sls":
                     if target not in order:
                         errors.append("%s: %s names sls %s, which is not in the highstate" % (state_id, key, target))
+                    elif not any(other["sls"] == target for other in states.values()):
+                        # Salt matches an sls requisite against the states the SLS declares
+                        # itself, not those of the files it includes ("not found" at run time).
+                        errors.append("%s: %s names sls %s, which declares no states of its own" % (state_id, key, target))
                 elif target not in states:
                     errors.append("%s: %s names %s: %s, which does not exist" % (state_id, key, kind, target))
                 elif states[target]["module"] != kind:

@@ -337,9 +337,13 @@ describe("Salt tree: generated shell and YAML", () => {
             shellcheck(file.content, `slurm-${action}`);
             assert.match(
                 file.content,
-                /--header @'\/etc\/dynamic-cluster\/slurm-local-api\.header'/,
+                new RegExp(
+                    "^exec '/opt/dynamic-cluster/bin/dynamic-cluster' --token-file " +
+                        "'/etc/dynamic-cluster/slurm-local-api.header' --url 'http://127.0.0.1:8081' \\\\\n" +
+                        `    slurm ${action} "\\$1"$`,
+                    "m",
+                ),
             );
-            assert.match(file.content, new RegExp(`/local/v1/slurm/${action}'$`, "m"));
             assert.ok(!file.content.includes(PILLAR_SECRETS.serviceToken));
         }
     });

@@ -35,13 +35,24 @@ dynamic-cluster-head-firewall-file-managed-rules:
       - pkg: dynamic-cluster-head-firewall-pkg-installed
       - ipset: dynamic-cluster-head-firewall-ipset-set-present-workers
 
-{#- ipset.service saves the set on stop and restores it on boot, before iptables. #}
+{#- ipset.service restores the saved sets on boot, before iptables (whose rules need the set),
+    but it saves them on stop only with IPSET_SAVE_ON_STOP="yes" (ipset-service ships "no"). #}
+dynamic-cluster-head-firewall-file-replace-ipset-save-on-stop:
+  file.replace:
+    - name: /etc/sysconfig/ipset-config
+    - pattern: '^IPSET_SAVE_ON_STOP=.*$'
+    - repl: 'IPSET_SAVE_ON_STOP="yes"'
+    - append_if_not_found: True
+    - require:
+      - pkg: dynamic-cluster-head-firewall-pkg-installed
+
 dynamic-cluster-head-firewall-service-running-ipset:
   service.running:
     - name: ipset
     - enable: True
     - require:
       - ipset: dynamic-cluster-head-firewall-ipset-set-present-workers
+      - file: dynamic-cluster-head-firewall-file-replace-ipset-save-on-stop
 
 dynamic-cluster-head-firewall-service-running-iptables:
   service.running:

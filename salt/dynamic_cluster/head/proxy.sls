@@ -46,13 +46,17 @@ dynamic-cluster-head-proxy-file-managed-config:
     - require:
       - pkg: dynamic-cluster-head-proxy-pkg-installed
 
-{#- SELinux (enforcing on Rocky/Alma) forbids nginx to connect to local ports by default. #}
+{#- SELinux (enforcing on Rocky/Alma) forbids nginx to connect to local ports by default. Salt's
+    selinux module loads only if semanage is on PATH (policycoreutils-python-utils, in
+    packages.proxy), so this state requires the package state. #}
 dynamic-cluster-head-proxy-selinux-boolean-network-connect:
   selinux.boolean:
     - name: httpd_can_network_connect
     - value: True
     - persist: True
     - onlyif: selinuxenabled
+    - require:
+      - pkg: dynamic-cluster-head-proxy-pkg-installed
 
 dynamic-cluster-head-proxy-service-running:
   service.running:

@@ -28,6 +28,30 @@ dynamic-cluster-head-salt-master-file-managed-local-api-header:
     - makedirs: True
     - show_changes: False
 
+{#- Salt's packages (3006+) run salt-master as user salt (`user: salt` in /etc/salt/master), and
+    the master reads the pillar it serves to workers from pillar_roots. The Pulumi program writes
+    /srv/pillar root-only; give the salt group read access to the directory and to the files the
+    workers get (pillar top.sls). The head-only secrets stay root:root 0600 (only the head's own
+    `salt-call --local`, as root, reads them). #}
+dynamic-cluster-head-salt-master-file-directory-pillar:
+  file.directory:
+    - name: /srv/pillar
+    - user: root
+    - group: salt
+    - mode: '0750'
+{%- for pillar_file in ['top.sls', 'dynamic_cluster.sls', 'dynamic_cluster_cluster_secrets.sls'] %}
+
+dynamic-cluster-head-salt-master-file-managed-pillar-{{ pillar_file }}:
+  file.managed:
+    - name: /srv/pillar/{{ pillar_file }}
+    - replace: False
+    - user: root
+    - group: salt
+    - mode: '0640'
+    - require:
+      - file: dynamic-cluster-head-salt-master-file-directory-pillar
+{%- endfor %}
+
 dynamic-cluster-head-salt-master-file-managed-config:
   file.managed:
     - name: /etc/salt/master.d/dynamic-cluster.conf
@@ -45,5 +69,8 @@ dynamic-cluster-head-salt-master-service-running:
       - file: dynamic-cluster-head-salt-master-file-managed-master.pem
       - file: dynamic-cluster-head-salt-master-file-managed-master.pub
       - file: dynamic-cluster-head-salt-master-file-managed-local-api-header
+{%- for pillar_file in ['top.sls', 'dynamic_cluster.sls', 'dynamic_cluster_cluster_secrets.sls'] %}
+      - file: dynamic-cluster-head-salt-master-file-managed-pillar-{{ pillar_file }}
+{%- endfor %}
     - watch:
       - file: dynamic-cluster-head-salt-master-file-managed-config

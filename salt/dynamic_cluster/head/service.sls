@@ -46,6 +46,25 @@ dynamic-cluster-head-service-file-serialize-settings:
     - makedirs: True
     - show_changes: False
 
+{#- `dynamic-cluster`: the service's command-line client (Slurm's power-saving programs run it;
+    root uses it for status and admin actions). #}
+dynamic-cluster-head-service-file-managed-cli:
+  file.managed:
+    - name: {{ dc.paths.service_dir }}/bin/dynamic-cluster
+    - makedirs: True
+    - mode: '0755'
+    - contents: |
+        #!/bin/sh
+        # Managed by Salt (Dynamic Cluster): the service's command-line client.
+        exec /usr/bin/node {{ dc.paths.service_dir }}/autoscaler/cli.js "$@"
+
+dynamic-cluster-head-service-file-symlink-cli:
+  file.symlink:
+    - name: /usr/local/bin/dynamic-cluster
+    - target: {{ dc.paths.service_dir }}/bin/dynamic-cluster
+    - require:
+      - file: dynamic-cluster-head-service-file-managed-cli
+
 dynamic-cluster-head-service-file-managed-unit:
   file.managed:
     - name: /etc/systemd/system/dynamic-cluster.service

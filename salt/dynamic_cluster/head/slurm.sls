@@ -81,6 +81,7 @@ dynamic-cluster-head-slurm-file-managed-{{ action }}-program:
         program: {{ program }}
         header_file: {{ dc.paths.config_dir }}/slurm-local-api.header
         port: {{ dc.service.local_api_port }}
+        cli: {{ dc.paths.service_dir }}/bin/dynamic-cluster
 {%- endfor %}
 
 dynamic-cluster-head-slurm-service-running:

@@ -1,13 +1,21 @@
 {#- Last state of the worker highstate: tells the master (and through the worker reactor the
     Dynamic Cluster service) that the worker is ready, or that its configuration failed. #}
 {%- set tplroot = tpldir.split('/')[0] %}
+{%- from tplroot ~ "/map.jinja" import dc with context %}
 {%- set node_name = salt['grains.get']('dynamic_cluster:node_name') %}
+{#- An `sls` requisite matches only the states an SLS declares itself, not those it includes,
+    and fails on an SLS that declares none: worker.scheduler only includes worker.<kind>, so the
+    requisite names worker.<kind>; common.users declares nothing when there are no users. #}
 {%- set configured = [
-      tplroot ~ '.common.users',
       tplroot ~ '.worker.nfs_client',
-      tplroot ~ '.worker.scheduler',
+      tplroot ~ '.worker.' ~ dc.scheduler.kind,
       tplroot ~ '.worker.stats'] %}
+{%- if dc.users %}
+{%-   do configured.insert(0, tplroot ~ '.common.users') %}
+{%- endif %}
 include:
+  - {{ tplroot }}.common.users
+  - {{ tplroot }}.worker.scheduler
 {%- for sls_name in configured %}
   - {{ sls_name }}
 {%- endfor %}

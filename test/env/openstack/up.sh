@@ -132,9 +132,12 @@ psql_q() { /usr/bin/psql -h 127.0.0.1 -p $PGPORT -U postgres -v ON_ERROR_STOP=1 
 # ---------------------------------------------------------------- configs
 write_configs() {
   mkdir -p "$ETC"/{keystone,nova,placement,glance,neutron,rabbitmq}
-  authtoken() { # user
+  authtoken() { # user service-type
+    # service_type lets keystonemiddleware enforce application-credential access rules (the
+    # Dynamic Cluster service's credential is restricted by them); without it such tokens get 401.
     cat <<EOF
 [keystone_authtoken]
+service_type = $2
 www_authenticate_uri = http://127.0.0.1:5000/
 auth_url = http://127.0.0.1:5000/
 memcached_servers = 127.0.0.1:11211
@@ -243,7 +246,7 @@ username = nova
 password = novapass
 $cache
 EOF
-    authtoken nova; svcauth placement placement; svcauth neutron neutron
+    authtoken nova compute; svcauth placement placement; svcauth neutron neutron
   } >"$ETC/nova/nova.conf"
 
   { cat <<EOF
@@ -254,7 +257,7 @@ auth_strategy = keystone
 [placement_database]
 connection = $DB/placement
 EOF
-    authtoken placement
+    authtoken placement placement
   } >"$ETC/placement/placement.conf"
 
   cp /etc/glance/glance-api-paste.ini "$ETC/glance/glance-api-paste.ini"
@@ -281,7 +284,7 @@ lock_path = $ST/glance/lock
 [oslo_messaging_notifications]
 driver = noop
 EOF
-    authtoken glance
+    authtoken glance image
   } >"$ETC/glance/glance-api.conf"
 
   cp /etc/neutron/api-paste.ini "$ETC/neutron/api-paste.ini"
@@ -319,7 +322,7 @@ flat_networks = *
 [securitygroup]
 enable_security_group = true
 EOF
-    authtoken neutron; svcauth nova nova
+    authtoken neutron network; svcauth nova nova
   } >"$ETC/neutron/neutron.conf"
 
   uwsgi_ini() { # name port wsgi-file env processes

@@ -1,0 +1,49 @@
+/**
+ * Builds the head-node service bundle (`npm run build:service`, also called by the Pulumi
+ * program before it copies the bundle, and by the service tests): esbuild bundles
+ * `autoscaler/main.ts` and `autoscaler/cli.ts` with their npm dependencies into two
+ * self-contained CommonJS files for the head node's Node.js, next to the worker user-data
+ * template the service renders:
+ *
+ *   <out>/autoscaler/main.js     the service (systemd unit dynamic-cluster.service)
+ *   <out>/autoscaler/cli.js      the `dynamic-cluster` command
+ *   <out>/cloud-init/worker.yaml the worker user-data template
+ */
+import { buildSync } from "esbuild";
+import { copyFileSync, mkdirSync, rmSync } from "node:fs";
+import * as path from "node:path";
+
+const ROOT = path.resolve(__dirname, "..");
+
+/** Default output directory. */
+export const SERVICE_BUNDLE_DIR = path.join(ROOT, "dist", "service");
+
+/** Builds the bundle into `outDir` (replacing it) and returns `outDir`. */
+export function buildServiceBundle(outDir: string = SERVICE_BUNDLE_DIR): string {
+    rmSync(outDir, { recursive: true, force: true });
+    buildSync({
+        entryPoints: {
+            main: path.join(ROOT, "autoscaler/main.ts"),
+            cli: path.join(ROOT, "autoscaler/cli.ts"),
+        },
+        outdir: path.join(outDir, "autoscaler"),
+        bundle: true,
+        platform: "node",
+        target: "node20",
+        format: "cjs",
+        sourcemap: "linked",
+        legalComments: "linked",
+        logLevel: "warning",
+    });
+    mkdirSync(path.join(outDir, "cloud-init"), { recursive: true });
+    copyFileSync(
+        path.join(ROOT, "cloud-init/worker.yaml"),
+        path.join(outDir, "cloud-init/worker.yaml"),
+    );
+    return outDir;
+}
+
+if (require.main === module) {
+    const out = buildServiceBundle(process.argv[2] ? path.resolve(process.argv[2]) : undefined);
+    console.log(`service bundle in ${out}`);
+}

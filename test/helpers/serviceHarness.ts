@@ -1,0 +1,439 @@
+/**
+ * One Dynamic Cluster head node, for the service's end-to-end tests, made of real parts:
+ * - the settings file is the one the Salt tree renders for the head node (service.sls) from
+ *   the pillar the program generates, with only host-specific values swapped (ports, paths, the
+ *   test's network, timings shortened for the test);
+ * - OpenStack is the local one (test/env/openstack), reached with a real application credential
+ *   restricted by the program's own access rules (components/accessRules.ts);
+ * - Slurm is Debian's slurmctld with the rendered slurm.conf and power-saving programs, which
+ *   run the built `dynamic-cluster` command (test/helpers/slurmCluster.ts);
+ * - the service is the built bundle (`node main.js --settings ...`) in its own process, so a
+ *   test can kill it;
+ * - worker machines are played by test/helpers/cloudHosts.ts (namespaces + real slurmd, Salt
+ *   events through the real reactor files).
+ * `stop()` stops everything and deletes whatever the cluster left in Nova, returning the count.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { SERVICE_ACCESS_RULES } from "../../components/accessRules";
+import type { PillarResources, PillarSecrets } from "../../components/pillar";
+import type { ComputeClient } from "../../lib/openstack";
+import { saltPemFinger } from "../../lib/saltKey";
+import { clusterTag } from "../../lib/tags";
+import { buildServiceBundle } from "../../scripts/build-service";
+import { CloudHosts, type HostBehaviour } from "./cloudHosts";
+import { adminSession, demoClient, demoEnv, testClusterId } from "./osbox";
+import { configFrom, renderHighstate } from "./salt";
+import { HOST_NETNS, IN_HEAD, SlurmCluster } from "./slurmCluster";
+import { waitFor } from "./waitFor";
+
+const ROOT = path.resolve(__dirname, "../..");
+let bundle: string | undefined;
+
+/** The built service (once per test process). */
+export function serviceBundle(): string {
+    bundle ??= buildServiceBundle(path.join(ROOT, "test/.out/service-bundle"));
+    return bundle;
+}
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as net.AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+}
+
+/** Options of a harness. */
+export interface HarnessOptions {
+    /** Burst nodes (workers.max; the floor is 0). */
+    burst: number;
+    /** Seconds before a launched worker must be ready (also Slurm's ResumeTimeout). */
+    launchTimeout?: number;
+    /** Seconds idle before Slurm suspends a node. */
+    suspendTime?: number;
+    /** Worker flavor (default m1.tiny). */
+    flavor?: string;
+    /** Tuning overrides (seconds). */
+    tuning?: Record<string, number>;
+    behaviour?: Partial<HostBehaviour>;
+}
+
+interface AppCredential {
+    id: string;
+    secret: string;
+    userId: string;
+    token: string;
+}
+
+async function createAppCredential(name: string): Promise<AppCredential> {
+    const env = demoEnv();
+    const authUrl = env["OS_AUTH_URL"]!.replace(/\/+$/, "");
+    const login = await fetch(`${authUrl}/auth/tokens`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({
+            auth: {
+                identity: {
+                    methods: ["password"],
+                    password: {
+                        user: {
+                            name: env["OS_USERNAME"],
+                            domain: { name: env["OS_USER_DOMAIN_NAME"] ?? "Default" },
+                            password: env["OS_PASSWORD"],
+                        },
+                    },
+                },
+                scope: {
+                    project: {
+                        name: env["OS_PROJECT_NAME"],
+                        domain: { name: env["OS_PROJECT_DOMAIN_NAME"] ?? "Default" },
+                    },
+                },
+            },
+        }),
+    });
+    if (!login.ok) throw new Error(`keystone login: ${login.status} ${await login.text()}`);
+    const token = login.headers.get("x-subject-token")!;
+    const userId = ((await login.json()) as { token: { user: { id: string } } }).token.user.id;
+    const created = await fetch(`${authUrl}/users/${userId}/application_credentials`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-Auth-Token": token },
+        body: JSON.stringify({
+            application_credential: {
+                name,
+                description: "Dynamic Cluster service test",
+                access_rules: SERVICE_ACCESS_RULES,
+            },
+        }),
+    });
+    if (!created.ok)
+        throw new Error(`application credential: ${created.status} ${await created.text()}`);
+    const body = (await created.json()) as {
+        application_credential: { id: string; secret: string };
+    };
+    return { ...body.application_credential, userId, token };
+}
+
+async function deleteAppCredential(cred: AppCredential): Promise<void> {
+    const authUrl = demoEnv()["OS_AUTH_URL"]!.replace(/\/+$/, "");
+    await fetch(`${authUrl}/users/${cred.userId}/application_credentials/${cred.id}`, {
+        method: "DELETE",
+        headers: { "X-Auth-Token": cred.token },
+    });
+}
+
+async function ensureKeypair(nova: ComputeClient, name: string): Promise<void> {
+    try {
+        await nova.session.request("compute", { method: "GET", path: `/os-keypairs/${name}` });
+    } catch {
+        await nova.session.request("compute", {
+            method: "POST",
+            path: "/os-keypairs",
+            body: { keypair: { name } },
+        });
+    }
+}
+
+/** A running head node. */
+export class ServiceHarness {
+    process?: ChildProcess;
+    private exited?: Promise<unknown>;
+    readonly logFile: string;
+    starts = 0;
+
+    private constructor(
+        readonly dir: string,
+        readonly clusterId: string,
+        readonly settingsFile: string,
+        readonly settings: Record<string, unknown> & { service_token: string },
+        readonly localUrl: string,
+        readonly publicUrl: string,
+        readonly slurm: SlurmCluster,
+        readonly hosts: CloudHosts,
+        readonly nova: ComputeClient,
+        private readonly cred: AppCredential,
+        readonly dashboard: { username: string; password: string },
+    ) {
+        this.logFile = path.join(dir, "service.log");
+    }
+
+    /** Builds and starts the whole head node. */
+    static async start(options: HarnessOptions): Promise<ServiceHarness> {
+        const clusterId = testClusterId();
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), `dc-e2e-${clusterId}-`));
+        fs.chmodSync(dir, 0o755);
+        const nova = demoClient();
+        await ensureKeypair(nova, "dc-test-key");
+        const cred = await createAppCredential(`dc-test-${clusterId}`);
+        const launchTimeout = options.launchTimeout ?? 60;
+        const flavor = options.flavor ?? "m1.tiny";
+
+        const masterPub = generateKeyPairSync("rsa", { modulusLength: 2048 })
+            .publicKey.export({ type: "spki", format: "pem" })
+            .toString();
+        const networkId = await nova.networkId("dc-test-net");
+        const resources: PillarResources = {
+            clusterId,
+            headAddress: "192.0.2.1",
+            headPublicAddress: "192.0.2.1",
+            clusterCidr: "192.0.2.0/24",
+            networkId,
+            workerSecurityGroup: "dc-test-sg",
+            dataVolumeId: "00000000-0000-4000-8000-000000000000",
+            masterFinger: saltPemFinger(masterPub),
+            authUrl: demoEnv()["OS_AUTH_URL"]!,
+            region: demoEnv()["OS_REGION_NAME"] ?? "RegionOne",
+            workerFlavor: { vcpus: 1, ramMb: 512 },
+        };
+        const secrets: PillarSecrets = {
+            applicationCredentialId: cred.id,
+            applicationCredentialSecret: cred.secret,
+            dashboardPassword: randomBytes(12).toString("base64url"),
+            serviceToken: randomBytes(32).toString("hex"),
+            tlsPrivateKey: "-----BEGIN EC PRIVATE KEY-----\nunused\n-----END EC PRIVATE KEY-----\n",
+            tlsCertificate: "-----BEGIN CERTIFICATE-----\nunused\n-----END CERTIFICATE-----\n",
+            mungeKey: randomBytes(128).toString("base64"),
+        };
+        const config = configFrom({
+            keyName: "dc-test-key",
+            allowedCidr: "203.0.113.0/24",
+            network: "dc-test-net",
+            workers: {
+                min: 0,
+                max: options.burst,
+                flavor,
+                image: "tiny",
+                idleTimeout: 60,
+                launchTimeout: 120,
+            },
+        });
+        const head = renderHighstate(config, "head", resources, secrets);
+        if (head.errors.length) throw new Error(head.errors.join("\n"));
+
+        // The settings file exactly as Salt writes it, then the host-specific swaps.
+        const settings = structuredClone(
+            head.states["dynamic-cluster-head-service-file-serialize-settings"]!.args["dataset"],
+        ) as Record<string, unknown> & { service_token: string };
+        const [localPort, httpPort, carbonPort] = [
+            await freePort(),
+            await freePort(),
+            await freePort(),
+        ];
+        const slurmDir = path.join(dir, "slurm");
+        Object.assign(settings, {
+            listen: {
+                local_api: { host: "127.0.0.1", port: localPort },
+                http: { host: "127.0.0.1", port: httpPort },
+            },
+            state_dir: path.join(dir, "state"),
+            scheduler_env: { SLURM_CONF: path.join(slurmDir, "etc", "slurm.conf") },
+            scheduler_command_prefix: IN_HEAD,
+            firewall: { worker_set: `dct${clusterId}`, enabled: true },
+            graphite: { host: "127.0.0.1", port: carbonPort },
+            tuning: {
+                reconcile_interval: 2,
+                orphan_grace: 30,
+                failure_cooldown: 20,
+                backoff_base: 5,
+                backoff_max: 20,
+                breaker_threshold: 3,
+                launch_concurrency: 10,
+                ...options.tuning,
+            },
+        });
+        (settings["salt"] as Record<string, unknown>)["pki_dir"] = path.join(dir, "pki");
+        (settings["workers"] as Record<string, unknown>)["launch_timeout"] = launchTimeout;
+        const settingsFile = path.join(dir, "service.json");
+        fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2), { mode: 0o600 });
+        for (const sub of ["minions", "minions_pre", "minions_rejected", "minions_denied"]) {
+            fs.mkdirSync(path.join(dir, "pki", sub), { recursive: true });
+        }
+        const headerFile = (name: string) => {
+            const target = path.join(dir, name);
+            fs.writeFileSync(target, head.files[`/etc/dynamic-cluster/${name}`]!.content, {
+                mode: 0o640,
+            });
+            return target;
+        };
+        const slurmHeader = headerFile("slurm-local-api.header");
+        const reactorHeader = headerFile("reactor-local-api.header");
+
+        const cli = path.join(serviceBundle(), "autoscaler", "cli.js");
+        let slurm: SlurmCluster;
+        try {
+            slurm = await SlurmCluster.start({
+                dir: slurmDir,
+                head,
+                mungeKeyBase64: secrets.mungeKey,
+                overrides: {
+                    SuspendTime: String(options.suspendTime ?? 15),
+                    SuspendTimeout: "10",
+                    ResumeTimeout: String(launchTimeout),
+                    SlurmctldParameters:
+                        "enable_configless,cloud_reg_addrs,idle_on_node_suspend,power_save_interval=2,power_save_min_interval=0",
+                },
+                programEdits: [
+                    // What the programs print goes to a log the tests can read.
+                    [
+                        "set -euo pipefail\n",
+                        `set -euo pipefail\nexec 2>>'${path.join(dir, "power-programs.log")}'\n`,
+                    ],
+                    // The service listens in the machine's own network namespace.
+                    [
+                        "exec '/opt/dynamic-cluster/bin/dynamic-cluster'",
+                        `exec nsenter --net=/run/netns/${HOST_NETNS} /usr/bin/node '${cli}'`,
+                    ],
+                    ["'/etc/dynamic-cluster/slurm-local-api.header'", `'${slurmHeader}'`],
+                    ["'http://127.0.0.1:8081'", `'http://127.0.0.1:${localPort}'`],
+                ],
+            });
+        } catch (err) {
+            await deleteAppCredential(cred).catch(() => undefined);
+            throw err;
+        }
+        const hosts = new CloudHosts({
+            admin: adminSession(),
+            clusterTag: clusterTag(clusterId),
+            slurm,
+            pkiDir: path.join(dir, "pki"),
+            reactor: {
+                localApiUrl: `http://127.0.0.1:${localPort}`,
+                headerFileText: fs.readFileSync(reactorHeader, "utf8"),
+            },
+            behaviour: {
+                hang: new Set(options.behaviour?.hang ?? []),
+                failHighstate: new Set(options.behaviour?.failHighstate ?? []),
+            },
+        });
+        const harness = new ServiceHarness(
+            dir,
+            clusterId,
+            settingsFile,
+            settings,
+            `http://127.0.0.1:${localPort}`,
+            `http://127.0.0.1:${httpPort}`,
+            slurm,
+            hosts,
+            nova,
+            cred,
+            {
+                username: (settings["dashboard"] as { username: string }).username,
+                password: secrets.dashboardPassword,
+            },
+        );
+        try {
+            await harness.startService();
+        } catch (err) {
+            await harness.stop().catch(() => undefined);
+            throw err;
+        }
+        hosts.start();
+        return harness;
+    }
+
+    /** Starts (or restarts) the service process and waits until it has observed the cluster. */
+    async startService(): Promise<void> {
+        const out = fs.openSync(this.logFile, "a");
+        this.starts++;
+        const child = spawn(
+            process.execPath,
+            [path.join(serviceBundle(), "autoscaler", "main.js"), "--settings", this.settingsFile],
+            {
+                stdio: ["ignore", out, out],
+            },
+        );
+        fs.closeSync(out);
+        this.process = child;
+        this.exited = new Promise((resolve) => child.once("exit", resolve));
+        await waitFor(
+            "the service to answer and observe the cluster",
+            async () => {
+                if (child.exitCode !== null)
+                    throw new Error(`service exited ${child.exitCode}; see ${this.logFile}`);
+                const status = (await this.api("GET", "/status").catch(() => undefined)) as
+                    { rounds: number } | undefined;
+                return status && status.rounds > 0 ? true : undefined;
+            },
+            { timeoutMs: 60_000, intervalMs: 200 },
+        );
+    }
+
+    /** Kills the service (SIGKILL by default) and waits for it to be gone. */
+    async killService(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+        this.process?.kill(signal);
+        await this.exited;
+    }
+
+    /** Calls the local API with the service token. */
+    async api(method: string, apiPath: string, body?: unknown): Promise<unknown> {
+        const response = await fetch(`${this.localUrl}/local/v1${apiPath}`, {
+            method,
+            headers: {
+                Authorization: `Bearer ${this.settings.service_token}`,
+                ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
+            },
+            body: body !== undefined ? JSON.stringify(body) : undefined,
+        });
+        const text = await response.text();
+        if (!response.ok)
+            throw Object.assign(new Error(`${method} ${apiPath}: ${response.status} ${text}`), {
+                status: response.status,
+            });
+        return JSON.parse(text);
+    }
+
+    /** Submits a batch job (as root, in the head's network namespace); returns its ID. */
+    async submit(...args: string[]): Promise<string> {
+        const out = await this.slurm.run("sbatch", "--parsable", "--output=/dev/null", ...args);
+        return out.trim().split(";")[0]!;
+    }
+
+    /** Jobs by ID with their state and nodes (`squeue` keeps finished jobs for MinJobAge). */
+    async jobs(): Promise<Map<string, { state: string; nodes: string; reason: string }>> {
+        const out = await this.slurm.run("squeue", "-h", "-t", "all", "-o", "%i|%T|%N|%r");
+        const jobs = new Map<string, { state: string; nodes: string; reason: string }>();
+        for (const line of out.trim().split("\n").filter(Boolean)) {
+            const [id, state, nodes, reason] = line.split("|") as [string, string, string, string];
+            jobs.set(id, { state, nodes, reason });
+        }
+        return jobs;
+    }
+
+    /** Servers of this cluster in Nova now. */
+    async servers() {
+        return this.nova.listServersByTags([clusterTag(this.clusterId)]);
+    }
+
+    /** Stops everything; deletes what the cluster left in Nova and returns how many there were. */
+    async stop(): Promise<number> {
+        await this.killService("SIGTERM").catch(() => undefined);
+        await this.hosts.stop();
+        await this.slurm.down().catch(() => undefined);
+        const left = await this.servers();
+        await Promise.all(left.map((s) => this.nova.deleteServer(s.id)));
+        if (left.length) {
+            await this.nova.waitForDeleted(
+                left.map((s) => s.id),
+                [clusterTag(this.clusterId)],
+                Date.now() + 120_000,
+            );
+        }
+        await deleteAppCredential(this.cred).catch(() => undefined);
+        const set = (this.settings["firewall"] as { worker_set: string }).worker_set;
+        await new Promise((resolve) =>
+            spawn("ipset", ["-exist", "destroy", set]).once("exit", resolve),
+        );
+        return left.length;
+    }
+
+    /** The service's log (JSON lines). */
+    log(): string {
+        return fs.readFileSync(this.logFile, "utf8");
+    }
+}
