@@ -264,15 +264,6 @@ export function decide(input: PolicyInput): Decision {
             });
         }
 
-        if (
-            server?.address &&
-            facts.sched &&
-            facts.sched.address !== server.address &&
-            server.status === "ACTIVE"
-        ) {
-            actions.push({ type: "set-address", node, address: server.address });
-        }
-
         const failing = r?.failedAt !== undefined || r?.deleteRequestedAt !== undefined;
         const fail = (kind: FailureKind, reason: string): void => {
             actions.push({ type: "fail", node, serverId: server?.id, kind, reason });
@@ -369,6 +360,20 @@ export function decide(input: PolicyInput): Decision {
             }
         } else if (server?.status === "ERROR") {
             note = `server in ERROR (${server.fault ?? "no fault"}); \`pulumi up\` replaces it`;
+        }
+
+        const schedNow = facts.sched;
+        if (
+            server?.address &&
+            server.status === "ACTIVE" &&
+            schedNow &&
+            schedNow.address !== server.address &&
+            !schedNow.flags.has("powered_down") &&
+            !schedNow.flags.has("powering_down") &&
+            phase !== "failed" &&
+            phase !== "deleting"
+        ) {
+            actions.push({ type: "set-address", node, address: server.address });
         }
 
         workers.push({

@@ -42,7 +42,7 @@ export const PILLAR_SECRETS: PillarSecrets = {
     applicationCredentialId: "appcred-id-0001",
     applicationCredentialSecret: "APPCRED-SECRET-do-not-leak",
     dashboardPassword: "DASHBOARD-PASSWORD-do-not-leak",
-    serviceToken: "SERVICE-TOKEN-do-not-leak",
+    serviceToken: "SERVICE-TOKEN-do-not-leak-0123456789abcdef",
     tlsPrivateKey:
         "-----BEGIN EC PRIVATE KEY-----\nTLS-KEY-do-not-leak\n-----END EC PRIVATE KEY-----\n",
     tlsCertificate: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",

@@ -1,0 +1,540 @@
+/**
+ * The policy, table-driven: for each situation of Nova, Slurm, Salt and the service's memory,
+ * the exact actions and the worker's reported phase. Plus properties: the policy never launches
+ * a node twice, never touches the static floor, and never launches beyond the burst pool.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import type { NodeRequest, ServerView, WorkerRecord } from "../../autoscaler/model";
+import { type Action, decide, type PolicyInput, REASONS } from "../../autoscaler/policy";
+import type { KeyListing } from "../../autoscaler/salt/keys";
+import type { NodeBaseState, NodeFlag, SchedulerNode } from "../../autoscaler/scheduler/types";
+import type { UnavailableEntry } from "../../autoscaler/store";
+
+const NOW = 1_800_000_000_000;
+const MIN = 60_000;
+const minion = (node: string) => `${node}-${"a".repeat(26)}`;
+
+/** A scheduler node from `state+flag+flag` text. */
+function sched(name: string, text: string, address = name): SchedulerNode {
+    const [state, ...flags] = text.split("+") as [NodeBaseState, ...NodeFlag[]];
+    return {
+        name,
+        state,
+        flags: new Set(flags),
+        address,
+        reason: "",
+        cpus: 1,
+        allocatedCpus: state === "allocated" || state === "mixed" ? 1 : 0,
+    };
+}
+
+function server(node: string, over: Partial<ServerView> = {}): ServerView {
+    return {
+        id: `srv-${node}`,
+        name: node,
+        status: "ACTIVE",
+        address: `192.0.2.${Number(node.split("-").pop()) + 10}`,
+        node,
+        minionId: minion(node),
+        pool: node.includes("-st-") ? "static" : "burst",
+        createdAt: NOW - 2 * MIN,
+        ...over,
+    };
+}
+
+function keys(accepted: string[] = [], pending: string[] = []): KeyListing {
+    return {
+        accepted: new Set(accepted),
+        pending: new Set(pending),
+        rejected: new Set(),
+        denied: new Set(),
+    };
+}
+
+interface Situation {
+    nodes?: Record<string, string>;
+    servers?: ServerView[];
+    keys?: KeyListing;
+    records?: WorkerRecord[];
+    requests?: Record<string, NodeRequest>;
+    autoMode?: boolean;
+    breakerOpen?: boolean;
+    backoffUntil?: number;
+    held?: string[];
+    unavailable?: Record<string, UnavailableEntry>;
+}
+
+function input(s: Situation): PolicyInput {
+    const nodes = new Map<string, SchedulerNode>();
+    const defaults: Record<string, string> = {
+        "compute-st-1": "idle+cloud",
+        "compute-dy-1": "idle+cloud+powered_down",
+        "compute-dy-2": "idle+cloud+powered_down",
+        "compute-dy-3": "idle+cloud+powered_down",
+    };
+    const servers = s.servers ?? [server("compute-st-1")];
+    for (const [name, text] of Object.entries({ ...defaults, ...s.nodes })) {
+        const addr = servers.find((x) => x.node === name && x.status === "ACTIVE")?.address ?? name;
+        // Slurm keeps NodeAddr = name until the node registers (or is told its address).
+        const unregistered = /powered_down|powering_up/.test(text);
+        nodes.set(name, sched(name, text, unregistered ? name : addr));
+    }
+    return {
+        now: NOW,
+        config: {
+            names: {
+                static: ["compute-st-1"],
+                burst: ["compute-dy-1", "compute-dy-2", "compute-dy-3"],
+            },
+            launchTimeoutMs: 20 * MIN,
+            downTimeoutMs: 8 * MIN,
+            orphanGraceMs: 5 * MIN,
+        },
+        observation: {
+            at: NOW - 1000,
+            servers,
+            scheduler: { takenAt: NOW - 1000, nodes, jobs: [] },
+            keys: s.keys ?? keys(servers.map((x) => x.minionId!).filter(Boolean)),
+        },
+        records: new Map((s.records ?? []).map((r) => [r.node, r])),
+        requests: new Map(Object.entries(s.requests ?? {})),
+        autoMode: s.autoMode ?? true,
+        breakerOpen: s.breakerOpen ?? false,
+        backoffUntil: s.backoffUntil,
+        held: new Set(s.held ?? []),
+        unavailable: new Map(Object.entries(s.unavailable ?? {})),
+    };
+}
+
+const st1 = server("compute-st-1");
+
+interface Case {
+    name: string;
+    situation: Situation;
+    actions: Action[];
+    phase?: [string, string];
+}
+
+const CASES: Case[] = [
+    {
+        name: "nothing to do: floor ready, burst powered down",
+        situation: {},
+        actions: [],
+        phase: ["compute-st-1", "ready"],
+    },
+    {
+        name: "Slurm powers a node up: it is launched",
+        situation: { nodes: { "compute-dy-2": "allocated+cloud+powering_up+not_responding" } },
+        actions: [{ type: "launch", node: "compute-dy-2" }],
+        phase: ["compute-dy-2", "launching"],
+    },
+    {
+        name: "a resume request newer than the snapshot also launches",
+        situation: { requests: { "compute-dy-1": { want: "up", at: NOW } } },
+        actions: [{ type: "launch", node: "compute-dy-1" }],
+    },
+    {
+        name: "auto mode off: no launch, Slurm stops waiting, the node is kept out",
+        situation: { nodes: { "compute-dy-1": "idle+cloud+powering_up" }, autoMode: false },
+        actions: [
+            {
+                type: "mark-gone",
+                nodes: ["compute-dy-1"],
+                reason: REASONS.autoOff,
+                unavailable: "auto-off",
+            },
+        ],
+    },
+    {
+        name: "breaker open: no launch, Slurm stops waiting, the node is kept out",
+        situation: { nodes: { "compute-dy-1": "idle+cloud+powering_up" }, breakerOpen: true },
+        actions: [
+            {
+                type: "mark-gone",
+                nodes: ["compute-dy-1"],
+                reason: REASONS.breaker,
+                unavailable: "breaker",
+            },
+        ],
+    },
+    {
+        name: "flavor backing off: the node waits (Slurm's ResumeTimeout still applies)",
+        situation: { nodes: { "compute-dy-1": "idle+cloud+powering_up" }, backoffUntil: NOW + MIN },
+        actions: [],
+        phase: ["compute-dy-1", "absent"],
+    },
+    {
+        name: "a node in its cooldown after a failed boot is not launched",
+        situation: {
+            nodes: { "compute-dy-1": "idle+cloud+powering_up" },
+            unavailable: {
+                "compute-dy-1": {
+                    cause: "cooldown",
+                    reason: "dynamic-cluster: boot failed",
+                    since: NOW - MIN,
+                    until: NOW + MIN,
+                },
+            },
+        },
+        actions: [
+            { type: "mark-gone", nodes: ["compute-dy-1"], reason: "dynamic-cluster: boot failed" },
+        ],
+    },
+    {
+        name: "a server in ERROR with no host is a capacity failure",
+        situation: {
+            nodes: { "compute-dy-1": "allocated+cloud+powering_up" },
+            servers: [
+                st1,
+                server("compute-dy-1", { status: "ERROR", fault: "No valid host was found." }),
+            ],
+        },
+        actions: [
+            {
+                type: "fail",
+                node: "compute-dy-1",
+                serverId: "srv-compute-dy-1",
+                kind: "capacity",
+                reason: "server compute-dy-1 went to ERROR: No valid host was found.",
+            },
+        ],
+        phase: ["compute-dy-1", "failed"],
+    },
+    {
+        name: "a server in ERROR for another reason is a boot failure",
+        situation: {
+            nodes: { "compute-dy-1": "allocated+cloud+powering_up" },
+            servers: [st1, server("compute-dy-1", { status: "ERROR", fault: "Image is corrupt" })],
+        },
+        actions: [
+            {
+                type: "fail",
+                node: "compute-dy-1",
+                serverId: "srv-compute-dy-1",
+                kind: "boot-error",
+                reason: "server compute-dy-1 went to ERROR: Image is corrupt",
+            },
+        ],
+    },
+    {
+        name: "a worker still booting past its launch deadline fails",
+        situation: {
+            nodes: { "compute-dy-1": "allocated+cloud+powering_up" },
+            servers: [st1, server("compute-dy-1", { createdAt: NOW - 21 * MIN })],
+            keys: keys([st1.minionId!]),
+        },
+        actions: [
+            {
+                type: "fail",
+                node: "compute-dy-1",
+                serverId: "srv-compute-dy-1",
+                kind: "launch-timeout",
+                reason: "not ready 1200 s after launch (booting)",
+            },
+        ],
+    },
+    {
+        name: "a worker booting within its deadline waits; Slurm is told its address",
+        situation: {
+            nodes: { "compute-dy-1": "allocated+cloud+powering_up" },
+            servers: [st1, server("compute-dy-1")],
+            keys: keys([st1.minionId!], [minion("compute-dy-1")]),
+        },
+        actions: [{ type: "set-address", node: "compute-dy-1", address: "192.0.2.11" }],
+        phase: ["compute-dy-1", "booting"],
+    },
+    {
+        name: "a highstate that failed fails the worker",
+        situation: {
+            nodes: { "compute-dy-1": "allocated+cloud+powering_up" },
+            servers: [st1, server("compute-dy-1")],
+            records: [{ node: "compute-dy-1", configFailedAt: NOW - 1000 }],
+        },
+        actions: [
+            {
+                type: "fail",
+                node: "compute-dy-1",
+                serverId: "srv-compute-dy-1",
+                kind: "config-failed",
+                reason: "the worker highstate failed",
+            },
+        ],
+    },
+    {
+        name: "Slurm suspends a node: its server is deleted",
+        situation: {
+            nodes: { "compute-dy-1": "idle+cloud+powering_down" },
+            servers: [st1, server("compute-dy-1")],
+        },
+        actions: [
+            {
+                type: "delete",
+                node: "compute-dy-1",
+                serverId: "srv-compute-dy-1",
+                reason: "the scheduler released it (suspend)",
+            },
+        ],
+        phase: ["compute-dy-1", "deleting"],
+    },
+    {
+        name: "a held node keeps its server even when released",
+        situation: {
+            nodes: { "compute-dy-1": "idle+cloud+powering_down" },
+            servers: [st1, server("compute-dy-1")],
+            held: ["compute-dy-1"],
+        },
+        actions: [],
+    },
+    {
+        name: "ResumeFailProgram: the server is deleted as a failed boot",
+        situation: {
+            nodes: { "compute-dy-1": "down+cloud+powered_down+not_responding" },
+            servers: [st1, server("compute-dy-1")],
+            requests: { "compute-dy-1": { want: "down", at: NOW, failed: true } },
+        },
+        actions: [
+            {
+                type: "fail",
+                node: "compute-dy-1",
+                serverId: "srv-compute-dy-1",
+                kind: "launch-timeout",
+                reason: "the scheduler gave up waiting for it (ResumeFailProgram)",
+            },
+        ],
+    },
+    {
+        name: "Slurm thinks a node is up but its server is gone: Slurm is told",
+        situation: { nodes: { "compute-dy-3": "idle+cloud" } },
+        actions: [{ type: "mark-gone", nodes: ["compute-dy-3"], reason: REASONS.serverGone }],
+    },
+    {
+        name: "a ready worker that stops answering is given downTimeout, then replaced",
+        situation: {
+            nodes: { "compute-dy-1": "down+cloud+not_responding" },
+            servers: [st1, server("compute-dy-1", { createdAt: NOW - 60 * MIN })],
+            records: [{ node: "compute-dy-1", unreachableSince: NOW - 9 * MIN }],
+        },
+        actions: [
+            {
+                type: "fail",
+                node: "compute-dy-1",
+                serverId: "srv-compute-dy-1",
+                kind: "unreachable",
+                reason: "the scheduler could not reach it for 480 s",
+            },
+        ],
+    },
+    {
+        name: "... and first it only notes when the worker became unreachable",
+        situation: {
+            nodes: { "compute-dy-1": "idle+cloud+not_responding" },
+            servers: [st1, server("compute-dy-1", { createdAt: NOW - 60 * MIN })],
+        },
+        actions: [{ type: "track-unreachable", node: "compute-dy-1", since: NOW }],
+    },
+    {
+        name: "two servers for one node: the one without an accepted key goes",
+        situation: {
+            nodes: { "compute-dy-1": "idle+cloud" },
+            servers: [
+                st1,
+                server("compute-dy-1"),
+                server("compute-dy-1", {
+                    id: "srv-dup",
+                    minionId: minion("compute-dy-1").replace("aaa", "bbb"),
+                    createdAt: NOW - MIN,
+                }),
+            ],
+            keys: keys([st1.minionId!, minion("compute-dy-1")]),
+        },
+        actions: [
+            {
+                type: "delete",
+                node: "compute-dy-1",
+                serverId: "srv-dup",
+                reason: "duplicate: compute-dy-1 already has server srv-compute-dy-1",
+            },
+        ],
+    },
+    {
+        name: "an old tagged server no worker accounts for is deleted; a young one is left alone",
+        situation: {
+            servers: [
+                st1,
+                server("compute-dy-9", {
+                    id: "srv-old",
+                    node: "compute-dy-9",
+                    createdAt: NOW - 6 * MIN,
+                }),
+                server("compute-dy-8", {
+                    id: "srv-young",
+                    node: "compute-dy-8",
+                    createdAt: NOW - MIN,
+                }),
+                server("compute-st-7", {
+                    id: "srv-static",
+                    pool: "static",
+                    createdAt: NOW - 60 * MIN,
+                }),
+            ],
+            keys: keys([st1.minionId!]),
+        },
+        actions: [
+            {
+                type: "delete",
+                serverId: "srv-old",
+                reason: "orphan: server compute-dy-9 belongs to no worker of this cluster",
+            },
+        ],
+    },
+    {
+        name: "keys of workers that are gone are removed; the head's and unknown ones are not",
+        situation: {
+            keys: keys(
+                [st1.minionId!, minion("compute-dy-2"), "dc-head", "someone-else"],
+                [minion("compute-dy-3")],
+            ),
+        },
+        actions: [
+            { type: "remove-keys", minionIds: [minion("compute-dy-2"), minion("compute-dy-3")] },
+        ],
+    },
+    {
+        name: "the static floor is never launched or deleted, even when its server is gone",
+        situation: { nodes: { "compute-st-1": "down+cloud+not_responding" }, servers: [] },
+        actions: [],
+        phase: ["compute-st-1", "absent"],
+    },
+    {
+        name: "a node kept out of use is set down once powered down",
+        situation: {
+            breakerOpen: true,
+            unavailable: {
+                "compute-dy-2": { cause: "breaker", reason: REASONS.breaker, since: NOW - MIN },
+            },
+        },
+        actions: [{ type: "mark-unavailable", nodes: ["compute-dy-2"], reason: REASONS.breaker }],
+    },
+    {
+        name: "when the breaker is reset, kept-out nodes go back (down ones resumed)",
+        situation: {
+            nodes: {
+                "compute-dy-2": "down+cloud+powered_down",
+                "compute-dy-3": "idle+cloud+powered_down",
+            },
+            unavailable: {
+                "compute-dy-2": { cause: "breaker", reason: REASONS.breaker, since: NOW - MIN },
+                "compute-dy-3": {
+                    cause: "cooldown",
+                    reason: "x",
+                    since: NOW - 9 * MIN,
+                    until: NOW - MIN,
+                },
+            },
+        },
+        actions: [
+            { type: "restore", nodes: ["compute-dy-2", "compute-dy-3"], resume: ["compute-dy-2"] },
+        ],
+    },
+];
+
+describe("policy: situations", () => {
+    for (const c of CASES) {
+        it(c.name, () => {
+            const decision = decide(input(c.situation));
+            assert.deepEqual(decision.actions, c.actions);
+            if (c.phase) {
+                const [node, phase] = c.phase;
+                assert.equal(decision.workers.find((w) => w.node === node)?.phase, phase);
+            }
+        });
+    }
+
+    it("reports a ready worker's activity from the scheduler", () => {
+        const decision = decide(
+            input({
+                nodes: { "compute-dy-1": "mixed+cloud" },
+                servers: [st1, server("compute-dy-1")],
+            }),
+        );
+        const w = decision.workers.find((x) => x.node === "compute-dy-1")!;
+        assert.deepEqual([w.phase, w.activity, w.keyState], ["ready", "busy", "accepted"]);
+    });
+});
+
+describe("policy: properties", () => {
+    const burst = ["compute-dy-1", "compute-dy-2", "compute-dy-3"];
+    const texts = [
+        "idle+cloud+powered_down",
+        "idle+cloud+powering_up",
+        "allocated+cloud+powering_up",
+        "idle+cloud",
+        "mixed+cloud",
+        "idle+cloud+powering_down",
+        "down+cloud+not_responding",
+        "down+cloud+powered_down",
+    ];
+    const situation = fc.record({
+        states: fc.tuple(...burst.map(() => fc.constantFrom(...texts))),
+        withServer: fc.tuple(...burst.map(() => fc.boolean())),
+        inFlight: fc.tuple(...burst.map(() => fc.boolean())),
+        autoMode: fc.boolean(),
+        breakerOpen: fc.boolean(),
+    });
+
+    it("never launches a node that has a server or a launch in flight, nor a static node", () => {
+        fc.assert(
+            fc.property(situation, (s) => {
+                const servers = [
+                    st1,
+                    ...burst.filter((_, i) => s.withServer[i]).map((n) => server(n)),
+                ];
+                const records = burst
+                    .map((node, i) => ({
+                        node,
+                        launchStartedAt: NOW - 1000,
+                        launchInFlight: true,
+                        i,
+                    }))
+                    .filter((r) => s.inFlight[r.i])
+                    .map(({ node, launchStartedAt, launchInFlight }) => ({
+                        node,
+                        launchStartedAt,
+                        launchInFlight,
+                    }));
+                const decision = decide(
+                    input({
+                        nodes: Object.fromEntries(burst.map((n, i) => [n, s.states[i]!])),
+                        servers,
+                        records,
+                        autoMode: s.autoMode,
+                        breakerOpen: s.breakerOpen,
+                    }),
+                );
+                const launched = decision.actions
+                    .filter((a) => a.type === "launch")
+                    .map((a) => a.node);
+                assert.equal(new Set(launched).size, launched.length, "a node launched twice");
+                for (const node of launched) {
+                    assert.ok(burst.includes(node), `${node} is not a burst node`);
+                    assert.ok(
+                        !servers.some((x) => x.node === node),
+                        `${node} already has a server`,
+                    );
+                    assert.ok(
+                        !records.some((r) => r.node === node),
+                        `${node} has a launch in flight`,
+                    );
+                }
+                if (!s.autoMode || s.breakerOpen) assert.deepEqual(launched, []);
+                for (const a of decision.actions) {
+                    if (a.type === "delete" || a.type === "fail") {
+                        assert.notEqual(a.node, "compute-st-1", "the static floor was touched");
+                    }
+                }
+            }),
+        );
+    });
+});
