@@ -89,6 +89,11 @@ export class CloudHosts {
         },
     ) {}
 
+    /** Where Salt events go (for tests that fire events of their own). */
+    get reactorTarget(): ReactorTarget {
+        return this.options.reactor;
+    }
+
     /** Starts watching Nova. */
     start(): void {
         this.running = true;

@@ -5,8 +5,13 @@
  * hosts in network namespaces running slurmd, Salt events through the project's reactors.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { ServiceHarness } from "../helpers/serviceHarness";
+import { fireReactor } from "../helpers/saltEvents";
+import { ServiceHarness, serviceBundle } from "../helpers/serviceHarness";
 import { waitFor } from "../helpers/waitFor";
 
 describe("autoscaler: a burst of jobs", () => {
@@ -58,6 +63,25 @@ describe("autoscaler: a burst of jobs", () => {
         assert.deepEqual(h.hosts.errors, []);
     });
 
+    it("holds an idle worker past the idle time, and releases it", async () => {
+        const node = (await h.jobs()).get(jobIds[0]!)!.nodes;
+        const held = (await h.api("POST", `/workers/${node}/actions/hold`)) as {
+            worker: { held: boolean };
+        };
+        assert.equal(held.worker.held, true);
+        // Longer than SuspendTime: an unheld idle worker would be released by now.
+        await new Promise((resolve) => setTimeout(resolve, 25_000));
+        const servers = await h.servers();
+        assert.deepEqual(
+            servers.map((s) => s.name),
+            [node],
+            "only the held worker is still there",
+        );
+        const sinfo = await h.slurm.run("sinfo", "-h", "-n", node, "-o", "%T");
+        assert.match(sinfo.trim(), /allocated|maint/, "held: no user job can start on it");
+        await h.api("POST", `/workers/${node}/actions/release`);
+    });
+
     it("suspends the idle workers and deletes their servers", async () => {
         await waitFor(
             "every server to be deleted after the idle time",
@@ -68,5 +92,132 @@ describe("autoscaler: a burst of jobs", () => {
             breaker: { consecutiveFailures: number };
         };
         assert.equal(status.breaker.consecutiveFailures, 0);
+    });
+});
+
+describe("autoscaler: Salt admission and the APIs, end to end", () => {
+    let h: ServiceHarness;
+
+    before(async () => {
+        h = await ServiceHarness.start({ burst: 2, launchTimeout: 60, suspendTime: 15 });
+    });
+    after(async () => {
+        const leaked = await h?.stop();
+        assert.equal(leaked, 0, "servers left behind");
+    });
+
+    /** Presents a key for `id` as the master would and fires salt/auth through the reactor. */
+    async function presentKey(id: string, pub: string) {
+        fs.writeFileSync(path.join(h.dir, "pki", "minions_pre", id), pub);
+        const [call] = await fireReactor(h.hosts.reactorTarget, "reactor/auth.sls", "salt/auth", {
+            result: true,
+            act: "pend",
+            id,
+            pub,
+        });
+        return call!;
+    }
+    const newKey = () =>
+        generateKeyPairSync("rsa", { modulusLength: 2048 })
+            .publicKey.export({ type: "spki", format: "pem" })
+            .toString();
+
+    it("rejects a key for an ID no worker has, and moves it to the rejected keys", async () => {
+        const id = `compute-dy-1-${"q".repeat(26)}`;
+        const call = await presentKey(id, newKey());
+        assert.equal(call.status, 200);
+        assert.equal((call.body as { action: string }).action, "reject");
+        assert.ok(fs.existsSync(path.join(h.dir, "pki", "minions_rejected", id)));
+    });
+
+    it("admits a real worker once; a second key for it, or a key after acceptance, is refused", async () => {
+        const job = await h.submit("--exclusive", "--wrap", "sleep 2");
+        const host = await waitFor(
+            "a worker to be admitted",
+            () => [...h.hosts.hosts.values()].find((x) => x.state === "configured"),
+            { timeoutMs: 120_000, intervalMs: 500 },
+        );
+        assert.equal(host.authAttempts, 1, "accepted on its first auth event");
+        // The same ID presents another key: Salt denies it (different from the accepted one).
+        const denied = await fireReactor(h.hosts.reactorTarget, "reactor/auth.sls", "salt/auth", {
+            result: false,
+            act: "denied",
+            id: host.minionId,
+            pub: newKey(),
+        });
+        assert.equal((denied[0]!.body as { action: string }).action, "ignore");
+        // A pending key under the accepted ID (e.g. a clone of the VM): rejected.
+        const again = await presentKey(host.minionId, newKey());
+        assert.deepEqual(again.body, {
+            action: "reject",
+            reason: `a key for ${host.minionId} is already accepted`,
+        });
+        assert.ok(
+            fs.existsSync(path.join(h.dir, "pki", "minions", host.minionId)),
+            "the accepted key stays",
+        );
+        await waitFor(
+            "the job to complete",
+            async () => ((await h.jobs()).get(job)?.state === "COMPLETED" ? true : undefined),
+            { timeoutMs: 120_000, intervalMs: 1000 },
+        );
+    });
+
+    it("refuses every API call without credentials, and answers with them", async () => {
+        for (const url of [`${h.localUrl}/local/v1/status`, `${h.publicUrl}/api/v1/status`]) {
+            assert.equal((await fetch(url)).status, 401, url);
+        }
+        const wrong = await fetch(`${h.publicUrl}/api/v1/workers`, {
+            headers: {
+                Authorization: `Basic ${Buffer.from("admin:wrong-password").toString("base64")}`,
+            },
+        });
+        assert.equal(wrong.status, 401);
+        const basic = Buffer.from(`${h.dashboard.username}:${h.dashboard.password}`).toString(
+            "base64",
+        );
+        const workers = await fetch(`${h.publicUrl}/api/v1/workers`, {
+            headers: { Authorization: `Basic ${basic}` },
+        });
+        assert.equal(workers.status, 200);
+        const body = (await workers.json()) as { workers: Array<{ node: string; pool: string }> };
+        assert.deepEqual(
+            body.workers.map((w) => [w.node, w.pool]),
+            [
+                ["compute-dy-1", "burst"],
+                ["compute-dy-2", "burst"],
+            ],
+        );
+        const bad = await fetch(`${h.publicUrl}/api/v1/workers/compute-dy-1/actions/explode`, {
+            method: "POST",
+            headers: { Authorization: `Basic ${basic}` },
+        });
+        assert.equal(bad.status, 400, "schemas validate every route");
+    });
+
+    it("the dynamic-cluster command reports status with the slurm header file", async () => {
+        const out = execFileSync(
+            process.execPath,
+            [
+                path.join(serviceBundle(), "autoscaler", "cli.js"),
+                "--url",
+                h.localUrl,
+                "--token-file",
+                path.join(h.dir, "slurm-local-api.header"),
+                "status",
+            ],
+            { encoding: "utf8" },
+        );
+        const status = JSON.parse(out) as { cluster: { id: string }; autoMode: boolean };
+        assert.equal(status.cluster.id, h.clusterId);
+        assert.equal(status.autoMode, true);
+    });
+
+    it("releases the idle worker, leaving no server", async () => {
+        await waitFor(
+            "the idle worker's server to be deleted",
+            async () => ((await h.servers()).length === 0 ? true : undefined),
+            { timeoutMs: 120_000, intervalMs: 1000 },
+        );
     });
 });
