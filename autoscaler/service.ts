@@ -357,7 +357,7 @@ export class DynamicClusterService {
                 await this.deps.scheduler.markUnavailable(action.nodes, action.reason);
                 this.deps.log.info(
                     { nodes: action.nodes, reason: action.reason },
-                    "nodes set down while launches are stopped",
+                    "nodes kept out of use set down in the scheduler",
                 );
                 return;
             case "restore":

@@ -26,7 +26,8 @@ import {
     renderPublicPillarFiles,
     renderSecretPillarFiles,
 } from "./pillar";
-import { HeadProvisioner, type RemoteFile } from "./provisioner";
+import { buildServiceBundle } from "./serviceBundle";
+import { hashDirectory, HeadProvisioner, type RemoteFile } from "./provisioner";
 
 /** The project's root directory (holds `cloud-init/` and `salt/`). */
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
@@ -191,6 +192,9 @@ export class Cluster extends pulumi.ComponentResource {
         );
 
         // Slurm's node definitions need the worker flavor's size.
+        // The head-node service, built now; its hash reaches the pillar so a new bundle restarts it.
+        const serviceBundleDir = buildServiceBundle();
+        const serviceBundle = hashDirectory(serviceBundleDir).slice(0, 16);
         const workerFlavor = openstack.compute.getFlavorOutput(
             { name: config.workers.flavor },
             { parent: this },
@@ -227,6 +231,7 @@ export class Cluster extends pulumi.ComponentResource {
                     masterFinger: finger,
                     authUrl: args.cloud.authUrl,
                     region: args.cloud.region,
+                    serviceBundle,
                 }),
             )
             .apply((res) =>
@@ -303,6 +308,7 @@ export class Cluster extends pulumi.ComponentResource {
                 instanceId: this.headNode.instance.id,
                 reachableAfter: this.headNode.reachableAfter,
                 saltTreeDir: path.join(PROJECT_ROOT, "salt"),
+                serviceBundleDir,
                 files,
                 headMinionId: headMinionId(config),
             },

@@ -37,6 +37,8 @@ export interface PillarResources {
     region: string;
     /** The worker flavor as Nova describes it. */
     workerFlavor: { vcpus: number; ramMb: number };
+    /** Content hash of the service bundle (a new one restarts the service). */
+    serviceBundle: string;
 }
 
 /** Secrets, resolved; they only ever go to root-only files on the head node. */
@@ -152,6 +154,7 @@ export function buildPillar(config: ClusterConfig, res: PillarResources): Record
             service: {
                 local_api_port: HEAD_LOCAL_PORTS.serviceLocalApi,
                 http_port: HEAD_LOCAL_PORTS.serviceHttp,
+                bundle: res.serviceBundle,
             },
             dashboard: { username: config.dashboard.username },
             graphite: {

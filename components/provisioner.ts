@@ -2,13 +2,15 @@
  * `dynamic-cluster:index:HeadProvisioner`: configures the head node over SSH with
  * `@pulumi/command`, in four steps:
  * 1. wait until SSH answers and `cloud-init status --wait` reports success;
- * 2. copy the Salt tree (`salt/`) to a staging directory named after its content hash (kept
- *    until the tree changes, so a pillar-only change can reinstall it);
+ * 2. copy the Salt tree (`salt/`) and the Dynamic Cluster service bundle (built by
+ *    scripts/build-service.ts) to staging directories named after their content hashes (kept
+ *    until they change, so a pillar-only change can reinstall them);
  * 3. write each generated file (pillar, secrets, Salt master key) root-only, from stdin, so no
  *    secret ever appears in a command line, in user-data or in logs;
- * 4. install the Salt tree and run `salt-call --local state.apply`.
- * Step 4 re-runs whenever the server, the Salt tree or any written file changes; the server
- * itself is never touched, so a policy change is applied in place.
+ * 4. install the Salt tree and the service, and run `salt-call --local state.apply` (which
+ *    restarts the service when its bundle or settings changed).
+ * Step 4 re-runs whenever the server, the Salt tree, the service or any written file changes;
+ * the server itself is never touched, so a policy change is applied in place.
  */
 import { remote, types } from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
@@ -44,6 +46,8 @@ export interface HeadProvisionerArgs {
     reachableAfter: pulumi.Resource[];
     /** Local directory of the Salt tree. */
     saltTreeDir: string;
+    /** Local directory of the built service bundle (autoscaler/, cloud-init/). */
+    serviceBundleDir: string;
     /** Files to write before the state run. */
     files: RemoteFile[];
     /** Salt minion ID of the head node. */
@@ -52,6 +56,9 @@ export interface HeadProvisionerArgs {
 
 /** Where the Salt tree is installed on the head node (`file_roots: base`). */
 export const SALT_TREE_PATH = "/srv/salt";
+
+/** Where the service bundle is installed (`paths.service_dir` in salt/.../defaults.yaml). */
+export const SERVICE_PATH = "/opt/dynamic-cluster";
 
 /** Content hash of a directory tree: relative paths and bytes, in sorted order. */
 export function hashDirectory(dir: string): string {
@@ -129,19 +136,43 @@ export class HeadProvisioner extends pulumi.ComponentResource {
             { parent: this, dependsOn: args.reachableAfter, customTimeouts: { create: "30m" } },
         );
 
-        const treeHash = hashDirectory(args.saltTreeDir);
-        const stagingName = `salt-${treeHash.slice(0, 16)}`;
-        const stagingPath = `${stagingRoot}/${stagingName}`;
-        const copyTree = new remote.CopyToRemote(
-            `${name}-copy-salt-tree`,
+        // The Salt tree and the service bundle: copied to staging named by content hash.
+        const staged = [
             {
-                connection,
-                source: new pulumi.asset.FileArchive(args.saltTreeDir),
-                remotePath: stagingPath,
-                triggers: [args.instanceId, treeHash],
+                key: "salt",
+                label: "salt-tree",
+                dir: args.saltTreeDir,
+                target: SALT_TREE_PATH,
+                keep: "",
             },
-            { parent: this, dependsOn: [waitForBoot] },
-        );
+            // bin/ holds the CLI wrapper Salt installs; the bundle does not carry it.
+            {
+                key: "service",
+                label: "service",
+                dir: args.serviceBundleDir,
+                target: SERVICE_PATH,
+                keep: "/bin/",
+            },
+        ].map((tree) => {
+            const hash = hashDirectory(tree.dir);
+            const staging = `${tree.key}-${hash.slice(0, 16)}`;
+            const copy = new remote.CopyToRemote(
+                `${name}-copy-${tree.label}`,
+                {
+                    connection,
+                    source: new pulumi.asset.FileArchive(tree.dir),
+                    remotePath: `${stagingRoot}/${staging}`,
+                    triggers: [args.instanceId, hash],
+                },
+                { parent: this, dependsOn: [waitForBoot] },
+            );
+            const exclude = tree.keep ? ` --exclude ${shellQuote(tree.keep)}` : "";
+            const install =
+                `sudo install -d -m 0755 ${tree.target} && ` +
+                `sudo rsync -a --delete${exclude} --chown=root:root ${shellQuote(`${stagingRoot}/${staging}/`)} ${tree.target}/ && ` +
+                `find ${shellQuote(stagingRoot)} -mindepth 1 -maxdepth 1 -name '${tree.key}-*' ! -name ${staging} -exec rm -rf {} +`;
+            return { hash, copy, install };
+        });
 
         const writes = args.files.map(
             (file) =>
@@ -169,8 +200,7 @@ export class HeadProvisioner extends pulumi.ComponentResource {
             });
 
         const install =
-            `sudo rsync -a --delete --chown=root:root ${shellQuote(`${stagingPath}/`)} ${SALT_TREE_PATH}/ && ` +
-            `find ${shellQuote(stagingRoot)} -mindepth 1 -maxdepth 1 -name 'salt-*' ! -name ${stagingName} -exec rm -rf {} + && ` +
+            `${staged.map((tree) => tree.install).join(" && ")} && ` +
             `sudo salt-call --local --retcode-passthrough --state-output=changes ` +
             `--id ${shellQuote(args.headMinionId)} state.apply`;
         this.stateApply = new remote.Command(
@@ -178,9 +208,13 @@ export class HeadProvisioner extends pulumi.ComponentResource {
             {
                 connection,
                 create: install,
-                triggers: [args.instanceId, treeHash, filesHash],
+                triggers: [args.instanceId, ...staged.map((tree) => tree.hash), filesHash],
             },
-            { parent: this, dependsOn: [copyTree, ...writes], customTimeouts: { create: "60m" } },
+            {
+                parent: this,
+                dependsOn: [...staged.map((tree) => tree.copy), ...writes],
+                customTimeouts: { create: "60m" },
+            },
         );
 
         this.registerOutputs({ stateApplyStdout: this.stateApply.stdout });

@@ -250,11 +250,7 @@ async function bootWorkers(
     const booted: WorkerRecord[] = [];
     const useless: string[] = [];
     for (const s of started) {
-        let server = states.get(s.id);
-        if (server?.status === "ERROR" && !server.fault) {
-            // Nova's list view omits faults; the show call carries them.
-            server = (await nova.getServer(s.id)) ?? server;
-        }
+        const server = states.get(s.id);
         if (server?.status === "ACTIVE") {
             booted.push({ ...s, address: server.address ?? "", status: "ACTIVE", generation });
         } else {

@@ -36,6 +36,9 @@ export function registerClusterRoutes(
     service: DynamicClusterService,
     who: (request: { headers: Record<string, unknown> }) => string,
 ): void {
+    // The reverse proxy's auth_request for Graphite asks here whether a caller is logged in.
+    app.get("/session", async (request) => ({ user: who(request) }));
+
     app.get("/status", async () => service.status());
 
     app.get("/workers", async () => ({ workers: service.workers() }));

@@ -132,7 +132,10 @@ export class ComputeClient {
         }
     }
 
-    /** Every server carrying all of `tags` (all pages). */
+    /**
+     * Every server carrying all of `tags` (all pages). Nova's list view may omit the fault of a
+     * server in ERROR; those few are shown one by one so every ERROR server carries its fault.
+     */
     async listServersByTags(tags: string[]): Promise<Server[]> {
         const servers: Server[] = [];
         let marker: string | undefined;
@@ -143,9 +146,16 @@ export class ComputeClient {
                 servers: NovaServer[];
             };
             servers.push(...json.servers.filter((s) => s.status !== "DELETED").map(toServer));
-            if (json.servers.length < 200) return servers;
+            if (json.servers.length < 200) break;
             marker = json.servers[json.servers.length - 1]!.id;
         }
+        return Promise.all(
+            servers.map(async (server) =>
+                server.status === "ERROR" && !server.fault
+                    ? ((await this.getServer(server.id)) ?? server)
+                    : server,
+            ),
+        );
     }
 
     /** Deletes a server; a server that is already gone counts as deleted. */

@@ -89,6 +89,11 @@ export class CloudHosts {
         },
     ) {}
 
+    /** How hosts misbehave (tests change it to "fix" a fault). */
+    get behaviour(): HostBehaviour {
+        return this.options.behaviour;
+    }
+
     /** Where Salt events go (for tests that fire events of their own). */
     get reactorTarget(): ReactorTarget {
         return this.options.reactor;

@@ -26,6 +26,7 @@ export const COMMON_RESOURCES: ReadonlyArray<[string, string]> = [
     ["openstack:compute/volumeAttach:VolumeAttach", "dc-head-data-attach"],
     ["command:remote:Command", "dc-provisioner-wait-for-cloud-init"],
     ["command:remote:CopyToRemote", "dc-provisioner-copy-salt-tree"],
+    ["command:remote:CopyToRemote", "dc-provisioner-copy-service"],
     ["command:remote:Command", "dc-provisioner-file-top"],
     ["command:remote:Command", "dc-provisioner-file-dynamic-cluster"],
     ["command:remote:Command", "dc-provisioner-file-dynamic-cluster-cluster-secrets"],

@@ -4,7 +4,10 @@
  * client for what only admins may do (quotas, flavors).
  */
 import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import type { WorkerPoolInputs } from "../../components/workerPool";
 import { ComputeClient, resolveCredentials, Session } from "../../lib/openstack";
+import { saltPemFinger } from "../../lib/saltKey";
 
 /** State directory of the local OpenStack. */
 export const OSBOX_DIR = process.env["OSBOX_DIR"] ?? "/var/tmp/dc-osbox";
@@ -95,4 +98,31 @@ export async function impossibleFlavor(): Promise<string> {
 /** Random lower-case ID for a test's cluster tag. */
 export function testClusterId(): string {
     return `t${Math.random().toString(36).slice(2, 10).padEnd(8, "0")}`;
+}
+
+/** WorkerPool inputs on the local OpenStack's test network, flavor and image. */
+export function testPoolInputs(
+    clusterId: string,
+    overrides: Partial<WorkerPoolInputs> = {},
+): WorkerPoolInputs {
+    return {
+        count: 3,
+        flavor: "m1.tiny",
+        image: "tiny",
+        network: "dc-test-net",
+        keyName: "",
+        securityGroups: ["dc-test-sg"],
+        availabilityZone: "",
+        namePrefix: "compute-st",
+        clusterId,
+        masterAddress: "192.0.2.10",
+        masterFinger: saltPemFinger("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"),
+        userDataTemplate: readFileSync(
+            path.resolve(__dirname, "../../cloud-init/worker.yaml"),
+            "utf8",
+        ),
+        bootTimeoutSeconds: 120,
+        maxConcurrency: 10,
+        ...overrides,
+    };
 }

@@ -35,6 +35,7 @@ export const PILLAR_RESOURCES: PillarResources = {
     authUrl: "https://keystone.example.org:5000/v3",
     region: "RegionOne",
     workerFlavor: { vcpus: 4, ramMb: 8192 },
+    serviceBundle: "0123456789abcdef",
 };
 
 /** Secret values (fixed, recognisable, so a test can look for leaks). */

@@ -2,7 +2,8 @@
  * Salt's side of the Salt bridge, for the end-to-end tests: an event is run through the
  * project's own reactor file (rendered with real Jinja2 by test/salt/render.py) and the
  * `runner.http.query` call it produces is carried out as Salt's http runner does (method, URL,
- * headers from `header_file`, body). Only the two host paths the reactors hard-code are mapped:
+ * headers from `header_file`, body; a connection failure is status 599, and the event is
+ * dropped, as Salt does). Only the two host paths the reactors hard-code are mapped:
  * the local API's base URL to the test service's, and the header file to the test's copy.
  */
 import { renderReactor } from "./salt";
@@ -50,7 +51,14 @@ export async function fireReactor(
             const colon = line.indexOf(":");
             if (colon > 0) headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
         }
-        const response = await fetch(url, { method: args.method, headers, body: args.data });
+        let response: Response;
+        try {
+            response = await fetch(url, { method: args.method, headers, body: args.data });
+        } catch (err) {
+            // Salt's http.query answers 599 when it cannot connect; the reactor drops the event.
+            calls.push({ reaction, url, status: 599, body: String((err as Error).cause ?? err) });
+            continue;
+        }
         const text = await response.text();
         let body: unknown = text;
         try {

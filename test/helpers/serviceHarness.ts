@@ -24,8 +24,8 @@ import type { PillarResources, PillarSecrets } from "../../components/pillar";
 import type { ComputeClient } from "../../lib/openstack";
 import { saltPemFinger } from "../../lib/saltKey";
 import { clusterTag } from "../../lib/tags";
-import { buildServiceBundle } from "../../scripts/build-service";
-import { CloudHosts, type HostBehaviour } from "./cloudHosts";
+import { buildServiceBundle } from "../../components/serviceBundle";
+import { CloudHosts } from "./cloudHosts";
 import { adminSession, demoClient, demoEnv, testClusterId } from "./osbox";
 import { configFrom, renderHighstate } from "./salt";
 import { HOST_NETNS, IN_HEAD, SlurmCluster } from "./slurmCluster";
@@ -61,7 +61,8 @@ export interface HarnessOptions {
     flavor?: string;
     /** Tuning overrides (seconds). */
     tuning?: Record<string, number>;
-    behaviour?: Partial<HostBehaviour>;
+    /** Nodes whose host never joins, or whose highstate fails. */
+    behaviour?: { hang?: string[]; failHighstate?: string[] };
 }
 
 interface AppCredential {
@@ -190,6 +191,7 @@ export class ServiceHarness {
             authUrl: demoEnv()["OS_AUTH_URL"]!,
             region: demoEnv()["OS_REGION_NAME"] ?? "RegionOne",
             workerFlavor: { vcpus: 1, ramMb: 512 },
+            serviceBundle: "test",
         };
         const secrets: PillarSecrets = {
             applicationCredentialId: cred.id,
@@ -403,6 +405,49 @@ export class ServiceHarness {
             jobs.set(id, { state, nodes, reason });
         }
         return jobs;
+    }
+
+    /**
+     * Waits until every job in `ids` has COMPLETED; fails at once if one ends otherwise (a job
+     * killed or lost is a defect). Returns the jobs.
+     */
+    async waitForJobs(
+        ids: string[],
+        timeoutMs = 300_000,
+    ): Promise<Map<string, { state: string; nodes: string; reason: string }>> {
+        const waiting = new Set([
+            "PENDING",
+            "CONFIGURING",
+            "RUNNING",
+            "COMPLETING",
+            "REQUEUED",
+            "RESIZING",
+        ]);
+        return waitFor(
+            `jobs ${ids.join(",")} to complete`,
+            async () => {
+                const jobs = await this.jobs();
+                for (const id of ids) {
+                    const state = jobs.get(id)?.state;
+                    if (state === undefined)
+                        throw new Error(`job ${id} is unknown to Slurm (lost)`);
+                    if (state !== "COMPLETED" && !waiting.has(state)) {
+                        throw Object.assign(new Error(`job ${id} ended ${state}`), { fatal: true });
+                    }
+                }
+                return ids.every((id) => jobs.get(id)!.state === "COMPLETED") ? jobs : undefined;
+            },
+            { timeoutMs, intervalMs: 1000 },
+        );
+    }
+
+    /** Waits until Nova lists no server of this cluster. */
+    async waitForNoServers(timeoutMs = 120_000): Promise<void> {
+        await waitFor(
+            "every server of the cluster to be deleted",
+            async () => ((await this.servers()).length === 0 ? true : undefined),
+            { timeoutMs, intervalMs: 1000 },
+        );
     }
 
     /** Servers of this cluster in Nova now. */

@@ -87,7 +87,8 @@ export class SlurmCluster {
             SlurmdPidFile: path.join(dir, "run", "slurmd-%n.pid"),
             SlurmctldLogFile: path.join(dir, "log", "slurmctld.log"),
             SlurmdLogFile: path.join(dir, "log", "slurmd-%n.log"),
-            AuthInfo: `socket=${path.join(dir, "munge", "munge.socket.2")}`,
+            // cred_expire also sets how long Slurm holds a requeued job back (default 120 s).
+            AuthInfo: `socket=${path.join(dir, "munge", "munge.socket.2")},cred_expire=20`,
             // The namespaces share the machine's kernel and cgroup tree.
             ProctrackType: "proctrack/linuxproc",
             TaskPlugin: "task/none",

@@ -1,6 +1,7 @@
 /**
  * Waits for a condition instead of sleeping a fixed time: polls `check` until it returns a
- * value other than undefined, or fails with `what` and the last error after `timeoutMs`.
+ * value other than undefined, or fails with `what` and the last error after `timeoutMs`. An error
+ * marked `fatal: true` fails at once (the condition can no longer come true).
  */
 import { setTimeout as delay } from "node:timers/promises";
 
@@ -17,6 +18,7 @@ export async function waitFor<T>(
             const value = await check();
             if (value !== undefined) return value;
         } catch (err) {
+            if ((err as { fatal?: boolean })?.fatal) throw err;
             lastError = err;
         }
         if (Date.now() > deadline) {

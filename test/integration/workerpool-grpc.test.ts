@@ -9,12 +9,10 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { workerPoolProvider } from "../../components/workerPool";
-import { saltPemFinger } from "../../lib/saltKey";
 import { unaryCall } from "../helpers/grpcUnary";
 import {
     DEFAULT_INSTANCE_QUOTA,
@@ -23,6 +21,7 @@ import {
     instancesInUse,
     setInstanceQuota,
     testClusterId,
+    testPoolInputs,
 } from "../helpers/osbox";
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- generated protobuf stubs are untyped */
@@ -53,20 +52,7 @@ function call<T = any>(method: string, request: unknown): Promise<T> {
 function inputs(overrides: Record<string, unknown> = {}): Record<string, unknown> {
     return {
         __provider: providerText,
-        count: 2,
-        flavor: "m1.tiny",
-        image: "tiny",
-        network: "dc-test-net",
-        keyName: "",
-        securityGroups: ["dc-test-sg"],
-        availabilityZone: "",
-        namePrefix: "compute-st",
-        clusterId,
-        masterAddress: "192.0.2.10",
-        masterFinger: saltPemFinger("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"),
-        userDataTemplate: readFileSync(path.join(ROOT, "cloud-init/worker.yaml"), "utf8"),
-        bootTimeoutSeconds: 120,
-        maxConcurrency: 5,
+        ...testPoolInputs(clusterId, { count: 2, maxConcurrency: 5 }),
         ...overrides,
     };
 }

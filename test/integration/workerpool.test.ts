@@ -5,10 +5,7 @@
  * that expires. Every test runs on its own cluster tag and proves nothing is left behind.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { saltPemFinger } from "../../lib/saltKey";
 import {
     workerPoolProvider,
     type WorkerPoolInputs,
@@ -22,35 +19,17 @@ import {
     instancesInUse,
     setInstanceQuota,
     testClusterId,
+    testPoolInputs,
 } from "../helpers/osbox";
 
-const ROOT = path.resolve(__dirname, "../..");
 const provider = workerPoolProvider as Required<typeof workerPoolProvider>;
-const FINGER = saltPemFinger("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n");
 const nova = demoClient();
 
 function inputs(
     clusterId: string,
     overrides: Partial<WorkerPoolInputs> = {},
 ): WorkerPoolInputs & { __provider: string } {
-    return {
-        count: 3,
-        flavor: "m1.tiny",
-        image: "tiny",
-        network: "dc-test-net",
-        keyName: "",
-        securityGroups: ["dc-test-sg"],
-        availabilityZone: "",
-        namePrefix: "compute-st",
-        clusterId,
-        masterAddress: "192.0.2.10",
-        masterFinger: FINGER,
-        userDataTemplate: readFileSync(path.join(ROOT, "cloud-init/worker.yaml"), "utf8"),
-        bootTimeoutSeconds: 120,
-        maxConcurrency: 10,
-        __provider: "serialized-provider-text",
-        ...overrides,
-    };
+    return { ...testPoolInputs(clusterId, overrides), __provider: "serialized-provider-text" };
 }
 
 async function serversOf(clusterId: string) {

@@ -1,6 +1,6 @@
 /**
- * Builds the head-node service bundle (`npm run build:service`, also called by the Pulumi
- * program before it copies the bundle, and by the service tests): esbuild bundles
+ * Builds the head-node service bundle (`npm run build:service`; the Pulumi program calls it
+ * before it copies the bundle, and the service tests build it too): esbuild bundles
  * `autoscaler/main.ts` and `autoscaler/cli.ts` with their npm dependencies into two
  * self-contained CommonJS files for the head node's Node.js, next to the worker user-data
  * template the service renders:
