@@ -40,7 +40,7 @@ import {
     decideAuth,
 } from "./salt/auth";
 import { keyDigest, KeyError, type SaltKeyStore } from "./salt/keys";
-import type { SchedulerAdapter, SchedulerJob } from "./scheduler/types";
+import { isBusy, type SchedulerAdapter, type SchedulerJob } from "./scheduler/types";
 import type { ServiceSettings } from "./settings";
 import type { StateStore } from "./store";
 
@@ -845,14 +845,6 @@ export class DynamicClusterService {
         return view;
     }
 
-    private runningJobs(node: string): SchedulerJob[] {
-        return (this.observation?.scheduler.jobs ?? []).filter(
-            (j) =>
-                (j.state === "running" || j.state === "configuring" || j.state === "completing") &&
-                j.nodes.includes(node),
-        );
-    }
-
     /** Hold: no new jobs on the worker and it is never scaled in until released. */
     async hold(node: string, by: string): Promise<WorkerView> {
         const view = this.worker(node);
@@ -916,14 +908,26 @@ export class DynamicClusterService {
                 `${node} belongs to the static floor (workers.min), which Pulumi owns: lower workers.min and run \`pulumi up\`.`,
             );
         }
-        const jobs = this.runningJobs(node);
-        if (jobs.length > 0) {
+        if (!view.serverId) throw new ActionError("conflict", `${node} has no server.`);
+        // No job may start between the check and the deletion: drain first, then look at what
+        // the scheduler says now (the last round's view may be seconds old).
+        await this.deps.scheduler.drain([node], `dynamic-cluster: being deleted by ${by}`);
+        const now = await this.deps.scheduler.snapshot();
+        const jobs = now.jobs.filter(
+            (j) =>
+                (j.state === "running" || j.state === "configuring" || j.state === "completing") &&
+                j.nodes.includes(node),
+        );
+        const sched = now.nodes.get(node);
+        if (jobs.length > 0 || (sched && isBusy(sched))) {
+            await this.deps.scheduler.resume([node]);
             throw new ActionError(
                 "conflict",
-                `${node} runs ${jobs.length} job(s) (${jobs.map((j) => j.id).join(", ")}); drain it instead, or cancel the jobs first.`,
+                `${node} runs ${jobs.length || "some"} job(s)` +
+                    (jobs.length ? ` (${jobs.map((j) => j.id).join(", ")})` : "") +
+                    "; drain it instead, or cancel the jobs first.",
             );
         }
-        if (!view.serverId) throw new ActionError("conflict", `${node} has no server.`);
         this.startDelete(view.serverId, node, `deleted by ${by}`);
         await this.deps.scheduler.markGone([node], `dynamic-cluster: deleted by ${by}`);
         this.deps.store.update((s) => {

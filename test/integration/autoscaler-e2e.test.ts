@@ -10,6 +10,7 @@ import { generateKeyPairSync } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { workerTags } from "../../lib/tags";
 import { fireReactor } from "../helpers/saltEvents";
 import { ServiceHarness, serviceBundle } from "../helpers/serviceHarness";
 import { waitFor } from "../helpers/waitFor";
@@ -213,11 +214,83 @@ describe("autoscaler: Salt admission and the APIs, end to end", () => {
         assert.equal(status.autoMode, true);
     });
 
-    it("releases the idle worker, leaving no server", async () => {
-        await waitFor(
-            "the idle worker's server to be deleted",
-            async () => ((await h.servers()).length === 0 ? true : undefined),
-            { timeoutMs: 120_000, intervalMs: 1000 },
+    it("refuses to delete a busy worker, drains it instead, and the job still completes", async () => {
+        const job = await h.submit("--exclusive", "--wrap", "sleep 20");
+        const node = await waitFor(
+            "the job to run",
+            async () => {
+                const j = (await h.jobs()).get(job);
+                return j?.state === "RUNNING" ? j.nodes : undefined;
+            },
+            { timeoutMs: 120_000, intervalMs: 500 },
         );
+        await assert.rejects(
+            h.api("POST", `/workers/${node}/actions/delete`),
+            (err: Error & { status: number }) =>
+                err.status === 409 && /runs 1 job\(s\).*drain it instead/.test(err.message),
+        );
+        await h.api("POST", `/workers/${node}/actions/drain`);
+        const jobs = await h.waitForJobs([job], 120_000);
+        assert.equal(jobs.get(job)!.state, "COMPLETED", "draining never kills a job");
+        await h.waitForNoServers();
+    });
+});
+
+describe("autoscaler: orphans in both directions", () => {
+    let h: ServiceHarness;
+
+    before(async () => {
+        h = await ServiceHarness.start({ burst: 2, launchTimeout: 60, suspendTime: 15 });
+    });
+    after(async () => {
+        const leaked = await h?.stop();
+        assert.equal(leaked, 0, "servers left behind");
+    });
+
+    it("deletes a tagged server that no worker accounts for, after the grace period", async () => {
+        const nova = h.nova;
+        const [flavorId, imageId, networkId] = await Promise.all([
+            nova.flavorId("m1.tiny"),
+            nova.imageId("tiny"),
+            nova.networkId("dc-test-net"),
+        ]);
+        const id = await nova.createServer({
+            name: "stray",
+            flavorId,
+            imageId,
+            networkIds: [networkId],
+            tags: workerTags(h.clusterId, "burst"),
+            metadata: { "dc:node": "compute-dy-99" },
+        });
+        const created = Date.now();
+        await h.waitForNoServers(120_000);
+        const tookSeconds = (Date.now() - created) / 1000;
+        assert.ok(tookSeconds >= 25, `deleted after ${tookSeconds} s, before the 30 s grace`);
+        const events = (await h.api("GET", "/events")) as { events: Array<{ message: string }> };
+        assert.ok(events.events.some((e) => e.message.includes(`deleting ${id}: orphan`)));
+    });
+
+    it("tells Slurm a node is gone when its server disappears under a job, and the job runs again", async () => {
+        const job = await h.submit("--exclusive", "--wrap", "sleep 15");
+        const first = await waitFor(
+            "the job to run",
+            async () => {
+                const j = (await h.jobs()).get(job);
+                return j?.state === "RUNNING" ? j.nodes : undefined;
+            },
+            { timeoutMs: 120_000, intervalMs: 500 },
+        );
+        const server = (await h.servers()).find((s) => s.name === first)!;
+        await h.nova.deleteServer(server.id); // out of band: the cloud lost the VM
+        const jobs = await h.waitForJobs([job], 300_000);
+        assert.equal(jobs.get(job)!.state, "COMPLETED", "requeued and run again, not lost");
+        const events = (await h.api("GET", "/events")) as { events: Array<{ message: string }> };
+        assert.ok(
+            events.events.some((e) =>
+                e.message.includes(`stop waiting for ${first}: dynamic-cluster: server gone`),
+            ),
+            JSON.stringify(events.events.map((e) => e.message)),
+        );
+        await h.waitForNoServers();
     });
 });
