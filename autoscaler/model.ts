@@ -43,6 +43,11 @@ export interface WorkerRecord {
     /** Server ID the create call returned. */
     serverId?: string;
     /**
+     * When the create call returned. An observation that started before this may not list the
+     * server yet (its listing can have been answered while the create was still running).
+     */
+    launchReturnedAt?: number;
+    /**
      * The create call failed in a way that may still have created a server (timeout, reset);
      * no new launch until an observation newer than this shows none.
      */

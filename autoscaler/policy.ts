@@ -166,7 +166,7 @@ function phaseOf(
         if (r?.launchInFlight || (r?.launchStartedAt !== undefined && !r.serverId)) {
             return { phase: "launching" };
         }
-        if (r?.serverId && r.launchStartedAt !== undefined && r.launchStartedAt >= observedAt) {
+        if (r?.launchReturnedAt !== undefined && r.launchReturnedAt >= observedAt) {
             return { phase: "launching", note: "created; not listed yet" };
         }
         if (r?.launchUncertainAt !== undefined && r.launchUncertainAt >= observedAt) {
@@ -188,6 +188,26 @@ function phaseOf(
 function activityOf(sched: SchedulerNode | undefined): Activity {
     if (!sched || !isUp(sched)) return "unknown";
     return isBusy(sched) ? "busy" : "idle";
+}
+
+/**
+ * Nodes whose memory an observation made obsolete (pure): a record is kept while its launch is
+ * in flight, while the observation may predate the server its launch created (or may have
+ * created), and while Nova lists a server for the node; otherwise it is dropped.
+ */
+export function obsoleteRecords(
+    records: ReadonlyMap<string, WorkerRecord>,
+    observation: Pick<Observation, "at" | "servers">,
+): string[] {
+    const listed = new Set(observation.servers.map((s) => s.node));
+    const obsolete: string[] = [];
+    for (const [node, r] of records) {
+        if (r.launchInFlight || listed.has(node)) continue;
+        if (r.launchReturnedAt !== undefined && r.launchReturnedAt >= observation.at) continue;
+        if (r.launchUncertainAt !== undefined && r.launchUncertainAt >= observation.at) continue;
+        obsolete.push(node);
+    }
+    return obsolete;
 }
 
 /** True while an unavailable entry still applies. */

@@ -32,7 +32,14 @@ import {
     type WorkerRecord,
     type WorkerView,
 } from "./model";
-import { type Action, decide, type Decision, type FailureKind, REASONS } from "./policy";
+import {
+    type Action,
+    decide,
+    type Decision,
+    type FailureKind,
+    obsoleteRecords,
+    REASONS,
+} from "./policy";
 import {
     type AdmissionCandidate,
     type AuthDecision,
@@ -188,7 +195,8 @@ export class DynamicClusterService {
             const requests = this.requests;
             this.requests = new Map();
             this.observation = observation;
-            this.forgetFinished(observation);
+            for (const node of obsoleteRecords(this.records, observation))
+                this.records.delete(node);
             const decision = decide({
                 now: this.now(),
                 config: {
@@ -246,35 +254,6 @@ export class DynamicClusterService {
             this.event("error", `${source}: ${message}`);
         }
         this.errors.set(source, { at: previous?.at ?? this.now(), message });
-    }
-
-    /** Drops memory that the observation made obsolete. */
-    private forgetFinished(observation: Observation): void {
-        const servers = new Map<string, string[]>();
-        for (const s of observation.servers) {
-            if (!s.node) continue;
-            servers.set(s.node, [...(servers.get(s.node) ?? []), s.id]);
-        }
-        for (const [node, r] of this.records) {
-            const ids = servers.get(node) ?? [];
-            const hasServer = ids.length > 0;
-            if (r.launchInFlight) continue;
-            if (
-                r.serverId &&
-                !ids.includes(r.serverId) &&
-                r.launchStartedAt !== undefined &&
-                r.launchStartedAt >= observation.at
-            ) {
-                continue; // created after this observation started
-            }
-            if (r.launchUncertainAt !== undefined && r.launchUncertainAt >= observation.at)
-                continue;
-            if (!hasServer) {
-                this.records.delete(node);
-                continue;
-            }
-            if (r.launchUncertainAt !== undefined) r.launchUncertainAt = undefined;
-        }
     }
 
     private noteTransitions(before: Decision | undefined, after: Decision): void {
@@ -391,6 +370,7 @@ export class DynamicClusterService {
             launchInFlight: true,
             minionId,
             serverId: undefined,
+            launchReturnedAt: undefined,
             launchUncertainAt: undefined,
             failedAt: undefined,
             failureReason: undefined,
@@ -406,6 +386,7 @@ export class DynamicClusterService {
                 try {
                     const id = await this.deps.cloud.launch(node, minionId);
                     r.serverId = id;
+                    r.launchReturnedAt = this.now();
                     this.deps.log.info(
                         { node, serverId: id, minionId, ms: this.now() - started },
                         "launched",

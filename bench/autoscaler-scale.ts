@@ -87,6 +87,10 @@ async function latency(): Promise<void> {
         console.log(
             `  the service's share (request -> create call):               ${stats(serviceShare)}`,
         );
+        const launches = logLines(h).filter((l) => l.msg === "launched").length;
+        console.log(
+            `  create calls for ${runs} nodes: ${launches} (duplicates: ${launches - runs})`,
+        );
         await h.slurm.run("scancel", "--user=root");
     } finally {
         const leaked = await h.stop();

@@ -7,7 +7,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import type { NodeRequest, ServerView, WorkerRecord } from "../../autoscaler/model";
-import { type Action, decide, type PolicyInput, REASONS } from "../../autoscaler/policy";
+import {
+    type Action,
+    decide,
+    obsoleteRecords,
+    type PolicyInput,
+    REASONS,
+} from "../../autoscaler/policy";
 import type { KeyListing } from "../../autoscaler/salt/keys";
 import type { NodeBaseState, NodeFlag, SchedulerNode } from "../../autoscaler/scheduler/types";
 import type { UnavailableEntry } from "../../autoscaler/store";
@@ -134,6 +140,23 @@ const CASES: Case[] = [
         name: "a resume request newer than the snapshot also launches",
         situation: { requests: { "compute-dy-1": { want: "up", at: NOW } } },
         actions: [{ type: "launch", node: "compute-dy-1" }],
+    },
+    {
+        name: "a launch that returned while the listing was in flight is not launched again",
+        situation: {
+            nodes: { "compute-dy-1": "allocated+cloud+powering_up" },
+            records: [
+                {
+                    node: "compute-dy-1",
+                    launchStartedAt: NOW - 3000,
+                    launchReturnedAt: NOW - 500,
+                    serverId: "srv-new",
+                    minionId: minion("compute-dy-1"),
+                },
+            ],
+        },
+        actions: [],
+        phase: ["compute-dy-1", "launching"],
     },
     {
         name: "auto mode off: no launch, Slurm stops waiting, the node is kept out",
@@ -461,6 +484,42 @@ describe("policy: situations", () => {
         );
         const w = decision.workers.find((x) => x.node === "compute-dy-1")!;
         assert.deepEqual([w.phase, w.activity, w.keyState], ["ready", "busy", "accepted"]);
+    });
+});
+
+describe("policy: which memory an observation makes obsolete", () => {
+    const at = NOW - 1000;
+    const records = new Map<string, WorkerRecord>([
+        ["in-flight", { node: "in-flight", launchStartedAt: at - 5000, launchInFlight: true }],
+        [
+            "returned-late",
+            {
+                node: "returned-late",
+                launchStartedAt: at - 5000,
+                launchReturnedAt: at + 10,
+                serverId: "s1",
+            },
+        ],
+        [
+            "returned-early",
+            {
+                node: "returned-early",
+                launchStartedAt: at - 5000,
+                launchReturnedAt: at - 10,
+                serverId: "s2",
+            },
+        ],
+        ["listed", { node: "listed", deleteRequestedAt: at - 10 }],
+        ["uncertain", { node: "uncertain", launchUncertainAt: at + 1 }],
+        ["old-uncertain", { node: "old-uncertain", launchUncertainAt: at - 1 }],
+        ["failed-gone", { node: "failed-gone", failedAt: at - 100 }],
+    ]);
+    it("drops only records whose server the observation had to list and did not", () => {
+        const obsolete = obsoleteRecords(records, {
+            at,
+            servers: [server("compute-dy-1", { node: "listed" })],
+        });
+        assert.deepEqual(obsolete.sort(), ["failed-gone", "old-uncertain", "returned-early"]);
     });
 });
 
