@@ -32,14 +32,7 @@ import {
     type WorkerRecord,
     type WorkerView,
 } from "./model";
-import {
-    type Action,
-    decide,
-    type Decision,
-    type FailureKind,
-    obsoleteRecords,
-    REASONS,
-} from "./policy";
+import { type Action, decide, type Decision, type FailureKind, obsoleteRecords } from "./policy";
 import {
     type AdmissionCandidate,
     type AuthDecision,
@@ -984,5 +977,3 @@ export class DynamicClusterService {
         return [...this.events];
     }
 }
-
-export { REASONS };

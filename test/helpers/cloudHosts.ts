@@ -118,12 +118,14 @@ export class CloudHosts {
     async stop(): Promise<void> {
         this.running = false;
         await this.loop;
-        await Promise.allSettled([...this.chains.values()]);
+        // Every host is powered off: boots still waiting for the master give up.
+        const nodes = new Set<string>();
         for (const host of this.hosts.values()) {
-            if (host.state !== "off")
-                await this.options.slurm.hostDown(host.node).catch(() => undefined);
+            nodes.add(host.node);
             host.state = "off";
         }
+        await Promise.allSettled([...this.chains.values()]);
+        for (const node of nodes) await this.options.slurm.hostDown(node).catch(() => undefined);
     }
 
     private async poll(): Promise<void> {
