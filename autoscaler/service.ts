@@ -10,7 +10,6 @@
  */
 import { Mutex, Semaphore } from "../lib/concurrency";
 import { OpenStackApiError } from "../lib/openstack";
-import { nodeNameOfMinionId } from "../lib/minionId";
 import {
     backoffUntil,
     breakerOpen,
@@ -18,11 +17,10 @@ import {
     recordBootFailure,
     recordBootSuccess,
     recordCapacityError,
-    resetBreaker,
 } from "./breaker";
 import type { WorkerCloud } from "./cloud";
+import { ActionError, AdminActions } from "./actions";
 import type { CarbonClient } from "./infra/carbon";
-import { metricComponent } from "./infra/carbon";
 import type { IpSet } from "./infra/ipset";
 import {
     nodeRange,
@@ -33,15 +31,10 @@ import {
     type WorkerView,
 } from "./model";
 import { type Action, decide, type Decision, type FailureKind, obsoleteRecords } from "./policy";
-import {
-    type AdmissionCandidate,
-    type AuthDecision,
-    type AuthEvent,
-    decideAuth,
-} from "./salt/auth";
-import { keyDigest, KeyError, type SaltKeyStore } from "./salt/keys";
-import { isBusy, type SchedulerAdapter, type SchedulerJob } from "./scheduler/types";
+import type { SaltKeyStore } from "./salt/keys";
+import type { SchedulerAdapter, SchedulerJob } from "./scheduler/types";
 import type { ServiceSettings } from "./settings";
+import { SaltBridge } from "./salt/bridge";
 import type { StateStore } from "./store";
 
 /** The log calls the service makes (pino's shape). */
@@ -79,26 +72,35 @@ export interface RequestResult {
     rejected: Array<{ node: string; reason: string }>;
 }
 
-/** An admin action's refusal (the API maps it to 404/409). */
-export class ActionError extends Error {
-    override name = "ActionError";
-
-    constructor(
-        readonly code: "not-found" | "conflict",
-        message: string,
-    ) {
-        super(message);
-    }
+/** What the Salt bridge and the admin actions use of the service. */
+export interface ServiceCore {
+    readonly names: NodeNames;
+    readonly settings: ServiceSettings;
+    readonly deps: ServiceDeps;
+    readonly records: Map<string, WorkerRecord>;
+    now(): number;
+    currentObservation(): Observation | undefined;
+    workerView(node: string): WorkerView;
+    record(node: string): WorkerRecord;
+    withLock<T>(work: () => Promise<T>): Promise<T>;
+    event(level: ServiceEvent["level"], message: string, node?: string): void;
+    fault(source: string, err: unknown): void;
+    kick(): void;
+    startDelete(serverId: string, node: string | undefined, reason: string): void;
 }
 
 const MAX_EVENTS = 200;
 
 /** The service. */
-export class DynamicClusterService {
+export class DynamicClusterService implements ServiceCore {
     readonly names: NodeNames;
-    private readonly settings: ServiceSettings;
-    private readonly now: () => number;
-    private readonly records = new Map<string, WorkerRecord>();
+    /** Handlers of the events the Salt reactors forward. */
+    readonly salt: SaltBridge;
+    /** Admin actions (hold, release, drain, delete, auto mode, breaker reset). */
+    readonly actions: AdminActions;
+    readonly settings: ServiceSettings;
+    readonly now: () => number;
+    readonly records = new Map<string, WorkerRecord>();
     private requests = new Map<string, NodeRequest>();
     private observation?: Observation;
     private decision?: Decision;
@@ -114,7 +116,7 @@ export class DynamicClusterService {
     /** Rounds completed (tests wait on it). */
     rounds = 0;
 
-    constructor(private readonly deps: ServiceDeps) {
+    constructor(readonly deps: ServiceDeps) {
         this.settings = deps.settings;
         this.now = deps.now ?? Date.now;
         const w = deps.settings.workers;
@@ -123,6 +125,8 @@ export class DynamicClusterService {
             burst: nodeRange(w.burst_prefix, w.burst_count),
         };
         this.launches = new Semaphore(deps.settings.tuning.launch_concurrency);
+        this.salt = new SaltBridge(this);
+        this.actions = new AdminActions(this);
         if (deps.store.recoveredFrom) {
             this.event(
                 "error",
@@ -239,7 +243,8 @@ export class DynamicClusterService {
         return { at, servers, scheduler, keys };
     }
 
-    private fault(source: string, err: unknown): void {
+    /** Records and logs a failure of `source` (once per distinct message). */
+    fault(source: string, err: unknown): void {
         const message = err instanceof Error ? err.message : String(err);
         const previous = this.errors.get(source);
         if (previous?.message !== message) {
@@ -268,7 +273,8 @@ export class DynamicClusterService {
 
     // ------------------------------------------------------------------ actions
 
-    private record(node: string): WorkerRecord {
+    /** The memory of `node`, created when missing. */
+    record(node: string): WorkerRecord {
         let r = this.records.get(node);
         if (!r) {
             r = { node };
@@ -523,7 +529,8 @@ export class DynamicClusterService {
         }
     }
 
-    private startDelete(serverId: string, node: string | undefined, reason: string): void {
+    /** Asks Nova to delete a server (in the background) and remembers why. */
+    startDelete(serverId: string, node: string | undefined, reason: string): void {
         if (node) {
             const r = this.record(node);
             if (r.deleteRequestedAt !== undefined && r.serverId === serverId) return;
@@ -589,7 +596,8 @@ export class DynamicClusterService {
         metrics.send("breaker_open", breakerOpen(this.deps.store.state) ? 1 : 0);
     }
 
-    private event(level: ServiceEvent["level"], message: string, node?: string): void {
+    /** Adds to the recent events (and the log). */
+    event(level: ServiceEvent["level"], message: string, node?: string): void {
         this.events.push({ at: this.now(), level, node, message });
         if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
         if (level !== "error") this.deps.log[level]({ node }, message);
@@ -631,301 +639,26 @@ export class DynamicClusterService {
         return result;
     }
 
-    // ------------------------------------------------------------------ Salt bridge
-
     /** True once the first observation is done (before that, admission answers "retry"). */
     get observed(): boolean {
         return this.observation !== undefined;
     }
 
-    private candidates(): AdmissionCandidate[] {
-        const out: AdmissionCandidate[] = [];
-        const seen = new Set<string>();
-        for (const r of this.records.values()) {
-            if (!r.minionId || r.launchStartedAt === undefined) continue;
-            seen.add(r.minionId);
-            out.push({
-                node: r.node,
-                minionId: r.minionId,
-                launchedAt: r.launchStartedAt,
-                leaving: r.deleteRequestedAt !== undefined || r.failedAt !== undefined,
-            });
-        }
-        for (const s of this.observation?.servers ?? []) {
-            if (!s.minionId || !s.node || seen.has(s.minionId)) continue;
-            if (!this.names.burst.includes(s.node) && !this.names.static.includes(s.node)) continue;
-            if (nodeNameOfMinionId(s.minionId) !== s.node) continue;
-            const r = this.records.get(s.node);
-            out.push({
-                node: s.node,
-                minionId: s.minionId,
-                launchedAt: s.createdAt,
-                leaving:
-                    s.status === "ERROR" ||
-                    r?.deleteRequestedAt !== undefined ||
-                    r?.failedAt !== undefined,
-            });
-        }
-        return out;
-    }
-
-    /**
-     * Decides on a `salt/auth` event and carries the decision out on the master's keys.
-     * Returns `retry` before the first observation (the minion re-authenticates every 10 s).
-     */
-    async handleAuth(
-        event: AuthEvent,
-    ): Promise<AuthDecision | { action: "retry"; reason: string }> {
-        if (!this.observed)
-            return { action: "retry", reason: "the service has not observed the cluster yet" };
-        return this.lock.run(async () => {
-            const digest = keyDigest(event.pub);
-            const candidates = this.candidates();
-            const known = candidates.some((c) => c.minionId === event.id);
-            const firstKeys = this.deps.store.state.firstKeys;
-            if (known && event.act === "pend" && firstKeys[event.id] === undefined) {
-                this.deps.store.update((s) => {
-                    s.firstKeys[event.id] = digest;
-                });
-            }
-            let alreadyAccepted = false;
-            try {
-                alreadyAccepted = (await this.deps.keys.read("accepted", event.id)) !== undefined;
-            } catch (err) {
-                if (!(err instanceof KeyError)) throw err;
-            }
-            const decision = decideAuth({
-                event,
-                candidates,
-                alreadyAccepted,
-                firstKeyDigest: this.deps.store.state.firstKeys[event.id],
-                presentedKeyDigest: digest,
-                now: this.now(),
-                launchTimeoutMs: this.settings.workers.launch_timeout * 1000,
-            });
-            const node = nodeNameOfMinionId(event.id);
-            if (decision.action === "accept") {
-                try {
-                    await this.deps.keys.accept(event.id, event.pub);
-                } catch (err) {
-                    if (err instanceof KeyError && err.code === "not-pending") {
-                        return { action: "retry" as const, reason: err.message };
-                    }
-                    if (err instanceof KeyError && err.code === "mismatch") {
-                        await this.deps.keys.reject(event.id);
-                        const reason = err.message;
-                        this.event("warn", `rejected the key of ${event.id}: ${reason}`, node);
-                        return { action: "reject" as const, reason };
-                    }
-                    throw err;
-                }
-                this.event(
-                    "info",
-                    `accepted the Salt key of ${decision.node} (${event.id})`,
-                    decision.node,
-                );
-                this.kick();
-                return decision;
-            }
-            if (decision.action === "reject") {
-                const moved = await this.deps.keys.reject(event.id).catch(() => false);
-                this.deps.log.warn(
-                    { minionId: event.id, reason: decision.reason, moved },
-                    "rejected a Salt key",
-                );
-                this.event("warn", `rejected the Salt key of ${event.id}: ${decision.reason}`);
-            } else {
-                this.deps.log.info(
-                    { minionId: event.id, reason: decision.reason },
-                    "auth event ignored",
-                );
-            }
-            return decision;
-        });
-    }
-
-    private nodeOfMinion(minionId: string): string | undefined {
-        const candidate = this.candidates().find((c) => c.minionId === minionId);
-        return candidate?.node;
-    }
-
-    /** `salt/minion/<id>/start`: the reactor queued the worker's highstate. */
-    handleStart(minionId: string): { node?: string } {
-        const node = this.nodeOfMinion(minionId);
-        if (node) {
-            this.record(node).startedAt = this.now();
-            this.event("info", `${node}: minion started, highstate queued`, node);
-        } else {
-            this.deps.log.warn({ minionId }, "start event from a minion that is not a worker");
-        }
-        return { node };
-    }
-
-    /** `dynamic-cluster/worker/ready|failed`: the worker highstate finished. */
-    async handleWorkerOutcome(
-        minionId: string,
-        outcome: "ready" | "failed",
-    ): Promise<{ node?: string }> {
-        const node = this.nodeOfMinion(minionId);
-        if (!node) {
-            this.deps.log.warn(
-                { minionId, outcome },
-                "highstate outcome from a minion that is not a worker",
-            );
-            return {};
-        }
-        const r = this.record(node);
-        if (outcome === "ready") {
-            r.configuredAt = this.now();
-            this.event("info", `${node}: highstate done`, node);
-            const server = this.observation?.servers.find((s) => s.minionId === minionId);
-            if (server?.address) {
-                await this.deps.scheduler
-                    .setAddress(node, server.address)
-                    .catch((err) => this.fault("scheduler", err));
-            }
-        } else {
-            r.configFailedAt = this.now();
-            this.event("warn", `${node}: highstate failed`, node);
-        }
-        this.kick();
-        return { node };
-    }
-
-    /** Forwards a worker's stats (from the stats reactor) to Graphite. */
-    handleStats(
-        minionId: string,
-        atSeconds: number | undefined,
-        metrics: Record<string, number>,
-    ): { node?: string; written: number } {
-        const node = this.nodeOfMinion(minionId);
-        if (!node || !this.deps.metrics) return { node, written: 0 };
-        const at = atSeconds !== undefined ? atSeconds * 1000 : this.now();
-        let written = 0;
-        for (const [name, value] of Object.entries(metrics)) {
-            if (typeof value !== "number" || !Number.isFinite(value)) continue;
-            const path = name.split(".").map(metricComponent).join(".");
-            this.deps.metrics.send(`nodes.${metricComponent(node)}.${path}`, value, at);
-            written++;
-        }
-        return { node, written };
-    }
-
-    // ------------------------------------------------------------------ admin actions
-
-    private worker(node: string): WorkerView {
+    /** The worker named `node` as of the last round. @throws ActionError when there is none. */
+    workerView(node: string): WorkerView {
         const view = this.decision?.workers.find((w) => w.node === node);
         if (!view) throw new ActionError("not-found", `No worker named ${node}.`);
         return view;
     }
 
-    /** Hold: no new jobs on the worker and it is never scaled in until released. */
-    async hold(node: string, by: string): Promise<WorkerView> {
-        const view = this.worker(node);
-        if (view.phase !== "ready" && view.phase !== "draining") {
-            throw new ActionError(
-                "conflict",
-                `${node} is ${view.phase}; only a ready worker can be held.`,
-            );
-        }
-        await this.deps.scheduler.hold(node, `dynamic-cluster: held by ${by}`);
-        this.deps.store.update((s) => {
-            s.held = [...new Set([...s.held, node])].sort();
-        });
-        this.event("info", `${node} held by ${by}`, node);
-        this.kick();
-        return { ...view, held: true };
+    /** The last observation, if any. */
+    currentObservation(): Observation | undefined {
+        return this.observation;
     }
 
-    /** Release: undoes hold (the worker takes jobs again and may be scaled in). */
-    async release(node: string, by: string): Promise<WorkerView> {
-        const view = this.worker(node);
-        if (!this.deps.store.state.held.includes(node)) {
-            throw new ActionError("conflict", `${node} is not held.`);
-        }
-        await this.deps.scheduler.release(node);
-        this.deps.store.update((s) => {
-            s.held = s.held.filter((n) => n !== node);
-        });
-        this.event("info", `${node} released by ${by}`, node);
-        this.kick();
-        return { ...view, held: false };
-    }
-
-    /** Drain: the worker finishes its jobs, takes no new ones, and then goes away. */
-    async drain(node: string, by: string): Promise<WorkerView> {
-        const view = this.worker(node);
-        if (view.pool === "static") {
-            throw new ActionError(
-                "conflict",
-                `${node} belongs to the static floor (workers.min), which Pulumi owns: lower workers.min and run \`pulumi up\`, or hold it.`,
-            );
-        }
-        if (this.deps.store.state.held.includes(node)) {
-            await this.deps.scheduler.release(node);
-            this.deps.store.update((s) => {
-                s.held = s.held.filter((n) => n !== node);
-            });
-        }
-        await this.deps.scheduler.releaseWhenIdle([node], `dynamic-cluster: drained by ${by}`);
-        this.event("info", `${node} draining (asked by ${by})`, node);
-        this.kick();
-        return view;
-    }
-
-    /** Delete: removes a worker now; refused while it runs jobs (no job is ever killed). */
-    async deleteWorker(node: string, by: string): Promise<WorkerView> {
-        const view = this.worker(node);
-        if (view.pool === "static") {
-            throw new ActionError(
-                "conflict",
-                `${node} belongs to the static floor (workers.min), which Pulumi owns: lower workers.min and run \`pulumi up\`.`,
-            );
-        }
-        if (!view.serverId) throw new ActionError("conflict", `${node} has no server.`);
-        // No job may start between the check and the deletion: drain first, then look at what
-        // the scheduler says now (the last round's view may be seconds old).
-        await this.deps.scheduler.drain([node], `dynamic-cluster: being deleted by ${by}`);
-        const now = await this.deps.scheduler.snapshot();
-        const jobs = now.jobs.filter(
-            (j) =>
-                (j.state === "running" || j.state === "configuring" || j.state === "completing") &&
-                j.nodes.includes(node),
-        );
-        const sched = now.nodes.get(node);
-        if (jobs.length > 0 || (sched && isBusy(sched))) {
-            await this.deps.scheduler.resume([node]);
-            throw new ActionError(
-                "conflict",
-                `${node} runs ${jobs.length || "some"} job(s)` +
-                    (jobs.length ? ` (${jobs.map((j) => j.id).join(", ")})` : "") +
-                    "; drain it instead, or cancel the jobs first.",
-            );
-        }
-        this.startDelete(view.serverId, node, `deleted by ${by}`);
-        await this.deps.scheduler.markGone([node], `dynamic-cluster: deleted by ${by}`);
-        this.deps.store.update((s) => {
-            s.held = s.held.filter((n) => n !== node);
-        });
-        this.kick();
-        return { ...view, phase: "deleting" };
-    }
-
-    /** Turns automatic scaling on or off. Off: no launch for new demand (nodes marked unavailable). */
-    async setAutoMode(on: boolean, by: string): Promise<void> {
-        if (this.deps.store.state.autoMode === on) return;
-        this.deps.store.update((s) => {
-            s.autoMode = on;
-        });
-        this.event("info", `auto mode ${on ? "on" : "off"} (by ${by})`);
-        this.kick();
-    }
-
-    /** Closes the breaker and gives back the nodes marked unavailable while it was open. */
-    async resetBreaker(by: string): Promise<void> {
-        this.deps.store.update((s) => resetBreaker(s));
-        this.event("info", `breaker reset by ${by}`);
-        this.kick();
+    /** Runs `work` alone (no round and no other handler at the same time). */
+    withLock<T>(work: () => Promise<T>): Promise<T> {
+        return this.lock.run(work);
     }
 
     // ------------------------------------------------------------------ reports

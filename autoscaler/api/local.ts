@@ -99,7 +99,7 @@ export function buildLocalApi(
                 },
                 async (request, reply) => {
                     const { id, act, pub = "" } = request.body;
-                    const decision = await service.handleAuth({ id, act, pub });
+                    const decision = await service.salt.handleAuth({ id, act, pub });
                     return reply.code(decision.action === "retry" ? 503 : 200).send(decision);
                 },
             );
@@ -115,7 +115,7 @@ export function buildLocalApi(
                         },
                     },
                 },
-                async (request) => service.handleStart(request.body.id),
+                async (request) => service.salt.handleStart(request.body.id),
             );
 
             api.post<{
@@ -141,7 +141,7 @@ export function buildLocalApi(
                     },
                 },
                 async (request) =>
-                    service.handleWorkerOutcome(request.body.id, request.params.outcome),
+                    service.salt.handleWorkerOutcome(request.body.id, request.params.outcome),
             );
 
             api.post<{ Body: { id: string; time?: number; metrics: Record<string, number> } }>(
@@ -164,7 +164,7 @@ export function buildLocalApi(
                     },
                 },
                 async (request) =>
-                    service.handleStats(
+                    service.salt.handleStats(
                         request.body.id,
                         request.body.time ?? undefined,
                         request.body.metrics,

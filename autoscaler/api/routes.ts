@@ -6,7 +6,8 @@
  * what to do instead.
  */
 import type { FastifyInstance, FastifyReply } from "fastify";
-import { ActionError, type DynamicClusterService } from "../service";
+import { ActionError } from "../actions";
+import type { DynamicClusterService } from "../service";
 
 const nodeParams = {
     type: "object",
@@ -96,10 +97,10 @@ export function registerClusterRoutes(
             const by = who(request);
             try {
                 const handlers: Record<WorkerAction, () => Promise<unknown>> = {
-                    hold: () => service.hold(node, by),
-                    release: () => service.release(node, by),
-                    drain: () => service.drain(node, by),
-                    delete: () => service.deleteWorker(node, by),
+                    hold: () => service.actions.hold(node, by),
+                    release: () => service.actions.release(node, by),
+                    drain: () => service.actions.drain(node, by),
+                    delete: () => service.actions.deleteWorker(node, by),
                 };
                 return { worker: await handlers[action]() };
             } catch (err) {
@@ -121,13 +122,13 @@ export function registerClusterRoutes(
             },
         },
         async (request) => {
-            await service.setAutoMode(request.body.on, who(request));
+            await service.actions.setAutoMode(request.body.on, who(request));
             return { autoMode: service.status().autoMode };
         },
     );
 
     app.post("/breaker/reset", async (request) => {
-        await service.resetBreaker(who(request));
+        await service.actions.resetBreaker(who(request));
         return { breaker: service.status().breaker };
     });
 }

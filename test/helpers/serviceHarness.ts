@@ -353,17 +353,30 @@ export class ServiceHarness {
         fs.closeSync(out);
         this.process = child;
         this.exited = new Promise((resolve) => child.once("exit", resolve));
-        await waitFor(
-            "the service to answer and observe the cluster",
-            async () => {
-                if (child.exitCode !== null)
-                    throw new Error(`service exited ${child.exitCode}; see ${this.logFile}`);
-                const status = (await this.api("GET", "/status").catch(() => undefined)) as
-                    { rounds: number } | undefined;
-                return status && status.rounds > 0 ? true : undefined;
-            },
-            { timeoutMs: 60_000, intervalMs: 200 },
-        );
+        try {
+            await waitFor(
+                "the service to answer and observe the cluster",
+                async () => {
+                    if (child.exitCode !== null) {
+                        throw Object.assign(new Error(`service exited ${child.exitCode}`), {
+                            fatal: true,
+                        });
+                    }
+                    const status = (await this.api("GET", "/status")) as { rounds: number };
+                    return status.rounds > 0 ? true : undefined;
+                },
+                { timeoutMs: 60_000, intervalMs: 200 },
+            );
+        } catch (err) {
+            // CI keeps no files: the error itself carries what the service said.
+            (err as Error).message += `\n--- last lines of ${this.logFile}:\n${this.logTail(30)}`;
+            throw err;
+        }
+    }
+
+    /** The last `lines` lines of the service's log. */
+    logTail(lines: number): string {
+        return this.log().trimEnd().split("\n").slice(-lines).join("\n");
     }
 
     /** Kills the service (SIGKILL by default) and waits for it to be gone. */
