@@ -13,12 +13,14 @@
  *   events through the real reactor files).
  * `stop()` stops everything and deletes whatever the cluster left in Nova, returning the count.
  */
+import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { after, before } from "node:test";
 import { SERVICE_ACCESS_RULES } from "../../components/accessRules";
 import type { PillarResources, PillarSecrets } from "../../components/pillar";
 import type { ComputeClient } from "../../lib/openstack";
@@ -362,10 +364,20 @@ export class ServiceHarness {
                             fatal: true,
                         });
                     }
-                    const status = (await this.api("GET", "/status")) as { rounds: number };
-                    return status.rounds > 0 ? true : undefined;
+                    const status = (await this.api("GET", "/status")) as {
+                        rounds: number;
+                        errors: Record<string, { message: string }>;
+                    };
+                    if (status.rounds > 0) return true;
+                    const errors = Object.entries(status.errors);
+                    if (errors.length === 0) return undefined;
+                    throw new Error(
+                        `no round completed; ${errors.map(([k, e]) => `${k}: ${e.message}`).join("; ")}`,
+                    );
                 },
-                { timeoutMs: 60_000, intervalMs: 200 },
+                // A first round lists Nova, Slurm and the keys once; one stuck call can take up
+                // to the OpenStack timeout (60 s), which the service survives by retrying.
+                { timeoutMs: 150_000, intervalMs: 200 },
             );
         } catch (err) {
             // CI keeps no files: the error itself carries what the service said.
@@ -468,7 +480,10 @@ export class ServiceHarness {
         return this.nova.listServersByTags([clusterTag(this.clusterId)]);
     }
 
-    /** Stops everything; deletes what the cluster left in Nova and returns how many there were. */
+    /**
+     * Stops everything; deletes what the cluster left in Nova and returns how many there were.
+     * The harness directory is removed when nothing was left (see DC_KEEP_TEST_DIRS).
+     */
     async stop(): Promise<number> {
         await this.killService("SIGTERM").catch(() => undefined);
         await this.hosts.stop();
@@ -487,6 +502,9 @@ export class ServiceHarness {
         await new Promise((resolve) =>
             spawn("ipset", ["-exist", "destroy", set]).once("exit", resolve),
         );
+        // A clean run leaves nothing; DC_KEEP_TEST_DIRS=1 keeps logs and state for reading.
+        if (left.length === 0 && !process.env["DC_KEEP_TEST_DIRS"])
+            fs.rmSync(this.dir, { recursive: true, force: true });
         return left.length;
     }
 
@@ -494,4 +512,23 @@ export class ServiceHarness {
     log(): string {
         return fs.readFileSync(this.logFile, "utf8");
     }
+}
+
+/**
+ * One harness for the enclosing `describe`: started in `before`, stopped in `after` with the
+ * check that no server was left behind. Returns an accessor for the suite's tests.
+ */
+export function harnessForSuite(options: HarnessOptions): () => ServiceHarness {
+    let harness: ServiceHarness | undefined;
+    before(async () => {
+        harness = await ServiceHarness.start(options);
+    });
+    after(async () => {
+        const leaked = await harness?.stop();
+        assert.equal(leaked ?? 0, 0, "servers left behind");
+    });
+    return () => {
+        if (!harness) throw new Error("the suite's service harness did not start");
+        return harness;
+    };
 }

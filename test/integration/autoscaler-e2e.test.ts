@@ -9,25 +9,18 @@ import { execFileSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { workerTags } from "../../lib/tags";
 import { fireReactor } from "../helpers/saltEvents";
-import { ServiceHarness, serviceBundle } from "../helpers/serviceHarness";
+import { harnessForSuite, serviceBundle } from "../helpers/serviceHarness";
 import { waitFor } from "../helpers/waitFor";
 
 describe("autoscaler: a burst of jobs", () => {
-    let h: ServiceHarness;
+    const harness = harnessForSuite({ burst: 4, launchTimeout: 90, suspendTime: 15 });
     const jobIds: string[] = [];
 
-    before(async () => {
-        h = await ServiceHarness.start({ burst: 4, launchTimeout: 90, suspendTime: 15 });
-    });
-    after(async () => {
-        const leaked = await h?.stop();
-        assert.equal(leaked, 0, "servers left behind");
-    });
-
     it("launches one worker per job, admits its minion, and runs the jobs on them", async () => {
+        const h = harness();
         for (let i = 0; i < 3; i++)
             jobIds.push(await h.submit("--exclusive", "--wrap", "hostname; sleep 3"));
         const done = await waitFor(
@@ -65,6 +58,7 @@ describe("autoscaler: a burst of jobs", () => {
     });
 
     it("holds an idle worker past the idle time, and releases it", async () => {
+        const h = harness();
         const node = (await h.jobs()).get(jobIds[0]!)!.nodes;
         const held = (await h.api("POST", `/workers/${node}/actions/hold`)) as {
             worker: { held: boolean };
@@ -84,6 +78,7 @@ describe("autoscaler: a burst of jobs", () => {
     });
 
     it("suspends the idle workers and deletes their servers", async () => {
+        const h = harness();
         await waitFor(
             "every server to be deleted after the idle time",
             async () => ((await h.servers()).length === 0 ? true : undefined),
@@ -97,18 +92,11 @@ describe("autoscaler: a burst of jobs", () => {
 });
 
 describe("autoscaler: Salt admission and the APIs, end to end", () => {
-    let h: ServiceHarness;
-
-    before(async () => {
-        h = await ServiceHarness.start({ burst: 2, launchTimeout: 60, suspendTime: 15 });
-    });
-    after(async () => {
-        const leaked = await h?.stop();
-        assert.equal(leaked, 0, "servers left behind");
-    });
+    const harness = harnessForSuite({ burst: 2, launchTimeout: 60, suspendTime: 15 });
 
     /** Presents a key for `id` as the master would and fires salt/auth through the reactor. */
     async function presentKey(id: string, pub: string) {
+        const h = harness();
         fs.writeFileSync(path.join(h.dir, "pki", "minions_pre", id), pub);
         const [call] = await fireReactor(h.hosts.reactorTarget, "reactor/auth.sls", "salt/auth", {
             result: true,
@@ -124,6 +112,7 @@ describe("autoscaler: Salt admission and the APIs, end to end", () => {
             .toString();
 
     it("rejects a key for an ID no worker has, and moves it to the rejected keys", async () => {
+        const h = harness();
         const id = `compute-dy-1-${"q".repeat(26)}`;
         const call = await presentKey(id, newKey());
         assert.equal(call.status, 200);
@@ -132,6 +121,7 @@ describe("autoscaler: Salt admission and the APIs, end to end", () => {
     });
 
     it("admits a real worker once; a second key for it, or a key after acceptance, is refused", async () => {
+        const h = harness();
         const job = await h.submit("--exclusive", "--wrap", "sleep 2");
         const host = await waitFor(
             "a worker to be admitted",
@@ -165,6 +155,7 @@ describe("autoscaler: Salt admission and the APIs, end to end", () => {
     });
 
     it("refuses every API call without credentials, and answers with them", async () => {
+        const h = harness();
         for (const url of [`${h.localUrl}/local/v1/status`, `${h.publicUrl}/api/v1/status`]) {
             assert.equal((await fetch(url)).status, 401, url);
         }
@@ -197,6 +188,7 @@ describe("autoscaler: Salt admission and the APIs, end to end", () => {
     });
 
     it("the dynamic-cluster command reports status with the slurm header file", async () => {
+        const h = harness();
         const out = execFileSync(
             process.execPath,
             [
@@ -215,6 +207,7 @@ describe("autoscaler: Salt admission and the APIs, end to end", () => {
     });
 
     it("refuses to delete a busy worker, drains it instead, and the job still completes", async () => {
+        const h = harness();
         const job = await h.submit("--exclusive", "--wrap", "sleep 20");
         const node = await waitFor(
             "the job to run",
@@ -237,17 +230,10 @@ describe("autoscaler: Salt admission and the APIs, end to end", () => {
 });
 
 describe("autoscaler: orphans in both directions", () => {
-    let h: ServiceHarness;
-
-    before(async () => {
-        h = await ServiceHarness.start({ burst: 2, launchTimeout: 60, suspendTime: 15 });
-    });
-    after(async () => {
-        const leaked = await h?.stop();
-        assert.equal(leaked, 0, "servers left behind");
-    });
+    const harness = harnessForSuite({ burst: 2, launchTimeout: 60, suspendTime: 15 });
 
     it("deletes a tagged server that no worker accounts for, after the grace period", async () => {
+        const h = harness();
         const nova = h.nova;
         const [flavorId, imageId, networkId] = await Promise.all([
             nova.flavorId("m1.tiny"),
@@ -271,6 +257,7 @@ describe("autoscaler: orphans in both directions", () => {
     });
 
     it("tells Slurm a node is gone when its server disappears under a job, and the job runs again", async () => {
+        const h = harness();
         const job = await h.submit("--exclusive", "--wrap", "sleep 15");
         const first = await waitFor(
             "the job to run",
