@@ -15,6 +15,9 @@ case "${stage}" in all | unit | integration) ;; *)
     ;;
 esac
 out="test/.out"
+# The no-leaks check looks only at what this run created.
+DC_TEST_RUN_STARTED="$(date +%s)"
+export DC_TEST_RUN_STARTED
 mkdir -p "${out}"
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -17,7 +17,6 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before } from "node:test";
@@ -27,8 +26,10 @@ import type { ComputeClient } from "../../lib/openstack";
 import { saltPemFinger } from "../../lib/saltKey";
 import { clusterTag } from "../../lib/tags";
 import { buildServiceBundle } from "../../components/serviceBundle";
+import { CarbonCache } from "./carbon";
 import { CloudHosts } from "./cloudHosts";
 import { adminSession, demoClient, demoEnv, testClusterId } from "./osbox";
+import { freePort } from "./ports";
 import { configFrom, renderHighstate } from "./salt";
 import { HOST_NETNS, IN_HEAD, SlurmCluster } from "./slurmCluster";
 import { waitFor } from "./waitFor";
@@ -43,14 +44,6 @@ export function serviceBundle(): string {
 }
 
 /** A free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as net.AddressInfo;
-    await new Promise((resolve) => server.close(resolve));
-    return port;
-}
-
 /** Options of a harness. */
 export interface HarnessOptions {
     /** Burst nodes (workers.max; the floor is 0). */
@@ -159,6 +152,8 @@ export class ServiceHarness {
         readonly publicUrl: string,
         readonly slurm: SlurmCluster,
         readonly hosts: CloudHosts,
+        /** The real carbon-cache the service writes metrics to. */
+        readonly carbon: CarbonCache,
         readonly nova: ComputeClient,
         private readonly cred: AppCredential,
         readonly dashboard: { username: string; password: string },
@@ -224,12 +219,15 @@ export class ServiceHarness {
         const settings = structuredClone(
             head.states["dynamic-cluster-head-service-file-serialize-settings"]!.args["dataset"],
         ) as Record<string, unknown> & { service_token: string };
-        const [localPort, httpPort, carbonPort] = [
-            await freePort(),
-            await freePort(),
-            await freePort(),
-        ];
+        const [localPort, httpPort] = [await freePort(), await freePort()];
         const slurmDir = path.join(dir, "slurm");
+        let carbon: CarbonCache;
+        try {
+            carbon = await CarbonCache.start(path.join(dir, "carbon"), head.files);
+        } catch (err) {
+            await deleteAppCredential(cred).catch(() => undefined);
+            throw err;
+        }
         Object.assign(settings, {
             listen: {
                 local_api: { host: "127.0.0.1", port: localPort },
@@ -239,7 +237,11 @@ export class ServiceHarness {
             scheduler_env: { SLURM_CONF: path.join(slurmDir, "etc", "slurm.conf") },
             scheduler_command_prefix: IN_HEAD,
             firewall: { worker_set: `dct${clusterId}`, enabled: true },
-            graphite: { host: "127.0.0.1", port: carbonPort },
+            graphite: {
+                ...(settings["graphite"] as Record<string, unknown>),
+                host: "127.0.0.1",
+                port: carbon.port,
+            },
             tuning: {
                 reconcile_interval: 2,
                 orphan_grace: 30,
@@ -299,6 +301,7 @@ export class ServiceHarness {
             });
         } catch (err) {
             await deleteAppCredential(cred).catch(() => undefined);
+            await carbon.stop();
             throw err;
         }
         const hosts = new CloudHosts({
@@ -324,6 +327,7 @@ export class ServiceHarness {
             `http://127.0.0.1:${httpPort}`,
             slurm,
             hosts,
+            carbon,
             nova,
             cred,
             {
@@ -488,6 +492,7 @@ export class ServiceHarness {
         await this.killService("SIGTERM").catch(() => undefined);
         await this.hosts.stop();
         await this.slurm.down().catch(() => undefined);
+        await this.carbon.pause();
         const left = await this.servers();
         await Promise.all(left.map((s) => this.nova.deleteServer(s.id)));
         if (left.length) {

@@ -10,6 +10,7 @@ import { generateKeyPairSync } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
+import { loadSettings } from "../../autoscaler/settings";
 import { workerTags } from "../../lib/tags";
 import { fireReactor } from "../helpers/saltEvents";
 import { harnessForSuite, serviceBundle } from "../helpers/serviceHarness";
@@ -120,7 +121,7 @@ describe("autoscaler: Salt admission and the APIs, end to end", () => {
         assert.ok(fs.existsSync(path.join(h.dir, "pki", "minions_rejected", id)));
     });
 
-    it("admits a real worker once; a second key for it, or a key after acceptance, is refused", async () => {
+    it("admits a real worker once (a second key for it, or a key after acceptance, is refused) and writes its stats to Graphite", async () => {
         const h = harness();
         const job = await h.submit("--exclusive", "--wrap", "sleep 2");
         const host = await waitFor(
@@ -147,6 +148,35 @@ describe("autoscaler: Salt admission and the APIs, end to end", () => {
             fs.existsSync(path.join(h.dir, "pki", "minions", host.minionId)),
             "the accepted key stays",
         );
+        // The worker's collector event, as the master hands it to the reactor: the figures land
+        // in the real carbon under the worker's node name; a spoofed ID in the payload is ignored.
+        const measuredAt = Math.floor(Date.now() / 1000) - 30;
+        const [forwarded] = await fireReactor(
+            h.hosts.reactorTarget,
+            "reactor/stats.sls",
+            "dynamic-cluster/stats",
+            {
+                id: host.minionId,
+                cmd: "_minion_event",
+                tag: "dynamic-cluster/stats",
+                data: {
+                    time: measuredAt,
+                    metrics: { "load.1m": 0.75, "memory.used_percent": 8.5 },
+                    id: "spoofed",
+                },
+            },
+        );
+        assert.deepEqual(forwarded!.body, { node: host.node, written: 2 });
+        const { graphite } = loadSettings(h.settingsFile);
+        const nodeMetrics = `${graphite.prefix}.dev.nodes.${host.node}`;
+        const load = await h.carbon.waitForValue(`${nodeMetrics}.load.1m`, 0.75);
+        assert.ok(
+            load.some(([at, v]) => v === 0.75 && at <= measuredAt && at > measuredAt - 10),
+            "stored at the time the worker measured it",
+        );
+        await h.carbon.waitForValue(`${nodeMetrics}.memory.used_percent`, 8.5);
+        // The service's own figures arrive every round.
+        assert.ok(await h.carbon.fetch(`${graphite.prefix}.dev.workers.ready_idle`));
         await waitFor(
             "the job to complete",
             async () => ((await h.jobs()).get(job)?.state === "COMPLETED" ? true : undefined),

@@ -1,10 +1,13 @@
 /**
  * Runs last (the integration stage runs files in name order, one at a time): after the whole
  * suite, the local Nova holds no Dynamic Cluster server (tag `dc`) and no test left a worker
- * host, a Slurm daemon or a service process behind.
+ * host, a Slurm or carbon daemon, a service process or a test directory behind.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, it } from "node:test";
 import { demoClient } from "../helpers/osbox";
 
@@ -29,8 +32,19 @@ describe("after the whole integration suite", () => {
             .filter(
                 (l) =>
                     /^(slurmctld|slurmd|munged)\s/.test(l) ||
+                    /carbon-cache .*--config=/.test(l) ||
                     /autoscaler\/main\.js --settings/.test(l),
             );
         assert.deepEqual(processes, []);
+    });
+
+    it("no test directory is left behind", { skip: !!process.env["DC_KEEP_TEST_DIRS"] }, () => {
+        // Only this run's (npm test sets DC_TEST_RUN_STARTED); a run killed earlier is not ours.
+        const since = Number(process.env["DC_TEST_RUN_STARTED"] ?? 0) * 1000;
+        const left = fs
+            .readdirSync(os.tmpdir())
+            .filter((name) => /^dc-(e2e|carbon|salt-configs)-/.test(name))
+            .filter((name) => fs.statSync(path.join(os.tmpdir(), name)).birthtimeMs >= since);
+        assert.deepEqual(left, []);
     });
 });
