@@ -43,7 +43,18 @@ export interface PolicyConfig {
 
 /** Kinds of failure; `capacity` and `quota` back off the flavor, the others count toward the breaker. */
 export type FailureKind =
-    "boot-error" | "capacity" | "launch-timeout" | "config-failed" | "unreachable";
+    "boot-error" | "capacity" | "quota" | "launch-timeout" | "config-failed" | "unreachable";
+
+/**
+ * The kind of failure a server's ERROR fault message says: Nova re-checks quota after the create
+ * call returned (so a race with other boots ends in ERROR "Quota exceeded ..."), and "No valid
+ * host" means no hypervisor had room; neither says anything about the image or the worker.
+ */
+export function errorFaultKind(fault: string): FailureKind {
+    if (/quota exceeded/i.test(fault)) return "quota";
+    if (/no valid host|insufficient|capacity/i.test(fault)) return "capacity";
+    return "boot-error";
+}
 
 /** What the policy asks the executor to do. */
 export type Action =
@@ -325,9 +336,7 @@ export function decide(input: PolicyInput): Decision {
                     if (server.status === "ERROR") {
                         const fault = server.fault ?? "no fault message";
                         fail(
-                            /no valid host|insufficient|capacity/i.test(fault)
-                                ? "capacity"
-                                : "boot-error",
+                            errorFaultKind(fault),
                             `server ${server.name} went to ERROR: ${fault}`,
                         );
                     } else if (r?.configFailedAt !== undefined) {

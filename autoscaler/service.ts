@@ -465,7 +465,7 @@ export class DynamicClusterService implements ServiceCore {
     }
 
     private countFailure(node: string, kind: FailureKind, reason: string): void {
-        if (kind === "capacity") {
+        if (kind === "capacity" || kind === "quota") {
             let until = 0;
             this.deps.store.update((s) => {
                 until = recordCapacityError(

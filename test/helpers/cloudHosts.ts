@@ -37,6 +37,14 @@ export interface HostRecord {
     authAttempts: number;
 }
 
+/** When listings showed a server, in any status (ms). */
+interface ListedServer {
+    id: string;
+    name: string;
+    firstAt: number;
+    goneAt?: number;
+}
+
 interface NovaServer {
     id: string;
     name: string;
@@ -72,6 +80,7 @@ export function parseWorkerUserData(base64: string): {
 /** Emulated worker machines for the servers of one cluster tag. */
 export class CloudHosts {
     readonly hosts = new Map<string, HostRecord>();
+    private readonly listed = new Map<string, ListedServer>();
     private readonly chains = new Map<string, Promise<void>>();
     private running = false;
     private loop?: Promise<void>;
@@ -134,8 +143,15 @@ export class CloudHosts {
             path: `/servers/detail?all_tenants=1&tags=${encodeURIComponent(this.options.clusterTag)}`,
             headers: { "OpenStack-API-Version": "compute 2.52" },
         });
+        const listedAt = Date.now();
         const servers = (response.json as { servers: NovaServer[] }).servers;
         const live = new Set(servers.map((s) => s.id));
+        for (const server of servers) {
+            if (!this.listed.has(server.id))
+                this.listed.set(server.id, { id: server.id, name: server.name, firstAt: listedAt });
+        }
+        for (const entry of this.listed.values())
+            if (!live.has(entry.id)) entry.goneAt ??= listedAt;
         for (const host of this.hosts.values()) {
             if (!live.has(host.serverId) && host.state !== "off") {
                 host.state = "off";
@@ -160,6 +176,26 @@ export class CloudHosts {
             this.hosts.set(server.id, host);
             this.chain(host.node, () => this.boot(host));
         }
+    }
+
+    /**
+     * Nodes (server names) that had two servers at once: some listing showed both, in any
+     * status. A name reused by a later server once the earlier one is gone is not a duplicate.
+     */
+    overlappingServers(): string[] {
+        const byName = new Map<string, ListedServer[]>();
+        for (const entry of this.listed.values())
+            byName.set(entry.name, [...(byName.get(entry.name) ?? []), entry]);
+        const duplicated: string[] = [];
+        for (const [name, entries] of byName) {
+            const sorted = entries.sort((a, b) => a.firstAt - b.firstAt);
+            for (let i = 1; i < sorted.length; i++) {
+                const earlier = sorted[i - 1]!;
+                if (earlier.goneAt === undefined || sorted[i]!.firstAt < earlier.goneAt)
+                    duplicated.push(`${name} (${earlier.id} and ${sorted[i]!.id})`);
+            }
+        }
+        return duplicated;
     }
 
     /** Runs `work` after whatever runs for `node` (a node name is reused by later servers). */

@@ -32,11 +32,9 @@ async function status(h: ServiceHarness): Promise<Status> {
 }
 
 /** Every server the hosts saw, by node: a node with two servers alive at once is a duplicate. */
-function launchesByNode(h: ServiceHarness): Map<string, number> {
-    const counts = new Map<string, number>();
-    for (const host of h.hosts.hosts.values())
-        counts.set(host.node, (counts.get(host.node) ?? 0) + 1);
-    return counts;
+/** Fails when a node ever had two servers at once (seen by the emulated hosts' listings). */
+function noOverlappingServers(h: ServiceHarness): void {
+    assert.deepEqual(h.hosts.overlappingServers(), [], "no duplicate launch");
 }
 
 async function noDuplicates(h: ServiceHarness): Promise<void> {
@@ -120,13 +118,14 @@ describe("autoscaler faults: quota and capacity", () => {
             async () => (await status(h!)).backoffs["m1.tiny"],
             { timeoutMs: 60_000, intervalMs: 500 },
         );
-        assert.match(backedOff.reason, /403 Quota exceeded for instances/);
+        // Nova refuses the create call (403), or accepts it and puts the server in ERROR when
+        // its quota recheck fails (boots racing for the last slot): both back the flavor off.
+        assert.match(backedOff.reason, /Quota exceeded for instances/);
         await setInstanceQuota(DEFAULT_INSTANCE_QUOTA);
         const jobs = await h.waitForJobs(ids, 300_000);
         // Every job ran on a burst worker (a worker may run two exclusive jobs in turn).
         for (const id of ids) assert.match(jobs.get(id)!.nodes, /^compute-dy-\d+$/);
-        for (const count of launchesByNode(h).values())
-            assert.equal(count, 1, "no duplicate launch");
+        noOverlappingServers(h);
         assert.equal(
             (await status(h)).breaker.consecutiveFailures,
             0,
@@ -298,8 +297,7 @@ describe("autoscaler faults: the service killed", () => {
         const jobs = await h.waitForJobs(ids, 400_000);
         // Every job ran on a burst worker (a worker may run two exclusive jobs in turn).
         for (const id of ids) assert.match(jobs.get(id)!.nodes, /^compute-dy-\d+$/);
-        for (const [node, count] of launchesByNode(h))
-            assert.equal(count, 1, `${node} launched twice`);
+        noOverlappingServers(h);
         assert.ok(during >= 1);
         await noDuplicates(h);
         await h.waitForNoServers(180_000);

@@ -226,6 +226,30 @@ const CASES: Case[] = [
         phase: ["compute-dy-1", "failed"],
     },
     {
+        name: "a server in ERROR because Nova's quota recheck failed is a quota failure (back off, no breaker)",
+        situation: {
+            nodes: { "compute-dy-1": "allocated+cloud+powering_up" },
+            servers: [
+                st1,
+                server("compute-dy-1", {
+                    status: "ERROR",
+                    // Nova's words, from a real run (test/integration/autoscaler-faults.test.ts).
+                    fault: "Quota exceeded for instances: Requested 1, but already used 1 of 1 instances",
+                }),
+            ],
+        },
+        actions: [
+            {
+                type: "fail",
+                node: "compute-dy-1",
+                serverId: "srv-compute-dy-1",
+                kind: "quota",
+                reason: "server compute-dy-1 went to ERROR: Quota exceeded for instances: Requested 1, but already used 1 of 1 instances",
+            },
+        ],
+        phase: ["compute-dy-1", "failed"],
+    },
+    {
         name: "a server in ERROR for another reason is a boot failure",
         situation: {
             nodes: { "compute-dy-1": "allocated+cloud+powering_up" },
