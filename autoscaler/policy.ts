@@ -18,6 +18,7 @@
  * - minion keys of workers that no longer exist are removed.
  */
 import { isMinionId, nodeNameOfMinionId } from "../lib/minionId";
+import { serverFaultKind } from "../lib/openstack/errors";
 import type { WorkerPoolKind } from "../lib/tags";
 import type {
     Activity,
@@ -45,15 +46,10 @@ export interface PolicyConfig {
 export type FailureKind =
     "boot-error" | "capacity" | "quota" | "launch-timeout" | "config-failed" | "unreachable";
 
-/**
- * The kind of failure a server's ERROR fault message says: Nova re-checks quota after the create
- * call returned (so a race with other boots ends in ERROR "Quota exceeded ..."), and "No valid
- * host" means no hypervisor had room; neither says anything about the image or the worker.
- */
-export function errorFaultKind(fault: string): FailureKind {
-    if (/quota exceeded/i.test(fault)) return "quota";
-    if (/no valid host|insufficient|capacity/i.test(fault)) return "capacity";
-    return "boot-error";
+/** The failure an ERROR server's fault means: quota and capacity are not the worker's fault. */
+function errorFaultKind(fault: string): FailureKind {
+    const kind = serverFaultKind(fault);
+    return kind === "other" ? "boot-error" : kind;
 }
 
 /** What the policy asks the executor to do. */

@@ -15,6 +15,7 @@ import { readFileSync } from "node:fs";
 import { ServiceHarness } from "../test/helpers/serviceHarness";
 import { waitFor } from "../test/helpers/waitFor";
 import { demoEnv } from "../test/helpers/osbox";
+import { median } from "./lib/stats";
 
 interface LogLine {
     time: number;
@@ -34,9 +35,8 @@ function logLines(h: ServiceHarness): LogLine[] {
 }
 
 function stats(values: number[]): string {
-    const sorted = [...values].sort((a, b) => a - b);
-    const median = sorted[Math.floor(sorted.length / 2)]!;
-    return `median ${(median / 1000).toFixed(2)} s, worst ${(sorted[sorted.length - 1]! / 1000).toFixed(2)} s`;
+    const seconds = (ms: number) => (ms / 1000).toFixed(2);
+    return `median ${seconds(median(values))} s, worst ${seconds(Math.max(...values))} s`;
 }
 
 function cpuAndRss(pid: number): { cpuTicks: number; rssKb: number } {

@@ -6,6 +6,7 @@
  */
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
+import { median } from "./lib/stats";
 
 const ROOT = path.resolve(__dirname, "..");
 const runs = Number(process.argv[2] ?? 5);
@@ -24,11 +25,6 @@ function time(args: string[], env: Record<string, string> = {}): number {
         stdio: "pipe",
     });
     return Number(process.hrtime.bigint() - start) / 1e6;
-}
-
-function median(values: number[]): number {
-    const sorted = [...values].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 const baseline: number[] = [];

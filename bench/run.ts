@@ -8,6 +8,7 @@ import { readdirSync } from "node:fs";
 import * as path from "node:path";
 
 const here = __dirname;
+// Helpers shared by the benchmarks live in bench/lib/ (not run).
 const only = process.argv[2];
 for (const file of readdirSync(here).sort()) {
     if (!file.endsWith(".ts") || file === "run.ts") continue;

@@ -50,17 +50,34 @@ export class OpenStackApiError extends Error {
     }
 }
 
+/** Nova's words for "over quota", in a 403 answer or in an ERROR server's fault. */
+const QUOTA_MESSAGE = /quota|exceed/i;
+
 /** Classifies a status and message. */
 export function errorKind(status: number, message: string): ApiErrorKind {
     if (status === 400) return "bad-request";
     if (status === 401) return "unauthorized";
-    if (status === 403) return /quota|exceed/i.test(message) ? "quota" : "forbidden";
+    if (status === 403) return QUOTA_MESSAGE.test(message) ? "quota" : "forbidden";
     if (status === 413) return "quota";
     if (status === 404) return "not-found";
     if (status === 409) return "conflict";
     if (status === 429) return "rate-limited";
     if (status === 502 || status === 503 || status === 504) return "unavailable";
     if (status >= 500) return "server";
+    return "other";
+}
+
+/** Why a server went to ERROR, from its fault message. */
+export type ServerFaultKind = "quota" | "capacity" | "other";
+
+/**
+ * Classifies an ERROR server's fault: Nova re-checks quota after the create call returned (boots
+ * racing for the last slot end in ERROR "Quota exceeded ..."), and "No valid host" means no
+ * hypervisor had room; neither says anything about the image or the worker.
+ */
+export function serverFaultKind(fault: string): ServerFaultKind {
+    if (QUOTA_MESSAGE.test(fault)) return "quota";
+    if (/no valid host|insufficient|capacity/i.test(fault)) return "capacity";
     return "other";
 }
 

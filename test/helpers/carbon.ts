@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { setConfigKeys } from "./configText";
 import { freePort } from "./ports";
 import { waitFor } from "./waitFor";
 
@@ -20,13 +21,6 @@ export const STORAGE_SCHEMAS = "/opt/graphite/conf/storage-schemas.conf";
 
 /** One series read back from whisper: `[epoch seconds, value or null]` per step. */
 export type Series = Array<[number, number | null]>;
-
-/** Sets `key = value` in carbon.conf text; the key must already be there. */
-function setKey(text: string, key: string, value: string): string {
-    const line = new RegExp(`^${key}\\s*=.*$`, "m");
-    if (!line.test(text)) throw new Error(`the generated carbon.conf has no ${key}`);
-    return text.replace(line, `${key} = ${value}`);
-}
 
 /** A running carbon-cache. */
 export class CarbonCache {
@@ -52,18 +46,20 @@ export class CarbonCache {
         for (const sub of ["conf", "whisper", "log", "run"])
             fs.mkdirSync(path.join(dir, sub), { recursive: true });
         const [line, pickle, query] = [await freePort(), await freePort(), await freePort()];
-        let text = conf;
-        for (const [key, value] of Object.entries({
-            STORAGE_DIR: `${dir}/`,
-            LOCAL_DATA_DIR: `${dir}/whisper/`,
-            LOG_DIR: `${dir}/log/`,
-            PID_DIR: `${dir}/run/`,
-            USER: "", // the tests run as root; on the head node carbon runs as graphite
-            LINE_RECEIVER_PORT: String(line),
-            PICKLE_RECEIVER_PORT: String(pickle),
-            CACHE_QUERY_PORT: String(query),
-        }))
-            text = setKey(text, key, value);
+        const text = setConfigKeys(
+            conf,
+            {
+                STORAGE_DIR: `${dir}/`,
+                LOCAL_DATA_DIR: `${dir}/whisper/`,
+                LOG_DIR: `${dir}/log/`,
+                PID_DIR: `${dir}/run/`,
+                USER: "", // the tests run as root; on the head node carbon runs as graphite
+                LINE_RECEIVER_PORT: String(line),
+                PICKLE_RECEIVER_PORT: String(pickle),
+                CACHE_QUERY_PORT: String(query),
+            },
+            { separator: " = ", file: "the generated carbon.conf" },
+        );
         const confPath = path.join(dir, "conf", "carbon.conf");
         fs.writeFileSync(confPath, text);
         // carbon reads storage-schemas.conf from the directory of its carbon.conf.

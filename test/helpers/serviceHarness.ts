@@ -470,6 +470,18 @@ export class ServiceHarness {
         );
     }
 
+    /** Waits until `job` runs; returns its nodes. */
+    async waitForRunning(job: string, timeoutMs = 120_000): Promise<string> {
+        return waitFor(
+            `job ${job} to run`,
+            async () => {
+                const j = (await this.jobs()).get(job);
+                return j?.state === "RUNNING" ? j.nodes : undefined;
+            },
+            { timeoutMs, intervalMs: 500 },
+        );
+    }
+
     /** Waits until Nova lists no server of this cluster. */
     async waitForNoServers(timeoutMs = 120_000): Promise<void> {
         await waitFor(

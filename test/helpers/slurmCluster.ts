@@ -9,6 +9,7 @@ import { execFile, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { setConfigKeys } from "./configText";
 import type { Highstate } from "./salt";
 
 const ENV_DIR = path.resolve(__dirname, "../env/slurm");
@@ -35,18 +36,6 @@ export interface SlurmClusterOptions {
     overrides?: Record<string, string>;
     /** Replaces text in the power-saving programs (e.g. the CLI path and the API URL). */
     programEdits?: Array<[string | RegExp, string]>;
-}
-
-/** Replaces `Key=...` lines in slurm.conf text; keys not present are appended. */
-export function setSlurmKeys(conf: string, values: Record<string, string>): string {
-    let text = conf.endsWith("\n") ? conf : `${conf}\n`;
-    for (const [key, value] of Object.entries(values)) {
-        const pattern = new RegExp(`^${key}=.*$`, "m");
-        text = pattern.test(text)
-            ? text.replace(pattern, `${key}=${value}`)
-            : `${text}${key}=${value}\n`;
-    }
-    return text;
 }
 
 /** A running test cluster. */
@@ -79,26 +68,31 @@ export class SlurmCluster {
             fs.writeFileSync(target, text, { mode: 0o755 });
             programs[action] = target;
         }
-        const conf = setSlurmKeys(file("/etc/slurm/slurm.conf"), {
-            SlurmUser: "root",
-            StateSaveLocation: path.join(dir, "state"),
-            SlurmdSpoolDir: path.join(dir, "spool", "%n"),
-            SlurmctldPidFile: path.join(dir, "run", "slurmctld.pid"),
-            SlurmdPidFile: path.join(dir, "run", "slurmd-%n.pid"),
-            SlurmctldLogFile: path.join(dir, "log", "slurmctld.log"),
-            SlurmdLogFile: path.join(dir, "log", "slurmd-%n.log"),
-            // cred_expire also sets how long Slurm holds a requeued job back (default 120 s).
-            AuthInfo: `socket=${path.join(dir, "munge", "munge.socket.2")},cred_expire=20`,
-            // The namespaces share the machine's kernel and cgroup tree.
-            ProctrackType: "proctrack/linuxproc",
-            TaskPlugin: "task/none",
-            CommunicationParameters: "NoCtldInAddrAny",
-            MailProg: "/bin/true",
-            ResumeProgram: programs.resume!,
-            SuspendProgram: programs.suspend!,
-            ResumeFailProgram: programs["resume-fail"]!,
-            ...options.overrides,
-        });
+        const conf = setConfigKeys(
+            file("/etc/slurm/slurm.conf"),
+            {
+                SlurmUser: "root",
+                StateSaveLocation: path.join(dir, "state"),
+                SlurmdSpoolDir: path.join(dir, "spool", "%n"),
+                SlurmctldPidFile: path.join(dir, "run", "slurmctld.pid"),
+                SlurmdPidFile: path.join(dir, "run", "slurmd-%n.pid"),
+                SlurmctldLogFile: path.join(dir, "log", "slurmctld.log"),
+                SlurmdLogFile: path.join(dir, "log", "slurmd-%n.log"),
+                // cred_expire also sets how long Slurm holds a requeued job back (default 120 s).
+                AuthInfo: `socket=${path.join(dir, "munge", "munge.socket.2")},cred_expire=20`,
+                // The namespaces share the machine's kernel and cgroup tree.
+                ProctrackType: "proctrack/linuxproc",
+                TaskPlugin: "task/none",
+                CommunicationParameters: "NoCtldInAddrAny",
+                MailProg: "/bin/true",
+                ResumeProgram: programs.resume!,
+                SuspendProgram: programs.suspend!,
+                ResumeFailProgram: programs["resume-fail"]!,
+                ...options.overrides,
+            },
+            // Keys the generated file leaves to Slurm's defaults are added.
+            { optional: "all" },
+        );
         fs.writeFileSync(path.join(dir, "etc", "slurm.conf"), conf);
         fs.writeFileSync(path.join(dir, "etc", "cgroup.conf"), file("/etc/slurm/cgroup.conf"));
         fs.writeFileSync(

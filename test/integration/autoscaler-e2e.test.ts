@@ -239,14 +239,7 @@ describe("autoscaler: Salt admission and the APIs, end to end", () => {
     it("refuses to delete a busy worker, drains it instead, and the job still completes", async () => {
         const h = harness();
         const job = await h.submit("--exclusive", "--wrap", "sleep 20");
-        const node = await waitFor(
-            "the job to run",
-            async () => {
-                const j = (await h.jobs()).get(job);
-                return j?.state === "RUNNING" ? j.nodes : undefined;
-            },
-            { timeoutMs: 120_000, intervalMs: 500 },
-        );
+        const node = await h.waitForRunning(job);
         await assert.rejects(
             h.api("POST", `/workers/${node}/actions/delete`),
             (err: Error & { status: number }) =>
@@ -289,14 +282,7 @@ describe("autoscaler: orphans in both directions", () => {
     it("tells Slurm a node is gone when its server disappears under a job, and the job runs again", async () => {
         const h = harness();
         const job = await h.submit("--exclusive", "--wrap", "sleep 15");
-        const first = await waitFor(
-            "the job to run",
-            async () => {
-                const j = (await h.jobs()).get(job);
-                return j?.state === "RUNNING" ? j.nodes : undefined;
-            },
-            { timeoutMs: 120_000, intervalMs: 500 },
-        );
+        const first = await h.waitForRunning(job);
         const server = (await h.servers()).find((s) => s.name === first)!;
         await h.nova.deleteServer(server.id); // out of band: the cloud lost the VM
         const jobs = await h.waitForJobs([job], 300_000);

@@ -12,6 +12,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { setConfigKeys } from "../helpers/configText";
 import { PILLAR_SECRETS, configFrom, renderHighstate, type Highstate } from "../helpers/salt";
 import { waitFor } from "../helpers/waitFor";
 
@@ -38,18 +39,9 @@ function file(p: string): string {
     return f.content;
 }
 
-/** Replaces `Key=...` lines (which must exist, or are appended when `append`) in slurm.conf text. */
+/** Sets `Key=value` lines of slurm.conf text; each must exist unless listed in `append`. */
 function setSlurmKeys(conf: string, values: Record<string, string>, append: string[] = []): string {
-    let text = conf;
-    for (const [key, value] of Object.entries(values)) {
-        const pattern = new RegExp(`^${key}=.*$`, "m");
-        if (append.includes(key)) text += `${key}=${value}\n`;
-        else {
-            assert.match(text, pattern, `generated slurm.conf has no ${key}`);
-            text = text.replace(pattern, `${key}=${value}`);
-        }
-    }
-    return text;
+    return setConfigKeys(conf, values, { optional: append, file: "generated slurm.conf" });
 }
 
 describe("generated slurm.conf in a real slurmctld", () => {
