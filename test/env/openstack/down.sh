@@ -48,6 +48,7 @@ stop_group() { # signal name... : signal all at once, then wait for all
 }
 
 stop_group TERM nova-compute nova-scheduler nova-conductor nova-api \
+                cinder-volume cinder-scheduler cinder-api \
                 neutron-server glance placement keystone
 stop_group TERM memcached rabbitmq-beam rabbitmq
 stop_group TERM epmd

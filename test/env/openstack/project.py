@@ -3,9 +3,13 @@
 
 - Compute quotas of project demo high enough for 60+ m1.tiny servers at once (the tests lower
   them temporarily to force partial failures and put them back).
-- Neutron quotas (ports, security groups) likewise.
+- Neutron quotas (ports, security groups, routers, floating IPs) likewise; Cinder quotas for 50
+  volumes and 5000 GiB (20 volumes of 200 GiB and room to spare).
 - As demo: network `dc-test-net` with subnet 192.0.2.0/24 (database rows only: no traffic ever
   leaves loopback) and security group `dc-test-sg`.
+- As admin: the external network `dc-test-public` on 198.51.100.0/24 (TEST-NET-2, again rows
+  only), which demo uses for router gateways and floating IPs. The floating-IP pool is exactly
+  one address, FLOATING_IP, which a test's emulated head host holds in a network namespace.
 Talks only to 127.0.0.1.
 """
 from keystoneauth1 import session as ks_session
@@ -14,6 +18,25 @@ from keystoneauth1.identity import v3
 AUTH = 'http://127.0.0.1:5000/v3'
 NOVA = 'http://127.0.0.1:8774/v2.1'
 NEUTRON = 'http://127.0.0.1:9696/v2.0'
+CINDER = 'http://127.0.0.1:8776/v3'
+
+FLOATING_IP = '198.51.100.10'
+# Neutron's IPAM picks a random free address of a subnet's pools, and a router gateway port and
+# a floating IP draw from the same external network. Subnet service types (an ML2 extension)
+# keep them apart deterministically: a port whose device_owner is listed in some subnet's
+# service_types only gets addresses from such subnets. The two halves of the /24 (subnets of
+# one network must not overlap) are one for floating IPs, whose pool is FLOATING_IP alone (so
+# every floating IP is that address, and a second one while it is taken gets Neutron's 409 "No
+# more IP addresses available"), and one for router gateways (20 routers).
+PUBLIC_NET = 'dc-test-public'
+PUBLIC_SUBNETS = [
+    {'name': 'dc-test-public-fip', 'cidr': '198.51.100.0/25', 'gateway_ip': '198.51.100.1',
+     'allocation_pools': [{'start': FLOATING_IP, 'end': FLOATING_IP}],
+     'service_types': ['network:floatingip']},
+    {'name': 'dc-test-public-gw', 'cidr': '198.51.100.128/25', 'gateway_ip': '198.51.100.129',
+     'allocation_pools': [{'start': '198.51.100.130', 'end': '198.51.100.149'}],
+     'service_types': ['network:router_gateway']},
+]
 
 
 def session(user, project):
@@ -21,6 +44,30 @@ def session(user, project):
                        project_name=project, user_domain_id='default',
                        project_domain_id='default')
     return ks_session.Session(auth=auth)
+
+
+def external_network(admin):
+    """dc-test-public and its two subnets, owned by admin, created or corrected."""
+    nets = admin.get(NEUTRON + '/networks?name=' + PUBLIC_NET).json()['networks']
+    if nets:
+        net_id = nets[0]['id']
+    else:
+        # flat: an external network is usually a provider network; with no agents it is rows only.
+        net_id = admin.post(NEUTRON + '/networks', json={'network': {
+            'name': PUBLIC_NET, 'admin_state_up': True, 'router:external': True,
+            'shared': False, 'provider:network_type': 'flat',
+            'provider:physical_network': 'public'}}).json()['network']['id']
+    have = {s['name']: s for s in
+            admin.get(NEUTRON + '/subnets?network_id=' + net_id).json()['subnets']}
+    for want in PUBLIC_SUBNETS:
+        cur = have.get(want['name'])
+        if cur is None:
+            admin.post(NEUTRON + '/subnets', json={'subnet': dict(
+                want, network_id=net_id, ip_version=4, enable_dhcp=False)})
+        elif any(cur[k] != want[k] for k in ('allocation_pools', 'service_types')):
+            admin.put(NEUTRON + '/subnets/' + cur['id'], json={'subnet': {
+                k: want[k] for k in ('allocation_pools', 'service_types')}})
+    return net_id
 
 
 def main():
@@ -32,7 +79,10 @@ def main():
         'metadata_items': 128, 'server_groups': 50, 'server_group_members': 200}})
     admin.put(NEUTRON + '/quotas/' + project_id, json={'quota': {
         'port': 1000, 'security_group': 100, 'security_group_rule': 1000,
-        'network': 50, 'subnet': 50}})
+        'network': 50, 'subnet': 50, 'router': 20, 'floatingip': 20}})
+    admin.put('%s/%s/os-quota-sets/%s' % (CINDER, admin.get_project_id(), project_id),
+              json={'quota_set': {'volumes': 50, 'gigabytes': 5000, 'snapshots': 50}})
+    public_id = external_network(admin)
 
     nets = demo.get(NEUTRON + '/networks?name=dc-test-net').json()['networks']
     if nets:
@@ -49,7 +99,8 @@ def main():
     if not groups:
         demo.post(NEUTRON + '/security-groups', json={'security_group': {
             'name': 'dc-test-sg', 'description': 'Dynamic Cluster tests'}})
-    print('project: quotas raised; network dc-test-net=%s; security group dc-test-sg' % net_id)
+    print('project: quotas raised; network dc-test-net=%s; security group dc-test-sg; external '
+          'network %s=%s (floating IP %s)' % (net_id, PUBLIC_NET, public_id, FLOATING_IP))
 
 
 if __name__ == '__main__':

@@ -7,13 +7,14 @@ BOX=${OSBOX_DIR:-/var/tmp/dc-osbox}; ST=$BOX/state
 if [ "${1:-}" != save ] || [ -z "${2:-}" ]; then echo "usage: $0 save FILE" >&2; exit 2; fi
 out=$(readlink -f "$2")
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-for db in keystone nova_api nova nova_cell0 placement glance neutron; do
+# The same databases and package versions as DBS and SEED_PKGS in up.sh.
+for db in keystone nova_api nova nova_cell0 placement glance neutron cinder; do
   /usr/bin/pg_dump -h 127.0.0.1 -p 15432 -U postgres -Fc -d "$db" -f "$tmp/$db.dump"
 done
 mkdir -p "$tmp/keystone" "$tmp/glance"
 cp -a "$ST/keystone/fernet-keys" "$ST/keystone/credential-keys" "$tmp/keystone/"
 cp -a "$ST/glance/images" "$tmp/glance/"
 dpkg-query -W -f '${Package}=${Version}\n' keystone python3-keystone python3-nova \
-  python3-glance python3-placement python3-neutron | sort >"$tmp/VERSIONS"
+  python3-glance python3-placement python3-neutron python3-cinder | sort >"$tmp/VERSIONS"
 tar -czf "$out" -C "$tmp" .
 ls -la "$out"

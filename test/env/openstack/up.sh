@@ -1,12 +1,16 @@
 #!/bin/bash
 # The tests' real OpenStack: Debian bookworm's own OpenStack Zed packages - Keystone, Nova (fake
-# virt driver), Placement, Glance and the Neutron API - bound to 127.0.0.1 and started by hand
-# (no systemd). Adapted from the team's verified recipe (shared/research/openstack-box.md).
+# virt driver), Placement, Glance, Cinder (Cinder's own fake volume driver) and the Neutron API
+# (ML2 and the L3 router plugin, no agents) - bound to 127.0.0.1 and started by hand (no
+# systemd). Adapted from the team's verified recipe (shared/research/openstack-box.md).
 #
 # Usage: bash test/env/openstack/up.sh   idempotent: installs missing packages, starts what is
-#                                        stopped, about 1 s when everything is up
-#        OSBOX_RESET=1 bash up.sh        stop, wipe state, start from scratch
+#                                        stopped, about 1 s when everything is up (services
+#                                        started with another version of the configurations
+#                                        written here are all restarted)
+#        OSBOX_RESET=1 bash up.sh        stop, wipe state, start from scratch (from seed-zed.tgz)
 # Stop:  bash test/env/openstack/down.sh  (only what up.sh started, by recorded PIDs)
+# Check: /usr/bin/python3 test/env/openstack/smoke.py  (volumes, routers, floating IPs as demo)
 # Stdout is only the `export OS_...` lines of the demo user (eval-able); logs go to stderr and
 # to $OSBOX_DIR/logs. Also writes $OSBOX_DIR/{openrc,admin-openrc,clouds.yaml}.
 set -euo pipefail
@@ -37,9 +41,13 @@ die() { echo "[osbox $(ts)] ERROR: $*" >&2; exit 1; }
 quiet() { grep -vE "Exception ignored in|^Traceback|^  File |_acquireLock|getcurrent|^    +\^|known eventlet monkey|INFO alembic|^\s+(self|raise|return|acquire|if |with )" || true; }
 
 # ---------------------------------------------------------------- packages
+# cinder-volume depends on lvm2, qemu-utils and tgt|open-iscsi: installed, never used (the fake
+# driver runs no command). python3-fixtures: the fake driver imports cinder.tests.unit, which
+# needs it.
 PKGS="keystone nova-api nova-conductor nova-scheduler placement-api glance-api
 neutron-server python3-openstackclient rabbitmq-server memcached postgresql-15
-uwsgi-core uwsgi-plugin-python3 python3-psycopg2 curl"
+uwsgi-core uwsgi-plugin-python3 python3-psycopg2 curl
+cinder-api cinder-scheduler cinder-volume python3-fixtures"
 
 install_packages() {
   local missing=""
@@ -79,6 +87,11 @@ neutron-common neutron/configure_rabbit boolean false
 neutron-common neutron/configure_ksat boolean false
 neutron-common neutron/configure_nova boolean false
 neutron-api neutron/configure_api-endpoint boolean false
+cinder-common cinder/configure_db boolean false
+cinder-common cinder/configure_rabbit boolean false
+cinder-common cinder/configure_ksat boolean false
+cinder-common cinder/volume_group string
+cinder-api cinder/configure_api-endpoint boolean false
 EOF
   local t0; t0=$(date +%s)
   if [ ! -e "$BOX/.apt-updated" ]; then
@@ -131,7 +144,7 @@ psql_q() { /usr/bin/psql -h 127.0.0.1 -p $PGPORT -U postgres -v ON_ERROR_STOP=1 
 
 # ---------------------------------------------------------------- configs
 write_configs() {
-  mkdir -p "$ETC"/{keystone,nova,placement,glance,neutron,rabbitmq}
+  mkdir -p "$ETC"/{keystone,nova,placement,glance,neutron,cinder,rabbitmq}
   authtoken() { # user service-type
     # service_type lets keystonemiddleware enforce application-credential access rules (the
     # Dynamic Cluster service's credential is restricted by them); without it such tokens get 401.
@@ -224,7 +237,18 @@ discover_hosts_in_cells_interval = 5
 [glance]
 region_name = RegionOne
 [cinder]
+# Volume attach/detach goes through Cinder's attachments API, found in the catalog as volumev3
+# (Nova's default, spelled out). Requests carry the user's token; the password below is only for
+# nova-compute's periodic tasks, which have none.
+catalog_info = volumev3::publicURL
 os_region_name = RegionOne
+auth_type = password
+auth_url = http://127.0.0.1:5000/v3
+project_name = service
+project_domain_name = Default
+user_domain_name = Default
+username = nova
+password = novapass
 [oslo_concurrency]
 lock_path = $ST/nova/lock
 [oslo_messaging_notifications]
@@ -291,7 +315,10 @@ EOF
   { cat <<EOF
 [DEFAULT]
 core_plugin = ml2
-service_plugins =
+# The L3 plugin serves routers, external gateways and floating IPs from the API and database
+# alone: with no L3 agent nothing is ever plumbed, routers are simply never scheduled to a host.
+# ML2 itself brings external-net and subnet-service-types (project.py uses both).
+service_plugins = router
 auth_strategy = keystone
 transport_url = $RABBIT
 bind_host = 127.0.0.1
@@ -325,13 +352,53 @@ EOF
     authtoken neutron network; svcauth nova nova
   } >"$ETC/neutron/neutron.conf"
 
-  uwsgi_ini() { # name port wsgi-file env processes
+  # Cinder with its own test driver (python3-cinder ships cinder/tests/fake_driver.py): an LVM
+  # driver whose every command is a no-op and whose one pool reports infinite capacity, so any
+  # size fits and nothing touches a disk (no device-mapper on this machine, LVM is impossible).
+  # target_helper = fake picks cinder.volume.targets.fake.FakeTarget (LVMVolumeDriver looks the
+  # helper up by that name); initialize_connection answers an 'iscsi' connection that Nova's
+  # fake virt driver only stores.
+  cp /usr/share/cinder-common/api-paste.ini "$ETC/cinder/api-paste.ini"
+  { cat <<EOF
+[DEFAULT]
+host = $HOSTNAME_NOVA
+my_ip = 127.0.0.1
+state_path = $ST/cinder
+transport_url = $RABBIT
+auth_strategy = keystone
+api_paste_config = $ETC/cinder/api-paste.ini
+osapi_volume_listen = 127.0.0.1
+osapi_volume_workers = 1
+enabled_backends = fake
+# Volumes created without a type get 'fake' (bootstrap.py creates it, bound to this backend);
+# Cinder's own __DEFAULT__ type works too (no extra specs: any backend).
+default_volume_type = fake
+# Like Nova's: the volume service reports its pool at once instead of after up to 60 s.
+periodic_fuzzy_delay = 0
+[fake]
+volume_driver = cinder.tests.fake_driver.FakeLoggingVolumeDriver
+volume_backend_name = fake
+target_helper = fake
+[database]
+connection = $DB/cinder
+[coordination]
+backend_url = file://$ST/cinder/coordination
+[oslo_concurrency]
+lock_path = $ST/cinder/lock
+[oslo_messaging_notifications]
+driver = noop
+$cache
+EOF
+    authtoken cinder volumev3; svcauth nova cinder
+  } >"$ETC/cinder/cinder.conf"
+
+  uwsgi_ini() { # name port wsgi-file env processes [extra ini line]
     cat >"$ETC/$1/uwsgi.ini" <<EOF
 [uwsgi]
 plugins = python3
 http-socket = 127.0.0.1:$2
 wsgi-file = $3
-env = $4
+${4:+env = $4}
 master = true
 processes = $5
 threads = 1
@@ -350,12 +417,15 @@ wsgi-manage-chunked-input = true
 socket-timeout = 60
 name = $1-api
 logto = $LOG/$1-api.log
+${6:-}
 EOF
   }
   uwsgi_ini keystone 5000 /usr/bin/keystone-wsgi-public "OS_KEYSTONE_CONFIG_DIR=$ETC/keystone" 2
   uwsgi_ini placement 8778 /usr/bin/placement-api "OS_PLACEMENT_CONFIG_DIR=$ETC/placement" 1
   uwsgi_ini nova 8774 /usr/bin/nova-api-wsgi "OS_NOVA_CONFIG_DIR=$ETC/nova" 2
   uwsgi_ini glance 9292 /usr/bin/glance-wsgi-api "OS_GLANCE_CONFIG_DIR=$ETC/glance" 1
+  # cinder-wsgi reads no config-dir variable: it parses sys.argv, which pyargv sets.
+  uwsgi_ini cinder 8776 /usr/bin/cinder-wsgi "" 1 "pyargv = --config-file $ETC/cinder/cinder.conf"
 
   # nova-compute's console script lives in the nova-compute package, which
   # drags in libvirt/qemu; python3-nova has the code, so call it directly.
@@ -379,7 +449,8 @@ write_lib() {
 """Idempotent API-level bootstrap for osbox.
 
 phase "keystone": projects, users, roles, services, endpoints.
-phase "cloud":    flavors, the tiny image, default network objects.
+phase "cloud":    flavors, the tiny image, the volume type.
+phase "canary":   a server and a volume attached to it, then both deleted.
 Talks only to 127.0.0.1.
 """
 import sys
@@ -397,8 +468,15 @@ SERVICES = [
     ('placement', 'placement', 'http://127.0.0.1:8778'),
     ('image', 'glance', 'http://127.0.0.1:9292'),
     ('network', 'neutron', 'http://127.0.0.1:9696'),
+    # Cinder under both names clients look for: Nova's catalog_info and gophercloud v1 (the
+    # Pulumi/Terraform OpenStack provider) ask for exactly 'volumev3'; openstacksdk and
+    # gophercloud v2 prefer the official 'block-storage'. One API, one URL.
+    ('volumev3', 'cinderv3', 'http://127.0.0.1:8776/v3/%(project_id)s'),
+    ('block-storage', 'cinder', 'http://127.0.0.1:8776/v3/%(project_id)s'),
 ]
-SERVICE_USERS = ['nova', 'placement', 'glance', 'neutron']
+SERVICE_USERS = ['nova', 'placement', 'glance', 'neutron', 'cinder']
+NOVA = 'http://127.0.0.1:8774/v2.1'
+CINDER = 'http://127.0.0.1:8776/v3/'  # + project id
 
 
 def admin_session():
@@ -482,37 +560,76 @@ def cloud_phase(sess, image_file):
             if st == 'active':
                 break
             time.sleep(0.5)
-    print('cloud: flavors m1.tiny/m1.small/m1.medium, image tiny=%s' %
-          image_id)
+    # The volume type named in cinder.conf's default_volume_type, bound to the fake backend.
+    cinder = CINDER + sess.get_project_id()
+    if not [t for t in req('GET', cinder + '/types').json()['volume_types']
+            if t['name'] == 'fake']:
+        req('POST', cinder + '/types', json={'volume_type': {
+            'name': 'fake', 'description': 'osbox: Cinder fake driver',
+            'os-volume-type-access:is_public': True,
+            'extra_specs': {'volume_backend_name': 'fake'}}})
+    print('cloud: flavors m1.tiny/m1.small/m1.medium, image tiny=%s, '
+          'volume type fake' % image_id)
+
+
+def wait_for(what, get, done, timeout=90):
+    """Poll get() every 0.25 s until done(value); return (value, seconds)."""
+    t0 = time.time()
+    value = get()
+    while not done(value) and time.time() - t0 < timeout:
+        time.sleep(0.25)
+        value = get()
+    if not done(value):
+        sys.exit('canary: %s: still %r after %ds' % (what, value, timeout))
+    return value, time.time() - t0
 
 
 def canary_phase(sess):
-    """Boot one server with no network, wait for ACTIVE, delete it."""
-    nova = 'http://127.0.0.1:8774/v2.1'
+    """End to end: boot a server with no network and create a 1 GiB volume
+    at the same time; attach the volume through Nova until Cinder says in-use
+    on that server, detach it until available; delete both."""
     hdr = {'OpenStack-API-Version': 'compute 2.37'}
+    cinder = CINDER + sess.get_project_id()
     img = sess.get('http://127.0.0.1:9292/v2/images?name=tiny').json()
-    t0 = time.time()
-    srv = sess.post(nova + '/servers', headers=hdr, json={'server': {
+    srv = sess.post(NOVA + '/servers', headers=hdr, json={'server': {
         'name': 'osbox-canary', 'imageRef': img['images'][0]['id'],
         'flavorRef': '1', 'networks': 'none'}}).json()['server']
-    status = None
-    for _ in range(240):
-        status = sess.get(nova + '/servers/' + srv['id'],
-                          headers=hdr).json()['server']['status']
-        if status in ('ACTIVE', 'ERROR'):
-            break
-        time.sleep(0.25)
-    t1 = time.time()
-    sess.delete(nova + '/servers/' + srv['id'], headers=hdr)
-    for _ in range(240):
-        if sess.get(nova + '/servers/' + srv['id'], headers=hdr,
-                    raise_exc=False).status_code == 404:
-            break
-        time.sleep(0.25)
-    print('canary: server %s in %.1fs, deleted in %.1fs' %
-          (status, t1 - t0, time.time() - t1))
+    vol = sess.post(cinder + '/volumes', json={'volume': {
+        'name': 'osbox-canary', 'size': 1}}).json()['volume']
+
+    def server():
+        return sess.get(NOVA + '/servers/' + srv['id'],
+                        headers=hdr).json()['server']['status']
+
+    def volume():
+        v = sess.get(cinder + '/volumes/' + vol['id']).json()['volume']
+        return v['status'], [a['server_id'] for a in v['attachments']]
+
+    status, t_srv = wait_for('server', server,
+                             lambda st: st in ('ACTIVE', 'ERROR'))
     if status != 'ACTIVE':
-        sys.exit(1)
+        sys.exit('canary: server %s' % status)
+    _, t_vol = wait_for('volume', volume, lambda v: v[0] != 'creating')
+    if volume()[0] != 'available':
+        sys.exit('canary: volume %s' % (volume(),))
+    sess.post(NOVA + '/servers/%s/os-volume_attachments' % srv['id'],
+              headers=hdr, json={'volumeAttachment': {'volumeId': vol['id']}})
+    _, t_att = wait_for('attach', volume,
+                        lambda v: v == ('in-use', [srv['id']]))
+    sess.delete(NOVA + '/servers/%s/os-volume_attachments/%s' %
+                (srv['id'], vol['id']), headers=hdr)
+    _, t_det = wait_for('detach', volume, lambda v: v == ('available', []))
+    sess.delete(cinder + '/volumes/' + vol['id'])
+    sess.delete(NOVA + '/servers/' + srv['id'], headers=hdr)
+    gone = (lambda url, **kw: lambda: sess.get(
+        url, raise_exc=False, **kw).status_code == 404)
+    _, t_del = wait_for('server delete',
+                        gone(NOVA + '/servers/' + srv['id'], headers=hdr),
+                        bool)
+    wait_for('volume delete', gone(cinder + '/volumes/' + vol['id']), bool)
+    print('canary: server ACTIVE in %.1fs, volume available %.1fs later, '
+          'in-use in %.1fs, detached in %.1fs, both deleted in %.1fs' %
+          (t_srv, t_vol, t_att, t_det, t_del))
 
 
 def main():
@@ -598,15 +715,21 @@ EOF
   psql_q -c "select 1 from pg_roles where rolname='osbox'" | grep -q 1 ||
     psql_q -c "CREATE ROLE osbox LOGIN PASSWORD 'osboxpass'"
   local db
-  FRESH_DB=0
+  # FRESH_DB=1: every database is new (a seed can be restored into them). NEW_DBS: how many are
+  # new; some but not all are when an older up.sh made the state (then the migrations run).
+  NEW_DBS=0
   for db in $DBS; do
     if ! psql_q -c "select 1 from pg_database where datname='$db'" | grep -q 1; then
-      psql_q -c "CREATE DATABASE $db OWNER osbox"; FRESH_DB=1
+      psql_q -c "CREATE DATABASE $db OWNER osbox"; NEW_DBS=$((NEW_DBS + 1))
     fi
   done
+  FRESH_DB=0; [ "$NEW_DBS" = "$(wc -w <<<"$DBS")" ] && FRESH_DB=1
+  return 0
 }
-DBS="keystone nova_api nova nova_cell0 placement glance neutron"
-SEED_PKGS="keystone python3-keystone python3-nova python3-glance python3-placement python3-neutron"
+# Keep in step with seed.sh, which dumps these databases and stamps these versions.
+DBS="keystone nova_api nova nova_cell0 placement glance neutron cinder"
+SEED_PKGS="keystone python3-keystone python3-nova python3-glance python3-placement python3-neutron
+python3-cinder"
 # shellcheck disable=SC2086 # a list of package names
 seed_versions() { dpkg-query -W -f '${Package}=${Version}\n' $SEED_PKGS | sort; }
 
@@ -686,10 +809,27 @@ nova_db() {
   dbsync nova "${NM[@]}" db sync
 }
 other_dbs() {
-  mkdir -p "$ST"/glance/{images,staging,tasks,lock} "$ST/neutron/lock"
   dbsync placement placement-manage --config-file "$ETC/placement/placement.conf" db sync
   dbsync glance glance-manage --config-file "$ETC/glance/glance-api.conf" db_sync
   dbsync neutron neutron-db-manage --config-file "$ETC/neutron/neutron.conf" upgrade heads
+  dbsync cinder cinder-manage --config-file "$ETC/cinder/cinder.conf" db sync
+}
+
+NC=(--config-file "$ETC/nova/nova.conf")
+CC=(--config-file "$ETC/cinder/cinder.conf")
+start_services() { # everything but nova-compute, all at once (CPU-bound imports)
+  start_bg keystone uwsgi --ini "$ETC/keystone/uwsgi.ini"
+  start_bg placement uwsgi --ini "$ETC/placement/uwsgi.ini"
+  start_bg glance uwsgi --ini "$ETC/glance/uwsgi.ini"
+  PYTHONPATH=$LIB/py start_bg neutron-server /usr/bin/neutron-server \
+    --config-file "$ETC/neutron/neutron.conf" --log-file "$LOG/neutron-server.log"
+  start_bg nova-api uwsgi --ini "$ETC/nova/uwsgi.ini"
+  start_bg nova-conductor /usr/bin/nova-conductor "${NC[@]}" --log-file "$LOG/nova-conductor.log"
+  start_bg nova-scheduler /usr/bin/nova-scheduler "${NC[@]}" --log-file "$LOG/nova-scheduler.log"
+  start_bg cinder-api uwsgi --ini "$ETC/cinder/uwsgi.ini"
+  start_bg cinder-scheduler /usr/bin/cinder-scheduler "${CC[@]}" --log-file "$LOG/cinder-scheduler.log"
+  # cinder-volume forks one child per backend; down.sh stops the recorded parent and its children.
+  start_bg cinder-volume /usr/bin/cinder-volume "${CC[@]}" --log-file "$LOG/cinder-volume.log"
 }
 
 env_block() { # user project
@@ -722,17 +862,30 @@ if [ "${OSBOX_RESET:-0}" = 1 ]; then
 fi
 install_packages
 STAMP=$ST/.bootstrapped
-ALL_SVCS="postgres epmd rabbitmq-beam memcached keystone placement glance neutron-server nova-api nova-conductor nova-scheduler nova-compute"
-all_alive=1; for s in $ALL_SVCS; do alive "$s" || all_alive=0; done
-if [ "$all_alive" = 1 ] && [ -f "$STAMP" ] && curl -sf -o /dev/null --max-time 5 http://127.0.0.1:8774/v2.1/; then
+ALL_SVCS="postgres epmd rabbitmq-beam memcached keystone placement glance neutron-server nova-api
+nova-conductor nova-scheduler nova-compute cinder-api cinder-scheduler cinder-volume"
+# Running services keep the configuration they were started with. Its fingerprint: the code that
+# writes the configurations and starts the services (declare -f drops comments, so editing a
+# comment restarts nothing), recorded in run/up.sum when they start.
+UP_SUM=$(declare -f write_configs write_lib rabbit_env start_services | sha256sum | cut -d' ' -f1)
+all_alive=1; any_alive=0
+for s in $ALL_SVCS; do if alive "$s"; then any_alive=1; else all_alive=0; fi; done
+if [ "$all_alive" = 1 ] && [ -f "$STAMP" ] && [ "$(cat "$RUN/up.sum" 2>/dev/null)" = "$UP_SUM" ] &&
+   curl -sf -o /dev/null --max-time 5 http://127.0.0.1:8774/v2.1/; then
   say "already up (PIDs in $RUN)"
   print_env; exit 0
+fi
+if [ "$any_alive" = 1 ] && [ "$(cat "$RUN/up.sum" 2>/dev/null)" != "$UP_SUM" ]; then
+  # Starting only what is stopped would mix old and new configurations (say, a Nova without
+  # [cinder] auth beside a new Cinder): stop everything (the state stays).
+  say "the configurations changed since the running services were started: restarting them all"
+  bash "$HERE/down.sh" >&2
 fi
 T_SVC=$(date +%s%N)
 T_SVC_UTC=$(date -u '+%Y-%m-%d %H:%M:%S')
 
 # Refuse to start if a port we need is held by a process osbox did not start.
-for pn in 5000:keystone 8774:nova-api 8778:placement 9292:glance 9696:neutron-server \
+for pn in 5000:keystone 8774:nova-api 8778:placement 9292:glance 9696:neutron-server 8776:cinder-api \
           5672:rabbitmq-beam 25672:rabbitmq-beam 4369:epmd 11211:memcached $PGPORT:postgres; do
   if port_open "${pn%%:*}" && ! alive "${pn#*:}"; then
     ss -ltnpH "sport = :${pn%%:*}" >&2 || true
@@ -742,31 +895,22 @@ done
 
 write_configs
 write_lib
+mkdir -p "$ST/nova/instances" "$ST/nova/lock" "$ST"/glance/{images,staging,tasks,lock} \
+  "$ST/neutron/lock" "$ST/cinder/lock" "$ST/cinder/coordination"
+echo "$UP_SUM" >"$RUN/up.sum"
 say "starting postgres, rabbitmq, memcached"
 start_postgres
 start_rabbit
 start_bg memcached memcached -u memcache -l 127.0.0.1 -p 11211 -U 0 -m 64
 
-NC=(--config-file "$ETC/nova/nova.conf")
-start_services() { # everything but nova-compute, all at once (CPU-bound imports)
-  start_bg keystone uwsgi --ini "$ETC/keystone/uwsgi.ini"
-  start_bg placement uwsgi --ini "$ETC/placement/uwsgi.ini"
-  start_bg glance uwsgi --ini "$ETC/glance/uwsgi.ini"
-  PYTHONPATH=$LIB/py start_bg neutron-server /usr/bin/neutron-server \
-    --config-file "$ETC/neutron/neutron.conf" --log-file "$LOG/neutron-server.log"
-  start_bg nova-api uwsgi --ini "$ETC/nova/uwsgi.ini"
-  start_bg nova-conductor /usr/bin/nova-conductor "${NC[@]}" --log-file "$LOG/nova-conductor.log"
-  start_bg nova-scheduler /usr/bin/nova-scheduler "${NC[@]}" --log-file "$LOG/nova-scheduler.log"
-}
 SEEDED=0
-if [ "$FRESH_DB" = 0 ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(seed_versions)" ]; then
+if [ "$NEW_DBS" = 0 ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(seed_versions)" ]; then
   SEEDED=1
   say "reusing bootstrapped state in $ST; starting services"
   start_services
 elif [ "$FRESH_DB" = 1 ] && [ -n "${OSBOX_SEED:-}" ] && restore_seed "$OSBOX_SEED"; then
   SEEDED=1
   say "restored databases, keys and image from seed $OSBOX_SEED; starting services"
-  mkdir -p "$ST/nova/instances" "$ST/nova/lock" "$ST"/glance/{images,staging,tasks,lock} "$ST/neutron/lock"
   start_services
 else
   say "syncing databases"
@@ -792,29 +936,31 @@ start_bg nova-compute "$BOX/bin/nova-compute" "${NC[@]}" --log-file "$LOG/nova-c
 wait_http glance http://127.0.0.1:9292/ 90
 wait_http neutron http://127.0.0.1:9696/ 90
 wait_http nova-api http://127.0.0.1:8774/v2.1/ 90
-say "APIs answer; waiting for nova-compute to register and be mapped"
-# Ready = compute host mapped to cell1 (scheduler's periodic discovery) and
-# nova-compute has reported in since this script started it.
+wait_http cinder-api http://127.0.0.1:8776/ 90
+say "APIs answer; waiting for nova-compute to register and be mapped, and for cinder-volume"
+# Ready = compute host mapped to cell1 (scheduler's periodic discovery), nova-compute and
+# cinder-volume's fake backend have reported in since this script started them.
 ok=0
 for _ in $(seq 1 240); do
   n=$(psql_q -d nova_api -c "select count(*) from host_mappings where host='$HOSTNAME_NOVA'" 2>/dev/null || echo 0)
   m=$(psql_q -d nova -c "select count(*) from services where host='$HOSTNAME_NOVA' and \"binary\"='nova-compute' and deleted=0 and last_seen_up >= '$T_SVC_UTC'" 2>/dev/null || echo 0)
-  [ "$n" = 1 ] && [ "$m" = 1 ] && { ok=1; break; }
+  v=$(psql_q -d cinder -c "select count(*) from services where host='$HOSTNAME_NOVA@fake' and \"binary\"='cinder-volume' and not deleted and updated_at >= '$T_SVC_UTC'" 2>/dev/null || echo 0)
+  [ "$n" = 1 ] && [ "$m" = 1 ] && [ "$v" = 1 ] && { ok=1; break; }
   for s in $ALL_SVCS; do
     alive "$s" || die "$s died; last log lines: $(tail -n 5 "$LOG/$s.log" "$LOG/$s-api.log" "$LOG/$s.out" 2>/dev/null | cut -c1-300)"
   done
   sleep 0.5
 done
-[ "$ok" = 1 ] || die "nova-compute never became ready (mapped=$n reported=$m)"
-say "compute ready ($(secs_since "$T_SVC") after packages were in place)"
+[ "$ok" = 1 ] || die "nova-compute or cinder-volume never became ready (mapped=$n reported=$m volume=$v)"
+say "compute and volume ready ($(secs_since "$T_SVC") after packages were in place)"
 
 if [ "$SEEDED" = 0 ]; then
   printf 'osbox tiny image\n' >"$ST/tiny.img"
   $PY "$LIB/bootstrap.py" "cloud=$ST/tiny.img"
 fi
 if [ "${OSBOX_CANARY:-1}" = 1 ]; then
-  # End-to-end readiness: boot one server, wait for ACTIVE, delete it.
-  $PY "$LIB/bootstrap.py" canary || die "canary server did not go ACTIVE (see $LOG/nova-*.log)"
+  # End-to-end readiness: boot one server, attach a volume to it, detach, delete both.
+  $PY "$LIB/bootstrap.py" canary || die "canary failed (see $LOG/nova-*.log and $LOG/cinder-*.log)"
 fi
 
 $PY "$HERE/project.py" >&2 || die "project set-up (quotas, test network) failed"
