@@ -1,7 +1,9 @@
 /**
  * Renders the Salt tree for tests: builds the pillar the program would generate for a config
  * (components/pillar.ts, with fixed resource values), and runs test/salt/render.py, which
- * renders with Debian's real Jinja2 and PyYAML and checks Salt's structure.
+ * renders with Debian's real Jinja2 and PyYAML and checks Salt's structure. No Salt needed, so
+ * the unit stage uses it; test/integration/salt-real-render.test.ts checks that Salt itself
+ * (test/helpers/saltCall.ts) renders the same states, files and reactions.
  */
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
@@ -62,6 +64,29 @@ export function configFrom(values: Record<string, unknown>): ClusterConfig {
         sshAgentAvailable: true,
     });
 }
+
+const RENDER_BASE = { keyName: "hpc-key", allowedCidr: "203.0.113.0/24", network: "private" };
+
+/**
+ * The configs the Salt tree is rendered for (test/unit/salt-tree.test.ts with the emulation,
+ * test/integration/salt-real-render.test.ts with Salt itself); together they reach every file of
+ * the tree: Slurm with a floor, a burst pool and a user with a key; no floor and no users; a
+ * floor only (min = max); Torque.
+ */
+export const RENDER_CONFIGS: Record<string, ClusterConfig> = {
+    "slurm, floor 2, burst 8, one user": configFrom({
+        ...RENDER_BASE,
+        users: [{ name: "fred", uid: 1001, sshKeys: ["ssh-ed25519 AAAAC3Nza fred@laptop"] }],
+        workers: { min: 2, max: 10 },
+    }),
+    "slurm, no floor, no users": configFrom({
+        ...RENDER_BASE,
+        users: [],
+        workers: { min: 0, max: 4 },
+    }),
+    "slurm, floor only (min = max)": configFrom({ ...RENDER_BASE, workers: { min: 3, max: 3 } }),
+    torque: configFrom({ ...RENDER_BASE, scheduler: "torque" }),
+};
 
 /** Which side of the cluster a minion is. */
 export type Role = "head" | "worker";

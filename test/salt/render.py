@@ -15,9 +15,27 @@ Reads one JSON request on stdin and writes one JSON answer on stdout:
 
 What is reproduced from Salt's Jinja environment: the file-roots loader, StrictUndefined, the
 `do` and loop-control extensions, `import_yaml`, the `json`/`tojson` filters, the globals
-(`salt`, `grains`, `pillar`, `opts`, `sls`, `tpldir`, `tplroot` via tpldir, `slspath`), and the
-handful of execution functions the tree calls through `salt[...]` (listed in SALT_FUNCTIONS;
-any other call is an error, so the list is the tree's whole dependency on Salt's modules).
+(`salt`, `grains`, `pillar`, `opts`, `sls`, `tpldir`, `tplroot` via tpldir, `slspath`), the
+handful of execution functions the tree calls through `salt[...]` (listed in salt_functions();
+any other call is an error, so the list is the tree's whole dependency on Salt's modules), and
+what file.managed does to `contents` (every line ends with a newline).
+
+Why it is kept now that the integration stage runs Salt itself
+(test/integration/salt-real-render.test.ts, Salt 3006.28 from PyPI): it is the part real Salt
+cannot take over.
+- The unit stage runs without Salt: `npm test -- unit` installs nothing from PyPI and renders
+  every config in milliseconds, so the structure checks below and the unit tests' assertions on
+  rendered files give feedback before the integration stage.
+- Other tests feed the files it renders to real daemons (slurmctld, carbon, nginx, exportfs, the
+  service harness) and run events through its reactor rendering (test/helpers/saltEvents.ts).
+It is not trusted on its own: the integration stage asserts that for every config and role Salt
+finds exactly the same states (IDs, module.function, arguments, SLS, order), that Salt's file
+states write every file byte for byte as rendered here with the same mode, and that Salt's
+reactor system makes exactly the calls rendered here. Its own structure checks (known
+module.function names, requisite targets, sources, contents_pillar keys) are pre-checks for the
+unit stage; Salt repeats them there (test/salt/state_args.py binds every argument to Salt's own
+state function). What neither can show on a Debian test machine (that the states apply on Rocky
+9) is listed in README.md, "Tests".
 """
 
 import copy
@@ -197,6 +215,13 @@ def check_state(errors, sls, state_id, body):
     return {"module": module, "function": function, "args": args, "sls": sls}
 
 
+def salt_contents(text, args):
+    """What file.managed writes for `contents`/`contents_pillar`: every line ends with a newline
+    (salt/states/file.py; the last one too, unless contents_newline is False)."""
+    text = "".join(line.rstrip("\r") + "\n" for line in str(text).splitlines())
+    return text if args.get("contents_newline", True) else text.rstrip("\n").rstrip("\r")
+
+
 def render_highstate(request):
     tree = request["tree"]
     pillar = request["pillar"]
@@ -310,9 +335,9 @@ def render_highstate(request):
                 with open(os.path.join(tree, rel), encoding="utf-8") as handle:
                     entry["content"] = handle.read()
         elif "contents" in args:
-            entry["content"] = args["contents"]
+            entry["content"] = salt_contents(args["contents"], args)
         elif "contents_pillar" in args:
-            entry["content"] = path_get(pillar, args["contents_pillar"], "")
+            entry["content"] = salt_contents(path_get(pillar, args["contents_pillar"], ""), args)
         else:
             continue
         files[path] = entry

@@ -12,30 +12,18 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import type { ClusterConfig } from "../../components/config";
 import { renderPublicPillarFiles } from "../../components/pillar";
 import {
     PILLAR_RESOURCES,
     PILLAR_SECRETS,
+    RENDER_CONFIGS,
     SALT_TREE,
-    configFrom,
     renderHighstate,
     type Highstate,
 } from "../helpers/salt";
 
-const BASE = { keyName: "hpc-key", allowedCidr: "203.0.113.0/24", network: "private" };
-
 /** The configs whose highstates are rendered; together they reach every file of the tree. */
-const CONFIGS: Record<string, ClusterConfig> = {
-    "slurm, floor 2, burst 8, one user": configFrom({
-        ...BASE,
-        users: [{ name: "fred", uid: 1001, sshKeys: ["ssh-ed25519 AAAAC3Nza fred@laptop"] }],
-        workers: { min: 2, max: 10 },
-    }),
-    "slurm, no floor, no users": configFrom({ ...BASE, users: [], workers: { min: 0, max: 4 } }),
-    "slurm, floor only (min = max)": configFrom({ ...BASE, workers: { min: 3, max: 3 } }),
-    torque: configFrom({ ...BASE, scheduler: "torque" }),
-};
+const CONFIGS = RENDER_CONFIGS;
 
 const rendered = new Map<string, { head: Highstate; worker: Highstate }>();
 function highstates(name: string): { head: Highstate; worker: Highstate } {
@@ -230,7 +218,9 @@ describe("Salt tree: what the rendered files say", () => {
         const { worker } = highstates("slurm, floor 2, burst 8, one user");
         assert.equal(
             worker.files["/etc/sysconfig/slurmd"]!.content,
-            'SLURMD_OPTIONS="--conf-server 10.42.0.5:6817 -N compute-dy-1"',
+            // file.managed ends `contents` with a newline (checked against Salt in
+            // test/integration/salt-real-render.test.ts).
+            'SLURMD_OPTIONS="--conf-server 10.42.0.5:6817 -N compute-dy-1"\n',
         );
         const mount = worker.states["dynamic-cluster-worker-nfs-client-mount-mounted"]!;
         assert.equal(mount.args.device, "10.42.0.5:/data");

@@ -1,0 +1,183 @@
+/**
+ * Events as Salt sends them to the reactors (shapes in ../shared/research/anchors.md §6.1), each
+ * with the reactions it must produce: rendered by the emulation in
+ * test/unit/salt-reactors.test.ts and by Salt's own reactor system in
+ * test/integration/salt-real-render.test.ts.
+ */
+import { HEAD_LOCAL_PORTS } from "../../components/ports";
+
+export const API = `http://127.0.0.1:${HEAD_LOCAL_PORTS.serviceLocalApi}/local/v1`;
+export const HEADER = "/etc/dynamic-cluster/reactor-local-api.header";
+export const MINION = "dc-7f3a9c2e4b1d4e5f8a6b0c1d2e3f4a5b";
+const PUB =
+    "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA'quote'\n-----END PUBLIC KEY-----\n";
+
+export interface ReactorCase {
+    name: string;
+    file: string;
+    tag: string;
+    data: unknown;
+    /** Expected reactions by ID (kind.function and, for HTTP forwards, the decoded body). */
+    expect: Record<
+        string,
+        { call: string; url?: string; body?: unknown; args?: Record<string, unknown> }
+    >;
+}
+
+export const REACTOR_CASES: ReactorCase[] = [
+    {
+        name: "auth: a pending key is forwarded for the service to decide",
+        file: "reactor/auth.sls",
+        tag: "salt/auth",
+        data: {
+            result: true,
+            act: "pend",
+            id: MINION,
+            pub: PUB,
+            _stamp: "2026-11-25T10:00:00.000000",
+        },
+        expect: {
+            "dynamic-cluster-reactor-auth-forward": {
+                call: "runner.http.query",
+                url: `${API}/salt/auth`,
+                body: { id: MINION, act: "pend", pub: PUB },
+            },
+        },
+    },
+    {
+        name: "auth: a denied key (changed key under a known ID) is forwarded",
+        file: "reactor/auth.sls",
+        tag: "salt/auth",
+        data: { result: false, act: "denied", id: MINION, pub: PUB },
+        expect: {
+            "dynamic-cluster-reactor-auth-forward": {
+                call: "runner.http.query",
+                url: `${API}/salt/auth`,
+                body: { id: MINION, act: "denied", pub: PUB },
+            },
+        },
+    },
+    {
+        name: "auth: an accepted key re-authenticating is ignored",
+        file: "reactor/auth.sls",
+        tag: "salt/auth",
+        data: { result: true, act: "accept", id: MINION, pub: PUB },
+        expect: {},
+    },
+    {
+        name: "auth: a rejected key (no act) is ignored",
+        file: "reactor/auth.sls",
+        tag: "salt/auth",
+        data: { result: false, id: MINION, pub: PUB },
+        expect: {},
+    },
+    {
+        name: "auth: an ID that would break out of YAML stays a plain string",
+        file: "reactor/auth.sls",
+        tag: "salt/auth",
+        data: { result: true, act: "pend", id: "x'\n  evil: {{ 1 }}", pub: PUB },
+        expect: {
+            "dynamic-cluster-reactor-auth-forward": {
+                call: "runner.http.query",
+                url: `${API}/salt/auth`,
+                body: { id: "x'\n  evil: {{ 1 }}", act: "pend", pub: PUB },
+            },
+        },
+    },
+    {
+        name: "start: a worker's start is forwarded and its highstate queued",
+        file: "reactor/start.sls",
+        tag: `salt/minion/${MINION}/start`,
+        data: {
+            id: MINION,
+            cmd: "_minion_event",
+            data: "Minion started",
+            pretag: null,
+            tag: `salt/minion/${MINION}/start`,
+        },
+        expect: {
+            "dynamic-cluster-reactor-start-forward": {
+                call: "runner.http.query",
+                url: `${API}/salt/start`,
+                body: { id: MINION },
+            },
+            "dynamic-cluster-reactor-start-highstate": {
+                call: "local.state.apply",
+                args: { tgt: MINION, kwarg: { queue: true } },
+            },
+        },
+    },
+    {
+        name: "start: an event whose ID does not match its tag is ignored",
+        file: "reactor/start.sls",
+        tag: "salt/minion/other/start",
+        data: { id: MINION, data: "Minion started" },
+        expect: {},
+    },
+    {
+        name: "stats: a collector event is forwarded with the master's minion ID",
+        file: "reactor/stats.sls",
+        tag: "dynamic-cluster/stats",
+        data: {
+            id: MINION,
+            cmd: "_minion_event",
+            tag: "dynamic-cluster/stats",
+            data: {
+                time: 1795566503,
+                metrics: { "load.1m": 0.5, "memory.used_percent": 8.31 },
+                id: "spoofed",
+            },
+        },
+        expect: {
+            "dynamic-cluster-reactor-stats-forward": {
+                call: "runner.http.query",
+                url: `${API}/salt/stats`,
+                body: {
+                    id: MINION,
+                    time: 1795566503,
+                    metrics: { "load.1m": 0.5, "memory.used_percent": 8.31 },
+                },
+            },
+        },
+    },
+    {
+        name: "stats: an event without metrics is ignored",
+        file: "reactor/stats.sls",
+        tag: "dynamic-cluster/stats",
+        data: { id: MINION, data: { time: 1 } },
+        expect: {},
+    },
+    {
+        name: "worker: ready is forwarded",
+        file: "reactor/worker.sls",
+        tag: "dynamic-cluster/worker/ready",
+        data: { id: MINION, data: { node_name: "compute-dy-3" } },
+        expect: {
+            "dynamic-cluster-reactor-worker-forward": {
+                call: "runner.http.query",
+                url: `${API}/salt/worker/ready`,
+                body: { id: MINION, node_name: "compute-dy-3" },
+            },
+        },
+    },
+    {
+        name: "worker: failed is forwarded",
+        file: "reactor/worker.sls",
+        tag: "dynamic-cluster/worker/failed",
+        data: { id: MINION, data: { node_name: "compute-dy-3" } },
+        expect: {
+            "dynamic-cluster-reactor-worker-forward": {
+                call: "runner.http.query",
+                url: `${API}/salt/worker/failed`,
+                body: { id: MINION, node_name: "compute-dy-3" },
+            },
+        },
+    },
+    {
+        name: "worker: any other outcome is ignored",
+        file: "reactor/worker.sls",
+        tag: "dynamic-cluster/worker/rebooted",
+        data: { id: MINION, data: { node_name: "compute-dy-3" } },
+        expect: {},
+    },
+];
