@@ -4,8 +4,13 @@
  * Owns the generated secrets (random/tls resources, so they are stable across runs and stored
  * encrypted), the `/data` volume (protected, outside the head node so it survives a head-node
  * replacement), the head-node service's application credential, and composes {@link Network},
- * {@link HeadNode} and {@link HeadProvisioner}. Worker policy reaches the head node only through
- * the pillar, so changing it re-runs the provisioning step and nothing else.
+ * {@link HeadNode}, {@link HeadProvisioner}, the sweep of burst workers on destroy
+ * ({@link BurstSweep}) and the static floor of workers ({@link WorkerPool},
+ * `workers.min` servers named `<prefix>-st-N`, booted once the head node is configured, since
+ * they join its Salt master). The pool is registered even when `workers.min` is 0 (it then owns
+ * no server), so raising the floor later is an in-place update of the same resource. Worker
+ * policy reaches the head node only through the pillar, so changing it re-runs the provisioning
+ * step (and resizes the pool) and nothing else.
  */
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
@@ -16,11 +21,13 @@ import * as path from "node:path";
 import { saltPemFinger } from "../lib/saltKey";
 import { encodeUserData, renderUserData } from "../lib/userData";
 import { SERVICE_ACCESS_RULES } from "./accessRules";
+import { BurstSweep } from "./burstSweep";
 import type { ClusterConfig, WorkerPolicy } from "./config";
 import { HeadNode } from "./headNode";
 import { Network } from "./network";
 import {
     headMinionId,
+    staticNodePrefix,
     type PillarResources,
     type PillarSecrets,
     renderPublicPillarFiles,
@@ -28,6 +35,7 @@ import {
 } from "./pillar";
 import { buildServiceBundle } from "./serviceBundle";
 import { hashDirectory, HeadProvisioner, type RemoteFile } from "./provisioner";
+import { WorkerPool } from "./workerPool";
 
 /** The project's root directory (holds `cloud-init/` and `salt/`). */
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
@@ -88,6 +96,8 @@ export class Cluster extends pulumi.ComponentResource {
     readonly headNode: HeadNode;
     /** The provisioning step; worker pools depend on it (the master must be up). */
     readonly provisioner: HeadProvisioner;
+    /** The static floor of workers (`workers.min`; none when it is 0). */
+    readonly staticWorkers: WorkerPool;
 
     /**
      * @param name The _unique_ name of this component.
@@ -117,25 +127,40 @@ export class Cluster extends pulumi.ComponentResource {
             parent,
         );
 
-        const dataVolume = new openstack.blockstorage.Volume(
-            `${name}-data`,
-            {
-                name: `${config.clusterName}-data`,
-                description: `Dynamic Cluster ${config.clusterName}: /data`,
-                size: config.data.size,
-                volumeType: config.data.volumeType,
-            },
-            { parent: this, protect: config.data.protect },
+        // The /data volume: created here, or an existing one the user names (e.g. the volume a
+        // destroyed stack left). With data.protect (the default) Pulumi never deletes it: a
+        // `pulumi destroy` (or a replacement, e.g. after a data.volumeType change) leaves it in
+        // Cinder, detached, for `data.volumeId` or `openstack volume delete` (README).
+        const dataVolumeId: pulumi.Output<string> = config.data.volumeId
+            ? pulumi.output(config.data.volumeId)
+            : new openstack.blockstorage.Volume(
+                  `${name}-data`,
+                  {
+                      name: `${config.clusterName}-data`,
+                      description: `Dynamic Cluster ${config.clusterName}: /data`,
+                      size: config.data.size,
+                      volumeType: config.data.volumeType,
+                  },
+                  { parent: this, retainOnDelete: config.data.protect },
+              ).id;
+
+        // Burst workers (started by the head node's service) are deleted with the stack: after
+        // the head server, before the network their ports are on (components/burstSweep.ts).
+        const burstSweep = new BurstSweep(
+            `${name}-burst-sweep`,
+            { clusterId: this.clusterId },
+            { parent: this, dependsOn: [this.network] },
         );
 
         this.headNode = new HeadNode(
             `${name}-head`,
             {
+                serverDependsOn: [burstSweep],
                 headNode: config.headNode,
                 keyName: config.keyName,
                 network: this.network,
                 userData: renderHeadUserData(config),
-                dataVolumeId: dataVolume.id,
+                dataVolumeId: dataVolumeId,
                 clusterId: this.clusterId,
             },
             parent,
@@ -206,8 +231,8 @@ export class Cluster extends pulumi.ComponentResource {
                 this.headNode.publicAddress,
                 this.network.subnetCidr,
                 this.network.networkId,
-                this.network.workerSecurityGroup.name,
-                dataVolume.id,
+                this.network.workerSecurityGroup.id,
+                dataVolumeId,
                 this.masterFinger,
             ])
             .apply(
@@ -306,13 +331,37 @@ export class Cluster extends pulumi.ComponentResource {
                 user: config.sshUser,
                 privateKey: config.sshPrivateKey,
                 instanceId: this.headNode.instance.id,
-                reachableAfter: this.headNode.reachableAfter,
+                provisionAfter: this.headNode.provisionAfter,
                 saltTreeDir: path.join(PROJECT_ROOT, "salt"),
                 serviceBundleDir,
                 files,
                 headMinionId: headMinionId(config),
             },
             { parent: this.headNode },
+        );
+
+        this.staticWorkers = new WorkerPool(
+            `${name}-workers`,
+            {
+                count: config.workers.min,
+                flavor: config.workers.flavor,
+                image: config.workers.image,
+                network: this.network.networkId,
+                keyName: config.keyName,
+                securityGroups: [this.network.workerSecurityGroup.id],
+                availabilityZone: config.workers.availabilityZone ?? "",
+                namePrefix: staticNodePrefix(config),
+                clusterId: this.clusterId,
+                masterAddress: this.headNode.clusterAddress,
+                masterFinger: this.masterFinger,
+                userDataTemplate: readFileSync(
+                    path.join(PROJECT_ROOT, "cloud-init", "worker.yaml"),
+                    "utf8",
+                ),
+                bootTimeoutSeconds: config.workers.launchTimeout,
+            },
+            // The workers' minions need the configured master (and its reactors) to join.
+            { parent: this, dependsOn: [this.provisioner] },
         );
 
         this.scheduler = config.scheduler;

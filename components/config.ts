@@ -49,12 +49,17 @@ export interface WorkerPolicy {
 
 /** The `/data` volume (`data.*`). */
 export interface DataVolumeConfig {
-    /** Size in GiB. */
+    /** Size in GiB of a new volume. */
     size: number;
-    /** Cinder volume type, or undefined for the cloud's default. */
+    /** Cinder volume type of a new volume, or undefined for the cloud's default. */
     volumeType?: string;
-    /** Protect the volume from `pulumi destroy` (default true). */
+    /**
+     * Keep the volume in Cinder when the stack is destroyed or the volume replaced (default true):
+     * `pulumi destroy` then removes everything else and leaves /data's volume, detached.
+     */
     protect: boolean;
+    /** An existing Cinder volume (ID) to use as /data instead of creating one. */
+    volumeId?: string;
 }
 
 /** A cluster user account (`users[*]`). */
@@ -114,11 +119,27 @@ export interface ClusterConfig {
     dashboardPassword?: pulumi.Output<string>;
 }
 
-/** How a key is declared in `Pulumi.yaml`; used by the tests and the README generator. */
+/**
+ * How a key is declared in `Pulumi.yaml`; used by the tests and the README generator.
+ *
+ * The Pulumi CLI treats every declared key without a default as required, so each optional key
+ * has one there: structured keys (`object`) default to `{}` and the program fills in their fields;
+ * the secret keys default to "" (unset). The CLI also refuses a plain default for a key declared
+ * `secret: true`, so `Pulumi.yaml` does not mark them: the program itself refuses a plain-text
+ * value for a {@link secret} key, with the command that fixes it.
+ */
 export interface ConfigKeySpec {
-    /** `string`, `integer`, `boolean`, `array` or (structured, set with `--path`) `object`. */
+    /**
+     * `string`, `integer`, `boolean`, `array` (of strings, or of objects for `users`) or
+     * (structured, set with `--path`) `object`.
+     */
     type: "string" | "integer" | "boolean" | "array" | "object";
-    /** Default value, or undefined when the key has none (required, or optional with no value). */
+    /** Element type of an `array`. */
+    items?: "string" | "object";
+    /**
+     * Default value, or undefined for a required key. For an `object` key, its fields' defaults
+     * (`Pulumi.yaml` declares `{}`).
+     */
     default?: unknown;
     /** True when the user must set the key. */
     required?: boolean;
@@ -203,6 +224,7 @@ export const CONFIG_KEYS: Record<string, ConfigKeySpec> = {
     },
     dnsNameservers: {
         type: "array",
+        items: "string",
         default: [],
         description: "DNS servers of the created subnet; empty means the cloud's default.",
     },
@@ -213,11 +235,13 @@ export const CONFIG_KEYS: Record<string, ConfigKeySpec> = {
     },
     sshPrivateKey: {
         type: "string",
+        default: "",
         secret: true,
         description: "Private key for provisioning (set with --secret); unset means use ssh-agent.",
     },
     dashboardPassword: {
         type: "string",
+        default: "",
         secret: true,
         description: "Dashboard password (set with --secret); unset means generate one.",
     },
@@ -237,10 +261,11 @@ export const CONFIG_KEYS: Record<string, ConfigKeySpec> = {
         type: "object",
         default: DATA_DEFAULTS,
         description:
-            "The /data volume: size (GiB), volumeType, protect. Default: {size: 100, protect: true}.",
+            "The /data volume: size (GiB), volumeType, protect (kept in Cinder on destroy), volumeId (use an existing volume). Default: {size: 100, protect: true}.",
     },
     users: {
-        type: "object",
+        type: "array",
+        items: "object",
         default: USERS_DEFAULT,
         description:
             "Cluster users: a list of {name, uid, sshKeys}. Default: [{name: fred, uid: 10001}].",
@@ -332,6 +357,7 @@ const dataSchema = z
         size: z.number().int().min(1).max(65536),
         volumeType: NONEMPTY.optional(),
         protect: z.boolean(),
+        volumeId: z.string().regex(/^[0-9a-f-]{36}$/, "must be a Cinder volume ID (a UUID)"),
     })
     .partial()
     .strict();
@@ -437,6 +463,7 @@ const EXAMPLES: Record<string, string> = {
     "headNode.image": "Rocky-9",
     "data.size": "100",
     "data.protect": "true",
+    "data.volumeId": "<volume ID from `openstack volume list`>",
     "dashboard.username": "admin",
 };
 
@@ -507,7 +534,7 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
         }
     }
     for (const [key, spec] of Object.entries(CONFIG_KEYS)) {
-        if (spec.secret && v[key] !== undefined && !raw.secretKeys.has(key)) {
+        if (spec.secret && get(key) !== undefined && !raw.secretKeys.has(key)) {
             problems.add(
                 key,
                 `is a secret and is stored in plain text; set it again with \`pulumi config set --secret ${key} <value>\`.`,
@@ -651,6 +678,12 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
 
     const dataIn = parseStructured(problems, "data", dataSchema, v["data"], exampleFor) ?? {};
     const data: DataVolumeConfig = { ...DATA_DEFAULTS, ...dataIn };
+    if (data.volumeId && (dataIn.size !== undefined || dataIn.volumeType !== undefined)) {
+        problems.add(
+            "data.volumeId",
+            "uses an existing volume, so data.size and data.volumeType do not apply; remove them with `pulumi config rm --path data.size` (and data.volumeType), or remove data.volumeId to create a new volume.",
+        );
+    }
 
     let users: UserAccount[] = USERS_DEFAULT;
     const usersRaw = parseJson(problems, "users", v["users"]);
@@ -711,7 +744,8 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
             `"${sshUser}" is not a user name; set the image's login user with \`pulumi config set sshUser rocky\`.`,
         );
     }
-    const sshPrivateKeyRaw = v["sshPrivateKey"];
+    // "" is the declared default: unset.
+    const sshPrivateKeyRaw = get("sshPrivateKey") === undefined ? undefined : v["sshPrivateKey"];
     if (sshPrivateKeyRaw === undefined && !raw.sshAgentAvailable) {
         problems.add(
             "sshPrivateKey",
@@ -726,7 +760,8 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
             "is not a PEM or OpenSSH private key; set it with `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519`.",
         );
     }
-    const dashboardPasswordRaw = v["dashboardPassword"];
+    const dashboardPasswordRaw =
+        get("dashboardPassword") === undefined ? undefined : v["dashboardPassword"];
     if (dashboardPasswordRaw !== undefined && dashboardPasswordRaw.length < 12) {
         problems.add(
             "dashboardPassword",

@@ -27,6 +27,11 @@ export interface HeadNodeArgs {
     dataVolumeId: pulumi.Input<string>;
     /** Random cluster ID, stored in the server's metadata. */
     clusterId: pulumi.Input<string>;
+    /**
+     * Resources the server is created after and deleted before (the burst-worker sweep, which
+     * must run once the server's service can no longer launch workers).
+     */
+    serverDependsOn?: pulumi.Resource[];
 }
 
 /** The head node server and its addresses. */
@@ -37,8 +42,12 @@ export class HeadNode extends pulumi.ComponentResource {
     readonly clusterAddress: pulumi.Output<string>;
     /** Address users and the provisioning step reach (floating IP, or the cluster address). */
     readonly publicAddress: pulumi.Output<string>;
-    /** Resources that must exist before the head node answers SSH at {@link publicAddress}. */
-    readonly reachableAfter: pulumi.Resource[];
+    /**
+     * Resources that must exist before the provisioning step runs: the server, the floating IP
+     * association (SSH answers at {@link publicAddress} only then) and the `/data` attachment
+     * (the state run formats and mounts the attached volume).
+     */
+    readonly provisionAfter: pulumi.Resource[];
 
     /**
      * @param name The _unique_ name of this component.
@@ -80,10 +89,10 @@ export class HeadNode extends pulumi.ComponentResource {
                 metadata: { "dc:role": "head", "dc:cluster": args.clusterId },
                 tags: ["dc", pulumi.interpolate`dc-cluster-${args.clusterId}`, "dc-head"],
             },
-            { parent: this, deleteBeforeReplace: true },
+            { parent: this, deleteBeforeReplace: true, dependsOn: args.serverDependsOn },
         );
 
-        new openstack.compute.VolumeAttach(
+        const dataAttachment = new openstack.compute.VolumeAttach(
             `${name}-data-attach`,
             { instanceId: this.instance.id, volumeId: args.dataVolumeId },
             { parent: this, deleteBeforeReplace: true },
@@ -105,10 +114,10 @@ export class HeadNode extends pulumi.ComponentResource {
                 parent,
             );
             this.publicAddress = floatingIp.address;
-            this.reachableAfter = [this.instance, associate];
+            this.provisionAfter = [this.instance, associate, dataAttachment];
         } else {
             this.publicAddress = this.clusterAddress;
-            this.reachableAfter = [this.instance];
+            this.provisionAfter = [this.instance, dataAttachment];
         }
 
         this.registerOutputs({

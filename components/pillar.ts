@@ -25,7 +25,8 @@ export interface PillarResources {
     clusterCidr: string;
     /** Network ID workers are attached to. */
     networkId: string;
-    /** Security group name workers are booted with. */
+    /** Security group workers are booted with: its ID (Nova also takes a name, which two stacks
+     * with the same cluster name would share). */
     workerSecurityGroup: string;
     /** Cinder volume ID of `/data`. */
     dataVolumeId: string;

@@ -1,7 +1,8 @@
 /**
- * `dynamic-cluster:index:HeadProvisioner`: configures the head node over SSH with
- * `@pulumi/command`, in four steps:
- * 1. wait until SSH answers and `cloud-init status --wait` reports success;
+ * `dynamic-cluster:index:HeadProvisioner`: configures the head node over SSH (the
+ * {@link RemoteCommand} and {@link RemoteCopy} resources of `./ssh`), in four steps:
+ * 1. wait until SSH answers and `cloud-init status --wait` reports success, and record the
+ *    server's SSH host key, which every later step requires;
  * 2. copy the Salt tree (`salt/`) and the Dynamic Cluster service bundle (built by
  *    scripts/build-service.ts) to staging directories named after their content hashes (kept
  *    until they change, so a pillar-only change can reinstall them);
@@ -12,11 +13,11 @@
  * Step 4 re-runs whenever the server, the Salt tree, the service or any written file changes;
  * the server itself is never touched, so a policy change is applied in place.
  */
-import { remote, types } from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
+import { RemoteCommand, RemoteCopy, type SshConnectionArgs } from "./ssh";
 
 /** A file the provisioner writes on the head node. */
 export interface RemoteFile {
@@ -42,8 +43,8 @@ export interface HeadProvisionerArgs {
     privateKey?: pulumi.Input<string>;
     /** The server; a new ID means a new server and re-runs every step. */
     instanceId: pulumi.Input<string>;
-    /** Resources that must exist before SSH can answer (server, floating IP association). */
-    reachableAfter: pulumi.Resource[];
+    /** Resources that must exist before provisioning (server, floating IP, `/data` attachment). */
+    provisionAfter: pulumi.Resource[];
     /** Local directory of the Salt tree. */
     saltTreeDir: string;
     /** Local directory of the built service bundle (autoscaler/, cloud-init/). */
@@ -103,7 +104,7 @@ export function writeFileCommand(file: Pick<RemoteFile, "path" | "mode">): strin
 /** Configures the head node over SSH. */
 export class HeadProvisioner extends pulumi.ComponentResource {
     /** The final state run; its stdout is Salt's summary. */
-    readonly stateApply: remote.Command;
+    readonly stateApply: RemoteCommand;
 
     /**
      * @param name The _unique_ name of this component.
@@ -113,28 +114,37 @@ export class HeadProvisioner extends pulumi.ComponentResource {
     constructor(name: string, args: HeadProvisionerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dynamic-cluster:index:HeadProvisioner", name, {}, opts);
 
-        const connection: types.input.remote.ConnectionArgs = {
+        const bootConnection: SshConnectionArgs = {
             host: args.host,
             user: args.user,
             privateKey: args.privateKey,
-            dialErrorLimit: -1,
-            perDialTimeout: 10,
+            // A new server boots, runs cloud-init and installs the key: keep trying for 30 min.
+            connectTimeoutSeconds: 1800,
         };
 
         // Staging lives in the login user's home (CopyToRemote runs unprivileged) and is kept, so a
         // later run that only rewrites the pillar can install the same tree again.
         const stagingRoot = `/home/${args.user}/.dynamic-cluster`;
-        const waitForBoot = new remote.Command(
+        const waitForBoot = new RemoteCommand(
             `${name}-wait-for-cloud-init`,
             {
-                connection,
+                connection: bootConnection,
                 // Exit 2 is "done, with recoverable errors" (e.g. a deprecation warning) on
                 // cloud-init >= 23.4; only 1 (or a crash) means the boot failed.
-                create: `sudo cloud-init status --wait --long; rc=$?; [ "$rc" -eq 0 ] || [ "$rc" -eq 2 ] || exit "$rc"; install -d -m 0700 ${shellQuote(stagingRoot)}`,
+                command: `sudo cloud-init status --wait --long; rc=$?; [ "$rc" -eq 0 ] || [ "$rc" -eq 2 ] || exit "$rc"; install -d -m 0700 ${shellQuote(stagingRoot)}`,
                 triggers: [args.instanceId],
+                timeoutSeconds: 1800,
             },
-            { parent: this, dependsOn: args.reachableAfter, customTimeouts: { create: "30m" } },
+            { parent: this, dependsOn: args.provisionAfter },
         );
+        // Every later step talks only to the server that answered this one.
+        const connection: SshConnectionArgs = {
+            host: args.host,
+            user: args.user,
+            privateKey: args.privateKey,
+            connectTimeoutSeconds: 300,
+            hostKeySha256: waitForBoot.hostKeySha256,
+        };
 
         // The Salt tree and the service bundle: copied to staging named by content hash.
         const staged = [
@@ -156,13 +166,14 @@ export class HeadProvisioner extends pulumi.ComponentResource {
         ].map((tree) => {
             const hash = hashDirectory(tree.dir);
             const staging = `${tree.key}-${hash.slice(0, 16)}`;
-            const copy = new remote.CopyToRemote(
+            const copy = new RemoteCopy(
                 `${name}-copy-${tree.label}`,
                 {
                     connection,
-                    source: new pulumi.asset.FileArchive(tree.dir),
+                    sourceDir: tree.dir,
                     remotePath: `${stagingRoot}/${staging}`,
-                    triggers: [args.instanceId, hash],
+                    contentHash: hash,
+                    triggers: [args.instanceId],
                 },
                 { parent: this, dependsOn: [waitForBoot] },
             );
@@ -176,14 +187,13 @@ export class HeadProvisioner extends pulumi.ComponentResource {
 
         const writes = args.files.map(
             (file) =>
-                new remote.Command(
+                new RemoteCommand(
                     `${name}-file-${file.name}`,
                     {
                         connection,
-                        create: writeFileCommand(file),
+                        command: writeFileCommand(file),
                         stdin: file.secret ? pulumi.secret(file.content) : file.content,
                         triggers: [args.instanceId],
-                        logging: "none",
                     },
                     { parent: this, dependsOn: [waitForBoot] },
                 ),
@@ -203,17 +213,17 @@ export class HeadProvisioner extends pulumi.ComponentResource {
             `${staged.map((tree) => tree.install).join(" && ")} && ` +
             `sudo salt-call --local --retcode-passthrough --state-output=changes ` +
             `--id ${shellQuote(args.headMinionId)} state.apply`;
-        this.stateApply = new remote.Command(
+        this.stateApply = new RemoteCommand(
             `${name}-state-apply`,
             {
                 connection,
-                create: install,
+                command: install,
                 triggers: [args.instanceId, ...staged.map((tree) => tree.hash), filesHash],
+                timeoutSeconds: 3600,
             },
             {
                 parent: this,
                 dependsOn: [...staged.map((tree) => tree.copy), ...writes],
-                customTimeouts: { create: "60m" },
             },
         );
 

@@ -24,15 +24,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { mapBounded } from "../lib/concurrency";
 import { newMinionId } from "../lib/minionId";
-import {
-    type CloudCredentials,
-    ComputeClient,
-    OpenStackApiError,
-    resolveCredentials,
-    type Server,
-    Session,
-} from "../lib/openstack";
+import { type ComputeClient, OpenStackApiError, type Server } from "../lib/openstack";
 import { clusterTag, poolTag, workerMetadata, workerTags } from "../lib/tags";
+import { configureFromStack, novaClient } from "./providerCloud";
+import { containsUnknown } from "./unknown";
 import { encodeUserData, renderWorkerUserData } from "../lib/userData";
 import {
     indexOfNodeName,
@@ -94,13 +89,17 @@ export function bootFingerprint(
     return createHash("sha256").update(JSON.stringify(settings)).digest("hex").slice(0, 16);
 }
 
-/** Per-property problems of the inputs (empty when valid). */
+/**
+ * Per-property problems of the inputs (empty when valid). Inputs not known yet (during a preview)
+ * pass; they are checked again with their values at `pulumi up`.
+ */
 export function checkInputs(
     news: Record<string, unknown>,
 ): Array<{ property: string; reason: string }> {
     const failures: Array<{ property: string; reason: string }> = [];
     const int = (key: string, min: number, max: number): void => {
         const value = news[key];
+        if (containsUnknown(value)) return;
         if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
             failures.push({
                 property: key,
@@ -110,6 +109,7 @@ export function checkInputs(
     };
     const text = (key: string, pattern?: RegExp, hint?: string): void => {
         const value = news[key];
+        if (containsUnknown(value)) return;
         if (typeof value !== "string" || value === "" || (pattern && !pattern.test(value))) {
             failures.push({ property: key, reason: `${key} ${hint ?? "must not be empty"}.` });
         }
@@ -137,24 +137,13 @@ export function checkInputs(
         /^#cloud-config\n/,
         'must be a cloud-config template starting with "#cloud-config"',
     );
-    if (!Array.isArray(news["securityGroups"])) {
+    if (!containsUnknown(news["securityGroups"]) && !Array.isArray(news["securityGroups"])) {
         failures.push({
             property: "securityGroups",
             reason: "securityGroups must be a list of names.",
         });
     }
     return failures;
-}
-
-/**
- * Raw `openstack:*` settings captured in `configure`, in OS_* style (without the prefix). A
- * holder object, not a reassigned variable, so the serialized provider shares one instance.
- */
-const providerState: { settings: Record<string, string | undefined> } = { settings: {} };
-
-function client(): ComputeClient {
-    const credentials: CloudCredentials = resolveCredentials(providerState.settings);
-    return new ComputeClient(new Session(credentials), 1000);
 }
 
 function inputsOf(props: Record<string, unknown>): WorkerPoolInputs {
@@ -392,23 +381,7 @@ async function reconcile(
 
 /** The provider. Exported for tests and for the gRPC-host test, which serializes it. */
 export const workerPoolProvider: pulumi.dynamic.ResourceProvider = {
-    async configure(req: pulumi.dynamic.ConfigureRequest) {
-        // The host passes no config when the engine sent none.
-        const get = (key: string): string | undefined => req?.config?.get(`openstack:${key}`);
-        providerState.settings = {
-            AUTH_URL: get("authUrl"),
-            USERNAME: get("userName"),
-            PASSWORD: get("password"),
-            PROJECT_NAME: get("tenantName"),
-            PROJECT_ID: get("tenantId"),
-            USER_DOMAIN_NAME: get("userDomainName"),
-            PROJECT_DOMAIN_NAME: get("projectDomainName"),
-            APPLICATION_CREDENTIAL_ID: get("applicationCredentialId"),
-            APPLICATION_CREDENTIAL_SECRET: get("applicationCredentialSecret"),
-            REGION_NAME: get("region"),
-            INTERFACE: get("endpointType"),
-        };
-    },
+    configure: configureFromStack,
 
     async check(_olds: Record<string, unknown>, news: Record<string, unknown>) {
         const failures = checkInputs(news);
@@ -436,7 +409,7 @@ export const workerPoolProvider: pulumi.dynamic.ResourceProvider = {
 
     async create(raw: Record<string, unknown>) {
         const inputs = inputsOf(raw);
-        const nova = client();
+        const nova = novaClient();
         const id = `pool-${inputs.clusterId}-${inputs.namePrefix}`;
         const refs = await resolveRefs(nova, inputs);
         const indexes = Array.from({ length: inputs.count }, (_, i) => i + 1);
@@ -457,7 +430,7 @@ export const workerPoolProvider: pulumi.dynamic.ResourceProvider = {
 
     async update(id: string, olds: WorkerPoolOutputs, raw: Record<string, unknown>) {
         const inputs = inputsOf(raw);
-        const nova = client();
+        const nova = novaClient();
         const current = await observe(nova, inputs, olds.servers ?? []);
         const { servers, reasons } = await reconcile(nova, inputs, current);
         if (reasons.length > 0)
@@ -467,7 +440,7 @@ export const workerPoolProvider: pulumi.dynamic.ResourceProvider = {
 
     async read(id: string, props: WorkerPoolOutputs) {
         const inputs = inputsOf(props as unknown as Record<string, unknown>);
-        const servers = await observe(client(), inputs, props.servers ?? []);
+        const servers = await observe(novaClient(), inputs, props.servers ?? []);
         const refreshed = { ...outputs(inputs, servers), providerVersion: props.providerVersion };
         return {
             id,
@@ -480,7 +453,7 @@ export const workerPoolProvider: pulumi.dynamic.ResourceProvider = {
 
     async delete(_id: string, props: WorkerPoolOutputs) {
         const inputs = inputsOf(props as unknown as Record<string, unknown>);
-        const nova = client();
+        const nova = novaClient();
         const tagged = await nova.listServersByTags(poolTags(inputs));
         const ids = new Set([
             ...(props.servers ?? []).map((w) => w.id),

@@ -15,8 +15,8 @@ export const README_END = "<!-- config-reference:end -->";
 
 function formatDefault(spec: ConfigKeySpec): string {
     if (spec.required) return "**required**";
-    if (spec.default === undefined) return "unset";
-    if (spec.type === "object") return "see description";
+    if (spec.secret && spec.default === "") return "unset";
+    if (spec.type === "object" || spec.items === "object") return "see description";
     return `\`${JSON.stringify(spec.default)}\``;
 }
 
@@ -24,7 +24,13 @@ function formatDefault(spec: ConfigKeySpec): string {
 export function renderReference(): string {
     const rows = Object.entries(CONFIG_KEYS).map(([key, spec]) => {
         const how =
-            spec.type === "object" ? `\`--path ${key}.<field>\`` : spec.secret ? "`--secret`" : "";
+            spec.type === "object"
+                ? `\`--path ${key}.<field>\``
+                : spec.items === "object"
+                  ? `\`--path '${key}[<i>].<field>'\``
+                  : spec.secret
+                    ? "`--secret`"
+                    : "";
         return `| \`${key}\` | ${spec.type} | ${formatDefault(spec)} | ${how} | ${spec.description.replace(/\|/g, "\\|")} |`;
     });
     return [
@@ -38,9 +44,16 @@ export function renderReference(): string {
 
 interface DeclaredKey {
     type?: string;
+    items?: { type?: string };
     default?: unknown;
     secret?: boolean;
     description?: string;
+}
+
+/** What `Pulumi.yaml` must declare as a key's default (see {@link ConfigKeySpec}). */
+function declaredDefault(spec: ConfigKeySpec): unknown {
+    if (spec.required) return undefined;
+    return spec.type === "object" ? {} : spec.default;
 }
 
 /** Differences between `Pulumi.yaml` and `CONFIG_KEYS`, as sentences (empty when they agree). */
@@ -58,19 +71,24 @@ export function checkPulumiYaml(text: string): string[] {
             problems.push(`Pulumi.yaml does not declare ${key}.`);
             continue;
         }
-        const expectedType = spec.type === "object" ? undefined : spec.type;
-        if (d.type !== expectedType)
+        if (d.type !== spec.type)
+            problems.push(`${key}: type is ${d.type} in Pulumi.yaml, ${spec.type} in the program.`);
+        if (d.items?.type !== spec.items)
             problems.push(
-                `${key}: type is ${d.type} in Pulumi.yaml, ${expectedType} in the program.`,
+                `${key}: items are ${d.items?.type} in Pulumi.yaml, ${spec.items} in the program.`,
             );
-        const expectedDefault = spec.type === "object" ? undefined : spec.default;
+        const expectedDefault = declaredDefault(spec);
         if (JSON.stringify(d.default) !== JSON.stringify(expectedDefault)) {
             problems.push(
                 `${key}: default is ${JSON.stringify(d.default)} in Pulumi.yaml, ${JSON.stringify(expectedDefault)} in the program.`,
             );
         }
-        if (Boolean(d.secret) !== Boolean(spec.secret))
-            problems.push(`${key}: secret flags differ.`);
+        if (!spec.required && d.default === undefined)
+            problems.push(`${key}: optional, so it needs a default (the CLI requires the rest).`);
+        if (d.secret)
+            problems.push(
+                `${key}: marked secret in Pulumi.yaml; the CLI then refuses its default when it is unset (the program enforces --secret itself).`,
+            );
         if (d.description !== spec.description) problems.push(`${key}: descriptions differ.`);
     }
     return problems;

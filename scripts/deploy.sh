@@ -4,7 +4,7 @@
 # - uses the Pulumi backend you are logged in to, or Pulumi's local file backend (~/.pulumi)
 #   when you are not logged in anywhere (log in to Pulumi Cloud first to use it instead);
 # - creates the stack if needed and stops with the exact commands to run when a required setting
-#   (keyName, allowedCidr, a network) is missing;
+#   (keyName, allowedCidr, a network) is missing (checked with the real CLI 3.248);
 # - runs `pulumi up`.
 # Needs the Pulumi CLI (https://www.pulumi.com/docs/install/) and your OpenStack credentials in
 # the environment (source your openrc, or set OS_CLOUD for clouds.yaml).
@@ -36,15 +36,19 @@ fi
 
 pulumi stack select --create "${stack}"
 
-missing=()
-pulumi config get keyName >/dev/null 2>&1 || missing+=("pulumi config set keyName <your Nova key pair>")
-pulumi config get allowedCidr >/dev/null 2>&1 || missing+=("pulumi config set allowedCidr <your users' network, e.g. 203.0.113.0/24>")
-if ! pulumi config get network >/dev/null 2>&1 && ! pulumi config get externalNetwork >/dev/null 2>&1; then
-    missing+=("pulumi config set network <existing network>   # or: pulumi config set externalNetwork <external network>")
+# The CLI refuses every config command while a required key (keyName, allowedCidr) is unset,
+# naming the missing ones; the other keys have defaults in Pulumi.yaml ("" when unset).
+if ! problem=$(pulumi config --json 2>&1 >/dev/null); then
+    echo "${problem}" >&2
+    echo "Set them first, for example:" >&2
+    echo "  pulumi config set keyName <your Nova key pair>" >&2
+    echo "  pulumi config set allowedCidr <your users' network, e.g. 203.0.113.0/24>" >&2
+    echo "  pulumi config set network <existing network>   # or: pulumi config set externalNetwork <external network>" >&2
+    exit 1
 fi
-if [ "${#missing[@]}" -gt 0 ]; then
-    echo "Stack ${stack} needs these settings first:" >&2
-    printf '  %s\n' "${missing[@]}" >&2
+if [ -z "$(pulumi config get network)" ] && [ -z "$(pulumi config get externalNetwork)" ]; then
+    echo "Stack ${stack} needs a network first:" >&2
+    echo "  pulumi config set network <existing network>   # or: pulumi config set externalNetwork <external network>" >&2
     exit 1
 fi
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command (`npm test`). On a fresh machine it does all set-up itself:
-# npm dependencies, Debian tools (test/env/tools.sh), and the real local OpenStack
-# (test/env/openstack/up.sh, started in the background while the unit stage runs).
+# npm dependencies, Debian tools (test/env/tools.sh), then, in the background while the unit
+# stage runs: the real local OpenStack (test/env/openstack/up.sh), the real Pulumi toolchain built
+# from Go modules (test/env/pulumi/build.sh) and Salt from PyPI (test/env/salt/install.sh). The
+# last two are cached outside the clone, in ${DC_CACHE_DIR:-/var/cache/dynamic-cluster}.
 # Stages: type check, lint, unit tests (one process per file), then integration tests against
 # real services, one file at a time. `npm test -- unit` or `npm test -- integration` runs one
 # stage. Services this script started are stopped at the end unless DC_KEEP_SERVICES=1.
@@ -36,6 +38,38 @@ if [ "${stage}" != unit ] && [ -f "${osbox}/up.sh" ]; then
     osbox_pid=$!
 fi
 
+# Builds that the integration stage needs, started now (each logs to test/.out/<name>.log and
+# prints its result, a directory, to test/.out/<name>.path).
+background_pids=()
+background_names=()
+start_background() { # name command...
+    local name=$1
+    shift
+    "$@" >"${out}/${name}.path" 2>"${out}/${name}.log" &
+    background_pids+=("$!")
+    background_names+=("${name}")
+}
+if [ "${stage}" != unit ]; then
+    start_background pulumi-toolchain bash test/env/pulumi/build.sh
+    start_background salt bash test/env/salt/install.sh
+fi
+# Waits for the background build NAME (in this shell: `wait` needs its parent); shows its log and
+# stops when it failed. Its result is then in test/.out/NAME.path.
+finish_background() { # name
+    local i
+    for i in "${!background_names[@]}"; do
+        [ "${background_names[$i]}" = "$1" ] || continue
+        if ! wait "${background_pids[$i]}"; then
+            tail -n 40 "${out}/$1.log" >&2
+            echo "$1 failed; see ${out}/$1.log" >&2
+            exit 1
+        fi
+        return 0
+    done
+    echo "no background build named $1" >&2
+    exit 1
+}
+
 cleanup() {
     if [ "${osbox_started_here}" = 1 ] && [ "${DC_KEEP_SERVICES:-0}" != 1 ]; then
         bash "${osbox}/down.sh" >>"${out}/openstack.log" 2>&1 || true
@@ -54,6 +88,15 @@ if [ "${stage}" != integration ]; then
 fi
 
 if [ "${stage}" != unit ]; then
+    # Salt from PyPI, pinned (a cold install takes about a minute); the real Pulumi CLI, language
+    # host and providers (a cold build takes tens of minutes; then a second).
+    echo "== waiting for Salt (log: ${out}/salt.log)"
+    finish_background salt
+    DC_SALT_VENV="$(cat "${out}/salt.path")"
+    echo "== waiting for the Pulumi toolchain (log: ${out}/pulumi-toolchain.log)"
+    finish_background pulumi-toolchain
+    DC_PULUMI_TOOLCHAIN="$(cat "${out}/pulumi-toolchain.path")"
+    export DC_SALT_VENV DC_PULUMI_TOOLCHAIN
     shopt -s nullglob
     integration=(test/integration/*.test.ts)
     if [ -n "${osbox_pid}" ]; then

@@ -5,6 +5,12 @@
  */
 import type { Registration } from "./program";
 
+/** Type tokens of the project's dynamic resources (`pulumi-nodejs:dynamic/<module>:<type>`). */
+export const REMOTE_COMMAND = "pulumi-nodejs:dynamic/dynamic-cluster:RemoteCommand";
+export const REMOTE_COPY = "pulumi-nodejs:dynamic/dynamic-cluster:RemoteCopy";
+export const WORKER_POOL = "pulumi-nodejs:dynamic/dynamic-cluster:WorkerPool";
+export const BURST_SWEEP = "pulumi-nodejs:dynamic/dynamic-cluster:BurstSweep";
+
 /** Names of the resources every configuration registers. */
 export const COMMON_RESOURCES: ReadonlyArray<[string, string]> = [
     ["dynamic-cluster:index:Cluster", "dc"],
@@ -18,22 +24,29 @@ export const COMMON_RESOURCES: ReadonlyArray<[string, string]> = [
     ["tls:index/privateKey:PrivateKey", "dc-tls-key"],
     ["tls:index/selfSignedCert:SelfSignedCert", "dc-tls-certificate"],
     ["openstack:identity/applicationCredential:ApplicationCredential", "dc-service-credential"],
-    ["openstack:blockstorage/volume:Volume", "dc-data"],
     ["openstack:networking/secGroup:SecGroup", "dc-network-head"],
     ["openstack:networking/secGroup:SecGroup", "dc-network-worker"],
     ["openstack:networking/port:Port", "dc-head-port"],
     ["openstack:compute/instance:Instance", "dc-head-server"],
     ["openstack:compute/volumeAttach:VolumeAttach", "dc-head-data-attach"],
-    ["command:remote:Command", "dc-provisioner-wait-for-cloud-init"],
-    ["command:remote:CopyToRemote", "dc-provisioner-copy-salt-tree"],
-    ["command:remote:CopyToRemote", "dc-provisioner-copy-service"],
-    ["command:remote:Command", "dc-provisioner-file-top"],
-    ["command:remote:Command", "dc-provisioner-file-dynamic-cluster"],
-    ["command:remote:Command", "dc-provisioner-file-dynamic-cluster-cluster-secrets"],
-    ["command:remote:Command", "dc-provisioner-file-dynamic-cluster-head-secrets"],
-    ["command:remote:Command", "dc-provisioner-file-salt-master-pem"],
-    ["command:remote:Command", "dc-provisioner-file-salt-master-pub"],
-    ["command:remote:Command", "dc-provisioner-state-apply"],
+    [REMOTE_COMMAND, "dc-provisioner-wait-for-cloud-init"],
+    [REMOTE_COPY, "dc-provisioner-copy-salt-tree"],
+    [REMOTE_COPY, "dc-provisioner-copy-service"],
+    [REMOTE_COMMAND, "dc-provisioner-file-top"],
+    [REMOTE_COMMAND, "dc-provisioner-file-dynamic-cluster"],
+    [REMOTE_COMMAND, "dc-provisioner-file-dynamic-cluster-cluster-secrets"],
+    [REMOTE_COMMAND, "dc-provisioner-file-dynamic-cluster-head-secrets"],
+    [REMOTE_COMMAND, "dc-provisioner-file-salt-master-pem"],
+    [REMOTE_COMMAND, "dc-provisioner-file-salt-master-pub"],
+    [REMOTE_COMMAND, "dc-provisioner-state-apply"],
+    // The static floor: registered for every configuration (with count 0 when workers.min is 0).
+    [WORKER_POOL, "dc-workers"],
+    [BURST_SWEEP, "dc-burst-sweep"],
+];
+
+/** The /data volume, unless the configuration names an existing one (`data.volumeId`). */
+export const NEW_VOLUME_RESOURCES: ReadonlyArray<[string, string]> = [
+    ["openstack:blockstorage/volume:Volume", "dc-data"],
 ];
 
 /** Extra resources when the head node gets a floating IP. */

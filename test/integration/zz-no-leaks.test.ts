@@ -1,7 +1,8 @@
 /**
  * Runs last (the integration stage runs files in name order, one at a time): after the whole
- * suite, the local Nova holds no Dynamic Cluster server (tag `dc`) and no test left a worker
- * host, a Slurm or carbon daemon, a service process or a test directory behind.
+ * suite, the local Nova holds no Dynamic Cluster server (tag `dc`), Neutron no floating IP and
+ * Cinder no volume of the project's tests, and no test left a worker host, an emulated head, a
+ * Slurm or carbon daemon, a service or Pulumi process or a test directory behind.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -21,11 +22,28 @@ describe("after the whole integration suite", () => {
         );
     });
 
+    it("no floating IP and no test volume is left", async () => {
+        const session = demoClient().session;
+        const floating = (
+            await session.request("network", { method: "GET", path: "/v2.0/floatingips" })
+        ).json as { floatingips: Array<{ floating_ip_address: string }> };
+        assert.deepEqual(
+            floating.floatingips.map((f) => f.floating_ip_address),
+            [],
+        );
+        const volumes = (await session.request("volumev3", { method: "GET", path: "/volumes" }))
+            .json as { volumes: Array<{ name: string }> };
+        assert.deepEqual(
+            volumes.volumes.map((v) => v.name),
+            [],
+        );
+    });
+
     it("no worker host namespace and no test daemon is left running", () => {
         const namespaces = execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
             .split("\n")
             .map((l) => l.split(" ")[0] ?? "")
-            .filter((n) => n.startsWith("dcw-") || n.startsWith("dcslurm-"));
+            .filter((n) => /^(dcw|dcslurm|dch)-/.test(n));
         assert.deepEqual(namespaces, []);
         const processes = execFileSync("ps", ["-eo", "comm,args"], { encoding: "utf8" })
             .split("\n")
@@ -33,7 +51,9 @@ describe("after the whole integration suite", () => {
                 (l) =>
                     /^(slurmctld|slurmd|munged)\s/.test(l) ||
                     /carbon-cache .*--config=/.test(l) ||
-                    /autoscaler\/main\.js --settings/.test(l),
+                    /autoscaler\/main\.js --settings/.test(l) ||
+                    /^pulumi(-language-nodejs|-resource-\S+)?\s/.test(l) ||
+                    /sshd .*dc-emulated-head/.test(l),
             );
         assert.deepEqual(processes, []);
     });
@@ -43,7 +63,9 @@ describe("after the whole integration suite", () => {
         const since = Number(process.env["DC_TEST_RUN_STARTED"] ?? 0) * 1000;
         const left = fs
             .readdirSync(os.tmpdir())
-            .filter((name) => /^dc-(e2e|carbon|salt-configs)-/.test(name))
+            .filter((name) =>
+                /^dc-(e2e|carbon|salt-configs|salt-real|program-up|ssh-it)-/.test(name),
+            )
             .filter((name) => fs.statSync(path.join(os.tmpdir(), name)).birthtimeMs >= since);
         assert.deepEqual(left, []);
     });

@@ -135,6 +135,19 @@ describe("parseClusterConfig: bad input", () => {
             expect: [["data.size", /must be at least 1/]],
         },
         {
+            name: "existing volume that is not an ID",
+            input: raw({ ...BASE, data: { volumeId: "my-data" } }),
+            expect: [["data.volumeId", /Cinder volume ID/]],
+        },
+        {
+            name: "existing volume with a size for a new one",
+            input: raw({
+                ...BASE,
+                data: { volumeId: "4f1d2c3b-5a6e-4b7c-8d9e-0a1b2c3d4e5f", size: 50 },
+            }),
+            expect: [["data.volumeId", /data.size and data.volumeType do not apply/]],
+        },
+        {
             name: "reserved user",
             input: raw({ ...BASE, users: [{ name: "root", uid: 1000 }] }),
             expect: [["users[0].name", /reserved/]],
@@ -275,6 +288,26 @@ describe("parseClusterConfig: good input", () => {
                 dashboardPassword: undefined,
             },
         );
+    });
+
+    it("takes the empty defaults Pulumi.yaml declares for unset secrets and structured keys", () => {
+        // What the real CLI passes for keys the stack does not set (Pulumi.yaml defaults).
+        const config = parseClusterConfig(
+            raw({
+                ...BASE,
+                sshPrivateKey: "",
+                dashboardPassword: "",
+                headNode: {},
+                workers: {},
+                data: {},
+                dashboard: {},
+            }),
+        );
+        assert.equal(config.sshPrivateKey, undefined);
+        assert.equal(config.dashboardPassword, undefined);
+        assert.equal(config.workers.max, 8);
+        assert.equal(config.data.size, 100);
+        assert.equal(config.headNode.name, "dc-head");
     });
 
     it("merges partial structured keys over the defaults", () => {

@@ -1,6 +1,7 @@
 /**
  * Mock test: the program creates network, subnet and router on an external network, the
- * scheduler is Torque, and the floating IP comes from the external network.
+ * scheduler is Torque, the floating IP comes from the external network, and /data is an existing
+ * volume (`data.volumeId`), which the program attaches and never creates.
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
@@ -15,7 +16,10 @@ import {
 } from "../helpers/expected";
 import { MOCK_VALUES, named, type ProgramRun, runProgram } from "../helpers/program";
 
-describe("program: created network, torque", () => {
+/** A volume a destroyed stack left, named with `data.volumeId`. */
+const EXISTING_VOLUME = "4f1d2c3b-5a6e-4b7c-8d9e-0a1b2c3d4e5f";
+
+describe("program: created network, torque, an existing /data volume", () => {
     let run: ProgramRun;
     before(async () => {
         run = await runProgram({
@@ -26,6 +30,7 @@ describe("program: created network, torque", () => {
             dnsNameservers: ["192.0.2.53"],
             scheduler: "torque",
             clusterName: "physics",
+            data: { volumeId: EXISTING_VOLUME },
         });
     });
 
@@ -78,9 +83,16 @@ describe("program: created network, torque", () => {
 
     it("names OpenStack resources after the cluster and tells the pillar the scheduler", () => {
         assert.equal(named(run, "dc-network-head").inputs["name"], "physics-head");
-        assert.equal(named(run, "dc-data").inputs["name"], "physics-data");
         const pillar = String(named(run, "dc-provisioner-file-dynamic-cluster").inputs["stdin"]);
         assert.match(pillar, /scheduler:\n\s+kind: torque/);
         assert.match(pillar, /cluster_cidr: 10.77.0.0\/24/);
+    });
+    it("attaches the existing /data volume instead of creating one", () => {
+        assert.deepEqual(named(run, "dc-head-data-attach").inputs, {
+            instanceId: "dc-head-server-id",
+            volumeId: EXISTING_VOLUME,
+        });
+        const pillar = String(named(run, "dc-provisioner-file-dynamic-cluster").inputs["stdin"]);
+        assert.match(pillar, new RegExp(`volume_id: ${EXISTING_VOLUME}`));
     });
 });

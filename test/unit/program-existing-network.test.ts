@@ -3,18 +3,23 @@
  * workers and users, an IPv6 users' range, and a dashboard password set with --secret.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
+import { saltPemFinger } from "../../lib/saltKey";
 import {
     actualRules,
     COMMON_RESOURCES,
     expectedRules,
     expectedSet,
+    NEW_VOLUME_RESOURCES,
     FLOATING_IP_RESOURCES,
     resourceSet,
 } from "../helpers/expected";
 import {
     isSecretInput,
+    MOCK_RSA_PUBLIC_PEM,
     MOCK_VALUES,
     named,
     type ProgramRun,
@@ -55,7 +60,7 @@ describe("program: existing network by ID with a floating IP", () => {
                     (r) => r.type !== "openstack:networking/secGroupRule:SecGroupRule",
                 ),
             ),
-            expectedSet(COMMON_RESOURCES, FLOATING_IP_RESOURCES),
+            expectedSet(COMMON_RESOURCES, NEW_VOLUME_RESOURCES, FLOATING_IP_RESOURCES),
         );
     });
 
@@ -120,6 +125,29 @@ describe("program: existing network by ID with a floating IP", () => {
             /name: bob\n\s+uid: 20002\n\s+ssh_keys:\n\s+- ssh-ed25519 AAAAC3Nza bob@lab/,
         );
         assert.match(pillar, /cluster_cidr: 10.20.0.0\/22/);
+    });
+    it("boots workers.min static workers that join the head node's Salt master", () => {
+        const { __provider: provider, ...inputs } = named(run, "dc-workers").inputs;
+        assert.equal(typeof provider, "string", "the provider's code is serialized");
+        assert.deepEqual(inputs, {
+            count: 2,
+            flavor: "c8.xlarge",
+            image: "AlmaLinux-9",
+            network: MOCK_VALUES.existingNetworkId,
+            keyName: "lab",
+            securityGroups: ["dc-network-worker-id"],
+            availabilityZone: "",
+            namePrefix: "compute-st",
+            clusterId: MOCK_VALUES.clusterId,
+            masterAddress: MOCK_VALUES.fixedIp,
+            masterFinger: saltPemFinger(MOCK_RSA_PUBLIC_PEM),
+            userDataTemplate: readFileSync(
+                path.resolve(__dirname, "../../cloud-init/worker.yaml"),
+                "utf8",
+            ),
+            bootTimeoutSeconds: 1200,
+            maxConcurrency: 10,
+        });
     });
 });
 

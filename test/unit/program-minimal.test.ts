@@ -16,6 +16,8 @@ import {
     COMMON_RESOURCES,
     expectedRules,
     expectedSet,
+    NEW_VOLUME_RESOURCES,
+    REMOTE_COMMAND,
     resourceSet,
 } from "../helpers/expected";
 import {
@@ -45,7 +47,7 @@ describe("program: minimal config (existing network by name, slurm)", () => {
                     (r) => r.type !== "openstack:networking/secGroupRule:SecGroupRule",
                 ),
             ),
-            expectedSet(COMMON_RESOURCES, [
+            expectedSet(COMMON_RESOURCES, NEW_VOLUME_RESOURCES, [
                 ["random:index/randomPassword:RandomPassword", "dc-dashboard-password"],
             ]),
         );
@@ -89,8 +91,13 @@ describe("program: minimal config (existing network by name, slurm)", () => {
         });
     });
 
-    it("creates a 100 GiB data volume", () => {
+    it("registers the static worker pool with no server when workers.min is 0", () => {
+        assert.equal(named(run, "dc-workers").inputs["count"], 0);
+    });
+
+    it("creates a 100 GiB data volume named after the cluster", () => {
         assert.equal(named(run, "dc-data").inputs["size"], 100);
+        assert.equal(named(run, "dc-data").inputs["name"], "test-data");
     });
 
     it("restricts the service's application credential to compute and image calls", () => {
@@ -147,13 +154,13 @@ describe("program: minimal config (existing network by name, slurm)", () => {
     });
 
     it("runs provisioning commands that pass shellcheck", () => {
-        const commands = run.resources.filter((r) => r.type === "command:remote:Command");
+        const commands = run.resources.filter((r) => r.type === REMOTE_COMMAND);
         assert.equal(commands.length, 8);
         const dir = mkdtempSync(path.join(tmpdir(), "dc-commands-"));
         try {
             for (const command of commands) {
                 const file = path.join(dir, `${command.name}.sh`);
-                writeFileSync(file, `#!/bin/bash\n${String(command.inputs["create"])}\n`);
+                writeFileSync(file, `#!/bin/bash\n${String(command.inputs["command"])}\n`);
                 const result = spawnSync("shellcheck", [file], { encoding: "utf8" });
                 assert.equal(result.status, 0, `${command.name}: ${result.stdout}`);
             }

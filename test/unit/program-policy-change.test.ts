@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
+import { REMOTE_COMMAND, WORKER_POOL } from "../helpers/expected";
 import type { Registration } from "../helpers/program";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -25,10 +26,19 @@ describe("program: a worker-policy change", () => {
     const base = { keyName: "k", allowedCidr: "203.0.113.0/24", externalNetwork: "public" };
     let before_: Map<string, Registration>;
     let after: Map<string, Registration>;
+    let raisedFloor: Map<string, Registration>;
     before(() => {
         before_ = registrations({ ...base, workers: { max: 8, idleTimeout: 600 } });
         after = registrations({ ...base, workers: { max: 20, idleTimeout: 900 } });
+        raisedFloor = registrations({ ...base, workers: { min: 2, max: 8, idleTimeout: 600 } });
     });
+
+    const changedKeys = (a: Map<string, Registration>, b: Map<string, Registration>): string[] =>
+        [...b.keys()]
+            .filter(
+                (key) => JSON.stringify(b.get(key)?.inputs) !== JSON.stringify(a.get(key)?.inputs),
+            )
+            .sort();
 
     it("registers the same resources", () => {
         assert.deepEqual([...after.keys()].sort(), [...before_.keys()].sort());
@@ -46,20 +56,26 @@ describe("program: a worker-policy change", () => {
     });
 
     it("changes only the pillar file and the state run", () => {
-        const changed = [...after.keys()].filter(
-            (key) =>
-                JSON.stringify(after.get(key)?.inputs) !== JSON.stringify(before_.get(key)?.inputs),
-        );
-        assert.deepEqual(changed.sort(), [
-            "command:remote:Command dc-provisioner-file-dynamic-cluster",
-            "command:remote:Command dc-provisioner-state-apply",
+        assert.deepEqual(changedKeys(before_, after), [
+            `${REMOTE_COMMAND} dc-provisioner-file-dynamic-cluster`,
+            `${REMOTE_COMMAND} dc-provisioner-state-apply`,
         ]);
         const pillar = String(
-            after.get("command:remote:Command dc-provisioner-file-dynamic-cluster")?.inputs[
-                "stdin"
-            ],
+            after.get(`${REMOTE_COMMAND} dc-provisioner-file-dynamic-cluster`)?.inputs["stdin"],
         );
         assert.match(pillar, /max: 20/);
         assert.match(pillar, /idle_timeout: 900/);
+    });
+    it("resizes the static pool in place when workers.min changes", () => {
+        assert.deepEqual([...raisedFloor.keys()].sort(), [...before_.keys()].sort());
+        assert.deepEqual(changedKeys(before_, raisedFloor), [
+            `${REMOTE_COMMAND} dc-provisioner-file-dynamic-cluster`,
+            `${REMOTE_COMMAND} dc-provisioner-state-apply`,
+            `${WORKER_POOL} dc-workers`,
+        ]);
+        const pool = raisedFloor.get(`${WORKER_POOL} dc-workers`)!.inputs;
+        const old = before_.get(`${WORKER_POOL} dc-workers`)!.inputs;
+        assert.equal(pool["count"], 2);
+        assert.deepEqual({ ...pool, count: 0 }, old, "only the count differs");
     });
 });

@@ -137,7 +137,8 @@ wait_http() { # name url timeout
 start_bg() { # name cmd... ; records the PID of the started process
   local name=$1; shift
   if alive "$name"; then return 0; fi
-  nohup "$@" >"$LOG/$name.out" 2>&1 &
+  # 3>&-: fd 3 is this script's real stdout; a daemon holding it would keep `$(up.sh)` waiting.
+  nohup "$@" >"$LOG/$name.out" 2>&1 3>&- &
   echo $! >"$RUN/$name.pid"
 }
 psql_q() { /usr/bin/psql -h 127.0.0.1 -p $PGPORT -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
@@ -708,7 +709,7 @@ EOF
   if ! alive postgres; then
     rm -f "$ST/pg/postmaster.pid"
     nohup setpriv --reuid=postgres --regid=postgres --init-groups \
-      $PGBIN/postgres -D "$ST/pg" >"$LOG/postgres.log" 2>&1 &
+      $PGBIN/postgres -D "$ST/pg" >"$LOG/postgres.log" 2>&1 3>&- &
     echo $! >"$RUN/postgres.pid"
   fi
   local _i; for _i in $(seq 1 120); do $PGBIN/pg_isready -q -h 127.0.0.1 -p $PGPORT -U postgres && break; sleep 0.25; done

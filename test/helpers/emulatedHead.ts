@@ -1,0 +1,89 @@
+/**
+ * The emulated head node of the deployment test (test/env/head/up.sh says what it stands in
+ * for): started at the floating IP the local Neutron hands out, with Debian's real sshd; its file
+ * system writes are read back from the overlay's upper layer.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import * as path from "node:path";
+
+const SCRIPTS = path.resolve(__dirname, "../env/head");
+
+/** A running emulated head. */
+export interface EmulatedHead {
+    dir: string;
+    address: string;
+    /** Path on the machine of a file the head wrote (e.g. `/srv/pillar/top.sls`). */
+    written(file: string): string;
+    /** Content of a file the head wrote, or undefined when it did not write it. */
+    read(file: string): string | undefined;
+    /** Octal mode and owner uid of a file the head wrote. */
+    modeOf(file: string): { mode: string; uid: number };
+    /** Lines the stand-ins recorded (`cloud-init.log`, `salt-call.log`, `salt-call.checks`). */
+    log(name: string): string[];
+    stop(): void;
+}
+
+/** Upper-layer directory of each overlaid top-level directory (see up.sh). */
+const LAYERS: Record<string, string> = {
+    etc: "etc",
+    home: "home",
+    opt: "opt",
+    srv: "srv",
+    var: "var",
+    run: "run",
+    usr: "usr-local",
+};
+
+/**
+ * Starts a head in `dir` answering SSH at `address` for `user` with `publicKeyFile`, reached
+ * from the machine through `gateway`.
+ */
+export function startEmulatedHead(options: {
+    dir: string;
+    name: string;
+    address: string;
+    gateway: string;
+    user: string;
+    publicKeyFile: string;
+}): EmulatedHead {
+    const { dir, name, address, gateway, user, publicKeyFile } = options;
+    execFileSync(
+        "bash",
+        [path.join(SCRIPTS, "up.sh"), dir, name, address, gateway, user, publicKeyFile],
+        { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    const written = (file: string): string => {
+        const parts = file.split("/").filter(Boolean);
+        const top = parts[0] ?? "";
+        if (top === "usr") {
+            if (parts[1] !== "local") throw new Error(`${file} is not on the head's own layer`);
+            return path.join(dir, "upper", "usr-local", ...parts.slice(2));
+        }
+        const layer = LAYERS[top];
+        if (!layer) throw new Error(`${file} is not on the head's own layer`);
+        return path.join(dir, "upper", layer, ...parts.slice(1));
+    };
+    return {
+        dir,
+        address,
+        written,
+        read: (file) =>
+            existsSync(written(file)) ? readFileSync(written(file), "utf8") : undefined,
+        modeOf: (file) => {
+            const stat = statSync(written(file));
+            return { mode: (stat.mode & 0o7777).toString(8).padStart(4, "0"), uid: stat.uid };
+        },
+        log: (logName) => {
+            const file = written(`/var/log/dc-emulated-head/${logName}`);
+            return existsSync(file)
+                ? readFileSync(file, "utf8")
+                      .split("\n")
+                      .filter((line) => line !== "")
+                : [];
+        },
+        stop: () => {
+            execFileSync("bash", [path.join(SCRIPTS, "down.sh"), dir], { stdio: "inherit" });
+        },
+    };
+}
