@@ -11,7 +11,9 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import { describe, it } from "node:test";
+import * as yaml from "js-yaml";
 import { renderPublicPillarFiles } from "../../components/pillar";
 import {
     PILLAR_RESOURCES,
@@ -102,6 +104,7 @@ describe("Salt tree: every config renders to a valid highstate", () => {
             "dynamic_cluster.common.users",
             "dynamic_cluster.head.nfs_server",
             "dynamic_cluster.common.munge",
+            "dynamic_cluster.head.config_dir",
             "dynamic_cluster.head.slurm",
             "dynamic_cluster.head.graphite",
             "dynamic_cluster.head.salt_master",
@@ -161,7 +164,7 @@ describe("Salt tree: every config renders to a valid highstate", () => {
 });
 
 describe("Salt tree: what the rendered files say", () => {
-    it("the Salt master never auto-accepts, emits auth events and maps every reactor", () => {
+    it("the Salt master never auto-accepts, emits auth events, maps every reactor and loads the tree's runners", () => {
         const { head } = highstates("slurm, floor 2, burst 8, one user");
         const conf = head.files["/etc/salt/master.d/dynamic-cluster.conf"]!.content;
         yamllint(conf, "master.d/dynamic-cluster.conf", true);
@@ -176,8 +179,29 @@ describe("Salt tree: what the rendered files say", () => {
             "reactor/start.sls",
             "reactor/stats.sls",
             "reactor/worker.sls",
+            "reactor/job_return.sls",
         ]);
         for (const file of reactorFiles) assert.ok(fs.existsSync(path.join(SALT_TREE, file)), file);
+        assert.deepEqual(
+            fs.readdirSync(path.join(SALT_TREE, "reactor")).sort(),
+            reactorFiles.map((f) => path.basename(f)).sort(),
+            "every reactor file is mapped",
+        );
+        // The reactors' forwarder (salt/_runners/dc_forward.py), from the tree the head serves.
+        const master = yaml.load(conf) as Record<string, unknown>;
+        assert.deepEqual(master["runner_dirs"], ["/srv/salt/_runners"]);
+        assert.deepEqual(master["file_roots"], { base: ["/srv/salt"] });
+        assert.ok(fs.existsSync(path.join(SALT_TREE, "_runners/dc_forward.py")));
+        assert.deepEqual(
+            (master["reactor"] as Array<Record<string, string[]>>).map((e) => Object.keys(e)[0]),
+            [
+                "salt/auth",
+                "salt/minion/*/start",
+                "dynamic-cluster/stats",
+                "dynamic-cluster/worker/*",
+                "salt/job/*/ret/*",
+            ],
+        );
     });
 
     const slurmCases: Array<[string, string[], RegExp[]]> = [
@@ -316,6 +340,83 @@ describe("Salt tree: secrets", () => {
         assert.equal(settings.args.mode, "0600");
         assert.equal(settings.args.show_changes, false);
     });
+});
+
+describe("Salt tree: /etc/dynamic-cluster", () => {
+    const CONFIG_DIR = "/etc/dynamic-cluster";
+    const DIR_STATE = "dynamic-cluster-head-config-dir-file-directory";
+    for (const name of Object.keys(CONFIGS)) {
+        it(`${name}: one state declares the directory, root:root 0711, and every file written into it requires that state`, () => {
+            const { head, worker } = highstates(name);
+            const declaring = Object.entries(head.states).filter(
+                ([, s]) => s.args.name === CONFIG_DIR,
+            );
+            assert.deepEqual(declaring, [
+                [
+                    DIR_STATE,
+                    {
+                        module: "file",
+                        function: "directory",
+                        // 0711: salt and slurm reach only the file their group may read; nobody
+                        // but root lists the directory (see config_dir.sls).
+                        args: { name: CONFIG_DIR, user: "root", group: "root", mode: "0711" },
+                        sls: "dynamic_cluster.head.config_dir",
+                    },
+                ],
+            ]);
+            const writers = Object.entries(head.states).filter(
+                ([, s]) =>
+                    typeof s.args.name === "string" && path.dirname(s.args.name) === CONFIG_DIR,
+            );
+            assert.deepEqual(
+                writers.map(([id, s]) => [id, s.args.name, s.args.group, s.args.mode]).sort(),
+                [
+                    [
+                        "dynamic-cluster-head-salt-master-file-managed-local-api-header",
+                        `${CONFIG_DIR}/reactor-local-api.header`,
+                        "salt",
+                        "0640",
+                    ],
+                    [
+                        "dynamic-cluster-head-service-file-serialize-settings",
+                        `${CONFIG_DIR}/service.json`,
+                        "root",
+                        "0600",
+                    ],
+                    ...(name === "torque"
+                        ? []
+                        : [
+                              [
+                                  "dynamic-cluster-head-slurm-file-managed-local-api-header",
+                                  `${CONFIG_DIR}/slurm-local-api.header`,
+                                  "slurm",
+                                  "0640",
+                              ],
+                          ]),
+                ],
+            );
+            for (const [id, s] of writers) {
+                assert.equal(s.args.user, "root", id);
+                assert.ok(
+                    (s.args.require as unknown[]).some((r) =>
+                        isDeepStrictEqual(r, { file: DIR_STATE }),
+                    ),
+                    `${id} must require ${DIR_STATE}`,
+                );
+                // makedirs would create the directory with this file's group and mode.
+                assert.equal(s.args.makedirs, undefined, id);
+            }
+            const nested = Object.entries(head.states).filter(
+                ([, s]) =>
+                    typeof s.args.name === "string" && s.args.name.startsWith(`${CONFIG_DIR}/`),
+            );
+            assert.equal(nested.length, writers.length, "no subdirectories");
+            assert.ok(
+                !JSON.stringify(worker.states).includes(CONFIG_DIR),
+                "a worker has no /etc/dynamic-cluster",
+            );
+        });
+    }
 });
 
 describe("Salt tree: generated shell and YAML", () => {

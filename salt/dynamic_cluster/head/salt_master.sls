@@ -4,6 +4,8 @@
     only the master's user can read. #}
 {%- set tplroot = tpldir.split('/')[0] %}
 {%- from tplroot ~ "/map.jinja" import dc with context %}
+include:
+  - {{ tplroot }}.head.config_dir
 
 {%- for key, mode in [('master.pem', '0400'), ('master.pub', '0644')] %}
 
@@ -25,8 +27,9 @@ dynamic-cluster-head-salt-master-file-managed-local-api-header:
     - user: root
     - group: salt
     - mode: '0640'
-    - makedirs: True
     - show_changes: False
+    - require:
+      - file: dynamic-cluster-head-config-dir-file-directory
 
 {#- Salt's packages (3006+) run salt-master as user salt (`user: salt` in /etc/salt/master), and
     the master reads the pillar it serves to workers from pillar_roots. The Pulumi program writes

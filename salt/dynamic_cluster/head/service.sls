@@ -4,6 +4,8 @@
     service_dir; until it is there the unit is installed but not started (and this says so). #}
 {%- set tplroot = tpldir.split('/')[0] %}
 {%- from tplroot ~ "/map.jinja" import dc with context %}
+include:
+  - {{ tplroot }}.head.config_dir
 {%- set entry = dc.paths.service_dir ~ '/autoscaler/main.js' %}
 {%- set head_secrets = salt['pillar.get']('dynamic_cluster_head_secrets', {}) %}
 {%- set settings = {
@@ -43,8 +45,9 @@ dynamic-cluster-head-service-file-serialize-settings:
     - user: root
     - group: root
     - mode: '0600'
-    - makedirs: True
     - show_changes: False
+    - require:
+      - file: dynamic-cluster-head-config-dir-file-directory
 
 {#- `dynamic-cluster`: the service's command-line client (Slurm's power-saving programs run it;
     root uses it for status and admin actions). #}

@@ -10,6 +10,7 @@
 include:
   - {{ tplroot }}.common.repos
   - {{ tplroot }}.common.munge
+  - {{ tplroot }}.head.config_dir
 
 dynamic-cluster-head-slurm-pkg-installed:
   pkg.installed:
@@ -52,7 +53,7 @@ dynamic-cluster-head-slurm-file-managed-cgroup-conf:
       - pkg: dynamic-cluster-head-slurm-pkg-installed
 
 {#- Slurm runs the power-saving programs as SlurmUser; the header file with the service token
-    is readable by that user only. #}
+    is readable by that user only (and root). The package creates the group slurm. #}
 dynamic-cluster-head-slurm-file-managed-local-api-header:
   file.managed:
     - name: {{ dc.paths.config_dir }}/slurm-local-api.header
@@ -60,10 +61,10 @@ dynamic-cluster-head-slurm-file-managed-local-api-header:
     - user: root
     - group: slurm
     - mode: '0640'
-    - makedirs: True
     - show_changes: False
     - require:
       - pkg: dynamic-cluster-head-slurm-pkg-installed
+      - file: dynamic-cluster-head-config-dir-file-directory
 
 {%- for action, program in power_programs.items() %}
 

@@ -2,7 +2,7 @@
 # Installs Salt from PyPI, pinned, into a virtualenv in a machine-level cache outside the clone
 # (CI clones the repository afresh for every run on the same machine), and prints the venv's
 # path on stdout. Idempotent: when the venv for this version and lock file is complete (its
-# stamp matches), it prints the path and does nothing else.
+# stamp matches), it prints the path and installs nothing.
 #
 # How: Salt's sdists do not always carry usable dependency metadata (saltstack/salt#67973,
 # #69244), so the dependencies come from the version's own lock file for Linux and Python 3.11
@@ -10,6 +10,10 @@
 # itself with --no-deps from the same sdist, then `pip check`. The interpreter is Debian's
 # python3 (3.11, the version Salt's own packages bundle); timelib and contextvars build from
 # source with gcc and the Python headers (test/env/packages/salt.txt).
+#
+# It also creates the system user and group `salt` that Salt's packages create
+# (test/env/salt/users.sh), before anything else, so that a cached venv still gets them on a
+# fresh machine.
 #
 # Environment: DC_CACHE_DIR (default /var/cache/dynamic-cluster) is where the venv, the
 # downloaded sdist and pip's cache for it live; removing ${DC_CACHE_DIR}/salt-* makes the next
@@ -28,6 +32,8 @@ PYTHON="/usr/bin/python3"
 cache="${DC_CACHE_DIR:-/var/cache/dynamic-cluster}"
 venv="${cache}/salt-${SALT_VERSION}-${SALT_LOCK_SHA256:0:12}"
 stamp_text="salt ${SALT_VERSION} lock ${SALT_LOCK_SHA256} python ${PYTHON}"
+
+bash "$(dirname "${BASH_SOURCE[0]}")/users.sh"
 
 ready() {
     [ -x "${venv}/bin/salt-call" ] && [ "$(cat "${venv}/.dc-stamp" 2>/dev/null)" = "${stamp_text}" ]
