@@ -1,17 +1,41 @@
-"""
+r"""
 Dynamic Cluster stats collector (Salt execution module ``dc_stats``).
 
 Salt's scheduler on each worker runs ``dc_stats.send`` every few seconds (see
 ``dynamic_cluster/worker/stats.sls``). One run reads /proc and statvfs, turns counters into
 rates against the previous run's sample (kept in the minion's cache directory), and sends one
 ``dynamic-cluster/stats`` event to the master; the stats reactor forwards it to the Dynamic
-Cluster service, which writes it to Graphite. Standard library only: it runs in Salt's onedir
-Python. The parsing functions are pure and tested outside Salt (test/unit/salt-stats.test.ts).
+Cluster service, which writes it to Graphite. Standard library only, except the signature (see
+below), which uses the ``cryptography`` package Salt's onedir ships. The parsing functions are
+pure and tested outside Salt (test/unit/salt-stats.test.ts).
+
+The event's payload is ``{"time": <int, Unix seconds>, "metrics": {<name>: <number>},
+"signed": <text>, "signature": <base64>}``. The signature lets the service check that the figures
+come from the minion holding the key the master accepted for that minion ID (any minion can put
+any event on the master's bus, in any minion's name). ``signed`` is the JSON text
+
+    json.dumps({"id": <__opts__["id"]>, "time": <time>, "metrics": <metrics>},
+               sort_keys=True, separators=(",", ":"))
+
+and ``signature`` its RSA PKCS#1 v1.5 SHA-256 signature with the minion's private key
+(``<pki_dir>/minion.pem``). The service verifies the text exactly as received against the key
+the master accepted for the event's minion ID, checks that the ID inside is that one, and takes
+the figures from the text (autoscaler/salt/stats.ts), so no number formatting has to agree
+between Python and JavaScript. Values JSON cannot carry (NaN, infinities) are left out. Salt's
+own ``salt.crypt.sign_message`` offers only SHA-1 and SHA-224 in 3006, hence ``cryptography``
+directly (pycryptodomex, which Salt 3006 also ships, when ``cryptography`` cannot be imported).
+If the key cannot be read the event goes out without "signed" and "signature" (logged at
+WARNING); the service does not take unsigned figures.
 """
 
+import base64
 import json
+import logging
+import math
 import os
 import time
+
+log = logging.getLogger(__name__)
 
 __virtualname__ = "dc_stats"
 
@@ -159,9 +183,86 @@ def collect(state_path=None):
     return {"time": int(sample["time"]), "metrics": metrics}
 
 
+def json_metrics(metrics):
+    """The metrics JSON can carry: numbers (not booleans), finite."""
+    return {
+        str(name): value
+        for name, value in metrics.items()
+        if isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    }
+
+
+def canonical_bytes(minion_id, time_, metrics):
+    """The text the signature covers (module header), as bytes: sorted-key compact JSON."""
+    signed = {"id": minion_id, "time": time_, "metrics": metrics}
+    return json.dumps(signed, sort_keys=True, separators=(",", ":")).encode("ascii")
+
+
+def _sign_cryptography(key_pem, message):
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    return key.sign(message, padding.PKCS1v15(), hashes.SHA256())
+
+
+def _sign_cryptodome(key_pem, message):
+    from Cryptodome.Hash import SHA256
+    from Cryptodome.PublicKey import RSA
+    from Cryptodome.Signature import pkcs1_15
+
+    return pkcs1_15.new(RSA.import_key(key_pem)).sign(SHA256.new(message))
+
+
+def sign(message, key_path):
+    """Base64 RSA PKCS#1 v1.5 SHA-256 signature of ``message`` (bytes) with the PEM key."""
+    with open(key_path, "rb") as handle:
+        key_pem = handle.read()
+    try:
+        import cryptography  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
+
+        signature = _sign_cryptography(key_pem, message)
+    except ImportError:
+        signature = _sign_cryptodome(key_pem, message)
+    return base64.b64encode(signature).decode("ascii")
+
+
+def _key_path():
+    return os.path.join(__opts__.get("pki_dir", "/etc/salt/pki/minion"), "minion.pem")
+
+
+def payload(state_path=None, key_path=None):
+    """
+    One collection as the event's payload: time, metrics and, when the minion's key
+    can be read, the signed text and its signature (module header). ``state_path`` and
+    ``key_path`` are for tests.
+
+    CLI Example (shows what the next event would carry, without sending it):
+
+    .. code-block:: bash
+
+        salt-call dc_stats.payload
+    """
+    result = collect(state_path)
+    result["metrics"] = json_metrics(result["metrics"])
+    key = key_path or _key_path()
+    message = canonical_bytes(__opts__["id"], result["time"], result["metrics"])
+    try:
+        result["signature"] = sign(message, key)
+        result["signed"] = message.decode("ascii")
+    except Exception as exc:  # pylint: disable=broad-except
+        # Unsigned figures are still worth sending; the service decides what to do with them.
+        log.warning(
+            "dc_stats: cannot sign the stats with %s (%s: %s)", key, type(exc).__name__, exc
+        )
+    return result
+
+
 def send():
     """
-    Collects and sends one ``dynamic-cluster/stats`` event to the master.
+    Collects and sends one ``dynamic-cluster/stats`` event (signed payload) to the master.
 
     CLI Example:
 
@@ -169,5 +270,4 @@ def send():
 
         salt-call dc_stats.send
     """
-    payload = collect()
-    return __salt__["event.send"](EVENT_TAG, payload)
+    return __salt__["event.send"](EVENT_TAG, payload())

@@ -1,14 +1,22 @@
 /**
- * Events as Salt sends them to the reactors (shapes in ../shared/research/anchors.md §6.1), each
- * with the reactions it must produce: rendered by the emulation in
- * test/unit/salt-reactors.test.ts and by Salt's own reactor system in
- * test/integration/salt-real-render.test.ts.
+ * Events as Salt sends them to the reactors (shapes in ../shared/research/anchors.md §6.1; job
+ * returns as salt/utils/job.py fires them), each with the reactions it must produce: rendered by
+ * the emulation in test/unit/salt-reactors.test.ts and by Salt's own reactor system in
+ * test/integration/salt-real-render.test.ts. Every forward to the service is a
+ * `runner.dc_forward.post` call (salt/_runners/dc_forward.py) with a path under {@link API} and
+ * the data it sends as JSON.
  */
 import { HEAD_LOCAL_PORTS } from "../../components/ports";
 
+/** The runner's LOCAL_API and HEADER_FILE (salt/_runners/dc_forward.py). */
 export const API = `http://127.0.0.1:${HEAD_LOCAL_PORTS.serviceLocalApi}/local/v1`;
 export const HEADER = "/etc/dynamic-cluster/reactor-local-api.header";
+export const FORWARD = "runner.dc_forward.post";
 export const MINION = "dc-7f3a9c2e4b1d4e5f8a6b0c1d2e3f4a5b";
+const JID = "20261125100200123456";
+/** The signed text and its base64 RSA signature as dc_stats.send puts them in the payload. */
+const SIGNED = `{"id":"${MINION}","metrics":{"load.1m":0.5,"memory.used_percent":8.31},"time":1795566503}`;
+const SIGNATURE = "c2lnbmVkIGJ5IHRoZSBtaW5pb24ncyBrZXk=";
 const PUB =
     "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA'quote'\n-----END PUBLIC KEY-----\n";
 
@@ -17,10 +25,13 @@ export interface ReactorCase {
     file: string;
     tag: string;
     data: unknown;
-    /** Expected reactions by ID (kind.function and, for HTTP forwards, the decoded body). */
+    /**
+     * Expected reactions by ID: kind.function and, for forwards to the service, the path under
+     * {@link API} and the data sent; for other calls, their arguments.
+     */
     expect: Record<
         string,
-        { call: string; url?: string; body?: unknown; args?: Record<string, unknown> }
+        { call: string; path?: string; body?: unknown; args?: Record<string, unknown> }
     >;
 }
 
@@ -38,8 +49,8 @@ export const REACTOR_CASES: ReactorCase[] = [
         },
         expect: {
             "dynamic-cluster-reactor-auth-forward": {
-                call: "runner.http.query",
-                url: `${API}/salt/auth`,
+                call: FORWARD,
+                path: "/salt/auth",
                 body: { id: MINION, act: "pend", pub: PUB },
             },
         },
@@ -51,8 +62,8 @@ export const REACTOR_CASES: ReactorCase[] = [
         data: { result: false, act: "denied", id: MINION, pub: PUB },
         expect: {
             "dynamic-cluster-reactor-auth-forward": {
-                call: "runner.http.query",
-                url: `${API}/salt/auth`,
+                call: FORWARD,
+                path: "/salt/auth",
                 body: { id: MINION, act: "denied", pub: PUB },
             },
         },
@@ -78,8 +89,8 @@ export const REACTOR_CASES: ReactorCase[] = [
         data: { result: true, act: "pend", id: "x'\n  evil: {{ 1 }}", pub: PUB },
         expect: {
             "dynamic-cluster-reactor-auth-forward": {
-                call: "runner.http.query",
-                url: `${API}/salt/auth`,
+                call: FORWARD,
+                path: "/salt/auth",
                 body: { id: "x'\n  evil: {{ 1 }}", act: "pend", pub: PUB },
             },
         },
@@ -97,8 +108,8 @@ export const REACTOR_CASES: ReactorCase[] = [
         },
         expect: {
             "dynamic-cluster-reactor-start-forward": {
-                call: "runner.http.query",
-                url: `${API}/salt/start`,
+                call: FORWARD,
+                path: "/salt/start",
                 body: { id: MINION },
             },
             "dynamic-cluster-reactor-start-highstate": {
@@ -126,16 +137,39 @@ export const REACTOR_CASES: ReactorCase[] = [
                 time: 1795566503,
                 metrics: { "load.1m": 0.5, "memory.used_percent": 8.31 },
                 id: "spoofed",
+                signed: SIGNED,
+                signature: SIGNATURE,
             },
         },
         expect: {
             "dynamic-cluster-reactor-stats-forward": {
-                call: "runner.http.query",
-                url: `${API}/salt/stats`,
+                call: FORWARD,
+                path: "/salt/stats",
                 body: {
                     id: MINION,
                     time: 1795566503,
                     metrics: { "load.1m": 0.5, "memory.used_percent": 8.31 },
+                    signed: SIGNED,
+                    signature: SIGNATURE,
+                },
+            },
+        },
+    },
+    {
+        name: "stats: an unsigned event (no key, an older collector) is forwarded with empty signed and signature",
+        file: "reactor/stats.sls",
+        tag: "dynamic-cluster/stats",
+        data: { id: MINION, data: { time: 1795566503, metrics: { "load.1m": 0 } } },
+        expect: {
+            "dynamic-cluster-reactor-stats-forward": {
+                call: FORWARD,
+                path: "/salt/stats",
+                body: {
+                    id: MINION,
+                    time: 1795566503,
+                    metrics: { "load.1m": 0 },
+                    signed: "",
+                    signature: "",
                 },
             },
         },
@@ -154,8 +188,8 @@ export const REACTOR_CASES: ReactorCase[] = [
         data: { id: MINION, data: { node_name: "compute-dy-3" } },
         expect: {
             "dynamic-cluster-reactor-worker-forward": {
-                call: "runner.http.query",
-                url: `${API}/salt/worker/ready`,
+                call: FORWARD,
+                path: "/salt/worker/ready",
                 body: { id: MINION, node_name: "compute-dy-3" },
             },
         },
@@ -167,11 +201,86 @@ export const REACTOR_CASES: ReactorCase[] = [
         data: { id: MINION, data: { node_name: "compute-dy-3" } },
         expect: {
             "dynamic-cluster-reactor-worker-forward": {
-                call: "runner.http.query",
-                url: `${API}/salt/worker/failed`,
+                call: FORWARD,
+                path: "/salt/worker/failed",
                 body: { id: MINION, node_name: "compute-dy-3" },
             },
         },
+    },
+    {
+        name: "job return: a state.apply return is forwarded as a hint (jid, id, fun only)",
+        file: "reactor/job_return.sls",
+        tag: `salt/job/${JID}/ret/${MINION}`,
+        data: {
+            cmd: "_return",
+            id: MINION,
+            success: true,
+            return: {
+                "file_|-dynamic-cluster-worker-ready_|-/etc/x_|-managed": {
+                    result: true,
+                    comment: "File /etc/x is in the correct state",
+                    __run_num__: 0,
+                },
+            },
+            retcode: 0,
+            jid: JID,
+            fun: "state.apply",
+            fun_args: [{ queue: true }],
+            out: "highstate",
+            _stamp: "2026-11-25T10:02:00.000000",
+        },
+        expect: {
+            "dynamic-cluster-reactor-job-return-forward": {
+                call: FORWARD,
+                path: "/salt/job-return",
+                body: { jid: JID, id: MINION, fun: "state.apply" },
+            },
+        },
+    },
+    {
+        name: "job return: a failed state.highstate return is forwarded",
+        file: "reactor/job_return.sls",
+        tag: `salt/job/${JID}/ret/${MINION}`,
+        data: {
+            cmd: "_return",
+            id: MINION,
+            success: false,
+            return: ["Rendering SLS 'base:dynamic_cluster.worker' failed"],
+            retcode: 1,
+            jid: JID,
+            fun: "state.highstate",
+            fun_args: [],
+        },
+        expect: {
+            "dynamic-cluster-reactor-job-return-forward": {
+                call: FORWARD,
+                path: "/salt/job-return",
+                body: { jid: JID, id: MINION, fun: "state.highstate" },
+            },
+        },
+    },
+    {
+        name: "job return: any other function's return is ignored",
+        file: "reactor/job_return.sls",
+        tag: `salt/job/${JID}/ret/${MINION}`,
+        data: {
+            cmd: "_return",
+            id: MINION,
+            success: true,
+            return: true,
+            retcode: 0,
+            jid: JID,
+            fun: "test.ping",
+            fun_args: [],
+        },
+        expect: {},
+    },
+    {
+        name: "job return: a state.apply return without a jid is ignored",
+        file: "reactor/job_return.sls",
+        tag: `salt/job/${JID}/ret/${MINION}`,
+        data: { cmd: "_return", id: MINION, jid: "", fun: "state.apply", return: {} },
+        expect: {},
     },
     {
         name: "worker: any other outcome is ignored",

@@ -100,6 +100,11 @@ export interface LocalMinionOptions {
     secrets?: PillarSecrets;
     /** Load the Rocky 9 stand-ins for `pkg` and `service` (for `state.apply test=True`). */
     rocky9Modules?: boolean;
+    /**
+     * Packages the `pkg` stand-in reports installed (its `dc_installed_pkgs` option), for a real
+     * `state.apply` of states that require `pkg.installed` states; needs `rocky9Modules`.
+     */
+    installedPackages?: string[];
 }
 
 /** A `salt-call --local` minion in its own temporary directory; call {@link dispose} after. */
@@ -146,39 +151,48 @@ export class LocalMinion {
             log_level_logfile: "info",
         };
         if (options.rocky9Modules) minion["module_dirs"] = [ROCKY9_MODULES];
+        if (options.installedPackages) {
+            if (!options.rocky9Modules) throw new Error("installedPackages needs rocky9Modules");
+            minion["dc_installed_pkgs"] = options.installedPackages;
+        }
         fs.writeFileSync(path.join(this.configDir, "minion"), yaml.dump(minion));
         fs.writeFileSync(path.join(this.configDir, "grains"), yaml.dump(grains));
     }
 
-    /** Runs `salt-call --local --config-dir <dir> --out json <fun> <args...>`. */
-    call(fun: string, ...args: string[]): SaltCallResult {
+    /**
+     * The command line `salt-call --local --config-dir <dir> --out json <fun> <args...>`, for a
+     * caller that runs it itself (in a sandbox); {@link call} runs it.
+     */
+    argv(fun: string, ...args: string[]): string[] {
         if (!fs.existsSync(path.join(this.configDir, "minion"))) {
             // Without its config salt-call would fall back to /etc/salt and /var.
             throw new Error(`${this.configDir} has no minion config`);
         }
-        const result = spawnSync(
+        return [
             path.join(saltVenv(), "bin", "salt-call"),
-            ["--local", "--config-dir", this.configDir, "--out", "json", "--log-level", "warning"]
-                .concat([fun])
-                .concat(args),
-            {
-                encoding: "utf8",
-                maxBuffer: 64 * 1024 * 1024,
-                env: { ...process.env, PYTHONWARNINGS: "ignore::DeprecationWarning" },
-                timeout: 300_000,
-            },
-        );
+            "--local",
+            "--config-dir",
+            this.configDir,
+            "--out",
+            "json",
+            "--log-level",
+            "warning",
+            fun,
+            ...args,
+        ];
+    }
+
+    /** Runs `salt-call --local --config-dir <dir> --out json <fun> <args...>`. */
+    call(fun: string, ...args: string[]): SaltCallResult {
+        const [command, ...argv] = this.argv(fun, ...args);
+        const result = spawnSync(command!, argv, {
+            encoding: "utf8",
+            maxBuffer: 64 * 1024 * 1024,
+            env: SALT_CALL_ENV,
+            timeout: 300_000,
+        });
         if (result.error) throw result.error;
-        let local: unknown;
-        try {
-            local = (JSON.parse(result.stdout) as { local: unknown }).local;
-        } catch {
-            throw new Error(
-                `salt-call ${fun} gave no JSON (status ${result.status}):\n` +
-                    `${result.stdout}\n${result.stderr}`,
-            );
-        }
-        return { status: result.status ?? -1, local, stderr: result.stderr };
+        return parseSaltCall(fun, result.status, result.stdout, result.stderr);
     }
 
     /**
@@ -198,31 +212,12 @@ export class LocalMinion {
 
     /** `state.apply` (with extra arguments such as `test=True`), one entry per state. */
     apply(...args: string[]): { status: number; results: StateResult[]; stderr: string } {
-        const { status, local, stderr } = this.call("state.apply", ...args);
-        if (Array.isArray(local) || typeof local !== "object" || !local) {
-            throw new Error(
-                `state.apply ${args.join(" ")} (${this.role}) did not run:\n` +
-                    `${JSON.stringify(local, null, 2)}\n${stderr}`,
-            );
-        }
-        const results = Object.entries(local as Record<string, Record<string, unknown>>).map(
-            ([key, r]) => {
-                const [module = "", id = "", name = "", fun = ""] = key.split("_|-");
-                return {
-                    id,
-                    module,
-                    function: fun,
-                    name,
-                    result: r["result"] as boolean | null,
-                    comment: String(r["comment"] ?? ""),
-                    changes: (r["changes"] ?? {}) as Record<string, unknown>,
-                    sls: String(r["__sls__"] ?? ""),
-                    runNum: Number(r["__run_num__"] ?? 0),
-                };
-            },
-        );
-        results.sort((a, b) => a.runNum - b.runNum);
-        return { status, results, stderr };
+        const answer = this.call("state.apply", ...args);
+        return {
+            status: answer.status,
+            results: stateResults(answer, `state.apply ${args.join(" ")} (${this.role})`),
+            stderr: answer.stderr,
+        };
     }
 
     /**
@@ -292,6 +287,57 @@ export class LocalMinion {
     dispose(): void {
         fs.rmSync(this.dir, { recursive: true, force: true });
     }
+}
+
+/** The environment salt-call runs with (Salt 3006 on Python 3.11 warns about deprecations). */
+export const SALT_CALL_ENV: NodeJS.ProcessEnv = {
+    ...process.env,
+    PYTHONWARNINGS: "ignore::DeprecationWarning",
+};
+
+/** What salt-call printed with `--out json`; output that is not JSON throws with all of it. */
+export function parseSaltCall(
+    fun: string,
+    status: number | null,
+    stdout: string,
+    stderr: string,
+): SaltCallResult {
+    let local: unknown;
+    try {
+        local = (JSON.parse(stdout) as { local: unknown }).local;
+    } catch {
+        throw new Error(`salt-call ${fun} gave no JSON (status ${status}):\n${stdout}\n${stderr}`);
+    }
+    return { status: status ?? -1, local, stderr };
+}
+
+/**
+ * The state results of a `state.apply` answer in the order Salt ran them; an answer that is not
+ * a mapping of results (a render error: Salt answers with a list of messages) throws.
+ */
+export function stateResults(answer: SaltCallResult, what: string): StateResult[] {
+    const { local, stderr } = answer;
+    if (Array.isArray(local) || typeof local !== "object" || !local) {
+        throw new Error(`${what} did not run:\n${JSON.stringify(local, null, 2)}\n${stderr}`);
+    }
+    const results = Object.entries(local as Record<string, Record<string, unknown>>).map(
+        ([key, r]) => {
+            const [module = "", id = "", name = "", fun = ""] = key.split("_|-");
+            return {
+                id,
+                module,
+                function: fun,
+                name,
+                result: r["result"] as boolean | null,
+                comment: String(r["comment"] ?? ""),
+                changes: (r["changes"] ?? {}) as Record<string, unknown>,
+                sls: String(r["__sls__"] ?? ""),
+                runNum: Number(r["__run_num__"] ?? 0),
+            };
+        },
+    );
+    results.sort((a, b) => a.runNum - b.runNum);
+    return results;
 }
 
 /** The same shape test/salt/render.py gives a state, from Salt's high data for it. */
@@ -382,10 +428,17 @@ const REACTOR_SCRIPT = path.resolve(__dirname, "../salt/reactor_real.py");
 /** Where the program copies the tree on the head node (file_roots of the generated config). */
 const HEAD_TREE = "/srv/salt/";
 
+/** A path of the head's Salt tree (/srv/salt/...) moved to the repo's tree. */
+function inRepoTree(file: string, what: string): string {
+    if (!file.startsWith(HEAD_TREE)) throw new Error(`${what} ${file} outside /srv/salt`);
+    return path.join(SALT_TREE, file.slice(HEAD_TREE.length));
+}
+
 /**
  * Runs events through Salt's reactor system with the master configuration the head highstate
- * generates (`masterConf`, the text of master.d/dynamic-cluster.conf), its reactor paths and
- * file_roots moved from /srv/salt to the repo's tree, everything else Salt writes in a temp dir.
+ * generates (`masterConf`, the text of master.d/dynamic-cluster.conf), its reactor paths,
+ * runner_dirs and file_roots moved from /srv/salt to the repo's tree, everything else Salt
+ * writes in a temp dir.
  */
 export function runReactors(
     masterConf: string,
@@ -398,17 +451,17 @@ export function runReactors(
             Object.fromEntries(
                 Object.entries(entry).map(([tag, files]) => [
                     tag,
-                    files.map((f) => {
-                        if (!f.startsWith(HEAD_TREE))
-                            throw new Error(`reactor ${f} outside /srv/salt`);
-                        return path.join(SALT_TREE, f.slice(HEAD_TREE.length));
-                    }),
+                    files.map((f) => inRepoTree(f, "reactor")),
                 ]),
             ),
+        );
+        const runnerDirs = ((conf["runner_dirs"] ?? []) as string[]).map((d) =>
+            inRepoTree(`${d}/`, "runner_dirs entry"),
         );
         const master = {
             ...conf,
             reactor,
+            runner_dirs: runnerDirs,
             root_dir: path.join(dir, "root"),
             file_roots: { base: [SALT_TREE] },
             pillar_roots: { base: [path.join(dir, "pillar")] },

@@ -18,7 +18,9 @@
  *   SELinux, a file a package would have created) and in those that require them.
  * And every reactor case of test/helpers/reactorCases.ts goes through Salt's reactor system
  * (test/salt/reactor_real.py) with the master config the head highstate writes: the reactor map
- * picks the intended file, and Salt makes exactly the calls the emulation renders.
+ * picks the intended file, and Salt makes exactly the calls the emulation renders; every forward
+ * is a call of the tree's own runner (runner_dirs), dc_forward.post, with exactly path and data.
+ * The runner itself runs under real Salt in test/integration/salt-forward-runner.test.ts.
  * What Salt cannot show here (Debian, not Rocky 9): see README "Tests" and render.py's header.
  */
 import assert from "node:assert/strict";
@@ -373,9 +375,14 @@ describe("real Salt: the reactors, with the master config the head highstate wri
                 assert.equal(`${call.kind}.${call.fun}`, c.expect[id]!.call, id);
                 assert.equal(`${emu.kind}.${emu.function}`, c.expect[id]!.call, id);
                 if (call.kind === "runner") {
+                    // runner.dc_forward.post: the path and the data the runner sends as JSON.
                     assert.deepEqual(call.arg, []);
                     assert.deepEqual(call.kwarg, emu.args, id);
-                    assert.deepEqual(JSON.parse(String(call.kwarg["data"])), c.expect[id]!.body);
+                    assert.deepEqual(
+                        call.kwarg,
+                        { path: c.expect[id]!.path, data: c.expect[id]!.body },
+                        id,
+                    );
                 } else {
                     assert.equal(call.tgt_type, "glob");
                     assert.deepEqual({ tgt: call.tgt, kwarg: call.kwarg }, emu.args, id);

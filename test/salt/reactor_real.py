@@ -1,12 +1,13 @@
 """
 Runs events through Salt's own reactor system, up to the point where it would call a client:
 salt.utils.reactor.Reactor picks the reactor files for the event's tag from the master's
-`reactor` map, renders and compiles them (Salt's Jinja and YAML renderers, its file server for
-`{% from 'reactor/settings.jinja' ... %}`), and salt.utils.reactor.ReactWrap turns each
-reaction into a client call, with its own argument handling. Only the last step is replaced: the
-calls are recorded instead of run (no master, no minions, no HTTP). Runner calls are also bound
-to the runner function, and an http.query argument must be one salt.utils.http.query names (it
-silently ignores any other).
+`reactor` map, renders and compiles them (Salt's Jinja and YAML renderers), and
+salt.utils.reactor.ReactWrap turns each reaction into a client call, with its own argument
+handling. Only the last step is replaced: the calls are recorded instead of run (no master, no
+minions, no HTTP). Runner calls are also bound to the runner function as the master loads it
+(its `runner_dirs`, so `dc_forward.post` is the tree's salt/_runners/dc_forward.py), and a
+`dc_forward.post` call must pass exactly `path` (an absolute URL path) and `data` (a mapping):
+its other arguments are for tests, and must never come from a reactor.
 
 Run with the Python of the pinned Salt venv (test/env/salt/install.sh). Reads one JSON request:
   {"master_config": PATH, "cases": [{"tag": TAG, "data": {...}}, ...]}
@@ -21,7 +22,6 @@ import sys
 
 import salt.config
 import salt.runner
-import salt.utils.http
 import salt.utils.reactor
 
 
@@ -61,24 +61,25 @@ class RecordingLocal:
 
 
 def bind_errors(runner, call):
-    """Arguments of a runner call that its function would refuse or silently ignore."""
+    """Arguments of a runner call that its function would refuse, or that a reactor must not pass."""
     fun = call["fun"]
     if fun not in runner.functions:
-        return ["runner function %s does not exist" % fun]
+        return ["runner function %s does not exist (runner_dirs: %s)" % (fun, runner.opts.get("runner_dirs"))]
     try:
         inspect.signature(runner.functions[fun]).bind(*call["arg"], **call["kwarg"])
     except TypeError as exc:
         return ["%s: %s" % (fun, exc)]
-    if fun != "http.query":
+    if fun != "dc_forward.post":
         return []
-    # The http runner passes everything to salt.utils.http.query, whose **kwargs swallows
-    # unknown names: a misspelt header_file would send the request without the token.
-    named = set(inspect.signature(salt.utils.http.query).parameters) | {"output"}
-    return [
-        "http.query: %s is not an argument of salt.utils.http.query (ignored)" % key
-        for key in call["kwarg"]
-        if key not in named
-    ]
+    errors = []
+    if call["arg"] or set(call["kwarg"]) != {"path", "data"}:
+        errors.append("dc_forward.post takes exactly path and data from a reactor, got %s %s" % (call["arg"], sorted(call["kwarg"])))
+    path = call["kwarg"].get("path")
+    if not isinstance(path, str) or not path.startswith("/"):
+        errors.append("dc_forward.post: path %r is not an absolute URL path" % (path,))
+    if not isinstance(call["kwarg"].get("data"), dict):
+        errors.append("dc_forward.post: data %r is not a mapping" % (call["kwarg"].get("data"),))
+    return errors
 
 
 def main():

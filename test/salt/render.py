@@ -27,14 +27,16 @@ cannot take over.
   every config in milliseconds, so the structure checks below and the unit tests' assertions on
   rendered files give feedback before the integration stage.
 - Other tests feed the files it renders to real daemons (slurmctld, carbon, nginx, exportfs, the
-  service harness) and run events through its reactor rendering (test/helpers/saltEvents.ts).
+  service harness: its master config, header files and settings file). Events run through the
+  real master and its reactors there, not through this rendering.
 It is not trusted on its own: the integration stage asserts that for every config and role Salt
 finds exactly the same states (IDs, module.function, arguments, SLS, order), that Salt's file
 states write every file byte for byte as rendered here with the same mode, and that Salt's
 reactor system makes exactly the calls rendered here. Its own structure checks (known
-module.function names, requisite targets, sources, contents_pillar keys) are pre-checks for the
-unit stage; Salt repeats them there (test/salt/state_args.py binds every argument to Salt's own
-state function). What neither can show on a Debian test machine (that the states apply on Rocky
+module.function names, requisite targets, sources, contents_pillar keys, the runner functions
+reactors may call and their arguments) are pre-checks for the unit stage; Salt repeats them there
+(test/salt/state_args.py binds every argument to Salt's own state function, reactor_real.py every
+runner call to the runner the master loads). What neither can show on a Debian test machine (that the states apply on Rocky
 9) is listed in README.md, "Tests".
 """
 
@@ -75,6 +77,10 @@ REQUISITES = {
     "require_in", "watch_in", "onchanges_in", "onfail_in",
 }
 REACTION_KINDS = {"local", "runner", "wheel", "caller"}
+# Runner functions the reactors may call, with exactly the arguments they pass: every forward
+# to the service goes through salt/_runners/dc_forward.py (its other arguments are for tests).
+# test/salt/reactor_real.py binds them to the real function under Salt.
+KNOWN_RUNNER_FUNCTIONS = {"dc_forward.post": {"path", "data"}}
 
 
 class RenderError(Exception):
@@ -384,6 +390,17 @@ def render_reactor(request):
                 args = flat
         if kind == "local" and "tgt" not in args:
             errors.append("%s: local reactions need tgt" % reaction_id)
+        if kind == "runner":
+            wanted = KNOWN_RUNNER_FUNCTIONS.get(function)
+            if wanted is None:
+                errors.append("%s: runner %s is not one the tree may use" % (reaction_id, function))
+            elif set(args) != wanted:
+                errors.append("%s: runner %s takes %s, got %s" % (reaction_id, function, sorted(wanted), sorted(args)))
+            elif function == "dc_forward.post":
+                if not isinstance(args["path"], str) or not args["path"].startswith("/"):
+                    errors.append("%s: path %r is not an absolute URL path" % (reaction_id, args["path"]))
+                if not isinstance(args["data"], dict):
+                    errors.append("%s: data is not a mapping (%r)" % (reaction_id, args["data"]))
         reactions[reaction_id] = {"kind": kind, "function": function, "args": args}
     return {"reactions": reactions, "errors": errors}
 

@@ -1,7 +1,10 @@
 #!/usr/bin/python3
-"""Runs salt/_modules/dc_stats.py outside Salt: its parsers on recorded /proc text, and two
-real collections on this machine. Prints one JSON object for test/unit/salt-stats.test.ts."""
+"""Runs salt/_modules/dc_stats.py outside Salt: its parsers on recorded /proc text, two real
+collections on this machine, the metrics JSON can carry and the signed text (the signing itself
+needs the cryptography package: test/integration/salt-stats-signature.test.ts).
+Prints one JSON object for test/unit/salt-stats.test.ts."""
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -38,6 +41,22 @@ with tempfile.TemporaryDirectory() as tmp:
     live_first = dc_stats.collect(state)
     live_second = dc_stats.collect(state)
 
+canonical_metrics = dc_stats.json_metrics(
+    {"memory.used_percent": 25.0, "load.1m": 0.5, "net.eth0.rx_bytes_per_second": 1e-05,
+     "cpu.busy_percent": float("nan"), "disk.root.total_bytes": float("inf"), "flag": True,
+     "B": 1, "a": 2}
+)
+canonical = dc_stats.canonical_bytes("dc-\u00e9t\u00e9\x7f", 1795566503, canonical_metrics)
+
+# payload() without a readable key: the figures go out unsigned, with a warning.
+warnings = []
+handler = logging.Handler(level=logging.WARNING)
+handler.emit = lambda record: warnings.append(record.getMessage())
+dc_stats.log.addHandler(handler)
+dc_stats.__opts__ = {"id": "dc-unsigned"}
+with tempfile.TemporaryDirectory() as tmp:
+    unsigned = dc_stats.payload(os.path.join(tmp, "state.json"), os.path.join(tmp, "missing.pem"))
+
 try:
     dc_stats.parse_cpu("intr 1\n")
     bad_stat = None
@@ -54,4 +73,8 @@ print(json.dumps({
     "live_first": live_first,
     "live_second": live_second,
     "bad_stat": bad_stat,
+    "canonical_metrics": canonical_metrics,
+    "canonical": canonical.decode("ascii"),
+    "unsigned": unsigned,
+    "unsigned_warnings": warnings,
 }))

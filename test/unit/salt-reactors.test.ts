@@ -1,7 +1,7 @@
 /**
  * The reactors, rendered with real Jinja2 against the exact event data Salt sends (shapes in
- * ../shared/research/anchors.md §6.1): each event they handle produces the intended call, each
- * event they must ignore produces nothing. The rendered reactions are compared with a committed
+ * ../shared/research/anchors.md §6.1): each event they handle produces the intended
+ * `runner.dc_forward.post` call (path and data), each event they must ignore produces nothing. The rendered reactions are compared with a committed
  * snapshot (test/fixtures/salt/reactors.snapshot.json; refresh with UPDATE_SNAPSHOTS=1).
  */
 import assert from "node:assert/strict";
@@ -11,6 +11,7 @@ import { describe, it } from "node:test";
 import * as yaml from "js-yaml";
 import {
     API,
+    FORWARD,
     HEADER,
     REACTOR_CASES as CASES,
     type ReactorCase as Case,
@@ -37,12 +38,9 @@ describe("reactors: rendered with the events Salt sends", () => {
             for (const [id, want] of Object.entries(c.expect)) {
                 const got = result.reactions[id]!;
                 assert.equal(`${got.kind}.${got.function}`, want.call);
-                if (want.url) {
-                    assert.equal(got.args.url, want.url);
-                    assert.equal(got.args.method, "POST");
-                    assert.equal(got.args.header_file, HEADER);
-                    assert.equal(got.args.raise_error, false);
-                    assert.deepEqual(JSON.parse(String(got.args.data)), want.body);
+                if (want.path) {
+                    // Exactly path and data: the runner's header file and API are its constants.
+                    assert.deepEqual(got.args, { path: want.path, data: want.body });
                 }
                 if (want.args) assert.deepEqual(got.args, want.args);
             }
@@ -56,10 +54,31 @@ describe("reactors: rendered with the events Salt sends", () => {
         assert.equal(text, fs.readFileSync(SNAPSHOT, "utf8"));
     });
 
-    it("use the service port of components/ports.ts and the header file salt_master.sls writes", () => {
-        const settings = fs.readFileSync(path.join(SALT_TREE, "reactor/settings.jinja"), "utf8");
-        assert.ok(settings.includes(`'${API}'`), "reactor/settings.jinja local_api");
-        assert.ok(settings.includes(`'${HEADER}'`), "reactor/settings.jinja header_file");
+    it("forward only through dc_forward.post, never http.query", () => {
+        const dir = path.join(SALT_TREE, "reactor");
+        for (const file of fs.readdirSync(dir)) {
+            const text = fs.readFileSync(path.join(dir, file), "utf8");
+            assert.doesNotMatch(text, /http\.query|header_file|127\.0\.0\.1/, file);
+        }
+        const calls = CASES.flatMap((c) => Object.values(c.expect).map((e) => e.call));
+        assert.ok(calls.includes(FORWARD));
+        assert.deepEqual(
+            calls.filter((call) => call.startsWith("runner.") && call !== FORWARD),
+            [],
+        );
+    });
+
+    it("reach the service port of components/ports.ts with the header file salt_master.sls writes", () => {
+        // The runner's constants (salt/_runners/dc_forward.py), where the master sends events.
+        const runner = fs.readFileSync(path.join(SALT_TREE, "_runners/dc_forward.py"), "utf8");
+        const lines = runner.split("\n");
+        assert.ok(lines.includes(`LOCAL_API = "${API}"`), "dc_forward LOCAL_API");
+        assert.ok(lines.includes(`HEADER_FILE = "${HEADER}"`), "dc_forward HEADER_FILE");
+        const master = fs.readFileSync(
+            path.join(SALT_TREE, "dynamic_cluster/files/head/salt-master.conf.jinja"),
+            "utf8",
+        );
+        assert.match(master, /^runner_dirs:\n {2}- \/srv\/salt\/_runners$/m, "runner_dirs");
         const defaults = yaml.load(
             fs.readFileSync(path.join(SALT_TREE, "dynamic_cluster/defaults.yaml"), "utf8"),
         ) as { dynamic_cluster: { paths: { config_dir: string; reactor_dir: string } } };

@@ -1,7 +1,9 @@
 /**
  * The stats collector Salt's scheduler runs on workers (salt/_modules/dc_stats.py), run with
- * Debian's Python: its parsers on recorded /proc text with hand-checked figures, and two real
- * collections on this machine (the second has rates, the first cannot).
+ * Debian's Python: its parsers on recorded /proc text with hand-checked figures, two real
+ * collections on this machine (the second has rates, the first cannot), and the text its
+ * signature covers. Signing under real Salt, verified by the service's own verifier:
+ * test/integration/salt-stats-signature.test.ts.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -24,6 +26,10 @@ const out = JSON.parse(
     live_first: { time: number; metrics: Metrics };
     live_second: { time: number; metrics: Metrics };
     bad_stat: string | null;
+    canonical_metrics: Metrics;
+    canonical: string;
+    unsigned: { time: number; metrics: Metrics; signature?: string };
+    unsigned_warnings: string[];
 };
 
 describe("dc_stats collector", () => {
@@ -82,5 +88,39 @@ describe("dc_stats collector", () => {
         const busy = second["cpu.busy_percent"];
         assert.ok(busy === undefined || (busy >= 0 && busy <= 100), String(busy));
         assert.ok(Object.keys(second).length >= Object.keys(first).length);
+    });
+
+    it("signs sorted, compact JSON of its own ID, time and the metrics JSON can carry", () => {
+        assert.deepEqual(out.canonical_metrics, {
+            "memory.used_percent": 25,
+            "load.1m": 0.5,
+            "net.eth0.rx_bytes_per_second": 1e-5,
+            B: 1,
+            a: 2,
+        });
+        assert.equal(
+            out.canonical,
+            '{"id":"dc-\\u00e9t\\u00e9\\u007f","metrics":{"B":1,"a":2,"load.1m":0.5,' +
+                '"memory.used_percent":25.0,"net.eth0.rx_bytes_per_second":1e-05},"time":1795566503}',
+        );
+        // The service reads the figures from this text as it is (autoscaler/salt/stats.ts).
+        assert.deepEqual(JSON.parse(out.canonical), {
+            id: "dc-\u00e9t\u00e9\u007f",
+            metrics: out.canonical_metrics,
+            time: 1795566503,
+        });
+    });
+
+    it("sends the figures unsigned, with a warning, when the minion's key cannot be read", () => {
+        assert.deepEqual(
+            Object.keys(out.unsigned).sort(),
+            ["metrics", "time"],
+            "no signed, no signature",
+        );
+        assert.equal(out.unsigned_warnings.length, 1);
+        assert.match(
+            out.unsigned_warnings[0]!,
+            /^dc_stats: cannot sign the stats with \S+missing\.pem \(FileNotFoundError: /,
+        );
     });
 });
