@@ -14,6 +14,7 @@ import { WorkerCloud } from "./cloud";
 import { CarbonClient, metricComponent } from "./infra/carbon";
 import { commandRunner } from "./infra/exec";
 import { IpSet } from "./infra/ipset";
+import { SaltJobs } from "./salt/jobs";
 import { SaltKeyStore } from "./salt/keys";
 import { SlurmAdapter } from "./scheduler/slurm";
 import type { SchedulerAdapter } from "./scheduler/types";
@@ -84,6 +85,7 @@ export async function startService(
             ? new IpSet(settings.firewall.worker_set, commandRunner())
             : undefined,
         metrics,
+        jobs: new SaltJobs(commandRunner(), settings.salt.salt_run, settings.salt.config_dir),
     });
     const local = buildLocalApi(service, settings.service_token, logger.child({ api: "local" }));
     const publicApi = buildPublicApi(

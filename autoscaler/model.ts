@@ -56,12 +56,18 @@ export interface WorkerRecord {
     deleteRequestedAt?: number;
     /** Why the delete was asked. */
     deleteReason?: string;
-    /** Salt reported the minion started (highstate queued). */
+    /** The master authenticated the minion (its pending key matched; verified, not claimed). */
+    authSeenAt?: number;
+    /** The minion reported its start (highstate queued), with its key accepted. */
     startedAt?: number;
-    /** Salt reported the highstate done. */
+    /** The master's job cache holds a successful highstate of the worker. */
     configuredAt?: number;
-    /** Salt reported the highstate failed. */
+    /** The master's job cache holds a failed highstate of the worker... */
     configFailedAt?: number;
+    /** ...failing for this reason (failed states, or why it did not compile). */
+    configFailureReason?: string;
+    /** Last look-up of the worker's highstate in the job cache. */
+    highstateCheckedAt?: number;
     /** A failure is being cleaned up (server deletion); no second failure is counted. */
     failedAt?: number;
     failureReason?: string;

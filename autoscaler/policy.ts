@@ -40,7 +40,27 @@ export interface PolicyConfig {
     launchTimeoutMs: number;
     downTimeoutMs: number;
     orphanGraceMs: number;
+    /**
+     * A worker still waiting for its next Salt step this long after the previous one gets a
+     * note naming the likely causes (default 3 minutes).
+     */
+    saltSilenceMs?: number;
 }
+
+/** Why a worker may be stuck at a Salt step, for its note (what an admin checks first). */
+export const SALT_SILENCE_CAUSES = {
+    auth:
+        "the Salt master has heard nothing from its minion: the worker may not reach the master " +
+        "(security groups, the master address in its user-data), salt-minion may not have " +
+        "installed (`openstack console log show <server>`), or its key is pending but the " +
+        "master's reactor cannot reach this service (the master's log shows dc_forward warnings)",
+    start:
+        "its key is accepted but the minion has not reported its start: the minion may not " +
+        "reach the master's publish port 4505, or the reactor cannot reach this service",
+    highstate:
+        "its highstate has not returned to the master: it may still be running (package " +
+        "installs), or the minion lost the master (`salt-run jobs.active` on the head node)",
+} as const;
 
 /** Kinds of failure; `capacity` and `quota` back off the flavor, the others count toward the breaker. */
 export type FailureKind =
@@ -164,6 +184,7 @@ function phaseOf(
     f: NodeFacts,
     keys: KeyListing,
     observedAt: number,
+    silenceMs: number,
 ): { phase: Phase | "absent"; note?: string } {
     const r = f.record;
     const s = f.server;
@@ -186,10 +207,27 @@ function phaseOf(
         return f.sched.flags.has("drain") ? { phase: "draining" } : { phase: "ready" };
     }
     if (s.status !== "ACTIVE") return { phase: "booting", note: `server ${s.status}` };
+    const silent = (since: number | undefined, cause: string): string | undefined =>
+        since !== undefined && observedAt - since > silenceMs
+            ? `no progress for ${Math.round((observedAt - since) / 60_000)} min: ${cause}`
+            : undefined;
     if (s.minionId && keys.accepted.has(s.minionId)) {
-        return { phase: "configuring", note: r?.configuredAt ? "highstate done" : undefined };
+        if (r?.configuredAt) return { phase: "configuring", note: "highstate done" };
+        if (r?.startedAt !== undefined) {
+            return {
+                phase: "configuring",
+                note: silent(r.startedAt, SALT_SILENCE_CAUSES.highstate),
+            };
+        }
+        return {
+            phase: "configuring",
+            note: silent(r?.authSeenAt ?? s.createdAt, SALT_SILENCE_CAUSES.start),
+        };
     }
-    return { phase: "booting", note: "waiting for the Salt minion" };
+    return {
+        phase: "booting",
+        note: silent(s.createdAt, SALT_SILENCE_CAUSES.auth) ?? "waiting for the Salt minion",
+    };
 }
 
 function activityOf(sched: SchedulerNode | undefined): Activity {
@@ -278,7 +316,12 @@ export function decide(input: PolicyInput): Decision {
         };
         const r = facts.record;
         const held = input.held.has(node);
-        let { phase, note } = phaseOf(facts, keys, observation.at);
+        let { phase, note } = phaseOf(
+            facts,
+            keys,
+            observation.at,
+            input.config.saltSilenceMs ?? 180_000,
+        );
         const launchedAt = r?.launchStartedAt ?? server?.createdAt;
 
         for (const extra of facts.extras) {
@@ -336,7 +379,10 @@ export function decide(input: PolicyInput): Decision {
                             `server ${server.name} went to ERROR: ${fault}`,
                         );
                     } else if (r?.configFailedAt !== undefined) {
-                        fail("config-failed", "the worker highstate failed");
+                        fail(
+                            "config-failed",
+                            r.configFailureReason ?? "the worker highstate failed",
+                        );
                     } else if (phase === "ready" || phase === "draining") {
                         if (r?.unreachableSince !== undefined) {
                             actions.push({ type: "track-unreachable", node, since: undefined });

@@ -35,6 +35,7 @@ import type { SaltKeyStore } from "./salt/keys";
 import type { SchedulerAdapter, SchedulerJob } from "./scheduler/types";
 import type { ServiceSettings } from "./settings";
 import { SaltBridge } from "./salt/bridge";
+import type { SaltJobs } from "./salt/jobs";
 import type { StateStore } from "./store";
 
 /** The log calls the service makes (pino's shape). */
@@ -63,6 +64,8 @@ export interface ServiceDeps {
     log: Logger;
     ipset?: IpSet;
     metrics?: CarbonClient;
+    /** The master's job cache (highstate outcomes); none in tests that need no Salt. */
+    jobs?: SaltJobs;
     now?: () => number;
 }
 
@@ -201,6 +204,7 @@ export class DynamicClusterService implements ServiceCore {
                     launchTimeoutMs: this.settings.workers.launch_timeout * 1000,
                     downTimeoutMs: this.settings.tuning.down_timeout * 1000,
                     orphanGraceMs: this.settings.tuning.orphan_grace * 1000,
+                    saltSilenceMs: this.settings.tuning.salt_silence * 1000,
                 },
                 observation,
                 records: this.records,
@@ -220,6 +224,7 @@ export class DynamicClusterService implements ServiceCore {
             await this.execute(decision.actions);
         });
         await this.syncFirewall(observation).catch((err) => this.fault("firewall", err));
+        this.salt.checkOverdueHighstates();
         this.emitMetrics();
         this.rounds++;
     }
@@ -259,6 +264,10 @@ export class DynamicClusterService implements ServiceCore {
         let succeeded = false;
         for (const w of after.workers) {
             const old = previous.get(w.node);
+            // A worker stuck at a Salt step: said once, with the likely causes (policy.ts).
+            if (w.note?.startsWith("no progress") && !old?.note?.startsWith("no progress")) {
+                this.event("warn", `${w.node} (${w.phase}): ${w.note}`, w.node);
+            }
             if (w.phase === "ready" && old && old.phase !== "ready" && old.phase !== "draining") {
                 succeeded = true;
                 this.event("info", `${w.node} is ready`, w.node);
@@ -702,6 +711,14 @@ export class DynamicClusterService implements ServiceCore {
             errors: Object.fromEntries(this.errors),
             inFlight: this.inFlight.size,
             metricsDropped: this.deps.metrics?.dropped ?? 0,
+            salt: {
+                /** Workers stuck at a Salt step for longer than tuning.salt_silence, and why. */
+                silent: workers
+                    .filter((w) => w.note?.startsWith("no progress"))
+                    .map((w) => ({ node: w.node, phase: w.phase, note: w.note })),
+                /** Stats events dropped (not signed by the worker's accepted key, or replayed). */
+                droppedStats: this.salt.droppedStats,
+            },
         };
     }
 

@@ -33,6 +33,11 @@ const tuning = z
         openstack_timeout: z.number().positive().default(60),
         /** A burst node whose boot failed is kept out of use this long (jobs go elsewhere). */
         failure_cooldown: z.number().min(0).default(300),
+        /**
+         * A worker that has not reached its next Salt step (authentication, minion start,
+         * highstate result) this long after the previous one is reported, with likely causes.
+         */
+        salt_silence: z.number().positive().default(180),
     })
     .default({
         reconcile_interval: 10,
@@ -44,6 +49,7 @@ const tuning = z
         backoff_max: 900,
         openstack_timeout: 60,
         failure_cooldown: 300,
+        salt_silence: 180,
     });
 
 /** Schema of service.json (snake_case, as Salt writes it). */
@@ -84,6 +90,10 @@ export const settingsSchema = z
         salt: z.object({
             master_finger: z.string().regex(/^([0-9a-f]{2}:){31}[0-9a-f]{2}$/),
             pki_dir: nonEmpty.default("/etc/salt/pki/master"),
+            /** The master's configuration directory, for `salt-run -c` (job cache look-ups). */
+            config_dir: nonEmpty.default("/etc/salt"),
+            /** The `salt-run` executable. */
+            salt_run: nonEmpty.default("salt-run"),
         }),
         listen: z.object({ local_api: listen, http: listen }),
         graphite: z.object({ host: nonEmpty, port, prefix: nonEmpty.default("dynamic_cluster") }),

@@ -8,7 +8,10 @@
  *   POST /local/v1/salt/auth                            {"id", "act", "pub"}     (salt/auth)
  *   POST /local/v1/salt/start                           {"id"}                   (minion start)
  *   POST /local/v1/salt/worker/{ready,failed}           {"id", "node_name"}      (highstate end)
- *   POST /local/v1/salt/stats                           {"id", "time", "metrics"}
+ *   POST /local/v1/salt/job-return                      {"jid", "id", "fun"}     (job return)
+ *   POST /local/v1/salt/stats                           {"id", "signed", "signature"}
+ * The Salt routes carry claims (see salt/bridge.ts): the service checks each against what the
+ * master itself recorded before acting.
  *   plus the shared reports and admin actions (routes.ts) under /local/v1.
  */
 import bearerAuth from "@fastify/bearer-auth";
@@ -19,6 +22,11 @@ import type { DynamicClusterService } from "../service";
 import { registerClusterRoutes } from "./routes";
 
 const minionIdSchema = { type: "string", minLength: 1, maxLength: 255 } as const;
+/** IDs the master's key directory can hold; anything else is a forged event (400). */
+const safeMinionIdSchema = {
+    type: "string",
+    pattern: "^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$",
+} as const;
 
 /** Builds the local API (not yet listening). */
 export function buildLocalApi(
@@ -111,7 +119,7 @@ export function buildLocalApi(
                         body: {
                             type: "object",
                             required: ["id"],
-                            properties: { id: minionIdSchema },
+                            properties: { id: safeMinionIdSchema },
                         },
                     },
                 },
@@ -134,41 +142,49 @@ export function buildLocalApi(
                             type: "object",
                             required: ["id"],
                             properties: {
-                                id: minionIdSchema,
+                                id: safeMinionIdSchema,
                                 node_name: { type: "string", maxLength: 64 },
                             },
                         },
                     },
                 },
-                async (request) =>
-                    service.salt.handleWorkerOutcome(request.body.id, request.params.outcome),
+                async (request) => service.salt.handleWorkerOutcome(request.body.id),
             );
 
-            api.post<{ Body: { id: string; time?: number; metrics: Record<string, number> } }>(
+            api.post<{ Body: { jid: string; id?: string; fun?: string } }>(
+                "/salt/job-return",
+                {
+                    schema: {
+                        body: {
+                            type: "object",
+                            required: ["jid"],
+                            properties: {
+                                jid: { type: "string", pattern: "^[0-9]{20}$" },
+                                id: minionIdSchema,
+                                fun: { type: "string", maxLength: 128 },
+                            },
+                        },
+                    },
+                },
+                async (request) => service.salt.handleJobReturn(request.body.jid),
+            );
+
+            api.post<{ Body: { id: string; signed: string; signature: string } }>(
                 "/salt/stats",
                 {
                     schema: {
                         body: {
                             type: "object",
-                            required: ["id", "metrics"],
+                            required: ["id", "signed", "signature"],
                             properties: {
-                                id: minionIdSchema,
-                                time: { type: ["number", "null"] },
-                                metrics: {
-                                    type: "object",
-                                    maxProperties: 500,
-                                    additionalProperties: { type: "number" },
-                                },
+                                id: safeMinionIdSchema,
+                                signed: { type: "string", minLength: 2, maxLength: 65536 },
+                                signature: { type: "string", minLength: 1, maxLength: 4096 },
                             },
                         },
                     },
                 },
-                async (request) =>
-                    service.salt.handleStats(
-                        request.body.id,
-                        request.body.time ?? undefined,
-                        request.body.metrics,
-                    ),
+                async (request) => service.salt.handleStats(request.body),
             );
         },
         { prefix: "/local/v1" },

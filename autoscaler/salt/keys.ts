@@ -38,6 +38,14 @@ export class KeyError extends Error {
 /** Minion IDs that are safe as file names (Salt's own IDs are a subset). */
 const SAFE_ID = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$/;
 
+/**
+ * True for an ID the key directory can hold: Salt refuses the others in authentication
+ * (`../../etc/evil`, spaces, quotes), so they only arrive in forged events.
+ */
+export function isSafeMinionId(id: string): boolean {
+    return SAFE_ID.test(id) && !id.includes("..");
+}
+
 /** A key in a canonical form for comparison: trimmed, Unix line ends. */
 export function normalizeKey(pem: string): string {
     return pem.replace(/\r\n/g, "\n").trim();
@@ -53,7 +61,7 @@ export class SaltKeyStore {
     constructor(readonly pkiDir: string) {}
 
     private file(state: KeyState, id: string): string {
-        if (!SAFE_ID.test(id)) throw new KeyError("bad-id", `"${id}" is not a valid minion ID.`);
+        if (!isSafeMinionId(id)) throw new KeyError("bad-id", `"${id}" is not a valid minion ID.`);
         return path.join(this.pkiDir, DIRS[state], id);
     }
 
@@ -72,7 +80,7 @@ export class SaltKeyStore {
         for (const [state, dir] of Object.entries(DIRS) as Array<[KeyState, string]>) {
             try {
                 const names = await fs.readdir(path.join(this.pkiDir, dir));
-                listing[state] = new Set(names.filter((n) => SAFE_ID.test(n)));
+                listing[state] = new Set(names.filter(isSafeMinionId));
             } catch (err) {
                 if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
                 listing[state] = new Set();

@@ -1,40 +1,40 @@
 /**
- * The "machines" behind the local Nova's servers, for the end-to-end tests. Nova's fake virt
- * driver runs no guest, so this plays what a worker VM would do after boot, with real parts:
- * it reads the server's real user-data from Nova (admin view), takes the minion ID, node name and
- * master fingerprint from it, brings up a network namespace with the address Nova gave the
- * server, presents a fresh RSA key to the Salt master's key directory and fires `salt/auth`
- * through the project's reactor until the service accepts or rejects it, then fires the start
- * event, "runs the highstate" (starts the real slurmd, configless, in the namespace) and fires
- * the ready (or failed) event. A server deleted in Nova powers its host off.
+ * The "machines" behind the local Nova's servers, for the service's end-to-end tests. Nova's
+ * fake virt driver runs no guest, so this does what a worker VM does after boot, with real parts
+ * only: it reads the server's real user-data from Nova (admin view), brings up a network
+ * namespace with the address Nova gave the server (test/env/slurm/host-up.sh), writes the Salt
+ * minion configuration the user-data carries (as cloud-init writes it) and starts the real
+ * salt-minion there. From then on everything happens through real Salt: the minion presents its
+ * key to the real master (test/helpers/saltMaster.ts), the master's reactors tell the service,
+ * the service accepts or rejects the key, the minion starts, the reactor queues its highstate,
+ * the highstate starts the host's slurmd (or fails, per the master's behaviour file), and the
+ * master's job cache holds the outcome. A server deleted in Nova powers its host off.
  *
- * Per node, `behaviour` can make a host never join (`hang`) or fail its highstate.
+ * Per node, `hang` makes a host never start its minion (a VM whose minion never talks).
  */
-import { generateKeyPairSync } from "node:crypto";
+import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { promisify } from "node:util";
 import * as yaml from "js-yaml";
 import type { Session } from "../../lib/openstack";
-import { fireReactor, type ReactorTarget } from "./saltEvents";
+import type { SaltMaster } from "./saltMaster";
 import type { SlurmCluster } from "./slurmCluster";
 
-/** How hosts misbehave, by node name. */
-export interface HostBehaviour {
-    /** The VM boots but its minion never talks to the master. */
-    hang: Set<string>;
-    /** The highstate fails. */
-    failHighstate: Set<string>;
-}
+const exec = promisify(execFile);
 
-/** What a host did, for assertions. */
+/** What a host did, for assertions (derived from the master's key directory and slurmd). */
 export interface HostRecord {
     serverId: string;
     node: string;
     minionId: string;
     address: string;
     masterFinger: string;
-    state: "booting" | "hung" | "rejected" | "configured" | "failed" | "off";
-    authAttempts: number;
+    /** The minion's configuration directory. */
+    configDir: string;
+    /** When a listing first showed the server ACTIVE (the VM would start booting), ms. */
+    activeAt: number;
+    state: "booting" | "hung" | "accepted" | "rejected" | "configured" | "off";
 }
 
 /** When listings showed a server, in any status (ms). */
@@ -55,12 +55,17 @@ interface NovaServer {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Values a worker takes from its user-data. */
-export function parseWorkerUserData(base64: string): {
+/** What a worker takes from its user-data: values and the minion configuration file. */
+export interface WorkerUserData {
     minionId: string;
     node: string;
     masterFinger: string;
-} {
+    /** `/etc/salt/minion.d/dynamic-cluster.conf`, verbatim. */
+    minionConf: string;
+}
+
+/** Values a worker takes from its user-data. */
+export function parseWorkerUserData(base64: string): WorkerUserData {
     const text = Buffer.from(base64, "base64").toString("utf8");
     if (!text.startsWith("#cloud-config\n")) throw new Error("user-data is not cloud-config");
     const doc = yaml.load(text) as {
@@ -68,13 +73,30 @@ export function parseWorkerUserData(base64: string): {
         write_files: Array<{ path: string; content: string }>;
     };
     const file = (p: string) => doc.write_files.find((f) => f.path === p)?.content ?? "";
-    const minionConf = yaml.load(file("/etc/salt/minion.d/dynamic-cluster.conf")) as {
-        id: string;
-        master_finger: string;
-    };
+    const minionConf = file("/etc/salt/minion.d/dynamic-cluster.conf");
+    const conf = yaml.load(minionConf) as { id: string; master_finger: string };
     const minionId = file("/etc/salt/minion_id").trim();
-    if (minionId !== minionConf.id) throw new Error("minion_id and the minion config disagree");
-    return { minionId, node: doc.hostname, masterFinger: minionConf.master_finger };
+    if (minionId !== conf.id) throw new Error("minion_id and the minion config disagree");
+    return { minionId, node: doc.hostname, masterFinger: conf.master_finger, minionConf };
+}
+
+/**
+ * Writes a minion's configuration under `root` as cloud-init leaves it on a worker, with the
+ * minion's own files (keys, cache, logs) under `root` too (`root_dir`).
+ */
+export function writeMinionConfig(root: string, minionId: string, minionConf: string): string {
+    if (path.join(root, "var/run/salt/minion/minion_event_0123456789_pull.ipc").length > 107) {
+        throw new Error(`${root} is too long for the minion's Unix sockets`);
+    }
+    const configDir = path.join(root, "etc", "salt");
+    fs.mkdirSync(path.join(configDir, "minion.d"), { recursive: true });
+    fs.writeFileSync(
+        path.join(configDir, "minion"),
+        `# The test host's base minion configuration (test/helpers/cloudHosts.ts).\nroot_dir: ${root}\nlog_level_logfile: info\n`,
+    );
+    fs.writeFileSync(path.join(configDir, "minion.d", "dynamic-cluster.conf"), minionConf);
+    fs.writeFileSync(path.join(configDir, "minion_id"), minionId);
+    return configDir;
 }
 
 /** Emulated worker machines for the servers of one cluster tag. */
@@ -92,20 +114,18 @@ export class CloudHosts {
             admin: Session;
             clusterTag: string;
             slurm: SlurmCluster;
-            pkiDir: string;
-            reactor: ReactorTarget;
-            behaviour: HostBehaviour;
+            master: SaltMaster;
+            /** Where hosts keep their minion's files. */
+            hostsDir: string;
+            /** Nodes whose host never starts its minion. */
+            hang: Set<string>;
+            venv: string;
         },
     ) {}
 
-    /** How hosts misbehave (tests change it to "fix" a fault). */
-    get behaviour(): HostBehaviour {
-        return this.options.behaviour;
-    }
-
-    /** Where Salt events go (for tests that fire events of their own). */
-    get reactorTarget(): ReactorTarget {
-        return this.options.reactor;
+    /** Nodes whose host never starts its minion (tests change it to "fix" a fault). */
+    get hang(): Set<string> {
+        return this.options.hang;
     }
 
     /** Starts watching Nova. */
@@ -127,7 +147,6 @@ export class CloudHosts {
     async stop(): Promise<void> {
         this.running = false;
         await this.loop;
-        // Every host is powered off: boots still waiting for the master give up.
         const nodes = new Set<string>();
         for (const host of this.hosts.values()) {
             nodes.add(host.node);
@@ -156,6 +175,8 @@ export class CloudHosts {
             if (!live.has(host.serverId) && host.state !== "off") {
                 host.state = "off";
                 this.chain(host.node, () => this.options.slurm.hostDown(host.node));
+            } else if (host.state !== "off") {
+                this.observe(host);
             }
         }
         for (const server of servers) {
@@ -169,13 +190,36 @@ export class CloudHosts {
             const host: HostRecord = {
                 serverId: server.id,
                 address,
+                node: values.node,
+                minionId: values.minionId,
+                masterFinger: values.masterFinger,
+                // Short: the minion's sockets live under it (Unix socket paths hold 107 bytes).
+                configDir: writeMinionConfig(
+                    path.join(this.options.hostsDir, server.id.slice(0, 8)),
+                    values.minionId,
+                    values.minionConf,
+                ),
                 state: "booting",
-                authAttempts: 0,
-                ...values,
+                activeAt: listedAt,
             };
             this.hosts.set(server.id, host);
             this.chain(host.node, () => this.boot(host));
         }
+    }
+
+    /** A host's progress as the master's key directory and its slurmd show it. */
+    private observe(host: HostRecord): void {
+        if (host.state === "hung") return;
+        const pki = this.options.master.pkiDir;
+        if (fs.existsSync(path.join(pki, "minions_rejected", host.minionId)))
+            host.state = "rejected";
+        else if (
+            host.state === "booting" &&
+            fs.existsSync(path.join(pki, "minions", host.minionId))
+        )
+            host.state = "accepted";
+        const pidfile = path.join(this.options.slurm.dir, "run", `slurmd-${host.node}.pid`);
+        if (host.state === "accepted" && fs.existsSync(pidfile)) host.state = "configured";
     }
 
     /**
@@ -206,66 +250,83 @@ export class CloudHosts {
         this.chains.set(node, next);
     }
 
-    private key(state: "minions" | "minions_pre" | "minions_rejected", id: string): string {
-        return path.join(this.options.pkiDir, state, id);
-    }
-
-    /** The poll loop powers hosts off concurrently with a boot. */
-    private isOff(host: HostRecord): boolean {
-        return host.state === "off";
-    }
-
     private async boot(host: HostRecord): Promise<void> {
-        const { slurm, behaviour, reactor } = this.options;
-        if (this.isOff(host)) return;
-        await slurm.hostUp(host.node, host.address, false);
-        if (behaviour.hang.has(host.node)) {
+        const { slurm } = this.options;
+        if (host.state === "off") return;
+        if (this.options.hang.has(host.node)) {
+            await slurm.hostUp(host.node, host.address, false);
             host.state = "hung";
             return;
         }
-        // The minion's first contact: the master stores the key as pending and fires salt/auth.
-        const pub = generateKeyPairSync("rsa", { modulusLength: 2048 })
-            .publicKey.export({ type: "spki", format: "pem" })
-            .toString();
-        fs.mkdirSync(path.dirname(this.key("minions_pre", host.minionId)), { recursive: true });
-        fs.writeFileSync(this.key("minions_pre", host.minionId), pub);
-        for (;;) {
-            if (this.isOff(host)) return;
-            host.authAttempts++;
-            await fireReactor(reactor, "reactor/auth.sls", "salt/auth", {
-                result: true,
-                act: "pend",
-                id: host.minionId,
-                pub,
-            });
-            if (fs.existsSync(this.key("minions", host.minionId))) break;
-            if (fs.existsSync(this.key("minions_rejected", host.minionId))) {
-                host.state = "rejected";
-                return;
-            }
-            await sleep(1000); // a real minion retries every acceptance_wait_time (10 s)
+        await slurm.hostUpWithMinion(host.node, host.address, host.configDir, this.options.venv);
+    }
+
+    /** Lets the hung host of `node` start its minion now (a VM whose minion comes up late). */
+    async release(node: string): Promise<void> {
+        this.options.hang.delete(node);
+        for (const host of this.hosts.values()) {
+            if (host.node !== node || host.state !== "hung") continue;
+            host.state = "booting";
+            await this.options.slurm.hostUpWithMinion(
+                host.node,
+                host.address,
+                host.configDir,
+                this.options.venv,
+            );
         }
-        const started = `salt/minion/${host.minionId}/start`;
-        await fireReactor(reactor, "reactor/start.sls", started, {
-            id: host.minionId,
-            cmd: "_minion_event",
-            data: `Minion ${host.minionId} started at ${new Date().toString()}`,
-            _stamp: new Date().toISOString(),
-        });
-        if (this.isOff(host)) return;
-        if (behaviour.failHighstate.has(host.node)) {
-            host.state = "failed";
-            await fireReactor(reactor, "reactor/worker.sls", "dynamic-cluster/worker/failed", {
-                id: host.minionId,
-                data: { node_name: host.node },
-            });
-            return;
-        }
-        await slurm.hostUp(host.node, host.address);
-        host.state = "configured";
-        await fireReactor(reactor, "reactor/worker.sls", "dynamic-cluster/worker/ready", {
-            id: host.minionId,
-            data: { node_name: host.node },
-        });
+    }
+
+    /**
+     * Starts a minion that no server of the cluster accounts for (a stranger, or a second key for
+     * a known ID): its own host named `name` at `address`, configured with `minionId` and the
+     * master's fingerprint. Returns its configuration directory.
+     */
+    async startStranger(options: {
+        name: string;
+        address: string;
+        minionId: string;
+        masterFinger: string;
+    }): Promise<string> {
+        const conf = [
+            `master: "${this.options.master.address}"`,
+            `master_finger: "${options.masterFinger}"`,
+            "master_type: str",
+            `id: "${options.minionId}"`,
+            "acceptance_wait_time: 10",
+            "",
+        ].join("\n");
+        const configDir = writeMinionConfig(
+            path.join(this.options.hostsDir, `s-${options.name}`),
+            options.minionId,
+            conf,
+        );
+        await this.options.slurm.hostUpWithMinion(
+            options.name,
+            options.address,
+            configDir,
+            this.options.venv,
+        );
+        return configDir;
+    }
+
+    /**
+     * Runs `salt-call ARGS` on a host as its minion (same key and ID; e.g. `event.send`), in the
+     * host's network namespace. Returns its JSON answer.
+     */
+    async saltCall(node: string, configDir: string, ...args: string[]): Promise<unknown> {
+        const { stdout } = await exec(
+            "nsenter",
+            [
+                `--net=/run/netns/dcw-${node}`,
+                path.join(this.options.venv, "bin", "salt-call"),
+                "-c",
+                configDir,
+                "--out",
+                "json",
+                ...args,
+            ],
+            { encoding: "utf8", timeout: 120_000 },
+        );
+        return JSON.parse(stdout);
     }
 }

@@ -9,8 +9,10 @@
  *   run the built `dynamic-cluster` command (test/helpers/slurmCluster.ts);
  * - the service is the built bundle (`node main.js --settings ...`) in its own process, so a
  *   test can kill it;
- * - worker machines are played by test/helpers/cloudHosts.ts (namespaces + real slurmd, Salt
- *   events through the real reactor files).
+ * - Salt is real (test/helpers/saltMaster.ts): the pinned PyPI master as user `salt` with the
+ *   generated master config, key pair, pillar and reactors, and a real salt-minion in each
+ *   worker machine (test/helpers/cloudHosts.ts: namespaces with the server's address, the
+ *   minion configured from the server's user-data, slurmd started by its highstate).
  * `stop()` stops everything and deletes whatever the cluster left in Nova, returning the count.
  */
 import assert from "node:assert/strict";
@@ -21,7 +23,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before } from "node:test";
 import { SERVICE_ACCESS_RULES } from "../../components/accessRules";
-import type { PillarResources, PillarSecrets } from "../../components/pillar";
+import {
+    type PillarResources,
+    type PillarSecrets,
+    renderPublicPillarFiles,
+    renderSecretPillarFiles,
+} from "../../components/pillar";
 import type { ComputeClient } from "../../lib/openstack";
 import { saltPemFinger } from "../../lib/saltKey";
 import { clusterTag } from "../../lib/tags";
@@ -31,6 +38,8 @@ import { CloudHosts } from "./cloudHosts";
 import { adminSession, demoClient, demoEnv, testClusterId } from "./osbox";
 import { freePort } from "./ports";
 import { configFrom, renderHighstate } from "./salt";
+import { saltVenv } from "./saltCall";
+import { SaltMaster, type WorkerBehaviour } from "./saltMaster";
 import { HOST_NETNS, IN_HEAD, SlurmCluster } from "./slurmCluster";
 import { waitFor } from "./waitFor";
 
@@ -56,8 +65,11 @@ export interface HarnessOptions {
     flavor?: string;
     /** Tuning overrides (seconds). */
     tuning?: Record<string, number>;
-    /** Nodes whose host never joins, or whose highstate fails. */
-    behaviour?: { hang?: string[]; failHighstate?: string[] };
+    /**
+     * Nodes whose host never starts its minion, whose highstate fails (a failing state), or
+     * whose highstate does not even render.
+     */
+    behaviour?: { hang?: string[]; failHighstate?: string[]; renderError?: string[] };
 }
 
 interface AppCredential {
@@ -152,6 +164,8 @@ export class ServiceHarness {
         readonly publicUrl: string,
         readonly slurm: SlurmCluster,
         readonly hosts: CloudHosts,
+        /** The real Salt master of the head node. */
+        readonly master: SaltMaster,
         /** The real carbon-cache the service writes metrics to. */
         readonly carbon: CarbonCache,
         readonly nova: ComputeClient,
@@ -172,9 +186,12 @@ export class ServiceHarness {
         const launchTimeout = options.launchTimeout ?? 60;
         const flavor = options.flavor ?? "m1.tiny";
 
-        const masterPub = generateKeyPairSync("rsa", { modulusLength: 2048 })
-            .publicKey.export({ type: "spki", format: "pem" })
-            .toString();
+        const masterKeys = generateKeyPairSync("rsa", { modulusLength: 2048 });
+        const masterKey = {
+            privatePem: masterKeys.privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
+            publicPem: masterKeys.publicKey.export({ type: "spki", format: "pem" }).toString(),
+        };
+        const masterPub = masterKey.publicPem;
         const networkId = await nova.networkId("dc-test-net");
         const resources: PillarResources = {
             clusterId,
@@ -253,22 +270,25 @@ export class ServiceHarness {
                 ...options.tuning,
             },
         });
-        (settings["salt"] as Record<string, unknown>)["pki_dir"] = path.join(dir, "pki");
+        // The master runs from <dir>/salt-master (its root_dir): the service reads its keys and
+        // job cache there, as it reads /etc/salt on a head node.
+        const masterDir = path.join(dir, "salt-master");
+        Object.assign(settings["salt"] as Record<string, unknown>, {
+            pki_dir: path.join(masterDir, "etc", "salt", "pki", "master"),
+            config_dir: path.join(masterDir, "etc", "salt"),
+            salt_run: path.join(saltVenv(), "bin", "salt-run"),
+        });
         (settings["workers"] as Record<string, unknown>)["launch_timeout"] = launchTimeout;
         const settingsFile = path.join(dir, "service.json");
         fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2), { mode: 0o600 });
-        for (const sub of ["minions", "minions_pre", "minions_rejected", "minions_denied"]) {
-            fs.mkdirSync(path.join(dir, "pki", sub), { recursive: true });
-        }
-        const headerFile = (name: string) => {
-            const target = path.join(dir, name);
-            fs.writeFileSync(target, head.files[`/etc/dynamic-cluster/${name}`]!.content, {
+        const slurmHeader = path.join(dir, "slurm-local-api.header");
+        fs.writeFileSync(
+            slurmHeader,
+            head.files["/etc/dynamic-cluster/slurm-local-api.header"]!.content,
+            {
                 mode: 0o640,
-            });
-            return target;
-        };
-        const slurmHeader = headerFile("slurm-local-api.header");
-        const reactorHeader = headerFile("reactor-local-api.header");
+            },
+        );
 
         const cli = path.join(serviceBundle(), "autoscaler", "cli.js");
         let slurm: SlurmCluster;
@@ -304,19 +324,36 @@ export class ServiceHarness {
             await carbon.stop();
             throw err;
         }
+        const behaviour: Record<string, WorkerBehaviour> = {};
+        for (const node of options.behaviour?.failHighstate ?? []) behaviour[node] = "fail";
+        for (const node of options.behaviour?.renderError ?? []) behaviour[node] = "render-error";
+        let master: SaltMaster;
+        try {
+            master = await SaltMaster.start({
+                dir: masterDir,
+                head,
+                masterKey,
+                pillar: {
+                    ...renderPublicPillarFiles(config, resources),
+                    ...renderSecretPillarFiles(secrets),
+                },
+                servicePort: localPort,
+                behaviour,
+            });
+        } catch (err) {
+            await slurm.down().catch(() => undefined);
+            await deleteAppCredential(cred).catch(() => undefined);
+            await carbon.stop();
+            throw err;
+        }
         const hosts = new CloudHosts({
             admin: adminSession(),
             clusterTag: clusterTag(clusterId),
             slurm,
-            pkiDir: path.join(dir, "pki"),
-            reactor: {
-                localApiUrl: `http://127.0.0.1:${localPort}`,
-                headerFileText: fs.readFileSync(reactorHeader, "utf8"),
-            },
-            behaviour: {
-                hang: new Set(options.behaviour?.hang ?? []),
-                failHighstate: new Set(options.behaviour?.failHighstate ?? []),
-            },
+            master,
+            hostsDir: path.join(dir, "h"),
+            hang: new Set(options.behaviour?.hang ?? []),
+            venv: saltVenv(),
         });
         const harness = new ServiceHarness(
             dir,
@@ -327,6 +364,7 @@ export class ServiceHarness {
             `http://127.0.0.1:${httpPort}`,
             slurm,
             hosts,
+            master,
             carbon,
             nova,
             cred,
@@ -503,6 +541,7 @@ export class ServiceHarness {
     async stop(): Promise<number> {
         await this.killService("SIGTERM").catch(() => undefined);
         await this.hosts.stop();
+        await this.master.stop().catch(() => undefined);
         await this.slurm.down().catch(() => undefined);
         await this.carbon.pause();
         const left = await this.servers();

@@ -113,8 +113,16 @@ export class SlurmCluster {
     }
 
     private async script(name: string, ...args: string[]): Promise<string> {
+        return this.scriptWith({}, name, ...args);
+    }
+
+    private async scriptWith(
+        env: Record<string, string>,
+        name: string,
+        ...args: string[]
+    ): Promise<string> {
         const { stdout } = await exec("bash", [path.join(ENV_DIR, name), ...args], {
-            env: this.env,
+            env: { ...this.env, ...env },
             encoding: "utf8",
             timeout: 120_000,
         });
@@ -135,6 +143,26 @@ export class SlurmCluster {
     /** Boots a worker host with `address` and starts its slurmd (unless `slurmd` is false). */
     async hostUp(node: string, address: string, slurmd = true): Promise<void> {
         await this.script("host-up.sh", node, address, ...(slurmd ? [] : ["--no-slurmd"]));
+    }
+
+    /**
+     * Boots a worker host with `address` running the real salt-minion of `venv` with the
+     * configuration in `configDir` (its highstate then starts slurmd in the host).
+     */
+    async hostUpWithMinion(
+        node: string,
+        address: string,
+        configDir: string,
+        venv: string,
+    ): Promise<void> {
+        await this.scriptWith(
+            { DC_SALT_VENV: venv },
+            "host-up.sh",
+            node,
+            address,
+            "--salt-minion",
+            configDir,
+        );
     }
 
     /** Powers a worker host off. */

@@ -2,18 +2,16 @@
  * The Dynamic Cluster service end to end, on real parts (test/helpers/serviceHarness.ts): the
  * built service, Debian's Slurm with the generated slurm.conf and power-saving programs, the
  * local Nova with an application credential restricted by the program's access rules, worker
- * hosts in network namespaces running slurmd, Salt events through the project's reactors.
+ * hosts in network namespaces running a real salt-minion, and a real Salt master with the
+ * generated configuration, reactors and pillar; the highstate starts each worker's slurmd.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { loadSettings } from "../../autoscaler/settings";
 import { workerTags } from "../../lib/tags";
-import { fireReactor } from "../helpers/saltEvents";
-import { harnessForSuite, serviceBundle } from "../helpers/serviceHarness";
+import { harnessForSuite, serviceBundle, type ServiceHarness } from "../helpers/serviceHarness";
 import { waitFor } from "../helpers/waitFor";
 
 describe("autoscaler: a burst of jobs", () => {
@@ -92,95 +90,86 @@ describe("autoscaler: a burst of jobs", () => {
     });
 });
 
-describe("autoscaler: Salt admission and the APIs, end to end", () => {
-    const harness = harnessForSuite({ burst: 2, launchTimeout: 60, suspendTime: 15 });
+describe("autoscaler: Salt admission through a real master, and the APIs", () => {
+    const harness = harnessForSuite({ burst: 2, launchTimeout: 90, suspendTime: 15 });
 
-    /** Presents a key for `id` as the master would and fires salt/auth through the reactor. */
-    async function presentKey(id: string, pub: string) {
-        const h = harness();
-        fs.writeFileSync(path.join(h.dir, "pki", "minions_pre", id), pub);
-        const [call] = await fireReactor(h.hosts.reactorTarget, "reactor/auth.sls", "salt/auth", {
-            result: true,
-            act: "pend",
-            id,
-            pub,
-        });
-        return call!;
-    }
-    const newKey = () =>
-        generateKeyPairSync("rsa", { modulusLength: 2048 })
-            .publicKey.export({ type: "spki", format: "pem" })
-            .toString();
+    /** Waits until the master holds `id`'s key in `dir` (minions, minions_rejected, ...). */
+    const keyIn = (h: ServiceHarness, dir: string, id: string, timeoutMs = 60_000) =>
+        waitFor(
+            `${id}'s key in ${dir}`,
+            () => (fs.existsSync(path.join(h.master.pkiDir, dir, id)) ? true : undefined),
+            { timeoutMs, intervalMs: 250 },
+        );
 
-    it("rejects a key for an ID no worker has, and moves it to the rejected keys", async () => {
+    it("admits a worker the cluster launched through real Salt: auth, start, highstate, Slurm runs its job", async () => {
         const h = harness();
-        const id = `compute-dy-1-${"q".repeat(26)}`;
-        const call = await presentKey(id, newKey());
-        assert.equal(call.status, 200);
-        assert.equal((call.body as { action: string }).action, "reject");
-        assert.ok(fs.existsSync(path.join(h.dir, "pki", "minions_rejected", id)));
+        const job = await h.submit("--exclusive", "--wrap", "hostname; sleep 2");
+        const host = await waitFor(
+            "a worker to be configured by its highstate",
+            () => [...h.hosts.hosts.values()].find((x) => x.state === "configured"),
+            { timeoutMs: 150_000, intervalMs: 500 },
+        );
+        const usable = await waitFor(
+            `${host.node} to be usable in Slurm`,
+            async () => {
+                const state = (
+                    await h.slurm.run("sinfo", "-h", "-n", host.node, "-o", "%T")
+                ).trim();
+                return /^(idle|mixed|allocated)/.test(state) ? Date.now() : undefined;
+            },
+            { timeoutMs: 120_000, intervalMs: 200 },
+        );
+        console.log(
+            `${host.node}: server ACTIVE to usable in Slurm through real Salt: ${((usable - host.activeAt) / 1000).toFixed(1)} s`,
+        );
+        await h.waitForJobs([job], 120_000);
+        const events = (await h.api("GET", "/events")) as { events: Array<{ message: string }> };
+        const messages = events.events.map((e) => e.message);
+        for (const expected of [
+            `accepted the Salt key of ${host.node} (${host.minionId})`,
+            `${host.node}: minion started, highstate queued`,
+            `${host.node}: highstate done (job `,
+        ]) {
+            assert.ok(
+                messages.some((m) => m.startsWith(expected)),
+                `${expected} in ${JSON.stringify(messages)}`,
+            );
+        }
+        assert.doesNotMatch(
+            h.master.log(),
+            /\[WARNING.*dc_forward/,
+            "every forward reached the service",
+        );
+        assert.deepEqual(h.hosts.errors, []);
     });
 
-    it("admits a real worker once (a second key for it, or a key after acceptance, is refused) and writes its stats to Graphite", async () => {
+    it("refuses an ID no worker has, and a second key for a known ID", async () => {
         const h = harness();
-        const job = await h.submit("--exclusive", "--wrap", "sleep 2");
-        const host = await waitFor(
-            "a worker to be admitted",
-            () => [...h.hosts.hosts.values()].find((x) => x.state === "configured"),
-            { timeoutMs: 120_000, intervalMs: 500 },
-        );
-        assert.equal(host.authAttempts, 1, "accepted on its first auth event");
-        // The same ID presents another key: Salt denies it (different from the accepted one).
-        const denied = await fireReactor(h.hosts.reactorTarget, "reactor/auth.sls", "salt/auth", {
-            result: false,
-            act: "denied",
-            id: host.minionId,
-            pub: newKey(),
+        const admitted = [...h.hosts.hosts.values()].find((x) => x.state === "configured")!;
+        // A minion with a well-formed ID the cluster never gave out.
+        const unknown = `compute-dy-2-${"q".repeat(26)}`;
+        await h.hosts.startStranger({
+            name: "stranger-1",
+            address: "192.0.2.201",
+            minionId: unknown,
+            masterFinger: admitted.masterFinger,
         });
-        assert.equal((denied[0]!.body as { action: string }).action, "ignore");
-        // A pending key under the accepted ID (e.g. a clone of the VM): rejected.
-        const again = await presentKey(host.minionId, newKey());
-        assert.deepEqual(again.body, {
-            action: "reject",
-            reason: `a key for ${host.minionId} is already accepted`,
+        await keyIn(h, "minions_rejected", unknown);
+        // The admitted worker's ID with another key (a clone of the VM): the master itself
+        // denies a key that differs from the accepted one; the accepted key stays.
+        await h.hosts.startStranger({
+            name: "stranger-2",
+            address: "192.0.2.202",
+            minionId: admitted.minionId,
+            masterFinger: admitted.masterFinger,
         });
+        await keyIn(h, "minions_denied", admitted.minionId);
+        assert.ok(fs.existsSync(path.join(h.master.pkiDir, "minions", admitted.minionId)));
+        const events = (await h.api("GET", "/events")) as { events: Array<{ message: string }> };
         assert.ok(
-            fs.existsSync(path.join(h.dir, "pki", "minions", host.minionId)),
-            "the accepted key stays",
-        );
-        // The worker's collector event, as the master hands it to the reactor: the figures land
-        // in the real carbon under the worker's node name; a spoofed ID in the payload is ignored.
-        const measuredAt = Math.floor(Date.now() / 1000) - 30;
-        const [forwarded] = await fireReactor(
-            h.hosts.reactorTarget,
-            "reactor/stats.sls",
-            "dynamic-cluster/stats",
-            {
-                id: host.minionId,
-                cmd: "_minion_event",
-                tag: "dynamic-cluster/stats",
-                data: {
-                    time: measuredAt,
-                    metrics: { "load.1m": 0.75, "memory.used_percent": 8.5 },
-                    id: "spoofed",
-                },
-            },
-        );
-        assert.deepEqual(forwarded!.body, { node: host.node, written: 2 });
-        const { graphite } = loadSettings(h.settingsFile);
-        const nodeMetrics = `${graphite.prefix}.dev.nodes.${host.node}`;
-        const load = await h.carbon.waitForValue(`${nodeMetrics}.load.1m`, 0.75);
-        assert.ok(
-            load.some(([at, v]) => v === 0.75 && at <= measuredAt && at > measuredAt - 10),
-            "stored at the time the worker measured it",
-        );
-        await h.carbon.waitForValue(`${nodeMetrics}.memory.used_percent`, 8.5);
-        // The service's own figures arrive every round.
-        assert.ok(await h.carbon.fetch(`${graphite.prefix}.dev.workers.ready_idle`));
-        await waitFor(
-            "the job to complete",
-            async () => ((await h.jobs()).get(job)?.state === "COMPLETED" ? true : undefined),
-            { timeoutMs: 120_000, intervalMs: 1000 },
+            events.events.some((e) =>
+                e.message.includes(`rejected the Salt key of ${unknown}: unknown minion ID`),
+            ),
         );
     });
 

@@ -116,6 +116,28 @@ describe("the worker user-data", () => {
         assert.match(String(minionConf["master_finger"]), /^4f:1a:/);
     });
 
+    it("head and workers install the Salt release the tests run", () => {
+        const tested = /^SALT_VERSION="([0-9.]+)"$/m.exec(
+            readFileSync(path.resolve(__dirname, "../env/salt/install.sh"), "utf8"),
+        )![1]!;
+        for (const role of ["head", "worker"]) {
+            const installLines = rendered[role]!.split("\n").filter((l) =>
+                /dnf -y install/.test(l),
+            );
+            const packages = installLines.flatMap(
+                (l) => l.match(/\bsalt-[a-z]+(?:-[0-9.]*[0-9])?/g) ?? [],
+            );
+            assert.ok(packages.length > 0, `${role} installs Salt`);
+            for (const name of packages) {
+                assert.match(
+                    name,
+                    new RegExp(`^salt-(master|minion)-${tested.replace(/\./g, "\\.")}$`),
+                    role,
+                );
+            }
+        }
+    });
+
     it("a shellcheck failure is detected (the check can fail)", () => {
         const file = path.join(work, "bad.sh");
         writeFileSync(file, "#!/bin/bash\nrm -rf $1/*\n");

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Boots a worker "host": network namespace dcw-NAME with ADDRESS, wired to the head's bridge
-# (inside the head's namespace), then (unless
-# --no-slurmd) its slurmd in its own UTS and mount namespace with host name NAME, registering
-# as node NAME with -b (a fresh boot), fetching slurm.conf from the controller (configless,
-# as the worker states run it). Prints slurmd's PID.
-# Usage: DC_SLURM_DIR=/path bash host-up.sh NAME ADDRESS [--no-slurmd]
+# (inside the head's namespace), then, in its own UTS and mount namespace with host name NAME:
+# - by default its slurmd, registering as node NAME with -b (a fresh boot), fetching slurm.conf
+#   from the controller (configless, as the worker states run it); prints slurmd's PID;
+# - with --salt-minion CONFDIR, instead, the real salt-minion of the pinned PyPI Salt
+#   (DC_SALT_VENV) with the configuration in CONFDIR (written from the server's user-data, as
+#   cloud-init writes it); the worker's highstate then starts slurmd in this same namespace, as
+#   the worker states do. Prints the minion's PID;
+# - with --no-slurmd, nothing (the bare network).
+# Usage: DC_SLURM_DIR=/path bash host-up.sh NAME ADDRESS [--no-slurmd | --salt-minion CONFDIR]
 set -euo pipefail
 # shellcheck source=test/env/slurm/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-name=${1:?usage: host-up.sh NAME ADDRESS [--no-slurmd]}
-address=${2:?usage: host-up.sh NAME ADDRESS [--no-slurmd]}
+name=${1:?usage: host-up.sh NAME ADDRESS [--no-slurmd | --salt-minion CONFDIR]}
+address=${2:?usage: host-up.sh NAME ADDRESS [--no-slurmd | --salt-minion CONFDIR]}
 ns=$(netns_of "$name")
 veth=$(veth_of "$name")
 
@@ -37,11 +41,23 @@ rm -f "$pidfile"
 # (/run/munge), as a real worker does: configless slurmd authenticates before it has a config.
 mkdir -p /run/munge
 # shellcheck disable=SC2016  # $1.. belong to the inner sh
-nsenter --net="/run/netns/$ns" unshare --mount --uts --propagation private \
+# The host's namespaces: its network, and its own mount and UTS namespace.
+# shellcheck disable=SC2016  # $1.. belong to the inner sh
+in_host=(nsenter --net="/run/netns/$ns" unshare --mount --uts --propagation private
     sh -c 'mount --bind "$1" /etc/hosts && mount --bind "$2" /run/munge && hostname "$3" &&
-        shift 3 && exec "$@"' sh \
-    "$DIR/hosts/$name" "$DIR/munge" "$name" \
-    env -u SLURM_CONF slurmd --conf-server "$HEAD_IP:${port:-6817}" -N "$name" -b
+        shift 3 && exec "$@"' sh "$DIR/hosts/$name" "$DIR/munge" "$name")
+if [[ ${3:-} == --salt-minion ]]; then
+    confdir=${4:?"--salt-minion needs the minion configuration directory"}
+    venv=${DC_SALT_VENV:?"set DC_SALT_VENV (bash test/env/salt/install.sh prints it)"}
+    # Its own session; host-down.sh kills every process of the namespace.
+    setsid "${in_host[@]}" env -u SLURM_CONF "$venv/bin/salt-minion" -c "$confdir" \
+        </dev/null >"$DIR/log/salt-minion-$name.out" 2>&1 &
+    pid=$!
+    record_pid "salt-minion-$name" "$pid"
+    echo "$pid"
+    exit 0
+fi
+"${in_host[@]}" env -u SLURM_CONF slurmd --conf-server "$HEAD_IP:${port:-6817}" -N "$name" -b
 pid=$(wait_pidfile "$pidfile" 20) || { log "slurmd $name did not start; see $DIR/log"; exit 1; }
 record_pid "slurmd-$name" "$pid"
 echo "$pid"
