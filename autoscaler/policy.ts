@@ -381,7 +381,7 @@ export function decide(input: PolicyInput): Decision {
                     } else if (r?.configFailedAt !== undefined) {
                         fail(
                             "config-failed",
-                            r.configFailureReason ?? "the worker highstate failed",
+                            `the worker highstate failed${r.configFailureReason ? ` (${r.configFailureReason})` : ""}`,
                         );
                     } else if (phase === "ready" || phase === "draining") {
                         if (r?.unreachableSince !== undefined) {

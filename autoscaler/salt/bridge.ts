@@ -297,8 +297,8 @@ export class SaltBridge {
             }
         } else {
             r.configFailedAt = this.core.now();
-            r.configFailureReason = `highstate failed (job ${jid}): ${verdict.reason}`;
-            this.core.event("warn", `${node}: ${r.configFailureReason}`, node);
+            r.configFailureReason = `job ${jid}: ${verdict.reason}`;
+            this.core.event("warn", `${node}: highstate failed (${r.configFailureReason})`, node);
         }
         this.core.kick();
     }

@@ -93,7 +93,7 @@ include:
 dc-test-worker-slurmd:
   cmd.run:
 {%- if mode == 'fail' %}
-    - name: echo "slurmd: fatal: the test made this worker fail" >&2; exit 1
+    - name: 'echo "slurmd: fatal: the test made this worker fail" >&2; exit 1'
 {%- else %}
     - name: env -u SLURM_CONF slurmd --conf-server ${MASTER_ADDRESS}:6817 -N {{ node }} -b
 {%- endif %}

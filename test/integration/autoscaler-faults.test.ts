@@ -75,7 +75,7 @@ describe("autoscaler faults: workers that never join", () => {
                     /compute-dy-1\|dynamic-cluster: boot failed \((not ready 90 s after launch|the scheduler gave up)/.test(
                         reasons,
                     ) &&
-                    /compute-dy-2\|dynamic-cluster: boot failed \(the worker highstate failed\)/.test(
+                    /compute-dy-2\|dynamic-cluster: boot failed \(the worker highstate failed \(job \d{20}: failed states: dc-test-worker-slurmd/.test(
                         reasons,
                     )
                     ? true
@@ -84,11 +84,8 @@ describe("autoscaler faults: workers that never join", () => {
             { timeoutMs: 240_000, intervalMs: 1000 },
         );
         const jobs = await h.waitForJobs([first, second], 360_000);
-        assert.deepEqual(
-            [jobs.get(first)!.nodes, jobs.get(second)!.nodes].sort(),
-            ["compute-dy-3", "compute-dy-4"],
-            "the jobs ran on the healthy workers",
-        );
+        // On the healthy workers (one may run both exclusive jobs in turn).
+        for (const id of [first, second]) assert.match(jobs.get(id)!.nodes, /^compute-dy-[34]$/);
         const s = await status(h);
         const hung = [...h.hosts.hosts.values()].find((x) => x.node === "compute-dy-1")!;
         assert.equal(hung.state, "off", "the hung worker's server was deleted");

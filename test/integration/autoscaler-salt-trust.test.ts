@@ -127,7 +127,7 @@ describe("autoscaler: Salt events are claims; the service trusts only what the m
                 (await events(h)).find(
                     (e) =>
                         e.node === broken.node &&
-                        /highstate failed \(job \d{20}\): the highstate did not compile: Rendering SLS 'base:dc_test.worker' failed/.test(
+                        /highstate failed \(job \d{20}: the highstate did not compile: Rendering SLS 'base:dc_test.worker' failed/.test(
                             e.message,
                         ),
                 ),
