@@ -6,7 +6,11 @@
  * and carries it out. The only memory between rounds is what cannot be observed (launches in
  * flight, deletes asked, Salt events) plus the small persisted state (`store.ts`). Rounds never
  * overlap; a request from Slurm or Salt triggers a round at once. No error of a dependency
- * stops the loop: it is logged, reported by `status()`, and the next round tries again.
+ * stops the loop: it is logged, reported by `status()`, and the next round tries again. That
+ * holds for a round that throws as a whole too (say the state file cannot be written: ENOSPC):
+ * the failure is logged with its error, counted (`status().failedRounds`, consecutive) and
+ * listed under `errors.round`, and the loop goes on; nothing escapes as an unhandled rejection,
+ * which would end the process without a word.
  */
 import { Mutex, Semaphore } from "../lib/concurrency";
 import { OpenStackApiError } from "../lib/openstack";
@@ -118,6 +122,8 @@ export class DynamicClusterService implements ServiceCore {
     private stopped = true;
     /** Rounds completed (tests wait on it). */
     rounds = 0;
+    /** Rounds in a row that threw (0 after a round that completes). */
+    private failedRounds = 0;
 
     constructor(readonly deps: ServiceDeps) {
         this.settings = deps.settings;
@@ -167,19 +173,39 @@ export class DynamicClusterService implements ServiceCore {
             return;
         }
         clearTimeout(this.timer);
-        this.running = this.round().finally(() => {
-            this.running = undefined;
-            if (this.stopped) return;
-            if (this.rerun) {
-                this.rerun = false;
-                this.kick();
-            } else {
-                this.timer = setTimeout(
-                    () => this.kick(),
-                    this.settings.tuning.reconcile_interval * 1000,
-                );
-            }
-        });
+        this.running = this.round()
+            .catch((err: unknown) => this.roundFailed(err))
+            .finally(() => {
+                this.running = undefined;
+                if (this.stopped) return;
+                if (this.rerun) {
+                    this.rerun = false;
+                    this.kick();
+                } else {
+                    this.timer = setTimeout(
+                        () => this.kick(),
+                        this.settings.tuning.reconcile_interval * 1000,
+                    );
+                }
+            });
+    }
+
+    /**
+     * A round threw: logs it with the error every time (with the count in a row), records it
+     * as the `round` error and, once per distinct message, as an event. The loop goes on; the
+     * next round starts from a fresh observation.
+     */
+    private roundFailed(err: unknown): void {
+        this.failedRounds++;
+        const message = err instanceof Error ? err.message : String(err);
+        this.deps.log.error(
+            { err, failedRounds: this.failedRounds },
+            `reconcile round failed (${this.failedRounds} in a row); the next round tries again`,
+        );
+        const previous = this.errors.get("round");
+        if (previous?.message !== message)
+            this.event("error", `reconcile round failed: ${message}`);
+        this.errors.set("round", { at: previous?.at ?? this.now(), message });
     }
 
     /** Runs one round now (tests and the loop). */
@@ -227,6 +253,11 @@ export class DynamicClusterService implements ServiceCore {
         this.salt.checkOverdueHighstates();
         this.emitMetrics();
         this.rounds++;
+        if (this.failedRounds > 0) {
+            this.event("info", `reconcile rounds complete again after ${this.failedRounds} failed`);
+            this.failedRounds = 0;
+            this.errors.delete("round");
+        }
     }
 
     private async observe(at: number): Promise<Observation> {
@@ -293,7 +324,11 @@ export class DynamicClusterService implements ServiceCore {
     }
 
     private track<T>(work: Promise<T>): void {
-        const p = work.catch(() => undefined).finally(() => this.inFlight.delete(p));
+        // Launches and deletes handle their own errors; what still escapes (a state write that
+        // fails while recording a launch's outcome) is logged, not lost.
+        const p = work
+            .catch((err: unknown) => this.fault("background operation", err))
+            .finally(() => this.inFlight.delete(p));
         this.inFlight.add(p);
     }
 
@@ -694,6 +729,8 @@ export class DynamicClusterService implements ServiceCore {
             autoMode: state.autoMode,
             observedAt: this.observation?.at,
             rounds: this.rounds,
+            /** Reconcile rounds in a row that threw; the reason is in `errors.round`. */
+            failedRounds: this.failedRounds,
             breaker: {
                 open: breakerOpen(state),
                 consecutiveFailures: state.breaker.consecutiveFailures,

@@ -184,7 +184,8 @@ export const CONFIG_KEYS: Record<string, ConfigKeySpec> = {
     allowedCidr: {
         type: "string",
         required: true,
-        description: "Users' network range (CIDR), the only source allowed to reach SSH and HTTPS.",
+        description:
+            "Users' network range (CIDR, IPv4 or IPv6), the only source allowed to reach SSH and HTTPS.",
     },
     allowSshFromAnywhere: {
         type: "boolean",
@@ -194,7 +195,7 @@ export const CONFIG_KEYS: Record<string, ConfigKeySpec> = {
     scheduler: {
         type: "string",
         default: "slurm",
-        description: "Batch scheduler: slurm or torque.",
+        description: "Batch scheduler: slurm (torque is not supported yet and is refused).",
     },
     clusterName: {
         type: "string",
@@ -585,10 +586,18 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
     }
 
     const schedulerRaw = get("scheduler") ?? "slurm";
-    if (schedulerRaw !== "slurm" && schedulerRaw !== "torque") {
+    if (schedulerRaw === "torque") {
+        // The Torque Salt states stop the state run on purpose and the service refuses Torque at
+        // start, so a Torque stack would fail half-way through `pulumi up`: refuse it here,
+        // before any resource. SchedulerKind keeps "torque" for the parts already built.
         problems.add(
             "scheduler",
-            `"${schedulerRaw}" is not a supported scheduler; use \`pulumi config set scheduler slurm\` (or torque).`,
+            "Torque is not supported yet (its Salt states and the service's scheduler adapter are not complete, so the deployment would stop half-way). Slurm is the supported scheduler: run `pulumi config set scheduler slurm`, or remove the key with `pulumi config rm scheduler` (slurm is the default).",
+        );
+    } else if (schedulerRaw !== "slurm") {
+        problems.add(
+            "scheduler",
+            `"${schedulerRaw}" is not a supported scheduler; use \`pulumi config set scheduler slurm\`.`,
         );
     }
 

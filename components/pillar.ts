@@ -9,6 +9,7 @@
  * - `dynamic_cluster_cluster_secrets.sls` (all minions): the munge key workers need;
  * - `dynamic_cluster_head_secrets.sls` (head only): cloud credential, tokens, TLS key.
  */
+import * as ipaddr from "ipaddr.js";
 import * as yaml from "js-yaml";
 import type { ClusterConfig } from "./config";
 import { HEAD_LOCAL_PORTS, NFS_PORT, SALT_PORTS, SLURM_PORTS, TORQUE_PORTS } from "./ports";
@@ -95,6 +96,29 @@ export function slurmRealMemoryMb(flavorRamMb: number): number {
     return Math.max(1, Math.floor(flavorRamMb * 0.92));
 }
 
+/** The users' networks by address family, as the pillar carries them (`network.*`). */
+export interface UsersCidrsByFamily {
+    /** IPv4 ranges: SSH and HTTPS in the head's iptables rules. */
+    users_cidr_v4: string[];
+    /** IPv6 ranges: SSH and HTTPS in the head's ip6tables rules. */
+    users_cidr_v6: string[];
+}
+
+/**
+ * Splits the users' networks (validated CIDRs) by address family, in order. The one place that
+ * does it: the Salt templates only loop over the two lists, iptables.rules.jinja over the IPv4
+ * one and ip6tables.rules.jinja over the IPv6 one, so a range never reaches the other family's
+ * rules (an IPv6 range in an iptables file is refused: "invalid mask").
+ */
+export function usersCidrsByFamily(cidrs: readonly string[]): UsersCidrsByFamily {
+    const split: UsersCidrsByFamily = { users_cidr_v4: [], users_cidr_v6: [] };
+    for (const cidr of cidrs) {
+        const family = ipaddr.parseCIDR(cidr)[0].kind();
+        (family === "ipv4" ? split.users_cidr_v4 : split.users_cidr_v6).push(cidr);
+    }
+    return split;
+}
+
 /** The non-secret pillar, root key `dynamic_cluster`. */
 export function buildPillar(config: ClusterConfig, res: PillarResources): Record<string, unknown> {
     const burstCount = config.workers.max - config.workers.min;
@@ -123,7 +147,7 @@ export function buildPillar(config: ClusterConfig, res: PillarResources): Record
             },
             network: {
                 cluster_cidr: res.clusterCidr,
-                users_cidr: config.allowedCidr,
+                ...usersCidrsByFamily([config.allowedCidr]),
                 network_id: res.networkId,
                 worker_security_group: res.workerSecurityGroup,
                 salt_ports: [SALT_PORTS.from, SALT_PORTS.to],

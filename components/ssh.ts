@@ -530,9 +530,9 @@ export interface RemoteCommandArgs {
 
 /** A command run once over SSH (again when its command, stdin or triggers change). */
 export class RemoteCommand extends pulumi.dynamic.Resource {
-    /** The end of what the command printed on stdout. */
+    /** The end of what the command printed on stdout (a secret output). */
     declare readonly stdout: pulumi.Output<string>;
-    /** The end of what the command printed on stderr. */
+    /** The end of what the command printed on stderr (a secret output). */
     declare readonly stderr: pulumi.Output<string>;
     /** The host key the server presented (`SHA256:...`). */
     declare readonly hostKeySha256: pulumi.Output<string>;
@@ -559,7 +559,9 @@ export class RemoteCommand extends pulumi.dynamic.Resource {
                 stdinSha256: undefined,
                 providerVersion: undefined,
             },
-            opts,
+            // What a command prints may echo what it was given (a state run's failure shows
+            // the rendered data): kept encrypted in state like the secrets themselves.
+            pulumi.mergeOptions(opts, { additionalSecretOutputs: ["stdout", "stderr"] }),
             "dynamic-cluster",
             "RemoteCommand",
         );

@@ -17,10 +17,14 @@ case "${stage}" in all | unit | integration) ;; *)
     ;;
 esac
 out="test/.out"
-# The no-leaks check looks only at what this run created.
+# The no-leaks check looks only at what this run created: it compares the temporary directory
+# with this list of what it held at the start (the start time is the fallback; the rule is in
+# test/helpers/leaks.ts).
 DC_TEST_RUN_STARTED="$(date +%s)"
-export DC_TEST_RUN_STARTED
 mkdir -p "${out}"
+DC_TEST_TMP_BEFORE="${PWD}/${out}/tmp-at-start.txt"
+find "${TMPDIR:-/tmp}" -mindepth 1 -maxdepth 1 -name 'dc-*' -printf '%f\n' >"${DC_TEST_TMP_BEFORE}"
+export DC_TEST_RUN_STARTED DC_TEST_TMP_BEFORE
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     npm ci --no-fund --no-audit

@@ -75,7 +75,11 @@ export function buildLocalApi(
                 async (request, reply) => {
                     let nodes: string[];
                     try {
-                        nodes = expandHostList(request.body.nodes);
+                        // Bounded by the cluster's own size: a resume/suspend list never names
+                        // more nodes than slurm.conf has (static floor plus burst pool).
+                        const clusterNodes =
+                            service.names.static.length + service.names.burst.length;
+                        nodes = expandHostList(request.body.nodes, clusterNodes);
                     } catch (err) {
                         if (err instanceof HostListError)
                             return reply.code(400).send({ error: err.message });

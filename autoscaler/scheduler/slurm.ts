@@ -107,8 +107,14 @@ function epochMs(value: unknown): number {
     return 0;
 }
 
-/** Parses `squeue --json` output. */
-export function parseSqueueJson(text: string): SchedulerJob[] {
+/**
+ * Parses `squeue --json` output.
+ *
+ * @param maxNodes the most nodes one job's host list may name: the nodes Slurm has (a job never
+ *     runs on more), so a malformed list cannot make the expansion allocate without bound. A job
+ *     whose list is malformed or larger is read as running on no node.
+ */
+export function parseSqueueJson(text: string, maxNodes: number): SchedulerJob[] {
     const doc = JSON.parse(text) as { jobs?: Array<Record<string, unknown>> };
     return (doc.jobs ?? []).map((raw) => {
         const words = stateWords(raw["job_state"]);
@@ -116,7 +122,7 @@ export function parseSqueueJson(text: string): SchedulerJob[] {
         const nodeText = String(raw["nodes"] ?? "");
         let nodes: string[] = [];
         try {
-            nodes = expandHostList(nodeText);
+            nodes = expandHostList(nodeText, maxNodes);
         } catch {
             nodes = [];
         }
@@ -163,11 +169,8 @@ export class SlurmAdapter implements SchedulerAdapter {
             this.run("sinfo", ["--json"]),
             this.run("squeue", ["--json"]),
         ]);
-        return {
-            takenAt,
-            nodes: parseSinfoJson(sinfo.stdout),
-            jobs: parseSqueueJson(squeue.stdout),
-        };
+        const nodes = parseSinfoJson(sinfo.stdout);
+        return { takenAt, nodes, jobs: parseSqueueJson(squeue.stdout, nodes.size) };
     }
 
     private async update(nodes: string[], settings: string[]): Promise<void> {

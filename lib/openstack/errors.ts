@@ -12,7 +12,7 @@ export type ApiErrorKind =
     | "bad-request" // 400: the request is wrong; retrying cannot help
     | "unauthorized" // 401: token expired or credentials wrong
     | "forbidden" // 403 without quota: policy
-    | "quota" // 403 over quota (or 413 overLimit)
+    | "quota" // 403 with one of Nova's over-quota texts (or 413 overLimit)
     | "not-found" // 404
     | "conflict" // 409: state conflict, retry later
     | "rate-limited" // 429
@@ -50,14 +50,59 @@ export class OpenStackApiError extends Error {
     }
 }
 
-/** Nova's words for "over quota", in a 403 answer or in an ERROR server's fault. */
-const QUOTA_MESSAGE = /quota|exceed/i;
+/*
+ * Nova's exact texts, matched from their start (paths in github.com/openstack/nova). Loose words
+ * ("quota", "exceed") are not enough: MaxRetriesExceeded's "Exceeded maximum number of
+ * retries. Exhausted all hosts available for retrying build failures ..." (a build that failed
+ * on every host, e.g. a broken image) must open the breaker, not back the flavor off.
+ * Arrays, not Sets: this module is serialized into the dynamic provider.
+ */
+
+/** "Over quota" in a 403 answer of the compute API or in an ERROR server's fault. */
+const QUOTA_TEXTS: readonly RegExp[] = [
+    // nova/exception.py TooManyInstances: "Quota exceeded for %(overs)s: Requested %(req)s, but
+    // already used %(used)s of %(allowed)s %(overs)s" (overs joined with ", " by
+    // nova/compute/utils.py get_over_quota_detail); raised at create and by the conductor's
+    // quota recheck (nova/conductor/manager.py), which puts racing boots in ERROR.
+    /^Quota exceeded for [a-z_]+(?:, [a-z_]+)*: Requested /,
+    // nova/exception.py OverQuota: "Quota exceeded for resources: %(overs)s"
+    /^Quota exceeded for resources: /,
+    // nova/exception.py GroupMemberLimitExceeded (nova/compute/api.py, server group members)
+    /^Quota exceeded, too many servers in group/,
+    // nova/exception.py PortLimitExceeded (an OverQuota: Neutron's port quota at create)
+    /^Maximum number of ports exceeded/,
+    // Unified limits: nova/limit/placement.py re-raises oslo.limit's ProjectOverLimit
+    // ("Project %(project_id)s is over a limit for %(limits)s", openstack/oslo.limit
+    // oslo_limit/exception.py) as TooManyInstances with that text.
+    /^Project \S+ is over a limit for /,
+    // The same from the conductor's recheck: nova/compute/utils.py exception_to_dict makes a
+    // non-Nova exception's fault message its class name.
+    /^ProjectOverLimit$/,
+];
+
+/** "No hypervisor had room" in an ERROR server's fault. */
+const CAPACITY_TEXTS: readonly RegExp[] = [
+    // nova/exception.py NoValidHost: "No valid host was found. %(reason)s" (reason e.g. "There
+    // are not enough hosts available." from nova/scheduler/manager.py)
+    /^No valid host was found\./,
+    // nova/exception.py ComputeResourcesUnavailable: "Insufficient compute resources:
+    // %(reason)s." - the fault when re-scheduling is off (nova/compute/manager.py uses the
+    // RescheduledException's reason as the fault message) ...
+    /^Insufficient compute resources: /,
+    // ... and the last exception of nova/scheduler/utils.py populate_retry's MaxRetriesExceeded
+    // ("Exceeded max scheduling attempts %(max_attempts)d for instance %(instance_uuid)s. Last
+    // exception: %(exc_reason)s").
+    /Last exception: Insufficient compute resources: /,
+];
+
+const matchesAny = (texts: readonly RegExp[], message: string): boolean =>
+    texts.some((text) => text.test(message.trim()));
 
 /** Classifies a status and message. */
 export function errorKind(status: number, message: string): ApiErrorKind {
     if (status === 400) return "bad-request";
     if (status === 401) return "unauthorized";
-    if (status === 403) return QUOTA_MESSAGE.test(message) ? "quota" : "forbidden";
+    if (status === 403) return matchesAny(QUOTA_TEXTS, message) ? "quota" : "forbidden";
     if (status === 413) return "quota";
     if (status === 404) return "not-found";
     if (status === 409) return "conflict";
@@ -71,13 +116,16 @@ export function errorKind(status: number, message: string): ApiErrorKind {
 export type ServerFaultKind = "quota" | "capacity" | "other";
 
 /**
- * Classifies an ERROR server's fault: Nova re-checks quota after the create call returned (boots
- * racing for the last slot end in ERROR "Quota exceeded ..."), and "No valid host" means no
- * hypervisor had room; neither says anything about the image or the worker.
+ * Classifies an ERROR server's fault by Nova's exact texts: Nova re-checks quota after the
+ * create call returned (boots racing for the last slot end in ERROR "Quota exceeded for
+ * instances: ..."), and "No valid host was found." / "Insufficient compute resources: ..." mean
+ * no hypervisor had room; neither says anything about the image or the worker. Everything else
+ * ("Build of instance ... aborted: ...", "Exceeded maximum number of retries. Exhausted all
+ * hosts ...") is "other": the worker's failure.
  */
 export function serverFaultKind(fault: string): ServerFaultKind {
-    if (QUOTA_MESSAGE.test(fault)) return "quota";
-    if (/no valid host|insufficient|capacity/i.test(fault)) return "capacity";
+    if (matchesAny(QUOTA_TEXTS, fault)) return "quota";
+    if (matchesAny(CAPACITY_TEXTS, fault)) return "capacity";
     return "other";
 }
 

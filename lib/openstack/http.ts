@@ -2,7 +2,8 @@
  * One HTTP request to an OpenStack API, with a timeout on every attempt and retries with
  * exponential backoff and full jitter only where a retry is safe:
  * - idempotent methods (GET, HEAD, PUT, DELETE) on 429, 502, 503, 504 and connection errors,
- *   honouring `Retry-After`;
+ *   honouring `Retry-After` up to {@link MAX_RETRY_AFTER_MS} (the service's reconcile loop waits
+ *   on these calls, so one answer asking for an hour must not stall it);
  * - POST only when the connection was refused, so the request never reached the server.
  * 4xx answers (bad request, quota, conflict) are never retried here: callers decide.
  * Hand-written (no retry package) because `lib/openstack` is serialized into the dynamic provider.
@@ -61,7 +62,18 @@ export function shouldRetry(
     return IDEMPOTENT.includes(method); // reset, timeout, DNS: the server may have acted, so only idempotent
 }
 
-/** Backoff before attempt `attempt` (1-based retry number), full jitter. */
+/**
+ * The longest wait a `Retry-After` answer can impose before the next attempt: 30 s. Longer
+ * requests (an API under maintenance may ask for an hour) are cut to this; if the API still
+ * refuses, the attempts run out and the caller sees the error (with the server's own value in
+ * {@link OpenStackApiError.retryAfterSeconds}) and decides, e.g. the service backs off a flavor.
+ */
+export const MAX_RETRY_AFTER_MS = 30_000;
+
+/**
+ * Backoff before attempt `attempt` (1-based retry number): full jitter, or the server's
+ * `Retry-After` when longer, capped at {@link MAX_RETRY_AFTER_MS}.
+ */
 export function backoffMs(
     policy: RetryPolicy,
     attempt: number,
@@ -70,18 +82,22 @@ export function backoffMs(
 ): number {
     const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
     const jittered = Math.floor(random() * cap);
-    return retryAfterSeconds !== undefined
-        ? Math.max(jittered, retryAfterSeconds * 1000)
-        : jittered;
+    if (retryAfterSeconds === undefined || !(retryAfterSeconds >= 0)) return jittered;
+    return Math.max(jittered, Math.min(retryAfterSeconds * 1000, MAX_RETRY_AFTER_MS));
 }
 
-function retryAfterOf(headers: Headers): number | undefined {
-    const value = headers.get("retry-after");
-    if (!value) return undefined;
-    const seconds = Number(value);
-    if (Number.isFinite(seconds)) return Math.max(0, seconds);
-    const date = Date.parse(value);
-    return Number.isNaN(date) ? undefined : Math.max(0, (date - Date.now()) / 1000);
+/**
+ * Reads a `Retry-After` header (RFC 9110 section 10.2.3): delay-seconds (a whole number) or an
+ * HTTP-date, as seconds from `now` (a date in the past is 0). Anything else - absent, empty,
+ * negative, fractional, garbage - is undefined, and the ordinary backoff applies.
+ */
+export function parseRetryAfter(value: string | null, now: number): number | undefined {
+    const text = value?.trim();
+    if (!text) return undefined;
+    if (/^\d+$/.test(text)) return Number(text);
+    if (!/[a-z]/i.test(text)) return undefined; // "-5", "1.5", "1e3": not a date either
+    const date = Date.parse(text);
+    return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
 }
 
 function causeCode(err: unknown): string | undefined {
@@ -96,11 +112,15 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /**
  * Sends the request, retrying where safe.
  *
+ * @param request the request.
+ * @param policy attempts, backoff and per-attempt timeout.
+ * @param wait waits between attempts (tests record the delays instead of sleeping).
  * @throws OpenStackApiError for an error answer (after retries), or the last network error.
  */
 export async function httpRequest(
     request: HttpRequest,
     policy: RetryPolicy = DEFAULT_RETRY,
+    wait: (ms: number) => Promise<void> = sleep,
 ): Promise<HttpResponse> {
     for (let attempt = 1; ; attempt++) {
         let response: Response;
@@ -118,7 +138,7 @@ export async function httpRequest(
         } catch (err) {
             const code = causeCode(err);
             if (attempt < policy.attempts && shouldRetry(request.method, { errorCode: code })) {
-                await sleep(backoffMs(policy, attempt));
+                await wait(backoffMs(policy, attempt));
                 continue;
             }
             const reason = code ?? (err as Error).message;
@@ -132,9 +152,9 @@ export async function httpRequest(
                 json: text ? (JSON.parse(text) as unknown) : undefined,
             };
         }
-        const retryAfter = retryAfterOf(response.headers);
+        const retryAfter = parseRetryAfter(response.headers.get("retry-after"), Date.now());
         if (attempt < policy.attempts && shouldRetry(request.method, { status: response.status })) {
-            await sleep(backoffMs(policy, attempt, retryAfter));
+            await wait(backoffMs(policy, attempt, retryAfter));
             continue;
         }
         throw new OpenStackApiError(

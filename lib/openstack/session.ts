@@ -22,7 +22,7 @@ interface CatalogEndpoint {
 }
 
 /** One service of the token's service catalog. */
-interface CatalogService {
+export interface CatalogService {
     type: string;
     endpoints: CatalogEndpoint[];
 }

@@ -3,7 +3,7 @@
  * for): started at the floating IP the local Neutron hands out, with Debian's real sshd; its file
  * system writes are read back from the overlay's upper layer.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 
@@ -48,11 +48,20 @@ export function startEmulatedHead(options: {
     publicKeyFile: string;
 }): EmulatedHead {
     const { dir, name, address, gateway, user, publicKeyFile } = options;
-    execFileSync(
+    const result = spawnSync(
         "bash",
         [path.join(SCRIPTS, "up.sh"), dir, name, address, gateway, user, publicKeyFile],
-        { stdio: ["ignore", "pipe", "inherit"] },
+        { encoding: "utf8", timeout: 60_000 },
     );
+    if (result.status !== 0) {
+        // What it set up so far goes; CI keeps no files, so the error carries the script's words.
+        spawnSync("bash", [path.join(SCRIPTS, "down.sh"), dir], { stdio: "ignore" });
+        const sshdLog = path.join(dir, "upper", "var", "log", "dc-emulated-head", "sshd.log");
+        throw new Error(
+            `the emulated head did not start (exit ${result.status ?? result.signal}):\n${result.stderr}` +
+                (existsSync(sshdLog) ? `\nsshd.log:\n${readFileSync(sshdLog, "utf8")}` : ""),
+        );
+    }
     const written = (file: string): string => {
         const parts = file.split("/").filter(Boolean);
         const top = parts[0] ?? "";

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
+import { SERVICE_ACCESS_RULES } from "../../components/accessRules";
 import type { WorkerPoolInputs } from "../../components/workerPool";
 import { ComputeClient, resolveCredentials, Session } from "../../lib/openstack";
 import { saltPemFinger } from "../../lib/saltKey";
@@ -125,4 +126,71 @@ export function testPoolInputs(
         maxConcurrency: 10,
         ...overrides,
     };
+}
+
+/** An application credential of the demo user, with the token that created it. */
+export interface AppCredential {
+    id: string;
+    secret: string;
+    userId: string;
+    token: string;
+}
+
+/** Creates an application credential of the demo user restricted to the service's access rules. */
+export async function createAppCredential(name: string): Promise<AppCredential> {
+    const env = demoEnv();
+    const authUrl = env["OS_AUTH_URL"]!.replace(/\/+$/, "");
+    const login = await fetch(`${authUrl}/auth/tokens`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({
+            auth: {
+                identity: {
+                    methods: ["password"],
+                    password: {
+                        user: {
+                            name: env["OS_USERNAME"],
+                            domain: { name: env["OS_USER_DOMAIN_NAME"] ?? "Default" },
+                            password: env["OS_PASSWORD"],
+                        },
+                    },
+                },
+                scope: {
+                    project: {
+                        name: env["OS_PROJECT_NAME"],
+                        domain: { name: env["OS_PROJECT_DOMAIN_NAME"] ?? "Default" },
+                    },
+                },
+            },
+        }),
+    });
+    if (!login.ok) throw new Error(`keystone login: ${login.status} ${await login.text()}`);
+    const token = login.headers.get("x-subject-token")!;
+    const userId = ((await login.json()) as { token: { user: { id: string } } }).token.user.id;
+    const created = await fetch(`${authUrl}/users/${userId}/application_credentials`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-Auth-Token": token },
+        body: JSON.stringify({
+            application_credential: {
+                name,
+                description: "Dynamic Cluster service test",
+                access_rules: SERVICE_ACCESS_RULES,
+            },
+        }),
+    });
+    if (!created.ok)
+        throw new Error(`application credential: ${created.status} ${await created.text()}`);
+    const body = (await created.json()) as {
+        application_credential: { id: string; secret: string };
+    };
+    return { ...body.application_credential, userId, token };
+}
+
+/** Deletes a credential made by {@link createAppCredential}. */
+export async function deleteAppCredential(cred: AppCredential): Promise<void> {
+    const authUrl = demoEnv()["OS_AUTH_URL"]!.replace(/\/+$/, "");
+    await fetch(`${authUrl}/users/${cred.userId}/application_credentials/${cred.id}`, {
+        method: "DELETE",
+        headers: { "X-Auth-Token": cred.token },
+    });
 }

@@ -15,6 +15,7 @@ import {
     headMinionId,
     type PillarResources,
     type PillarSecrets,
+    usersCidrsByFamily,
 } from "../../components/pillar";
 
 /** Root of the project's Salt tree. */
@@ -71,7 +72,8 @@ const RENDER_BASE = { keyName: "hpc-key", allowedCidr: "203.0.113.0/24", network
  * The configs the Salt tree is rendered for (test/unit/salt-tree.test.ts with the emulation,
  * test/integration/salt-real-render.test.ts with Salt itself); together they reach every file of
  * the tree: Slurm with a floor, a burst pool and a user with a key; no floor and no users; a
- * floor only (min = max); Torque.
+ * floor only (min = max); an IPv6 users' network (allowedCidr); Torque (which the loader refuses
+ * for now, so it is set after it).
  */
 export const RENDER_CONFIGS: Record<string, ClusterConfig> = {
     "slurm, floor 2, burst 8, one user": configFrom({
@@ -85,7 +87,10 @@ export const RENDER_CONFIGS: Record<string, ClusterConfig> = {
         workers: { min: 0, max: 4 },
     }),
     "slurm, floor only (min = max)": configFrom({ ...RENDER_BASE, workers: { min: 3, max: 3 } }),
-    torque: configFrom({ ...RENDER_BASE, scheduler: "torque" }),
+    "slurm, IPv6 users' network": configFrom({ ...RENDER_BASE, allowedCidr: "2001:db8:42::/48" }),
+    // The loader refuses Torque until it works end to end (config.test.ts); its Salt states stay
+    // in the tree and are rendered here from an otherwise valid config.
+    torque: { ...configFrom(RENDER_BASE), scheduler: "torque" },
 };
 
 /** Which side of the cluster a minion is. */
@@ -169,6 +174,23 @@ export function renderHighstate(
         pillar: pillarFor(config, role, resources, secrets),
         grains: grainsFor(config, role),
     });
+}
+
+/**
+ * Renders the highstate of `role` for `config` with the pillar's users' networks set to `cidrs`,
+ * split by family by the program's own function (components/pillar.ts): the loader takes one
+ * range (`allowedCidr`), the pillar and the firewall templates take a list per address family, so
+ * this is how the templates are shown to handle both families, and several ranges, at once.
+ */
+export function renderHighstateWithUsersCidrs(
+    config: ClusterConfig,
+    role: Role,
+    cidrs: readonly string[],
+): Highstate {
+    const pillar = pillarFor(config, role);
+    const dc = pillar["dynamic_cluster"] as { network: Record<string, unknown> };
+    dc.network = { ...dc.network, ...usersCidrsByFamily(cidrs) };
+    return runRenderer<Highstate>({ mode: "highstate", pillar, grains: grainsFor(config, role) });
 }
 
 /** Renders one reactor file (relative to the tree) for an event. */

@@ -22,7 +22,6 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before } from "node:test";
-import { SERVICE_ACCESS_RULES } from "../../components/accessRules";
 import {
     type PillarResources,
     type PillarSecrets,
@@ -35,7 +34,15 @@ import { clusterTag } from "../../lib/tags";
 import { buildServiceBundle } from "../../components/serviceBundle";
 import { CarbonCache } from "./carbon";
 import { CloudHosts } from "./cloudHosts";
-import { adminSession, demoClient, demoEnv, testClusterId } from "./osbox";
+import {
+    adminSession,
+    type AppCredential,
+    createAppCredential,
+    deleteAppCredential,
+    demoClient,
+    demoEnv,
+    testClusterId,
+} from "./osbox";
 import { freePort } from "./ports";
 import { configFrom, renderHighstate } from "./salt";
 import { saltVenv } from "./saltCall";
@@ -70,70 +77,6 @@ export interface HarnessOptions {
      * whose highstate does not even render.
      */
     behaviour?: { hang?: string[]; failHighstate?: string[]; renderError?: string[] };
-}
-
-interface AppCredential {
-    id: string;
-    secret: string;
-    userId: string;
-    token: string;
-}
-
-async function createAppCredential(name: string): Promise<AppCredential> {
-    const env = demoEnv();
-    const authUrl = env["OS_AUTH_URL"]!.replace(/\/+$/, "");
-    const login = await fetch(`${authUrl}/auth/tokens`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({
-            auth: {
-                identity: {
-                    methods: ["password"],
-                    password: {
-                        user: {
-                            name: env["OS_USERNAME"],
-                            domain: { name: env["OS_USER_DOMAIN_NAME"] ?? "Default" },
-                            password: env["OS_PASSWORD"],
-                        },
-                    },
-                },
-                scope: {
-                    project: {
-                        name: env["OS_PROJECT_NAME"],
-                        domain: { name: env["OS_PROJECT_DOMAIN_NAME"] ?? "Default" },
-                    },
-                },
-            },
-        }),
-    });
-    if (!login.ok) throw new Error(`keystone login: ${login.status} ${await login.text()}`);
-    const token = login.headers.get("x-subject-token")!;
-    const userId = ((await login.json()) as { token: { user: { id: string } } }).token.user.id;
-    const created = await fetch(`${authUrl}/users/${userId}/application_credentials`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "X-Auth-Token": token },
-        body: JSON.stringify({
-            application_credential: {
-                name,
-                description: "Dynamic Cluster service test",
-                access_rules: SERVICE_ACCESS_RULES,
-            },
-        }),
-    });
-    if (!created.ok)
-        throw new Error(`application credential: ${created.status} ${await created.text()}`);
-    const body = (await created.json()) as {
-        application_credential: { id: string; secret: string };
-    };
-    return { ...body.application_credential, userId, token };
-}
-
-async function deleteAppCredential(cred: AppCredential): Promise<void> {
-    const authUrl = demoEnv()["OS_AUTH_URL"]!.replace(/\/+$/, "");
-    await fetch(`${authUrl}/users/${cred.userId}/application_credentials/${cred.id}`, {
-        method: "DELETE",
-        headers: { "X-Auth-Token": cred.token },
-    });
 }
 
 async function ensureKeypair(nova: ComputeClient, name: string): Promise<void> {
@@ -175,10 +118,24 @@ export class ServiceHarness {
         this.logFile = path.join(dir, "service.log");
     }
 
-    /** Builds and starts the whole head node. */
+    /** Builds and starts the whole head node; on failure nothing it made is left behind. */
     static async start(options: HarnessOptions): Promise<ServiceHarness> {
         const clusterId = testClusterId();
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), `dc-e2e-${clusterId}-`));
+        try {
+            return await ServiceHarness.startIn(dir, clusterId, options);
+        } catch (err) {
+            // Each stage below stops what it started before rethrowing; the directory goes last.
+            fs.rmSync(dir, { recursive: true, force: true });
+            throw err;
+        }
+    }
+
+    private static async startIn(
+        dir: string,
+        clusterId: string,
+        options: HarnessOptions,
+    ): Promise<ServiceHarness> {
         fs.chmodSync(dir, 0o755);
         const nova = demoClient();
         await ensureKeypair(nova, "dc-test-key");
@@ -229,8 +186,14 @@ export class ServiceHarness {
                 launchTimeout: 120,
             },
         });
-        const head = renderHighstate(config, "head", resources, secrets);
-        if (head.errors.length) throw new Error(head.errors.join("\n"));
+        let head: ReturnType<typeof renderHighstate>;
+        try {
+            head = renderHighstate(config, "head", resources, secrets);
+            if (head.errors.length) throw new Error(head.errors.join("\n"));
+        } catch (err) {
+            await deleteAppCredential(cred).catch(() => undefined);
+            throw err;
+        }
 
         // The settings file exactly as Salt writes it, then the host-specific swaps.
         const settings = structuredClone(

@@ -64,22 +64,38 @@ describe("autoscaler faults: workers that never join", () => {
         const first = await h.submit("--exclusive", "--wrap", "hostname");
         const second = await h.submit("--exclusive", "--wrap", "hostname");
         // Both fail (one never joins, one fails its highstate): cleaned up and cooled down,
-        // with the reason in Slurm.
+        // with the reason in Slurm. The highstate failure is found within seconds, the hang
+        // only after the launch timeout, so one cooldown may end before the other begins:
+        // each node is checked when it is seen cooling down.
+        const expectedReason: Record<string, RegExp> = {
+            "compute-dy-1":
+                /^dynamic-cluster: boot failed \((not ready 90 s after launch|the scheduler gave up)/,
+            "compute-dy-2":
+                /^dynamic-cluster: boot failed \(the worker highstate failed \(job \d{20}: failed states: dc-test-worker-slurmd/,
+        };
+        const seenCoolingDown = new Set<string>();
         await waitFor(
             "both failed nodes to cool down, set down with the reason",
             async () => {
                 const s = await status(h!);
-                const reasons = await h!.slurm.run("sinfo", "-h", "-R", "-o", "%n|%E");
-                return s.unavailable["compute-dy-1"]?.cause === "cooldown" &&
-                    s.unavailable["compute-dy-2"]?.cause === "cooldown" &&
-                    /compute-dy-1\|dynamic-cluster: boot failed \((not ready 90 s after launch|the scheduler gave up)/.test(
-                        reasons,
-                    ) &&
-                    /compute-dy-2\|dynamic-cluster: boot failed \(the worker highstate failed \(job \d{20}: failed states: dc-test-worker-slurmd/.test(
-                        reasons,
-                    )
-                    ? true
-                    : undefined;
+                const reasons = new Map(
+                    (await h!.slurm.run("sinfo", "-h", "-N", "-R", "-o", "%n|%E"))
+                        .split("\n")
+                        .filter((line) => line.includes("|"))
+                        .map((line) => line.split("|", 2) as [string, string]),
+                );
+                const lastSeen: Record<string, string> = {};
+                for (const [node, pattern] of Object.entries(expectedReason)) {
+                    const cause = s.unavailable[node]?.cause;
+                    const reason = reasons.get(node) ?? "";
+                    lastSeen[node] = `${cause ?? "available"}: ${reason}`;
+                    if (cause === "cooldown" && pattern.test(reason)) seenCoolingDown.add(node);
+                }
+                if (seenCoolingDown.size === 2) return true;
+                // Becomes the timeout's message.
+                throw new Error(
+                    `seen cooling down: [${[...seenCoolingDown].join(", ")}]; now: ${JSON.stringify(lastSeen)}`,
+                );
             },
             { timeoutMs: 240_000, intervalMs: 1000 },
         );

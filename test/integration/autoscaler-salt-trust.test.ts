@@ -63,12 +63,13 @@ describe("autoscaler: Salt events are claims; the service trusts only what the m
         tuning: { salt_silence: 20 },
     });
     let forger: HostRecord;
+    let longJob: string;
 
     it("a forged authentication in a worker's name, before its minion starts, does not lock it out", async () => {
         const h = harness();
-        const first = await h.submit("--exclusive", "--wrap", "sleep 240");
+        longJob = await h.submit("--exclusive", "--wrap", "sleep 240");
         forger = await hostOf(h, "compute-dy-1", "configured");
-        await h.waitForRunning(first);
+        await h.waitForRunning(longJob);
         const second = await h.submit("--exclusive", "--wrap", "sleep 2");
         const victim = await hostOf(h, "compute-dy-2", "hung");
         const forgerKey = fs.readFileSync(
@@ -183,6 +184,25 @@ describe("autoscaler: Salt events are claims; the service trusts only what the m
         const values = (await h.carbon.fetch(`${prefix}.${victim.node}.load.1m`)) ?? [];
         assert.ok(!values.some(([, v]) => v === 42.5), "no forged value under the victim's node");
     });
+
+    it("an admin's delete removes the idle workers the suite kept", async () => {
+        const h = harness();
+        await h.slurm.run("scancel", longJob);
+        await waitFor(
+            "every worker deleted through the admin API",
+            async () => {
+                for (const w of ((await h.api("GET", "/workers")) as Workers).workers) {
+                    if (w.phase === "absent" || w.phase === "deleting") continue;
+                    // Refused (409) while the cancelled job completes: asked again next round.
+                    await h.api("POST", `/workers/${w.node}/actions/delete`).catch((e: unknown) => {
+                        if ((e as { status?: number }).status !== 409) throw e;
+                    });
+                }
+                return (await h.servers()).length === 0 ? true : undefined;
+            },
+            { timeoutMs: 180_000, intervalMs: 2000 },
+        );
+    });
 });
 
 describe("autoscaler: a broken path from the master to the service does not fail silently", () => {
@@ -226,6 +246,8 @@ describe("autoscaler: a broken path from the master to the service does not fail
             // reaches the service.
             await h.waitForJobs([job], 360_000);
             assert.deepEqual((await status(h)).salt.silent, []);
+            // Idle for suspendTime, the worker is removed as usual.
+            await h.waitForNoServers(180_000);
         } finally {
             if (!restored) chmod("0640");
         }

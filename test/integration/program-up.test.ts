@@ -488,6 +488,69 @@ describe("pulumi up for real: the program deployed into the local OpenStack", ()
         secretsSeen.push(password);
     });
 
+    it("reports what the stack holds in OpenStack", async () => {
+        const count = async (
+            service: string,
+            apiPath: string,
+            key: string,
+            keep = (_: Record<string, unknown>) => true,
+        ) =>
+            (
+                (await api<Record<string, Array<Record<string, unknown>>>>(service, apiPath))[
+                    key
+                ] ?? []
+            ).filter(keep).length;
+        const ours = (r: Record<string, unknown>) =>
+            String(r["name"] ?? "").startsWith(`${STACK}-`);
+        const network = (
+            await api<{ networks: Array<{ id: string }> }>(
+                "network",
+                `/v2.0/networks?name=${STACK}-net`,
+            )
+        ).networks[0]!.id;
+        const groups = await api<{
+            security_groups: Array<{ name: string; security_group_rules: unknown[] }>;
+        }>("network", "/v2.0/security-groups");
+        const rules = groups.security_groups
+            .filter((g) => g.name.startsWith(`${STACK}-`))
+            .reduce((n, g) => n + g.security_group_rules.length, 0);
+        const summary = {
+            networks: await count("network", "/v2.0/networks", "networks", ours),
+            subnets: await count("network", "/v2.0/subnets", "subnets", ours),
+            routers: await count("network", "/v2.0/routers", "routers", ours),
+            portsOnClusterNetwork: await count(
+                "network",
+                `/v2.0/ports?network_id=${network}`,
+                "ports",
+            ),
+            securityGroups: await count(
+                "network",
+                "/v2.0/security-groups",
+                "security_groups",
+                ours,
+            ),
+            securityGroupRules: rules,
+            floatingIps: await count("network", "/v2.0/floatingips", "floatingips"),
+            servers: (await serversTagged(`dc-cluster-${clusterId}`)).length,
+            volumes: await count("volumev3", `/volumes?name=${STACK}-data`, "volumes"),
+        };
+        console.log(`OpenStack after the first up: ${JSON.stringify(summary)}`);
+        assert.deepEqual(
+            { ...summary, portsOnClusterNetwork: undefined },
+            {
+                networks: 1,
+                subnets: 1,
+                routers: 1,
+                portsOnClusterNetwork: undefined,
+                securityGroups: 2,
+                securityGroupRules: expectedRules("slurm", USERS_CIDR).length,
+                floatingIps: 1,
+                servers: 2, // the head node and one static worker
+                volumes: 1,
+            },
+        );
+    });
+
     it("prints the component tree", async () => {
         const tree = expectSuccess(await pulumi(["stack"]), "pulumi stack").stdout;
         const lines = tree.split("\n");
@@ -554,6 +617,16 @@ describe("pulumi up for real: the program deployed into the local OpenStack", ()
         }
         assert.ok(secretsSeen.length >= 3, "the test saw the secrets it looks for");
         const resources = readStackResources(file);
+        // What the state run printed may echo rendered secrets: encrypted like them.
+        const stateApply = stateResource(resources, "dc-provisioner-state-apply");
+        for (const output of ["stdout", "stderr"]) {
+            const value = stateApply.outputs?.[output] as { ciphertext?: string } | undefined;
+            assert.equal(
+                typeof value?.ciphertext,
+                "string",
+                `the state run's ${output} is a secret in the state`,
+            );
+        }
         const attach = stateResource(resources, "dc-head-data-attach");
         const wait = stateResource(resources, "dc-provisioner-wait-for-cloud-init");
         assert.ok(wait.dependencies?.includes(attach.urn), "provisioning waits for /data");

@@ -2,7 +2,9 @@
  * The configuration files the Salt tree generates, fed to the real programs that read them
  * (Debian 12 packages, test/env/packages/salt.txt): slurmctld 22.05 loads the generated
  * slurm.conf and shows the floor and burst nodes and the partition; `nginx -t` accepts the
- * reverse-proxy config; `exportfs` accepts the exports line. Only host-specific settings
+ * reverse-proxy config; `exportfs` accepts the exports line; the kernel loads the host
+ * firewall's IPv4 and IPv6 rules (`iptables-restore`, `ip6tables-restore`, in a network namespace)
+ * for an IPv4, an IPv6 and a dual-stack users' network. Only host-specific settings
  * (paths, ports, the controller's host name, the user) are swapped for a throw-away directory;
  * every node, partition, power-saving and scheduling line is the generated one.
  */
@@ -13,15 +15,23 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setConfigKeys } from "../helpers/configText";
-import { PILLAR_SECRETS, configFrom, renderHighstate, type Highstate } from "../helpers/salt";
+import { loadRules, restoreTest } from "../helpers/firewall";
+import {
+    PILLAR_SECRETS,
+    configFrom,
+    renderHighstate,
+    renderHighstateWithUsersCidrs,
+    type Highstate,
+} from "../helpers/salt";
 import { waitFor } from "../helpers/waitFor";
 
-const CONFIG = configFrom({
+const CONFIG_VALUES = {
     keyName: "hpc-key",
     allowedCidr: "203.0.113.0/24",
     network: "private",
     workers: { min: 2, max: 10 },
-});
+};
+const CONFIG = configFrom(CONFIG_VALUES);
 let head: Highstate;
 let work: string;
 
@@ -256,5 +266,74 @@ describe("generated NFS exports", () => {
         const result = exportfs("/data 10.42.0.0/24(rw,no_such_option)\n");
         assert.notEqual(result.status, 0);
         assert.match(result.stderr, /unknown keyword "no_such_option"/);
+    });
+});
+
+describe("generated host firewall, IPv4 and IPv6", () => {
+    const WORKER_SET = "dc-workers";
+    const IPV4 = "203.0.113.0/24";
+    const IPV6 = "2001:db8:42::/48";
+    const cases: Array<[string, () => Highstate, string[], string[]]> = [
+        ["an IPv4 users' network (allowedCidr)", () => head, [IPV4], []],
+        [
+            "an IPv6 users' network (allowedCidr)",
+            () => renderHighstate(configFrom({ ...CONFIG_VALUES, allowedCidr: IPV6 }), "head"),
+            [],
+            [IPV6],
+        ],
+        [
+            "users' networks of both families (the pillar's lists)",
+            () => renderHighstateWithUsersCidrs(CONFIG, "head", [IPV4, IPV6]),
+            [IPV4],
+            [IPV6],
+        ],
+    ];
+    for (const [name, render, v4, v6] of cases) {
+        it(`${name}: the kernel loads both files, SSH and HTTPS open to exactly those ranges`, () => {
+            const rendered = render();
+            assert.deepEqual(rendered.errors, []);
+            const ipv4 = rendered.files["/etc/sysconfig/iptables"]?.content;
+            const ipv6 = rendered.files["/etc/sysconfig/ip6tables"]?.content;
+            assert.ok(ipv4 && ipv6, "both rules files are generated");
+            for (const [family, text] of [
+                ["ipv4", ipv4],
+                ["ipv6", ipv6],
+            ] as const) {
+                const test = restoreTest(family, text, WORKER_SET);
+                assert.equal(test.status, 0, `${family} --test:\n${test.output}`);
+            }
+            const loaded = loadRules(ipv4, ipv6, WORKER_SET);
+            assert.equal(loaded.status, 0, loaded.output);
+            for (const [family, listing, cidrs] of [
+                ["ipv4", loaded.ipv4, v4],
+                ["ipv6", loaded.ipv6, v6],
+            ] as const) {
+                assert.deepEqual(
+                    listing.filter((r) => r.startsWith("-P ")),
+                    ["-P INPUT DROP", "-P FORWARD DROP", "-P OUTPUT ACCEPT"],
+                    family,
+                );
+                const users = listing
+                    .filter((r) => / --dport (22|443) /.test(r) && r.endsWith("-j ACCEPT"))
+                    .map((r) => [/ -s (\S+)/.exec(r)?.[1], /--dport (\S+)/.exec(r)?.[1]]);
+                assert.deepEqual(
+                    users,
+                    cidrs.flatMap((cidr) => [
+                        [cidr, "22"],
+                        [cidr, "443"],
+                    ]),
+                    `${family}: SSH and HTTPS\n${listing.join("\n")}`,
+                );
+            }
+        });
+    }
+
+    it("and the same check rejects an IPv6 range in the IPv4 file (the check can fail)", () => {
+        const rules = file("/etc/sysconfig/iptables");
+        const broken = rules.replace(`-s ${IPV4} --dport 22`, `-s ${IPV6} --dport 22`);
+        assert.notEqual(broken, rules);
+        const result = restoreTest("ipv4", broken, WORKER_SET);
+        assert.notEqual(result.status, 0);
+        assert.match(result.output, /invalid mask `48' specified/);
     });
 });

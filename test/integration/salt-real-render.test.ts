@@ -11,7 +11,8 @@
  *   every state its requisites name;
  * - every file the highstates write is written by Salt's file states (templates, contents,
  *   pillar contents, serialize, decode) into a temp dir, byte for byte what the emulation
- *   renders, with the same mode;
+ *   renders, with the same mode, and the head's firewall rules Salt writes load with
+ *   `iptables-restore --test` / `ip6tables-restore --test` (the check_cmd a dry run skips);
  * - Salt's pillar top gives the head-only secrets to the head only;
  * - a worker's `state.apply test=True` is clean (Torque: fails exactly where it must), and the
  *   head's fails only in the states this Debian machine cannot satisfy (no Cinder volume, no
@@ -50,6 +51,7 @@ import {
     type StateResult,
 } from "../helpers/saltCall";
 import { REACTOR_CASES } from "../helpers/reactorCases";
+import { restoreTest } from "../helpers/firewall";
 
 const ROLES: Role[] = ["head", "worker"];
 const STATE_ARGS_SCRIPT = path.resolve(__dirname, "../salt/state_args.py");
@@ -216,6 +218,22 @@ for (const [name, config] of Object.entries(RENDER_CONFIGS)) {
                 const munge = files["/etc/munge/munge.key"];
                 if (munge) {
                     assert.ok(munge.content.equals(Buffer.from(PILLAR_SECRETS.mungeKey, "base64")));
+                }
+                if (role === "head") {
+                    // firewall.sls's check_cmd, which Salt's dry run does not run.
+                    for (const [file, family] of [
+                        ["/etc/sysconfig/iptables", "ipv4"],
+                        ["/etc/sysconfig/ip6tables", "ipv6"],
+                    ] as const) {
+                        const rules = files[file];
+                        assert.ok(rules, `${file} is written`);
+                        const check = restoreTest(
+                            family,
+                            rules.content.toString("utf8"),
+                            "dc-workers",
+                        );
+                        assert.equal(check.status, 0, `${file}:\n${check.output}`);
+                    }
                 }
                 const settings = files["/etc/dynamic-cluster/service.json"];
                 if (role === "head") {

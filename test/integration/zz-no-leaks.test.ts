@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
+import { leftByThisRun } from "../helpers/leaks";
 import { demoClient } from "../helpers/osbox";
 
 describe("after the whole integration suite", () => {
@@ -59,14 +60,26 @@ describe("after the whole integration suite", () => {
     });
 
     it("no test directory is left behind", { skip: !!process.env["DC_KEEP_TEST_DIRS"] }, () => {
-        // Only this run's (npm test sets DC_TEST_RUN_STARTED); a run killed earlier is not ours.
-        const since = Number(process.env["DC_TEST_RUN_STARTED"] ?? 0) * 1000;
-        const left = fs
+        // Only this run's (a run killed earlier is not ours): npm test lists the temporary
+        // directory at its start (DC_TEST_TMP_BEFORE) and sets DC_TEST_RUN_STARTED; the rule,
+        // which counts a directory when in doubt, is in test/helpers/leaks.ts.
+        const pattern = /^dc-(e2e|carbon|salt-configs|salt-real|program-up|ssh-it)-/;
+        const listed = process.env["DC_TEST_TMP_BEFORE"];
+        const before = listed
+            ? new Set(fs.readFileSync(listed, "utf8").split("\n").filter(Boolean))
+            : undefined;
+        const started = Number(process.env["DC_TEST_RUN_STARTED"] ?? 0) * 1000;
+        const entries = fs
             .readdirSync(os.tmpdir())
-            .filter((name) =>
-                /^dc-(e2e|carbon|salt-configs|salt-real|program-up|ssh-it)-/.test(name),
-            )
-            .filter((name) => fs.statSync(path.join(os.tmpdir(), name)).birthtimeMs >= since);
+            .filter((name) => pattern.test(name))
+            .map((name) => {
+                const { birthtimeMs, ctimeMs, mtimeMs } = fs.statSync(path.join(os.tmpdir(), name));
+                return { name, birthtimeMs, ctimeMs, mtimeMs };
+            });
+        const left = leftByThisRun(entries, pattern, {
+            sinceMs: Number.isFinite(started) && started > 0 ? started : undefined,
+            before,
+        });
         assert.deepEqual(left, []);
     });
 });

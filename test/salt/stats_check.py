@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "salt", "_modules"))
 import dc_stats  # noqa: E402
@@ -36,10 +37,25 @@ def sample(stat, net, time):
 first = sample(PROC_STAT, NET_DEV, 100.0)
 second = sample(PROC_STAT_LATER, NET_DEV_LATER, 110.0)
 dc_stats.__opts__ = {}
+def saved_cpu(state):
+    """The CPU counters collect() saved with its sample (the next one's rates start there)."""
+    with open(state, encoding="utf-8") as handle:
+        return json.load(handle)["cpu"]
+
+
 with tempfile.TemporaryDirectory() as tmp:
     state = os.path.join(tmp, "dc_stats.json")
     live_first = dc_stats.collect(state)
+    live_cpu = [saved_cpu(state)]
+    # Two collections within one clock tick (10 ms) see the same counters and report no CPU
+    # shares; wait (idle time counts too) until the counters have moved, at most 2 s.
+    deadline = time.monotonic() + 2
+    while dc_stats.parse_cpu(dc_stats._read("/proc/stat")) == live_cpu[0]:
+        if time.monotonic() > deadline:
+            raise SystemExit("the CPU counters in /proc/stat did not move for 2 s")
+        time.sleep(0.005)
     live_second = dc_stats.collect(state)
+    live_cpu.append(saved_cpu(state))
 
 canonical_metrics = dc_stats.json_metrics(
     {"memory.used_percent": 25.0, "load.1m": 0.5, "net.eth0.rx_bytes_per_second": 1e-05,
@@ -72,6 +88,7 @@ print(json.dumps({
     "names": [dc_stats.metric_name(n) for n in ["/", "/data", "eth0.100", "ib0:1"]],
     "live_first": live_first,
     "live_second": live_second,
+    "live_cpu": live_cpu,
     "bad_stat": bad_stat,
     "canonical_metrics": canonical_metrics,
     "canonical": canonical.decode("ascii"),

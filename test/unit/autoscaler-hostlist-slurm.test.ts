@@ -1,6 +1,7 @@
 /**
- * Slurm host lists (table-driven and property round trips) and the parsing of real
- * `sinfo --json` / `squeue --json` output captured from Slurm 22.05 (test/fixtures/slurm).
+ * Slurm host lists (table-driven and property round trips, and the bound on what one list may
+ * name) and the parsing of real `sinfo --json` / `squeue --json` output captured from Slurm
+ * 22.05 (test/fixtures/slurm).
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -18,6 +19,9 @@ import { isBusy, isUp } from "../../autoscaler/scheduler/types";
 const fixture = (name: string) =>
     readFileSync(path.resolve(__dirname, "../fixtures/slurm", name), "utf8");
 
+/** Limit of the table cases: more names than any of them has. */
+const LIMIT = 100;
+
 describe("Slurm host lists", () => {
     const cases: Array<[string, string[]]> = [
         ["", []],
@@ -30,14 +34,70 @@ describe("Slurm host lists", () => {
         ["w-[9-11]", ["w-9", "w-10", "w-11"]],
     ];
     for (const [list, names] of cases) {
-        it(`expands ${JSON.stringify(list)}`, () => assert.deepEqual(expandHostList(list), names));
+        it(`expands ${JSON.stringify(list)}`, () =>
+            assert.deepEqual(expandHostList(list, LIMIT), names));
     }
 
-    for (const bad of ["c-[1-", "c-]1[", "c-[3-1]", "c-[a-b]", "a,,b", "c-[1-200000]"]) {
-        it(`refuses ${JSON.stringify(bad)} with a message naming the problem`, () => {
-            assert.throws(() => expandHostList(bad), HostListError);
+    for (const bad of [
+        "c-[1-",
+        "c-]1[",
+        "c-[3-1]",
+        "c-[a-b]",
+        "a,,b",
+        "c-[1-200000]",
+        `c-[1-${"9".repeat(400)}]`,
+    ]) {
+        it(`refuses ${JSON.stringify(bad.slice(0, 40))} with a message naming the problem`, () => {
+            assert.throws(() => expandHostList(bad, LIMIT), HostListError);
         });
     }
+
+    it("expands a list naming exactly as many nodes as the cluster has", () => {
+        assert.equal(expandHostList("compute-dy-[1-8],compute-st-[1-2]", 10).length, 10);
+    });
+
+    it("refuses a list naming more nodes than the cluster has, saying how many", () => {
+        assert.throws(
+            () => expandHostList("compute-dy-[1-20]", 10),
+            (err: unknown) =>
+                err instanceof HostListError &&
+                err.message.includes("host list names 20 nodes, more than the cluster's 10"),
+        );
+        // Items add up, and bracket groups multiply: both count before anything is built.
+        assert.throws(
+            () => expandHostList("a-[1-6],b-[1-6]", 10),
+            /host list names 12 nodes, more than the cluster's 10/,
+        );
+        assert.throws(
+            () => expandHostList("r[1-4]-n[1-4]", 10),
+            /host list names 16 nodes, more than the cluster's 10/,
+        );
+    });
+
+    it("refuses a crafted 64 KB list of huge ranges at once, without building it", () => {
+        // The local API accepts up to 64 KB of `nodes`; this one names 8,191 x 99,999 nodes.
+        const parts = Math.floor((65_536 - "compute-dy-[]".length) / "1-99999,".length);
+        const crafted = `compute-dy-[${Array(parts).fill("1-99999").join(",")}]`;
+        assert.ok(crafted.length <= 65_536);
+        const heapBefore = process.memoryUsage().heapUsed;
+        const started = performance.now();
+        assert.throws(
+            () => expandHostList(crafted, 12),
+            (err: unknown) =>
+                err instanceof HostListError &&
+                err.message.includes(
+                    `host list names ${parts * 99_999} nodes, more than the cluster's 12`,
+                ),
+        );
+        assert.ok(performance.now() - started < 1000, "refused within a second");
+        const grown = process.memoryUsage().heapUsed - heapBefore;
+        assert.ok(grown < 32 * 1024 * 1024, `heap grew by ${grown} bytes`);
+    });
+
+    it("refuses products of bracket groups too large for a number", () => {
+        const crafted = Array(40).fill("[1-99999]").join("-");
+        assert.throws(() => expandHostList(crafted, 12), /more than the cluster's 12/);
+    });
 
     it("compresses runs and keeps other names", () => {
         assert.equal(
@@ -63,7 +123,7 @@ describe("Slurm host lists", () => {
             .map(([prefix, n]) => `${prefix}${n}`);
         fc.assert(
             fc.property(fc.uniqueArray(name, { maxLength: 60 }), (names) => {
-                const back = expandHostList(compressHostList(names));
+                const back = expandHostList(compressHostList(names), names.length);
                 assert.deepEqual([...back].sort(), [...names].sort());
             }),
         );
@@ -106,7 +166,7 @@ describe("Slurm JSON output (real, 22.05)", () => {
     });
 
     it("reads jobs: states, nodes, array tasks, pending reasons", () => {
-        const jobs = parseSqueueJson(fixture("squeue-mixed.json"));
+        const jobs = parseSqueueJson(fixture("squeue-mixed.json"), 8);
         const byId = new Map(jobs.map((j) => [j.id, j]));
         assert.equal(byId.get("6")!.state, "running");
         assert.deepEqual(byId.get("6")!.nodes, ["w1"]);
@@ -119,5 +179,13 @@ describe("Slurm JSON output (real, 22.05)", () => {
             jobs.some((j) => j.id === "11_1" || j.id === "11"),
             "array job present",
         );
+    });
+
+    it("reads a job whose host list names more nodes than Slurm has as on no node", () => {
+        const text = JSON.stringify({
+            jobs: [{ job_id: 1, job_state: "RUNNING", nodes: "c[1-99999]" }],
+        });
+        assert.deepEqual(parseSqueueJson(text, 8)[0]!.nodes, []);
+        assert.equal(parseSqueueJson(text, 100_000)[0]!.nodes.length, 99_999);
     });
 });

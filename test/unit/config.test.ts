@@ -75,6 +75,18 @@ describe("parseClusterConfig: bad input", () => {
             expect: [["scheduler", /"sge" is not a supported scheduler/]],
         },
         {
+            // Torque's Salt states and the service's adapter are not complete: refused before
+            // any resource instead of failing half-way through `pulumi up`.
+            name: "torque (not supported yet)",
+            input: raw({ ...BASE, scheduler: "torque" }),
+            expect: [
+                [
+                    "scheduler",
+                    /^Torque is not supported yet.*Slurm is the supported scheduler: run `pulumi config set scheduler slurm`, or remove the key with `pulumi config rm scheduler`/s,
+                ],
+            ],
+        },
+        {
             name: "no network",
             input: raw({ keyName: "k", allowedCidr: "203.0.113.0/24" }),
             expect: [["network", /externalNetwork/]],

@@ -39,4 +39,33 @@ describe("program: bad configuration", () => {
         assert.equal(run, undefined);
         assert.deepEqual(registered, []);
     });
+
+    it("refuses scheduler torque, which is not supported yet, before any resource", async () => {
+        let run: ProgramRun | undefined;
+        const registered: Registration[] = [];
+        await assert.rejects(
+            async () => {
+                run = await runProgram(
+                    {
+                        keyName: "k",
+                        allowedCidr: "198.51.100.0/24",
+                        externalNetwork: "ext-net",
+                        scheduler: "torque",
+                    },
+                    { record: registered },
+                );
+            },
+            (err: Error) => {
+                assert.equal(err.name, "ConfigError");
+                assert.match(err.message, /has 1 problem\(s\)/);
+                assert.match(
+                    err.message,
+                    /- scheduler: Torque is not supported yet.*`pulumi config set scheduler slurm`.*`pulumi config rm scheduler`/s,
+                );
+                return true;
+            },
+        );
+        assert.equal(run, undefined);
+        assert.deepEqual(registered, []);
+    });
 });

@@ -125,6 +125,8 @@ describe("program: existing network by ID with a floating IP", () => {
             /name: bob\n\s+uid: 20002\n\s+ssh_keys:\n\s+- ssh-ed25519 AAAAC3Nza bob@lab/,
         );
         assert.match(pillar, /cluster_cidr: 10.20.0.0\/22/);
+        // The IPv6 users' range goes to the IPv6 firewall rules only.
+        assert.match(pillar, /users_cidr_v4: \[\]\n\s+users_cidr_v6:\n\s+- 2001:db8:42::\/48\n/);
     });
     it("boots workers.min static workers that join the head node's Salt master", () => {
         const { __provider: provider, ...inputs } = named(run, "dc-workers").inputs;

@@ -104,8 +104,20 @@ describe("program: minimal config (existing network by name, slurm)", () => {
         const credential = named(run, "dc-service-credential").inputs;
         assert.equal(credential["unrestricted"], false);
         const rules = credential["accessRules"] as Array<{ service: string }>;
-        assert.ok(rules.length > 0);
-        assert.deepEqual([...new Set(rules.map((r) => r.service))].sort(), ["compute", "image"]);
+        // Exactly the client's calls, for both compute endpoint shapes (with a project ID).
+        assert.deepEqual(rules, [
+            { service: "compute", method: "POST", path: "/v2.1/servers" },
+            { service: "compute", method: "POST", path: "/v2.1/*/servers" },
+            { service: "compute", method: "GET", path: "/v2.1/servers/detail" },
+            { service: "compute", method: "GET", path: "/v2.1/*/servers/detail" },
+            { service: "compute", method: "GET", path: "/v2.1/servers/*" },
+            { service: "compute", method: "GET", path: "/v2.1/*/servers/*" },
+            { service: "compute", method: "DELETE", path: "/v2.1/servers/*" },
+            { service: "compute", method: "DELETE", path: "/v2.1/*/servers/*" },
+            { service: "compute", method: "GET", path: "/v2.1/flavors/detail" },
+            { service: "compute", method: "GET", path: "/v2.1/*/flavors/detail" },
+            { service: "image", method: "GET", path: "/v2/images" },
+        ]);
     });
 
     it("exports the addresses, the ssh command, the dashboard and a secret password", async () => {

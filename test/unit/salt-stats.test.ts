@@ -25,6 +25,8 @@ const out = JSON.parse(
     names: string[];
     live_first: { time: number; metrics: Metrics };
     live_second: { time: number; metrics: Metrics };
+    /** The CPU counters each live collection saved (the second's shares are between them). */
+    live_cpu: [Record<string, number>, Record<string, number>];
     bad_stat: string | null;
     canonical_metrics: Metrics;
     canonical: string;
@@ -85,8 +87,29 @@ describe("dc_stats collector", () => {
         assert.ok(first["memory.total_bytes"]! > 0);
         assert.ok(first["disk.root.total_bytes"]! > 0);
         assert.equal(first["cpu.busy_percent"], undefined);
-        const busy = second["cpu.busy_percent"];
-        assert.ok(busy === undefined || (busy >= 0 && busy <= 100), String(busy));
+        // The shares the second collection must report, from the counters both collections saved
+        // (the check script lets the counters move between them, so there is a share to report).
+        const [before, after] = out.live_cpu;
+        const fields = ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"];
+        const delta = (field: string) => after[field]! - before[field]!;
+        const total = fields.reduce((sum, field) => sum + delta(field), 0);
+        assert.ok(total > 0, "the CPU counters moved between the collections");
+        const expected: Record<string, number> = {
+            "cpu.busy_percent": (100 * (total - delta("idle") - delta("iowait"))) / total,
+            "cpu.user_percent": (100 * delta("user")) / total,
+            "cpu.system_percent": (100 * delta("system")) / total,
+            "cpu.iowait_percent": (100 * delta("iowait")) / total,
+            "cpu.steal_percent": (100 * delta("steal")) / total,
+        };
+        for (const [name, value] of Object.entries(expected)) {
+            const reported = second[name];
+            assert.equal(typeof reported, "number", `${name} is reported`);
+            // Reported rounded to two decimals.
+            assert.ok(
+                Math.abs(reported! - value) <= 0.005 + 1e-9,
+                `${name} ${reported} != ${value}`,
+            );
+        }
         assert.ok(Object.keys(second).length >= Object.keys(first).length);
     });
 

@@ -14,13 +14,15 @@ import * as path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { describe, it } from "node:test";
 import * as yaml from "js-yaml";
-import { renderPublicPillarFiles } from "../../components/pillar";
+import { buildPillar, renderPublicPillarFiles, usersCidrsByFamily } from "../../components/pillar";
+import { restoreTest, type RulesFamily } from "../helpers/firewall";
 import {
     PILLAR_RESOURCES,
     PILLAR_SECRETS,
     RENDER_CONFIGS,
     SALT_TREE,
     renderHighstate,
+    renderHighstateWithUsersCidrs,
     type Highstate,
 } from "../helpers/salt";
 
@@ -311,6 +313,202 @@ describe("Salt tree: what the rendered files say", () => {
             ["ssh-ed25519 AAAAC3Nza fred@laptop"],
         );
         assert.equal(worker.states["dynamic-cluster-common-users-ssh-auth-manage-fred"], undefined);
+    });
+});
+
+describe("Salt tree: the head's host firewall, IPv4 and IPv6", () => {
+    const RULES: Record<RulesFamily, string> = {
+        ipv4: "/etc/sysconfig/iptables",
+        ipv6: "/etc/sysconfig/ip6tables",
+    };
+    const IPV4_ONLY = "slurm, floor 2, burst 8, one user";
+    const IPV6_ONLY = "slurm, IPv6 users' network";
+    /** Users' networks of both families, and two of one (the pillar's lists; see the helper). */
+    const BOTH = ["203.0.113.0/24", "2001:db8:42::/48", "2001:db8:99::/64"];
+    let both: Highstate | undefined;
+    const bothHead = (): Highstate =>
+        (both ??= renderHighstateWithUsersCidrs(RENDER_CONFIGS[IPV4_ONLY]!, "head", BOTH));
+    const BOTH_NAME = "IPv4 and IPv6 users' networks";
+    const heads = (): Array<[string, Highstate]> => [
+        ...Object.keys(CONFIGS).map((name): [string, Highstate] => [name, highstates(name).head]),
+        [BOTH_NAME, bothHead()],
+    ];
+    const rules = (head: Highstate, family: RulesFamily): string[] => {
+        const file = head.files[RULES[family]];
+        assert.ok(file, `${RULES[family]} is not generated`);
+        return lines(file.content);
+    };
+    /** `[source, port]` of every rule that accepts TCP. */
+    const tcpAccepts = (r: string[]): Array<[string | undefined, string | undefined]> =>
+        r
+            .filter((rule) => / -p tcp /.test(rule) && rule.endsWith("-j ACCEPT"))
+            .filter((rule) => !/--match-set/.test(rule) && !/--dport 4505:4506/.test(rule))
+            .map((rule) => [/ -s (\S+)/.exec(rule)?.[1], /--dport (\S+)/.exec(rule)?.[1]]);
+
+    for (const name of [...Object.keys(CONFIGS), BOTH_NAME]) {
+        it(`${name}: the rules load with iptables-restore --test and ip6tables-restore --test`, () => {
+            const head = name === BOTH_NAME ? bothHead() : highstates(name).head;
+            assert.deepEqual(head.errors, []);
+            for (const family of ["ipv4", "ipv6"] as const) {
+                const text = head.files[RULES[family]]?.content;
+                assert.ok(text, `${RULES[family]} is not generated`);
+                const result = restoreTest(family, text, "dc-workers");
+                assert.equal(result.status, 0, `${RULES[family]}:\n${result.output}`);
+            }
+        });
+    }
+
+    it("an IPv4 users' network: SSH and HTTPS in iptables only", () => {
+        const head = highstates(IPV4_ONLY).head;
+        assert.deepEqual(tcpAccepts(rules(head, "ipv4")), [
+            ["203.0.113.0/24", "22"],
+            ["203.0.113.0/24", "443"],
+        ]);
+        assert.deepEqual(tcpAccepts(rules(head, "ipv6")), []);
+    });
+
+    it("an IPv6 users' network: SSH and HTTPS in ip6tables only, none in iptables", () => {
+        const head = highstates(IPV6_ONLY).head;
+        assert.deepEqual(tcpAccepts(rules(head, "ipv4")), []);
+        assert.ok(!rules(head, "ipv4").some((r) => r.includes("2001:db8")), "no IPv6 in iptables");
+        assert.deepEqual(tcpAccepts(rules(head, "ipv6")), [
+            ["2001:db8:42::/48", "22"],
+            ["2001:db8:42::/48", "443"],
+        ]);
+    });
+
+    it("both families: each file opens SSH and HTTPS to its own family's ranges", () => {
+        const head = bothHead();
+        assert.deepEqual(tcpAccepts(rules(head, "ipv4")), [
+            ["203.0.113.0/24", "22"],
+            ["203.0.113.0/24", "443"],
+        ]);
+        assert.deepEqual(tcpAccepts(rules(head, "ipv6")), [
+            ["2001:db8:42::/48", "22"],
+            ["2001:db8:42::/48", "443"],
+            ["2001:db8:99::/64", "22"],
+            ["2001:db8:99::/64", "443"],
+        ]);
+    });
+
+    it("IPv6 is as strict as IPv4: DROP policies, loopback, established, neighbour discovery, nothing else", () => {
+        for (const [name, head] of heads()) {
+            const v4 = rules(head, "ipv4");
+            const v6 = rules(head, "ipv6");
+            const policies = (r: string[]) => r.filter((rule) => rule.startsWith(":"));
+            assert.deepEqual(policies(v6), policies(v4), name);
+            assert.deepEqual(policies(v6), [
+                ":INPUT DROP [0:0]",
+                ":FORWARD DROP [0:0]",
+                ":OUTPUT ACCEPT [0:0]",
+            ]);
+            const input = v6.filter((rule) => rule.startsWith("-A "));
+            assert.ok(
+                input.every((rule) => rule.startsWith("-A INPUT ")),
+                `${name}: INPUT only`,
+            );
+            assert.equal(input[0], "-A INPUT -i lo -j ACCEPT", name);
+            assert.equal(input.at(-1), "-A INPUT -j REJECT --reject-with icmp6-adm-prohibited");
+            const invalid = input.indexOf("-A INPUT -m conntrack --ctstate INVALID -j DROP");
+            assert.ok(
+                input.includes("-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"),
+            );
+            // Conntrack does not track neighbour discovery: it must be accepted before the
+            // INVALID rule, and only from the link (hop limit 255, RFC 4861).
+            for (const type of [
+                "router-advertisement",
+                "neighbour-solicitation",
+                "neighbour-advertisement",
+            ]) {
+                const at = input.findIndex((rule) => rule.includes(`--icmpv6-type ${type} `));
+                assert.ok(at > 0 && at < invalid, `${name}: ${type} before the INVALID rule`);
+                assert.match(input[at]!, /-m hl --hl-eq 255 -j ACCEPT$/);
+            }
+            // ICMPv6: neighbour discovery, multicast listener queries (130) and ping only.
+            assert.deepEqual(
+                input
+                    .filter((rule) => / -p ipv6-icmp /.test(rule))
+                    .map((rule) => /--icmpv6-type (\S+)/.exec(rule)?.[1]),
+                [
+                    "router-advertisement",
+                    "neighbour-solicitation",
+                    "neighbour-advertisement",
+                    "130",
+                    "echo-request",
+                ],
+                name,
+            );
+            // Every other ACCEPT is the DHCPv6 client on the link-local address, or SSH/HTTPS
+            // from a users' range: no Salt, NFS or scheduler port over IPv6.
+            const v6Users =
+                name === BOTH_NAME
+                    ? BOTH.filter((c) => c.includes(":"))
+                    : name === IPV6_ONLY
+                      ? ["2001:db8:42::/48"]
+                      : [];
+            for (const rule of input.filter((r) => r.endsWith("-j ACCEPT"))) {
+                if (/ -p ipv6-icmp /.test(rule) || / -i lo | --ctstate /.test(rule)) continue;
+                if (/ -p udp /.test(rule)) {
+                    assert.match(rule, /-d fe80::\/64 .*--dport 546 -j ACCEPT$/, name);
+                    continue;
+                }
+                const m = /^-A INPUT -p tcp -s (\S+) --dport (22|443) -j ACCEPT$/.exec(rule);
+                assert.ok(m && v6Users.includes(m[1]!), `${name}: unexpected ${rule}`);
+            }
+        }
+    });
+
+    it("the pillar splits the users' networks by address family in one place", () => {
+        assert.deepEqual(usersCidrsByFamily(["203.0.113.0/24", "2001:db8:42::/48", "10.0.0.0/8"]), {
+            users_cidr_v4: ["203.0.113.0/24", "10.0.0.0/8"],
+            users_cidr_v6: ["2001:db8:42::/48"],
+        });
+        for (const [name, v4, v6] of [
+            [IPV4_ONLY, ["203.0.113.0/24"], []],
+            [IPV6_ONLY, [], ["2001:db8:42::/48"]],
+        ] as const) {
+            const pillar = buildPillar(RENDER_CONFIGS[name]!, PILLAR_RESOURCES) as {
+                dynamic_cluster: { network: Record<string, unknown> };
+            };
+            const network = pillar.dynamic_cluster.network;
+            assert.deepEqual(network["users_cidr_v4"], v4, name);
+            assert.deepEqual(network["users_cidr_v6"], v6, name);
+            assert.equal(network["users_cidr"], undefined, "one source: the two lists");
+        }
+    });
+
+    it("firewall.sls checks each file with its restore command and keeps it with its service", () => {
+        const { head } = highstates(IPV4_ONLY);
+        for (const [family, service] of [
+            ["ipv4", "iptables"],
+            ["ipv6", "ip6tables"],
+        ] as const) {
+            const file = head.files[RULES[family]]!;
+            assert.equal(file.mode, "0600");
+            const managed = head.states[file.state]!;
+            assert.equal(managed.args.check_cmd, `${service}-restore --test`);
+            const running = Object.entries(head.states).filter(
+                ([, s]) =>
+                    s.module === "service" && s.function === "running" && s.args.name === service,
+            );
+            assert.equal(running.length, 1, service);
+            const [, unit] = running[0]!;
+            assert.equal(unit.args.enable, true);
+            assert.ok(
+                (unit.args.watch as unknown[]).some((w) =>
+                    isDeepStrictEqual(w, { file: file.state }),
+                ),
+                `${service} reloads when its rules change`,
+            );
+            assert.ok(
+                (unit.args.require as unknown[]).some((r) =>
+                    isDeepStrictEqual(r, {
+                        service: "dynamic-cluster-head-firewall-service-dead-firewalld",
+                    }),
+                ),
+                `${service} starts once firewalld is stopped`,
+            );
+        }
     });
 });
 

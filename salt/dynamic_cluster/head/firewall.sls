@@ -1,7 +1,10 @@
 {#- Host firewall of the head node, under the Neutron security groups: SSH and HTTPS from the
-    users' network only; Salt from the cluster subnet; the scheduler and NFS only from addresses
+    users' networks only; Salt from the cluster subnet; the scheduler and NFS only from addresses
     in the ipset of live workers, which the Dynamic Cluster service fills when it accepts a
-    worker's key and empties when it deletes the worker. #}
+    worker's key and empties when it deletes the worker. Two rules files, one per address family,
+    each checked by its restore command before it replaces the old one and kept by its
+    iptables-services unit: /etc/sysconfig/iptables (IPv4: users' IPv4 ranges and the cluster)
+    and /etc/sysconfig/ip6tables (IPv6: users' IPv6 ranges only; nginx also listens on [::]). #}
 {%- set tplroot = tpldir.split('/')[0] %}
 {%- from tplroot ~ "/map.jinja" import dc with context %}
 
@@ -22,7 +25,7 @@ dynamic-cluster-head-firewall-ipset-set-present-workers:
     - require:
       - pkg: dynamic-cluster-head-firewall-pkg-installed
 
-dynamic-cluster-head-firewall-file-managed-rules:
+dynamic-cluster-head-firewall-file-managed-iptables-rules:
   file.managed:
     - name: /etc/sysconfig/iptables
     - source: salt://{{ tplroot }}/files/head/iptables.rules.jinja
@@ -34,6 +37,18 @@ dynamic-cluster-head-firewall-file-managed-rules:
     - require:
       - pkg: dynamic-cluster-head-firewall-pkg-installed
       - ipset: dynamic-cluster-head-firewall-ipset-set-present-workers
+
+dynamic-cluster-head-firewall-file-managed-ip6tables-rules:
+  file.managed:
+    - name: /etc/sysconfig/ip6tables
+    - source: salt://{{ tplroot }}/files/head/ip6tables.rules.jinja
+    - template: jinja
+    - mode: '0600'
+    - context:
+        dc: {{ dc | json }}
+    - check_cmd: ip6tables-restore --test
+    - require:
+      - pkg: dynamic-cluster-head-firewall-pkg-installed
 
 {#- ipset.service restores the saved sets on boot, before iptables (whose rules need the set),
     but it saves them on stop only with IPSET_SAVE_ON_STOP="yes" (ipset-service ships "no"). #}
@@ -62,4 +77,13 @@ dynamic-cluster-head-firewall-service-running-iptables:
       - service: dynamic-cluster-head-firewall-service-dead-firewalld
       - service: dynamic-cluster-head-firewall-service-running-ipset
     - watch:
-      - file: dynamic-cluster-head-firewall-file-managed-rules
+      - file: dynamic-cluster-head-firewall-file-managed-iptables-rules
+
+dynamic-cluster-head-firewall-service-running-ip6tables:
+  service.running:
+    - name: ip6tables
+    - enable: True
+    - require:
+      - service: dynamic-cluster-head-firewall-service-dead-firewalld
+    - watch:
+      - file: dynamic-cluster-head-firewall-file-managed-ip6tables-rules

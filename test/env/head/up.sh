@@ -21,6 +21,7 @@
 # Usage: bash test/env/head/up.sh DIR NAME ADDRESS GATEWAY USER PUBKEY_FILE
 #        prints the sshd PID; stop with down.sh DIR. Needs root, iproute2, util-linux, sshd.
 set -euo pipefail
+trap 'echo "emulated head: failed at line ${LINENO}: ${BASH_COMMAND}" >&2' ERR
 
 dir=${1:?usage: up.sh DIR NAME ADDRESS GATEWAY USER PUBKEY_FILE}
 name=${2:?name}

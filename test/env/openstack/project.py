@@ -10,8 +10,14 @@
 - As admin: the external network `dc-test-public` on 198.51.100.0/24 (TEST-NET-2, again rows
   only), which demo uses for router gateways and floating IPs. The floating-IP pool is exactly
   one address, FLOATING_IP, which a test's emulated head host holds in a network namespace.
+- Leftovers of earlier runs that were killed before their clean-up (this cloud persists in
+  /var/tmp between runs): every server, floating IP, volume, router, application credential
+  and test key pair of project demo, and every network and security group but the two above,
+  are deleted, so each run starts from the same cloud. Nothing else uses project demo.
 Talks only to 127.0.0.1.
 """
+import time
+
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 
@@ -70,6 +76,79 @@ def external_network(admin):
     return net_id
 
 
+def wait_until(what, check, timeout=120):
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise SystemExit('project.py: timed out waiting for ' + what)
+        time.sleep(0.5)
+
+
+def purge_leftovers(demo, project_id):
+    """Deletes what killed runs left in project demo; returns a summary (empty: nothing)."""
+    done = []
+    servers = demo.get(NOVA + '/servers').json()['servers']
+    for server in servers:
+        demo.delete(NOVA + '/servers/' + server['id'])
+    wait_until('leftover servers to go',
+               lambda: not demo.get(NOVA + '/servers').json()['servers'])
+    if servers:
+        done.append('%d servers' % len(servers))
+    fips = demo.get(NEUTRON + '/floatingips').json()['floatingips']
+    for fip in fips:
+        demo.delete(NEUTRON + '/floatingips/' + fip['id'])
+    if fips:
+        done.append('%d floating IPs' % len(fips))
+    routers = demo.get(NEUTRON + '/routers').json()['routers']
+    for router in routers:
+        ports = demo.get(NEUTRON + '/ports?device_id=' + router['id']).json()['ports']
+        for port in ports:
+            if port['device_owner'] == 'network:router_interface':
+                demo.put(NEUTRON + '/routers/%s/remove_router_interface' % router['id'],
+                         json={'port_id': port['id']})
+        demo.delete(NEUTRON + '/routers/' + router['id'])
+    if routers:
+        done.append('%d routers' % len(routers))
+    nets = [n for n in demo.get(NEUTRON + '/networks?project_id=' + project_id).json()['networks']
+            if n['name'] != 'dc-test-net' and not n.get('router:external')]
+    for net in nets:
+        for port in demo.get(NEUTRON + '/ports?network_id=' + net['id']).json()['ports']:
+            demo.delete(NEUTRON + '/ports/' + port['id'])
+        demo.delete(NEUTRON + '/networks/' + net['id'])
+    if nets:
+        done.append('%d networks' % len(nets))
+    groups = [g for g in demo.get(NEUTRON + '/security-groups?project_id=' + project_id)
+              .json()['security_groups'] if g['name'] not in ('default', 'dc-test-sg')]
+    for group in groups:
+        demo.delete(NEUTRON + '/security-groups/' + group['id'])
+    if groups:
+        done.append('%d security groups' % len(groups))
+    volumes_url = '%s/%s/volumes' % (CINDER, project_id)
+    volumes = demo.get(volumes_url).json()['volumes']
+    for volume in volumes:
+        wait_until('volume %s to be detached' % volume['id'],
+                   lambda v=volume: demo.get(volumes_url + '/' + v['id']).json()['volume']
+                   ['status'] in ('available', 'error'))
+        demo.delete(volumes_url + '/' + volume['id'])
+    wait_until('leftover volumes to go', lambda: not demo.get(volumes_url).json()['volumes'])
+    if volumes:
+        done.append('%d volumes' % len(volumes))
+    keypairs = [k['keypair']['name'] for k in demo.get(NOVA + '/os-keypairs').json()['keypairs']
+                if k['keypair']['name'] != 'dc-test-key']
+    for name in keypairs:
+        demo.delete(NOVA + '/os-keypairs/' + name)
+    if keypairs:
+        done.append('%d key pairs' % len(keypairs))
+    user_id = demo.get_user_id()
+    creds = demo.get(AUTH + '/users/%s/application_credentials' % user_id).json()[
+        'application_credentials']
+    for cred in creds:
+        demo.delete(AUTH + '/users/%s/application_credentials/%s' % (user_id, cred['id']))
+    if creds:
+        done.append('%d application credentials' % len(creds))
+    return ', '.join(done)
+
+
 def main():
     admin = session('admin', 'admin')
     demo = session('demo', 'demo')
@@ -83,6 +162,9 @@ def main():
     admin.put('%s/%s/os-quota-sets/%s' % (CINDER, admin.get_project_id(), project_id),
               json={'quota_set': {'volumes': 50, 'gigabytes': 5000, 'snapshots': 50}})
     public_id = external_network(admin)
+    purged = purge_leftovers(demo, project_id)
+    if purged:
+        print('project: deleted what earlier runs left: ' + purged)
 
     nets = demo.get(NEUTRON + '/networks?name=dc-test-net').json()['networks']
     if nets:

@@ -1,7 +1,8 @@
 /**
  * Mock test: the program creates network, subnet and router on an external network, the
- * scheduler is Torque, the floating IP comes from the external network, and /data is an existing
- * volume (`data.volumeId`), which the program attaches and never creates.
+ * scheduler is set explicitly to Slurm (Torque is refused by the loader until it works end to
+ * end: test/unit/program-bad-config.test.ts), the floating IP comes from the external network,
+ * and /data is an existing volume (`data.volumeId`), which the program attaches and never creates.
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
@@ -19,7 +20,7 @@ import { MOCK_VALUES, named, type ProgramRun, runProgram } from "../helpers/prog
 /** A volume a destroyed stack left, named with `data.volumeId`. */
 const EXISTING_VOLUME = "4f1d2c3b-5a6e-4b7c-8d9e-0a1b2c3d4e5f";
 
-describe("program: created network, torque, an existing /data volume", () => {
+describe("program: created network, scheduler set to slurm, an existing /data volume", () => {
     let run: ProgramRun;
     before(async () => {
         run = await runProgram({
@@ -28,7 +29,7 @@ describe("program: created network, torque, an existing /data volume", () => {
             externalNetwork: "ext-net",
             subnetCidr: "10.77.0.0/24",
             dnsNameservers: ["192.0.2.53"],
-            scheduler: "torque",
+            scheduler: "slurm",
             clusterName: "physics",
             data: { volumeId: EXISTING_VOLUME },
         });
@@ -47,8 +48,8 @@ describe("program: created network, torque, an existing /data volume", () => {
         );
     });
 
-    it("opens the Torque ports instead of Slurm's", () => {
-        assert.deepEqual(actualRules(run.resources), expectedRules("torque", "198.51.100.0/24"));
+    it("opens the Slurm ports", () => {
+        assert.deepEqual(actualRules(run.resources), expectedRules("slurm", "198.51.100.0/24"));
     });
 
     it("creates network, subnet and router on the external network", () => {
@@ -84,7 +85,7 @@ describe("program: created network, torque, an existing /data volume", () => {
     it("names OpenStack resources after the cluster and tells the pillar the scheduler", () => {
         assert.equal(named(run, "dc-network-head").inputs["name"], "physics-head");
         const pillar = String(named(run, "dc-provisioner-file-dynamic-cluster").inputs["stdin"]);
-        assert.match(pillar, /scheduler:\n\s+kind: torque/);
+        assert.match(pillar, /scheduler:\n\s+kind: slurm/);
         assert.match(pillar, /cluster_cidr: 10.77.0.0\/24/);
     });
     it("attaches the existing /data volume instead of creating one", () => {
