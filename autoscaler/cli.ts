@@ -11,24 +11,33 @@
  *   dynamic-cluster auto on|off
  *   dynamic-cluster breaker reset
  *
- * Options: --url <local API> (default http://127.0.0.1:8081), --token-file <file> (a bare
- * token or a header file with "Authorization: Bearer ..."; default: the first readable of
- * /etc/dynamic-cluster/{slurm,reactor}-local-api.header), or --settings <service.json>.
+ * Options: --url <local API> (default http://127.0.0.1:8081, or the one in --settings
+ * <service.json>), --token-file <file> (a bare token or a header file with "Authorization:
+ * Bearer ..."). Each caller of the local API has its own token, which opens only its routes:
+ * by default `slurm ...` reads Slurm's /etc/dynamic-cluster/slurm-local-api.header (root:slurm
+ * 0640) and every other command root's /etc/dynamic-cluster/admin-local-api.header (root-only).
+ * The settings file holds only the tokens' digests, never a token.
  * Exit codes: 0 done, 2 usage, 3 refused by the service, 4 service unreachable.
  */
 import { readFileSync } from "node:fs";
 
-const USAGE = `usage: dynamic-cluster [--url URL] [--token-file FILE | --settings FILE] COMMAND
+const USAGE = `usage: dynamic-cluster [--url URL | --settings FILE] [--token-file FILE] COMMAND
   slurm resume|suspend|resume-fail HOSTLIST   (Slurm's power-saving programs)
   status | workers | jobs | events
   worker hold|release|drain|delete NODE
   auto on|off
   breaker reset`;
 
-const DEFAULT_TOKEN_FILES = [
-    "/etc/dynamic-cluster/slurm-local-api.header",
-    "/etc/dynamic-cluster/reactor-local-api.header",
-];
+/** The header files of the two callers that use this command (see autoscaler/api/local.ts). */
+const TOKEN_FILES = {
+    slurm: "/etc/dynamic-cluster/slurm-local-api.header",
+    admin: "/etc/dynamic-cluster/admin-local-api.header",
+} as const;
+
+/** The token file a command uses unless told otherwise: Slurm's for `slurm ...`, else root's. */
+export function defaultTokenFile(words: string[]): string {
+    return words[0] === "slurm" ? TOKEN_FILES.slurm : TOKEN_FILES.admin;
+}
 
 /** A parsed command line. */
 export interface CliCommand {
@@ -114,30 +123,21 @@ function parseOptions(argv: string[]): Options {
         else if (arg === "-h" || arg === "--help") throw new UsageError(USAGE);
         else words.push(arg);
     }
-    let token: string | undefined;
     if (settingsFile) {
         const settings = JSON.parse(readFileSync(settingsFile, "utf8")) as {
-            service_token?: string;
             listen?: { local_api?: { host: string; port: number } };
         };
-        token = settings.service_token;
         const local = settings.listen?.local_api;
         if (local && !argv.includes("--url")) url = `http://${local.host}:${local.port}`;
     }
-    for (const file of tokenFile ? [tokenFile] : settingsFile ? [] : DEFAULT_TOKEN_FILES) {
-        try {
-            token = tokenFromFile(readFileSync(file, "utf8"));
-            break;
-        } catch (err) {
-            if (tokenFile)
-                throw new UsageError(
-                    `cannot read the token from ${file}: ${(err as Error).message}`,
-                );
-        }
-    }
-    if (!token) {
+    const file = tokenFile ?? defaultTokenFile(words);
+    let token: string;
+    try {
+        token = tokenFromFile(readFileSync(file, "utf8"));
+    } catch (err) {
         throw new UsageError(
-            `no service token: pass --token-file or --settings, or run as a user who can read ${DEFAULT_TOKEN_FILES.join(" or ")}`,
+            `cannot read the token from ${file}: ${(err as Error).message}` +
+                (tokenFile ? "" : " (run as root, or pass --token-file)"),
         );
     }
     return { url: url.replace(/\/+$/, ""), token, words };

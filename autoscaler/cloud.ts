@@ -2,9 +2,19 @@
  * The service's view of Nova, through the project's one OpenStack client (`lib/openstack`, shared
  * with the WorkerPool provider): lists the cluster's servers by tag, boots a burst worker with
  * the same tags, metadata and user-data renderer as the provider, and deletes servers.
+ *
+ * The flavor, image and network IDs a boot needs are looked up by name and reused, but not
+ * forever: they expire after {@link BOOT_REFS_TTL_MS}, and a create call that Nova answers with
+ * one of its 400s for an unusable image or flavor ({@link namesStaleBootRef}) looks them up at
+ * once, so an image rotated under the same name costs at most one rejected create.
  */
 import { newMinionId } from "../lib/minionId";
-import { type ComputeClient, type Server } from "../lib/openstack";
+import {
+    type BootRequest,
+    type ComputeClient,
+    OpenStackApiError,
+    type Server,
+} from "../lib/openstack";
 import {
     clusterTag,
     METADATA_MINION_ID,
@@ -37,7 +47,47 @@ export function toServerView(server: Server): ServerView {
     };
 }
 
-/** IDs Nova needs for a boot, resolved once and cached until a boot fails on them. */
+/**
+ * How long looked-up boot IDs are used before they are looked up again: 10 minutes. A lookup
+ * that fails at expiry keeps the old IDs in use (a Glance outage must not stop launches).
+ */
+export const BOOT_REFS_TTL_MS = 10 * 60_000;
+
+/*
+ * Nova's 400 texts of a create call (POST /servers) that mean the image or flavor ID sent is no
+ * longer usable, matched whole. Paths in github.com/openstack/nova (master at 00a0304, and the
+ * same in the test cloud's Nova 26): the create handler in nova/api/openstack/compute/servers.py
+ * turns ImageNotFound into the fixed text "Can not find requested image" (so its own "Image
+ * %(image_id)s could not be found." never reaches a create's caller), and ImageNotActive,
+ * ImageNotAuthorized and FlavorNotFound (among others) into HTTPBadRequest with the exception's
+ * message from nova/exception.py. No create error says "Invalid imageRef": a malformed imageRef
+ * fails schema validation, which a looked-up ID cannot. The flavor's number in FlavorNotFound
+ * can be Nova's internal one (a disabled flavor), so the IDs in the texts are not compared.
+ */
+const STALE_REF_TEXTS: readonly RegExp[] = [
+    // servers.py create: `except exception.ImageNotFound` (image deleted, or an ID never valid)
+    /^Can not find requested image$/,
+    // exception.py ImageNotActive: "Image %(image_id)s is not active." (deactivated, or not yet
+    // imported; raised by nova/compute/api.py _validate_flavor_image)
+    /^Image \S+ is not active\.$/,
+    // exception.py ImageNotAuthorized: "Not authorized for image %(image_id)s." (Glance
+    // answered 403: the image was made private or unshared; nova/image/glance.py)
+    /^Not authorized for image \S+\.$/,
+    // exception.py FlavorNotFound: "Flavor %(flavor_id)s could not be found." (deleted:
+    // nova/compute/flavors.py get_flavor_by_flavor_id; disabled: nova/compute/api.py)
+    /^Flavor \S+ could not be found\.$/,
+];
+
+/** True when `err` is Nova's 400 for an image or flavor ID that is no longer usable. */
+export function namesStaleBootRef(err: unknown): boolean {
+    return (
+        err instanceof OpenStackApiError &&
+        err.status === 400 &&
+        STALE_REF_TEXTS.some((text) => text.test(err.apiMessage.trim()))
+    );
+}
+
+/** IDs Nova needs for a boot, as looked up from the settings' names. */
 interface BootRefs {
     flavorId: string;
     imageId: string;
@@ -46,17 +96,22 @@ interface BootRefs {
 
 /** Launches, lists and deletes the cluster's workers. */
 export class WorkerCloud {
-    private refs?: Promise<BootRefs>;
+    /** The last looked-up IDs and when; undefined until the first lookup or when stale. */
+    private refs?: { value: BootRefs; at: number };
+    /** The lookup in flight, shared by concurrent launches. */
+    private lookup?: Promise<BootRefs>;
 
     /**
      * @param nova the compute client (application credential of the service).
      * @param settings cluster settings: flavor, image, network, key, groups, master.
      * @param userDataTemplate the text of `cloud-init/worker.yaml`.
+     * @param now clock (tests), for the expiry of the boot IDs.
      */
     constructor(
         readonly nova: ComputeClient,
         private readonly settings: ServiceSettings,
         private readonly userDataTemplate: string,
+        private readonly now: () => number = Date.now,
     ) {}
 
     /** Every server tagged for this cluster (both pools). */
@@ -65,15 +120,29 @@ export class WorkerCloud {
         return servers.map(toServerView);
     }
 
-    private bootRefs(): Promise<BootRefs> {
+    /** The boot IDs: cached within the TTL, else looked up (the old ones if that fails). */
+    private async bootRefs(): Promise<BootRefs> {
+        const cached = this.refs;
+        if (cached && this.now() - cached.at < BOOT_REFS_TTL_MS) return cached.value;
+        this.lookup ??= this.lookUpRefs().finally(() => (this.lookup = undefined));
+        try {
+            return await this.lookup;
+        } catch (err) {
+            if (cached) return cached.value;
+            throw err;
+        }
+    }
+
+    private async lookUpRefs(): Promise<BootRefs> {
         const w = this.settings.workers;
-        this.refs ??= Promise.all([
+        const [flavorId, imageId, networkId] = await Promise.all([
             this.nova.flavorId(w.flavor),
             this.nova.imageId(w.image),
             this.nova.networkId(this.settings.network.network_id),
-        ]).then(([flavorId, imageId, networkId]) => ({ flavorId, imageId, networkId }));
-        this.refs.catch(() => (this.refs = undefined));
-        return this.refs;
+        ]);
+        const value = { flavorId, imageId, networkId };
+        this.refs = { value, at: this.now() };
+        return value;
     }
 
     /** A fresh minion ID for a burst worker of `node`. */
@@ -93,12 +162,35 @@ export class WorkerCloud {
         );
     }
 
-    /** Boots the burst worker `node` with `minionId`; returns the server ID. */
+    /**
+     * Boots the burst worker `node` with `minionId`; returns the server ID. When Nova rejects
+     * the image or flavor ID ({@link namesStaleBootRef}; a 400 creates nothing), the IDs are
+     * looked up again and, only if they changed, the create is sent once more.
+     * @throws the create call's error (the first one when the IDs did not change).
+     */
     async launch(node: string, minionId: string): Promise<string> {
         const userData = this.userData(node, minionId);
         const refs = await this.bootRefs();
+        try {
+            return await this.nova.createServer(this.bootRequest(node, minionId, userData, refs));
+        } catch (err) {
+            if (!namesStaleBootRef(err)) throw err;
+            if (this.refs?.value === refs) this.refs = undefined;
+            const fresh = await this.bootRefs().catch(() => undefined);
+            if (!fresh || (fresh.imageId === refs.imageId && fresh.flavorId === refs.flavorId))
+                throw err;
+            return this.nova.createServer(this.bootRequest(node, minionId, userData, fresh));
+        }
+    }
+
+    private bootRequest(
+        node: string,
+        minionId: string,
+        userData: string,
+        refs: BootRefs,
+    ): BootRequest {
         const w = this.settings.workers;
-        return this.nova.createServer({
+        return {
             name: node,
             flavorId: refs.flavorId,
             imageId: refs.imageId,
@@ -109,7 +201,7 @@ export class WorkerCloud {
             userData,
             metadata: workerMetadata(minionId, node),
             tags: workerTags(this.settings.cluster.id, "burst"),
-        });
+        };
     }
 
     /** Deletes a server (a server already gone counts as deleted). */

@@ -14,6 +14,7 @@ import { WorkerCloud } from "./cloud";
 import { CarbonClient, metricComponent } from "./infra/carbon";
 import { commandRunner } from "./infra/exec";
 import { IpSet } from "./infra/ipset";
+import { BurstNodesInUseFile } from "./nodesInUse";
 import { SaltJobs } from "./salt/jobs";
 import { SaltKeyStore } from "./salt/keys";
 import { SlurmAdapter } from "./scheduler/slurm";
@@ -80,6 +81,7 @@ export async function startService(
         scheduler: schedulerFor(settings),
         keys: new SaltKeyStore(settings.salt.pki_dir),
         store: new StateStore(settings.state_dir),
+        nodesInUse: new BurstNodesInUseFile(settings.state_dir),
         log: logger,
         ipset: settings.firewall.enabled
             ? new IpSet(settings.firewall.worker_set, commandRunner())
@@ -87,7 +89,11 @@ export async function startService(
         metrics,
         jobs: new SaltJobs(commandRunner(), settings.salt.salt_run, settings.salt.config_dir),
     });
-    const local = buildLocalApi(service, settings.service_token, logger.child({ api: "local" }));
+    const local = buildLocalApi(
+        service,
+        settings.local_api_token_sha256,
+        logger.child({ api: "local" }),
+    );
     const publicApi = buildPublicApi(
         service,
         { username: settings.dashboard.username, password: settings.dashboard.password },

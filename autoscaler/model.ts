@@ -7,7 +7,10 @@ import type { WorkerPoolKind } from "../lib/tags";
 import type { KeyListing } from "./salt/keys";
 import type { SchedulerSnapshot } from "./scheduler/types";
 
-/** A worker's lifecycle phase (DESIGN.md: launching -> ... -> deleting, plus failed). */
+/**
+ * A worker's lifecycle phase: launching -> booting -> configuring -> ready (-> draining) ->
+ * deleting, plus failed (docs/architecture.md, "From a waiting job to a worker, and back").
+ */
 export type Phase =
     "launching" | "booting" | "configuring" | "ready" | "draining" | "deleting" | "failed";
 

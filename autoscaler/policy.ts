@@ -13,8 +13,14 @@
  *   ready worker the scheduler cannot reach for `downTimeout` is a failure: the server is
  *   deleted and the scheduler told to forget the node (its jobs go back to the queue);
  * - a node the scheduler thinks is up but whose server is gone is released in the scheduler;
+ * - a burst server whose node `workers.max` no longer covers (it was lowered) is retired, never
+ *   treated as an orphan while the scheduler has the node: the node is drained, and the server
+ *   is deleted only once the scheduler shows the node drained and idle, so no shrink kills a
+ *   job;
+ * - a burst node the scheduler does not list is left alone (no launch, no delete): a node is
+ *   never taken for idle because a listing missed it;
  * - extra servers for one node, and tagged servers no node accounts for (after a grace
- *   period), are deleted;
+ *   period counted from the first round that saw them so), are deleted;
  * - minion keys of workers that no longer exist are removed.
  */
 import { isMinionId, nodeNameOfMinionId } from "../lib/minionId";
@@ -78,6 +84,8 @@ export type Action =
     | { type: "delete"; node?: string; serverId: string; reason: string }
     | { type: "fail"; node: string; serverId?: string; kind: FailureKind; reason: string }
     | { type: "set-address"; node: string; address: string }
+    /** No new jobs on the nodes; running jobs finish (retired nodes). */
+    | { type: "drain"; nodes: string[]; reason: string }
     /**
      * The scheduler must stop waiting for these nodes (power down, requeue their jobs);
      * `unavailable` also records them as kept out of use until launches resume.
@@ -110,12 +118,19 @@ export interface PolicyInput {
     held: ReadonlySet<string>;
     /** Nodes the service keeps out of use, and why (persisted). */
     unavailable: ReadonlyMap<string, UnavailableEntry>;
+    /**
+     * When each server no worker accounts for was first seen so (by server ID); the grace
+     * period counts from then, not from the server's creation. Missing: seen so first now.
+     */
+    orphanSince?: ReadonlyMap<string, number>;
 }
 
 /** The policy's answer. */
 export interface Decision {
     actions: Action[];
     workers: WorkerView[];
+    /** IDs of the servers no worker accounts for this round (the service dates them). */
+    orphans: string[];
 }
 
 /** Reason texts the scheduler shows (`sinfo -R`); each names the way out. */
@@ -124,6 +139,8 @@ export const REASONS = {
     breaker:
         "dynamic-cluster: launches stopped after repeated boot failures (dynamic-cluster breaker reset)",
     serverGone: "dynamic-cluster: server gone",
+    retired:
+        "dynamic-cluster: retired (workers.max no longer covers it); deleted once idle, gone from slurm.conf at the next pulumi up",
 } as const;
 
 /** The server kept for a node when several claim it: accepted key, then ACTIVE, then oldest. */
@@ -279,6 +296,8 @@ export function decide(input: PolicyInput): Decision {
 
     // Servers by node; servers no node accounts for are orphans.
     const byNode = new Map<string, ServerView[]>();
+    const retired = new Map<string, ServerView[]>();
+    const orphans: string[] = [];
     for (const server of observation.servers) {
         const node = server.node;
         if (node && poolOf.has(node) && (server.pool ?? poolOf.get(node)) === poolOf.get(node)) {
@@ -289,13 +308,32 @@ export function decide(input: PolicyInput): Decision {
         }
         // Pulumi owns the static pool: never delete its servers here.
         if (server.pool === "static") continue;
-        if (now - server.createdAt >= config.orphanGraceMs) {
+        // This service launched it for a burst node that workers.max no longer covers and that
+        // Slurm still has (a node Slurm no longer has runs no job: an orphan like any other).
+        if (node && server.pool === "burst" && !poolOf.has(node) && snapshot.nodes.has(node)) {
+            const list = retired.get(node) ?? [];
+            list.push(server);
+            retired.set(node, list);
+            continue;
+        }
+        orphans.push(server.id);
+        const since = input.orphanSince?.get(server.id) ?? now;
+        if (now - since >= config.orphanGraceMs) {
             actions.push({
                 type: "delete",
                 serverId: server.id,
                 reason: `orphan: server ${server.name} belongs to no worker of this cluster`,
             });
         }
+    }
+    // Retired nodes: the scheduler may still run jobs there (they finish first).
+    for (const name of snapshot.nodes.keys()) {
+        if (!poolOf.has(name) && !retired.has(name)) retired.set(name, []);
+    }
+    const retiredViews: WorkerView[] = [];
+    for (const [node, servers] of retired) {
+        const view = retire(node, servers, snapshot.nodes.get(node)!, actions);
+        if (view) retiredViews.push(view);
     }
 
     const goneNodes: string[] = [];
@@ -341,7 +379,10 @@ export function decide(input: PolicyInput): Decision {
             note = reason;
         };
 
-        if (pool === "burst") {
+        if (pool === "burst" && !facts.sched && !requests.has(node)) {
+            // Not in the scheduler's listing: nothing is decided on a node it cannot vouch for.
+            if (server) note = "not listed by the scheduler; kept as it is";
+        } else if (pool === "burst") {
             const want = wantOf(facts.sched, requests.get(node));
             const request = requests.get(node);
             if (want === "up") {
@@ -465,6 +506,7 @@ export function decide(input: PolicyInput): Decision {
         });
     }
 
+    workers.push(...retiredViews);
     if (goneNodes.length) {
         actions.push({ type: "mark-gone", nodes: goneNodes, reason: REASONS.serverGone });
     }
@@ -524,5 +566,56 @@ export function decide(input: PolicyInput): Decision {
     }
     if (stale.length) actions.push({ type: "remove-keys", minionIds: [...new Set(stale)].sort() });
 
-    return { actions, workers };
+    return { actions, workers, orphans };
+}
+
+/**
+ * A node the scheduler still has but workers.max no longer covers (pure; pushes its actions):
+ * drained first, whatever it runs; its servers are deleted once the scheduler shows it drained
+ * and idle; a powered-up node without a server is released in the scheduler. Returns its view
+ * while it still has a server.
+ */
+function retire(
+    node: string,
+    servers: ServerView[],
+    sched: SchedulerNode,
+    actions: Action[],
+): WorkerView | undefined {
+    const drained = sched.flags.has("drain");
+    if (!drained) actions.push({ type: "drain", nodes: [node], reason: REASONS.retired });
+    const busy = isBusy(sched);
+    const deletable = drained && !busy;
+    if (deletable) {
+        for (const server of servers) {
+            actions.push({
+                type: "delete",
+                node,
+                serverId: server.id,
+                reason: "retired: workers.max no longer covers it and it runs no job",
+            });
+        }
+    }
+    const poweredDown = sched.flags.has("powered_down") || sched.flags.has("powering_down");
+    if (drained && !busy && !poweredDown) {
+        // Its server is going (or gone): the scheduler must not wait for it.
+        actions.push({ type: "mark-gone", nodes: [node], reason: REASONS.retired });
+    }
+    const server = servers[0];
+    if (!server) return undefined;
+    return {
+        node,
+        pool: "burst",
+        phase: deletable ? "deleting" : "draining",
+        activity: isUp(sched) ? activityOf(sched) : "unknown",
+        serverId: server.id,
+        serverStatus: server.status,
+        address: server.address,
+        minionId: server.minionId,
+        schedulerState: schedulerStateText(sched),
+        launchedAt: server.createdAt,
+        held: false,
+        note: busy
+            ? "retired (workers.max lowered): drained, deleted once its jobs finish"
+            : "retired (workers.max lowered): deleted",
+    };
 }

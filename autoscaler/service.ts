@@ -13,7 +13,8 @@
  * which would end the process without a word.
  */
 import { Mutex, Semaphore } from "../lib/concurrency";
-import { OpenStackApiError } from "../lib/openstack";
+import { BurstNodesInUseFile, burstNodesInUse } from "./nodesInUse";
+import { OpenStackApiError, OpenStackConfigError } from "../lib/openstack";
 import {
     backoffUntil,
     breakerOpen,
@@ -70,6 +71,8 @@ export interface ServiceDeps {
     metrics?: CarbonClient;
     /** The master's job cache (highstate outcomes); none in tests that need no Salt. */
     jobs?: SaltJobs;
+    /** Where the head's Salt state reads how many burst nodes are in use (nodesInUse.ts). */
+    nodesInUse?: BurstNodesInUseFile;
     now?: () => number;
 }
 
@@ -111,6 +114,8 @@ export class DynamicClusterService implements ServiceCore {
     private requests = new Map<string, NodeRequest>();
     private observation?: Observation;
     private decision?: Decision;
+    /** When each server no worker accounts for was first seen so (the orphan grace). */
+    private orphanSince = new Map<string, number>();
     private readonly events: ServiceEvent[] = [];
     private readonly errors = new Map<string, { at: number; message: string }>();
     private readonly lock = new Mutex();
@@ -244,10 +249,15 @@ export class DynamicClusterService implements ServiceCore {
                 ),
                 held: new Set(this.deps.store.state.held),
                 unavailable: new Map(Object.entries(this.deps.store.state.unavailable)),
+                orphanSince: this.orphanSince,
             });
+            this.orphanSince = new Map(
+                decision.orphans.map((id) => [id, this.orphanSince.get(id) ?? observation.at]),
+            );
             this.noteTransitions(this.decision, decision);
             this.decision = decision;
             await this.execute(decision.actions);
+            this.recordBurstNodesInUse(observation);
         });
         await this.syncFirewall(observation).catch((err) => this.fault("firewall", err));
         this.salt.checkOverdueHighstates();
@@ -356,6 +366,10 @@ export class DynamicClusterService implements ServiceCore {
             case "set-address":
                 await this.deps.scheduler.setAddress(action.node, action.address);
                 return;
+            case "drain":
+                await this.deps.scheduler.drain(action.nodes, action.reason);
+                this.event("info", `drained ${action.nodes.join(",")}: ${action.reason}`);
+                return;
             case "mark-gone":
                 if (action.unavailable) {
                     const cause = action.unavailable;
@@ -402,6 +416,22 @@ export class DynamicClusterService implements ServiceCore {
             case "track-unreachable":
                 this.record(action.node).unreachableSince = action.since;
                 return;
+        }
+    }
+
+    /** Tells the head's Salt state how many burst nodes slurm.conf must keep (nodesInUse.ts). */
+    private recordBurstNodesInUse(observation: Observation): void {
+        if (!this.deps.nodesInUse) return;
+        try {
+            this.deps.nodesInUse.write(
+                burstNodesInUse(
+                    this.settings.workers.burst_prefix,
+                    observation.servers,
+                    this.records,
+                ),
+            );
+        } catch (err) {
+            this.fault("burst nodes in use", err);
         }
     }
 
@@ -479,6 +509,13 @@ export class DynamicClusterService implements ServiceCore {
             }
             r.launchStartedAt = undefined;
             this.countFailure(node, "boot-error", `create call rejected: ${why}`);
+            return;
+        }
+        if (err instanceof OpenStackConfigError) {
+            // Found before any create call (say the image or flavor does not exist): nothing was
+            // created, and the next launch would fail the same way, so it counts as a failure.
+            r.launchStartedAt = undefined;
+            this.countFailure(node, "boot-error", `cannot launch: ${err.message}`);
             return;
         }
         const message = err instanceof Error ? err.message : String(err);

@@ -12,6 +12,14 @@ import { CLUSTER_ID_PATTERN } from "../lib/tags";
 const port = z.number().int().min(1).max(65535);
 const listen = z.object({ host: z.string().min(1), port });
 const nonEmpty = z.string().min(1);
+/** SHA-256 of the empty string: what Salt writes when the pillar lacks a token. */
+const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+const tokenDigest = z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, "must be the SHA-256 digest of a token (64 hex digits)")
+    .refine((d) => d !== EMPTY_SHA256, {
+        message: "is the digest of an empty token (the pillar has no such token)",
+    });
 
 /** Knobs with defaults (seconds unless said otherwise). */
 const tuning = z
@@ -99,7 +107,17 @@ export const settingsSchema = z
         graphite: z.object({ host: nonEmpty, port, prefix: nonEmpty.default("dynamic_cluster") }),
         firewall: z.object({ worker_set: nonEmpty, enabled: z.boolean().default(true) }),
         dashboard: z.object({ username: nonEmpty, password: z.string().min(12) }),
-        service_token: z.string().min(32),
+        /**
+         * SHA-256 digests (hex) of the local API's tokens, one per caller, each opening only its
+         * caller's routes (api/local.ts): Slurm's power-saving programs, the Salt reactors,
+         * root's `dynamic-cluster` command. The tokens themselves are only in their callers'
+         * header files.
+         */
+        local_api_token_sha256: z
+            .object({ slurm: tokenDigest, salt: tokenDigest, admin: tokenDigest })
+            .refine((t) => new Set([t.slurm, t.salt, t.admin]).size === 3, {
+                message: "the three tokens must differ",
+            }),
         openstack: z.object({
             auth_url: z.string().url(),
             region: z.string().default(""),

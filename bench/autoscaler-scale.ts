@@ -1,21 +1,31 @@
 /**
  * The Dynamic Cluster service, measured on real parts (test/helpers/serviceHarness.ts: the
- * built service, Debian's Slurm with the generated slurm.conf, the local Nova, worker hosts in
- * namespaces; Slurm's power_save_interval is 2 s here, as in the tests):
+ * built service, Debian's Slurm with the generated slurm.conf, the local Nova, real Salt, worker
+ * hosts in namespaces), each figure against a baseline measured in the same run:
  * 1. from a job's submission to the service's first Nova create call, 20 runs (median, worst),
  *    split into Slurm's share (submission -> ResumeProgram reached the service) and the
- *    service's (request -> create call started);
+ *    service's (request -> create call started), with slurm.conf as deployed
+ *    (`power_save_interval=2`); baseline: the same with Slurm's default power-save interval
+ *    (10 s: the generated SlurmctldParameters without `power_save_*`);
  * 2. 50 jobs at once on 50 powered-down nodes: time until 50 create calls, 50 servers ACTIVE,
- *    50 jobs running, 50 jobs done;
- * 3. the service idle with 50 workers: resident memory and CPU over 60 s;
- * 4. scale-down: every worker released and deleted, and jobs killed by it (must be 0).
- * Needs the local OpenStack (`eval "$(bash test/env/openstack/up.sh)"`). `npx tsx bench/autoscaler-scale.ts`
+ *    50 jobs running, 50 jobs done; baseline: 50 servers booted to ACTIVE with bare HTTP
+ *    (bench/lib/rawNova.ts, the service's launch concurrency of 10);
+ * 3. the service idle with 50 workers: resident memory and CPU over 60 s; baseline: the same
+ *    service idle with no worker, measured before the jobs;
+ * 4. scale-down: Slurm's suspend requests come over a spread (nodes go idle at different times);
+ *    from its last request to every server deleted, against the bare deletes of the baseline of
+ *    2.; and jobs killed by it (must be 0).
+ * `npm run bench -- autoscaler` starts the local OpenStack and installs Salt when needed
+ * (bench/run.sh); `node --import tsx bench/autoscaler-scale.ts [latency|fifty]` expects them.
+ * The harness's directories are removed at the end (DC_KEEP_TEST_DIRS=1 keeps them).
  */
-import { readFileSync } from "node:fs";
-import { ServiceHarness } from "../test/helpers/serviceHarness";
+import { readFileSync, rmSync } from "node:fs";
+import * as path from "node:path";
+import { ServiceHarness, type HarnessOptions } from "../test/helpers/serviceHarness";
 import { waitFor } from "../test/helpers/waitFor";
 import { demoEnv } from "../test/helpers/osbox";
 import { median } from "./lib/stats";
+import { rawCreateDelete } from "./lib/rawNova";
 
 interface LogLine {
     time: number;
@@ -34,10 +44,9 @@ function logLines(h: ServiceHarness): LogLine[] {
         .map((line) => JSON.parse(line) as LogLine);
 }
 
-function stats(values: number[]): string {
-    const seconds = (ms: number) => (ms / 1000).toFixed(2);
-    return `median ${seconds(median(values))} s, worst ${seconds(Math.max(...values))} s`;
-}
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const ratio = (value: number, baseline: number) =>
+    baseline > 0 ? `${(value / baseline).toFixed(2)}x` : "n/a";
 
 function cpuAndRss(pid: number): { cpuTicks: number; rssKb: number } {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -47,61 +56,130 @@ function cpuAndRss(pid: number): { cpuTicks: number; rssKb: number } {
     return { cpuTicks, rssKb };
 }
 
+/** The service's resident memory (MiB) at the end and CPU (% of one core) over `windowMs`. */
+async function idleFigures(h: ServiceHarness, windowMs: number) {
+    const pid = h.process!.pid!;
+    const ticksPerSecond = 100; // USER_HZ on Linux
+    const before = cpuAndRss(pid);
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    const after = cpuAndRss(pid);
+    return {
+        rssMiB: after.rssKb / 1024,
+        cpuPercent: ((after.cpuTicks - before.cpuTicks) / ticksPerSecond / (windowMs / 1000)) * 100,
+    };
+}
+
+/** Starts a harness, runs `body`, stops it and removes its directory whatever happened. */
+async function withHarness<T>(
+    options: HarnessOptions,
+    body: (h: ServiceHarness) => Promise<T>,
+): Promise<T> {
+    const h = await ServiceHarness.start(options);
+    try {
+        return await body(h);
+    } finally {
+        const left = await h.stop();
+        if (left) console.log(`  servers the harness deleted at the end: ${left}`);
+        // stop() keeps the directory when servers were left (a test wants to read it); here the
+        // workers are left on purpose (SuspendTime is an hour in the latency runs).
+        if (process.env["DC_KEEP_TEST_DIRS"] === "1") console.log(`  kept ${h.dir}`);
+        else rmSync(h.dir, { recursive: true, force: true });
+    }
+}
+
+/** SlurmctldParameters as deployed, minus the power-save settings: Slurm's defaults. */
+function slurmDefaultPowerSave(): string {
+    const template = readFileSync(
+        path.resolve(__dirname, "../salt/dynamic_cluster/files/head/slurm.conf.jinja"),
+        "utf8",
+    );
+    const line = /^SlurmctldParameters=(.*)$/m.exec(template);
+    if (!line) throw new Error("slurm.conf.jinja has no SlurmctldParameters line");
+    return line[1]!
+        .split(",")
+        .filter((p) => !p.startsWith("power_save_"))
+        .join(",");
+}
+
+interface Latency {
+    total: number[];
+    slurm: number[];
+    service: number[];
+    duplicates: number;
+}
+
+async function latencyRuns(
+    runs: number,
+    slurmOverrides?: Record<string, string>,
+): Promise<Latency> {
+    return withHarness(
+        { burst: runs, launchTimeout: 300, suspendTime: 3600, slurmOverrides },
+        async (h) => {
+            const result: Latency = { total: [], slurm: [], service: [], duplicates: 0 };
+            for (let i = 1; i <= runs; i++) {
+                const submitted = Date.now();
+                await h.submit("--exclusive", "--wrap", "sleep 3600");
+                const launched = await waitFor(
+                    `launch ${i}`,
+                    () => {
+                        const lines = logLines(h).filter((l) => l.msg === "launched");
+                        return lines.length >= i ? lines[i - 1] : undefined;
+                    },
+                    { timeoutMs: 120_000, intervalMs: 20 },
+                );
+                const createStarted = launched.time - (launched.ms ?? 0);
+                const request = logLines(h)
+                    .filter(
+                        (l) =>
+                            l.msg === "scheduler request" &&
+                            l.want === "up" &&
+                            l.nodes?.includes(launched.node!),
+                    )
+                    .pop();
+                result.total.push(createStarted - submitted);
+                if (request) {
+                    result.slurm.push(request.time - submitted);
+                    result.service.push(createStarted - request.time);
+                }
+            }
+            result.duplicates = logLines(h).filter((l) => l.msg === "launched").length - runs;
+            await h.slurm.run("scancel", "--user=root");
+            return result;
+        },
+    );
+}
+
 async function latency(): Promise<void> {
     const runs = 20;
-    const h = await ServiceHarness.start({ burst: runs, launchTimeout: 300, suspendTime: 3600 });
-    try {
-        const total: number[] = [];
-        const slurmShare: number[] = [];
-        const serviceShare: number[] = [];
-        for (let i = 1; i <= runs; i++) {
-            const submitted = Date.now();
-            await h.submit("--exclusive", "--wrap", "sleep 3600");
-            const launched = await waitFor(
-                `launch ${i}`,
-                () => {
-                    const lines = logLines(h).filter((l) => l.msg === "launched");
-                    return lines.length >= i ? lines[i - 1] : undefined;
-                },
-                { timeoutMs: 120_000, intervalMs: 20 },
-            );
-            const createStarted = launched.time - (launched.ms ?? 0);
-            const request = logLines(h)
-                .filter(
-                    (l) =>
-                        l.msg === "scheduler request" &&
-                        l.want === "up" &&
-                        l.nodes?.includes(launched.node!),
-                )
-                .pop();
-            total.push(createStarted - submitted);
-            if (request) {
-                slurmShare.push(request.time - submitted);
-                serviceShare.push(createStarted - request.time);
-            }
-        }
-        console.log(`submission -> first Nova create call (${runs} runs): ${stats(total)}`);
+    const defaults = slurmDefaultPowerSave();
+    const deployed = await latencyRuns(runs);
+    const baseline = await latencyRuns(runs, { SlurmctldParameters: defaults });
+    console.log(`submission -> first Nova create call, ${runs} runs each (median / worst):`);
+    console.log(
+        "  slurm.conf                             | total           | Slurm's share   | service's share | duplicate creates",
+    );
+    const row = (label: string, l: Latency) =>
         console.log(
-            `  Slurm's share (submission -> ResumeProgram at the service): ${stats(slurmShare)}`,
+            `  ${label.padEnd(38)} | ${seconds(median(l.total))} / ${seconds(Math.max(...l.total))} | ` +
+                `${seconds(median(l.slurm))} / ${seconds(Math.max(...l.slurm))} | ` +
+                `${seconds(median(l.service))} / ${seconds(Math.max(...l.service))} | ${l.duplicates}`,
         );
-        console.log(
-            `  the service's share (request -> create call):               ${stats(serviceShare)}`,
-        );
-        const launches = logLines(h).filter((l) => l.msg === "launched").length;
-        console.log(
-            `  create calls for ${runs} nodes: ${launches} (duplicates: ${launches - runs})`,
-        );
-        await h.slurm.run("scancel", "--user=root");
-    } finally {
-        // The workers are still up (SuspendTime is an hour here): the harness deletes them.
-        await h.stop();
-    }
+    row("as deployed (power_save_interval=2)", deployed);
+    row("baseline: Slurm's default (10 s)", baseline);
+    console.log(
+        `  ratio deployed / baseline (median total): ${ratio(median(deployed.total), median(baseline.total))}`,
+    );
 }
 
 async function fifty(): Promise<void> {
     const n = 50;
-    const h = await ServiceHarness.start({ burst: n, launchTimeout: 600, suspendTime: 150 });
-    try {
+    const raw = await rawCreateDelete(n, 10);
+    // SuspendTime 300 s: the first nodes go idle up to two minutes before the last job ends, and
+    // all 50 workers must still be up through the 60 s idle window that follows.
+    await withHarness({ burst: n, launchTimeout: 600, suspendTime: 300 }, async (h) => {
+        const idleWindowMs = 60_000;
+        const idleEmpty = await idleFigures(h, idleWindowMs);
+
         const start = Date.now();
         const ids: string[] = [];
         for (let i = 0; i < n; i++) ids.push(await h.submit("--exclusive", "--wrap", "sleep 5"));
@@ -109,10 +187,7 @@ async function fifty(): Promise<void> {
         await waitFor(
             "50 create calls",
             () => (logLines(h).filter((l) => l.msg === "launched").length >= n ? true : undefined),
-            {
-                timeoutMs: 600_000,
-                intervalMs: 100,
-            },
+            { timeoutMs: 600_000, intervalMs: 100 },
         );
         const created = Date.now() - start;
         await waitFor(
@@ -142,34 +217,45 @@ async function fifty(): Promise<void> {
         console.log(
             `50 jobs submitted in ${(submittedIn / 1000).toFixed(1)} s; from the first submission:`,
         );
-        console.log(`  50 create calls made:     ${(created / 1000).toFixed(1)} s`);
-        console.log(`  50 servers ACTIVE:        ${(active / 1000).toFixed(1)} s`);
-        console.log(`  50 jobs running (or done): ${(running / 1000).toFixed(1)} s`);
-        console.log(`  50 jobs done:             ${(done / 1000).toFixed(1)} s`);
+        console.log(`  50 create calls made:      ${seconds(created)}`);
+        console.log(
+            `  50 servers ACTIVE:         ${seconds(active)}   baseline (bare HTTP, 50 to ACTIVE): ` +
+                `${seconds(raw.create)}, ratio ${ratio(active, raw.create)}`,
+        );
+        console.log(`  50 jobs running (or done): ${seconds(running)}`);
+        console.log(`  50 jobs done:              ${seconds(done)}`);
 
         // Idle with 50 workers: no job, every worker up and idle.
-        const pid = h.process!.pid!;
-        const ticks = 100; // USER_HZ on Linux
-        const before = cpuAndRss(pid);
-        const windowMs = 60_000;
-        await new Promise((resolve) => setTimeout(resolve, windowMs));
-        const after = cpuAndRss(pid);
+        const idleFull = await idleFigures(h, idleWindowMs);
         const servers = (await h.servers()).length;
         console.log(
-            `idle with ${servers} workers for ${windowMs / 1000} s: RSS ${(after.rssKb / 1024).toFixed(0)} MiB, ` +
-                `CPU ${(((after.cpuTicks - before.cpuTicks) / ticks / (windowMs / 1000)) * 100).toFixed(2)} % of one core`,
+            `idle for ${idleWindowMs / 1000} s with ${servers} workers: RSS ${idleFull.rssMiB.toFixed(0)} MiB, ` +
+                `CPU ${idleFull.cpuPercent.toFixed(2)} % of one core; baseline with no worker: ` +
+                `RSS ${idleEmpty.rssMiB.toFixed(0)} MiB, CPU ${idleEmpty.cpuPercent.toFixed(2)} %; ` +
+                `ratios ${ratio(idleFull.rssMiB, idleEmpty.rssMiB)} (RSS), ` +
+                `${ratio(idleFull.cpuPercent, idleEmpty.cpuPercent)} (CPU)`,
         );
 
         await h.waitForNoServers(600_000);
+        const gone = Date.now();
+        const suspends = logLines(h).filter(
+            (l) => l.msg === "scheduler request" && l.want === "down",
+        );
         const jobs = await h.jobs();
         const killed = ids.filter((id) => jobs.get(id)?.state !== "COMPLETED");
-        console.log(
-            `scale-down: every worker deleted; jobs killed by scale-down: ${killed.length}`,
-        );
-    } finally {
-        const leaked = await h.stop();
-        console.log(`  servers left after the run: ${leaked}`);
-    }
+        if (suspends.length) {
+            const first = suspends[0]!.time;
+            const last = suspends[suspends.length - 1]!.time;
+            console.log(
+                `scale-down: Slurm's suspend requests came over ${seconds(last - first)} (nodes go idle ` +
+                    `at different times); first request -> every server deleted: ${seconds(gone - first)}; ` +
+                    `last request -> every server deleted: ${seconds(gone - last)}; baseline (bare HTTP, ` +
+                    `50 deletes at once): ${seconds(raw.del)}, ratio (last request -> deleted) ` +
+                    `${ratio(gone - last, raw.del)}`,
+            );
+        }
+        console.log(`  jobs killed by scale-down: ${killed.length}`);
+    });
 }
 
 async function main(): Promise<void> {
@@ -179,7 +265,7 @@ async function main(): Promise<void> {
     if (!only || only === "fifty") await fifty();
 }
 
-main().catch((err) => {
-    console.error(err);
+main().catch((err: unknown) => {
+    console.error(`autoscaler-scale failed: ${err instanceof Error ? err.message : String(err)}`);
     process.exitCode = 1;
 });

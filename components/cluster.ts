@@ -199,11 +199,16 @@ export class Cluster extends pulumi.ComponentResource {
                 { length: 24, special: false },
                 parent,
             ).result;
-        const serviceToken = new random.RandomPassword(
-            `${name}-service-token`,
-            { length: 48, special: false },
-            parent,
-        );
+        // The local API's tokens, one per caller (each opens only its caller's routes).
+        const localApiToken = (caller: "slurm" | "salt" | "admin") =>
+            new random.RandomPassword(
+                `${name}-${caller}-token`,
+                { length: 48, special: false },
+                parent,
+            ).result;
+        const localApiTokens = pulumi
+            .all([localApiToken("slurm"), localApiToken("salt"), localApiToken("admin")])
+            .apply(([slurm, salt, admin]) => ({ slurm, salt, admin }));
         const mungeKey = new random.RandomBytes(`${name}-munge-key`, { length: 128 }, parent);
         const credential = new openstack.identity.ApplicationCredential(
             `${name}-service-credential`,
@@ -276,16 +281,16 @@ export class Cluster extends pulumi.ComponentResource {
                 credential.id,
                 credential.secret,
                 this.dashboardPassword,
-                serviceToken.result,
+                localApiTokens,
                 tlsKey.privateKeyPem,
                 tlsCertificate.certPem,
                 mungeKey.base64,
             ])
-            .apply(([credentialId, credentialSecret, dashboard, token, key, cert, munge]) => ({
+            .apply(([credentialId, credentialSecret, dashboard, tokens, key, cert, munge]) => ({
                 applicationCredentialId: credentialId,
                 applicationCredentialSecret: credentialSecret,
                 dashboardPassword: dashboard,
-                serviceToken: token,
+                localApiTokens: tokens,
                 tlsPrivateKey: key,
                 tlsCertificate: cert,
                 mungeKey: munge,

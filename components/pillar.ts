@@ -7,7 +7,8 @@
  * secret reaches only the minions that need it:
  * - `dynamic_cluster.sls` (all minions): non-secret settings;
  * - `dynamic_cluster_cluster_secrets.sls` (all minions): the munge key workers need;
- * - `dynamic_cluster_head_secrets.sls` (head only): cloud credential, tokens, TLS key.
+ * - `dynamic_cluster_head_secrets.sls` (head only): cloud credential, the local API's tokens
+ *   (one per caller), TLS key.
  */
 import * as ipaddr from "ipaddr.js";
 import * as yaml from "js-yaml";
@@ -51,8 +52,11 @@ export interface PillarSecrets {
     applicationCredentialSecret: string;
     /** Dashboard password. */
     dashboardPassword: string;
-    /** Token for the service's local API (reactors, Slurm programs). */
-    serviceToken: string;
+    /**
+     * Tokens of the service's local API, one per caller, each opening only that caller's routes:
+     * Slurm's power-saving programs, the Salt reactors, root's `dynamic-cluster` command.
+     */
+    localApiTokens: { slurm: string; salt: string; admin: string };
     /** TLS private key (PEM) of the reverse proxy. */
     tlsPrivateKey: string;
     /** TLS certificate (PEM) of the reverse proxy. */
@@ -209,7 +213,11 @@ export function buildHeadSecretsPillar(secrets: PillarSecrets): Record<string, u
                 application_credential_secret: secrets.applicationCredentialSecret,
             },
             dashboard_password: secrets.dashboardPassword,
-            service_token: secrets.serviceToken,
+            local_api_tokens: {
+                slurm: secrets.localApiTokens.slurm,
+                salt: secrets.localApiTokens.salt,
+                admin: secrets.localApiTokens.admin,
+            },
             tls: { key: secrets.tlsPrivateKey, certificate: secrets.tlsCertificate },
         },
     };

@@ -4,7 +4,7 @@
  * 1. wait until SSH answers and `cloud-init status --wait` reports success, and record the
  *    server's SSH host key, which every later step requires;
  * 2. copy the Salt tree (`salt/`) and the Dynamic Cluster service bundle (built by
- *    scripts/build-service.ts) to staging directories named after their content hashes (kept
+ *    components/serviceBundle.ts) to staging directories named after their content hashes (kept
  *    until they change, so a pillar-only change can reinstall them);
  * 3. write each generated file (pillar, secrets, Salt master key) root-only, from stdin, so no
  *    secret ever appears in a command line, in user-data or in logs;

@@ -1,7 +1,7 @@
 /**
  * `WorkerPool`: the dynamic provider that turns a worker count into Nova servers (the static
- * floor Pulumi owns; the head-node service owns the burst). See DESIGN.md, "Who owns which
- * workers".
+ * floor Pulumi owns; the head-node service owns the burst). See docs/architecture.md, "Who owns
+ * which workers".
  *
  * - create boots `count` servers in parallel (bounded), tagged `dc`, `dc-cluster-<id>`,
  *   `dc-pool-static`, each with its own minion ID in metadata and user-data, and waits for

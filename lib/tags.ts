@@ -3,7 +3,8 @@
  *
  * Pulumi's WorkerPool owns the `static` pool (the floor, `workers.min`); the head-node service
  * owns the `burst` pool. Both list servers by tag (Nova has no server-side metadata filter) and
- * read the minion ID and node name from metadata. See DESIGN.md, "Who owns which workers".
+ * read the minion ID and node name from metadata. See docs/architecture.md, "Who owns which
+ * workers".
  */
 
 /** Which owner a worker belongs to. */

@@ -29,7 +29,8 @@ export DC_TEST_RUN_STARTED DC_TEST_TMP_BEFORE
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     npm ci --no-fund --no-audit
 fi
-bash test/env/tools.sh
+# Debian tools: one line per step here, apt's output in the log (its end on failure).
+DC_TOOLS_LOG="${PWD}/${out}/tools.log" bash test/env/tools.sh
 
 osbox_pid=""
 osbox_started_here=0

@@ -7,7 +7,10 @@
  */
 import { isMinionId } from "../../lib/minionId";
 
-/** The fields of Salt's `salt/auth` event that matter (anchors.md 6.1). */
+/**
+ * The fields of Salt's `salt/auth` event that matter: top-level in the event's data, as Salt
+ * 3006's `salt/channel/server.py` fires it (the shapes: test/helpers/reactorCases.ts).
+ */
 export interface AuthEvent {
     id: string;
     act: string;

@@ -3,6 +3,12 @@
  * (2.52: boot-time tags; 2.37+ also makes `networks` explicit): boot, show, list by tag with
  * pagination, delete, flavor and image look-up, and waits with deadlines. Waits poll one list
  * call per round for the whole batch, not one GET per server.
+ *
+ * Listing follows Nova's `servers_links` (rel "next") to the end: Nova returns at most its
+ * `[api] max_limit` servers a page whatever `limit` asks, so a page shorter than the client's
+ * page size does not mean the list is complete. Only the link's `marker` is used; the request
+ * goes to the catalog's endpoint as before (the link's host is the cloud's link prefix, which
+ * may differ, and must not receive the token).
  */
 import { DeadlineError, OpenStackApiError, OpenStackConfigError } from "./errors";
 import type { Session } from "./session";
@@ -74,13 +80,71 @@ function toServer(s: NovaServer): Server {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Servers asked for per page of a listing (`limit`) unless the client is told otherwise. */
+export const DEFAULT_PAGE_SIZE = 200;
+
+/**
+ * Most pages one listing follows before it fails: 1000 (200,000 servers at the default page
+ * size, 1000 even at a cloud limit of 1). Reaching it means a broken cloud, not a big cluster.
+ */
+export const DEFAULT_MAX_PAGES = 1000;
+
+/** Options of a {@link ComputeClient}. */
+export interface ComputeClientOptions {
+    /** Servers asked for per page of a listing; default {@link DEFAULT_PAGE_SIZE}. */
+    pageSize?: number;
+    /** Most pages one listing follows; default {@link DEFAULT_MAX_PAGES}. */
+    maxPages?: number;
+}
+
+/** One entry of a Nova collection's `*_links`. */
+interface NovaLink {
+    rel?: string;
+    href?: string;
+}
+
+/**
+ * The marker of the `next` link among `links`, or undefined when there is none (the last page).
+ * @throws Error when a next link carries no marker.
+ */
+function nextMarker(links: readonly NovaLink[] | undefined): string | undefined {
+    const next = links?.find((link) => link.rel === "next");
+    if (!next) return undefined;
+    const marker = new URL(next.href ?? "", "http://relative.invalid/").searchParams.get("marker");
+    if (!marker) throw new Error(`Nova's next link "${next.href}" carries no marker.`);
+    return marker;
+}
+
+function wholeAtLeastOne(name: string, value: number): number {
+    if (!Number.isInteger(value) || value < 1) {
+        throw new RangeError(
+            `ComputeClient ${name} must be a whole number of at least 1 (got ${value}).`,
+        );
+    }
+    return value;
+}
+
 /** Nova and Glance calls over a {@link Session}. */
 export class ComputeClient {
+    /** Servers asked for per page of a listing. */
+    readonly pageSize: number;
+    /** Most pages one listing follows. */
+    readonly maxPages: number;
+
+    /**
+     * @param session the Keystone session.
+     * @param pollMs poll interval of waits, ms.
+     * @param options page size and page cap of listings.
+     * @throws RangeError when an option is not a whole number of at least 1.
+     */
     constructor(
         readonly session: Session,
-        /** Poll interval of waits, ms. */
         readonly pollMs = 1000,
-    ) {}
+        options: ComputeClientOptions = {},
+    ) {
+        this.pageSize = wholeAtLeastOne("pageSize", options.pageSize ?? DEFAULT_PAGE_SIZE);
+        this.maxPages = wholeAtLeastOne("maxPages", options.maxPages ?? DEFAULT_MAX_PAGES);
+    }
 
     private async nova(
         method: "GET" | "POST" | "DELETE",
@@ -133,21 +197,39 @@ export class ComputeClient {
     }
 
     /**
-     * Every server carrying all of `tags` (all pages). Nova's list view may omit the fault of a
-     * server in ERROR; those few are shown one by one so every ERROR server carries its fault.
+     * Every server carrying all of `tags`: every page, following Nova's next links (module
+     * comment). Nova's list view may omit the fault of a server in ERROR; those few are shown
+     * one by one so every ERROR server carries its fault.
+     * @throws Error when the list does not end within {@link maxPages} pages, or a next link
+     * repeats a marker: a partial list would make live workers look gone.
      */
     async listServersByTags(tags: string[]): Promise<Server[]> {
         const servers: Server[] = [];
-        let marker: string | undefined;
-        for (;;) {
-            const query = new URLSearchParams({ tags: tags.join(","), limit: "200" });
-            if (marker) query.set("marker", marker);
+        const markers: string[] = [];
+        const query = new URLSearchParams({ tags: tags.join(","), limit: String(this.pageSize) });
+        for (let page = 1; ; page++) {
             const json = (await this.nova("GET", `/servers/detail?${query}`)) as {
                 servers: NovaServer[];
+                servers_links?: NovaLink[];
             };
             servers.push(...json.servers.filter((s) => s.status !== "DELETED").map(toServer));
-            if (json.servers.length < 200) break;
-            marker = json.servers[json.servers.length - 1]!.id;
+            const marker = nextMarker(json.servers_links);
+            if (marker === undefined) break;
+            const what = `Nova's list of servers tagged ${tags.join(",")}`;
+            if (markers.includes(marker)) {
+                throw new Error(
+                    `${what} did not advance: its next link repeats the marker "${marker}"; ` +
+                        "refusing to act on a partial list.",
+                );
+            }
+            if (page >= this.maxPages) {
+                throw new Error(
+                    `${what} did not end within ${this.maxPages} pages of ${this.pageSize} ` +
+                        "(the client's page cap); refusing to act on a partial list.",
+                );
+            }
+            markers.push(marker);
+            query.set("marker", marker);
         }
         return Promise.all(
             servers.map(async (server) =>

@@ -1,18 +1,10 @@
 /**
  * The one OpenStack client of the project, shared by the WorkerPool dynamic provider and the
- * head-node service: credentials, Keystone session, Nova/Glance calls, errors.
+ * head-node service: credentials, Keystone session, Nova/Glance calls, errors. Only re-exports:
+ * each user builds its `ComputeClient` from a `Session` with its own credentials and settings.
  */
 export * from "./compute";
 export * from "./credentials";
 export * from "./errors";
 export * from "./http";
 export * from "./session";
-
-import { ComputeClient } from "./compute";
-import { type CloudCredentials, resolveCredentials } from "./credentials";
-import { Session } from "./session";
-
-/** A compute client for the given credentials (default: resolved from the environment). */
-export function computeClient(credentials: CloudCredentials = resolveCredentials()): ComputeClient {
-    return new ComputeClient(new Session(credentials));
-}

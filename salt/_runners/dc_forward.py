@@ -10,7 +10,8 @@ service through this runner instead of ``runner.http.query``:
           - path: /salt/auth
           - data: {"id": ..., "act": ..., "pub": ...}
 
-``post`` reads the bearer-token header file salt_master.sls writes (root:salt, 0640), POSTs
+``post`` reads the bearer-token header file salt_master.sls writes (root:salt, 0640: the Salt
+reactors' own token, which the service accepts on its ``/local/v1/salt/`` routes only), POSTs
 ``data`` as JSON to the service's local API on the loopback, and never raises into the reactor.
 Why not ``http.query`` with ``raise_error: False``: its failures (status 599 when the service
 is down, 401 when the token is stale, a PermissionError on the header file) are logged only at
@@ -154,6 +155,14 @@ def post(path, data, header_file=HEADER_FILE, local_api=LOCAL_API):
             if exc.code == 401:
                 hint = " (the token in %s is not the service's; re-run the head's state.apply)"
                 hint %= header_file
+            elif exc.code == 403:
+                hint = (
+                    " (the token in %s is not the Salt reactors' token, the only one the service "
+                    "accepts on /local/v1/salt/; re-run the head's state.apply)"
+                )
+                hint %= header_file
+            elif exc.code == 429:
+                hint = " (the service refuses this caller for a while after too many wrong tokens)"
             return fail(
                 "the service answered %s %s%s: %s",
                 exc.code,

@@ -19,7 +19,10 @@ export const COMMON_RESOURCES: ReadonlyArray<[string, string]> = [
     ["dynamic-cluster:index:HeadProvisioner", "dc-provisioner"],
     ["random:index/randomString:RandomString", "dc-id"],
     ["random:index/randomBytes:RandomBytes", "dc-munge-key"],
-    ["random:index/randomPassword:RandomPassword", "dc-service-token"],
+    // One local-API token per caller: Slurm's power programs, the Salt reactors, root's CLI.
+    ["random:index/randomPassword:RandomPassword", "dc-slurm-token"],
+    ["random:index/randomPassword:RandomPassword", "dc-salt-token"],
+    ["random:index/randomPassword:RandomPassword", "dc-admin-token"],
     ["tls:index/privateKey:PrivateKey", "dc-salt-master-key"],
     ["tls:index/privateKey:PrivateKey", "dc-tls-key"],
     ["tls:index/selfSignedCert:SelfSignedCert", "dc-tls-certificate"],

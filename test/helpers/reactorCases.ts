@@ -1,6 +1,7 @@
 /**
- * Events as Salt sends them to the reactors (shapes in ../shared/research/anchors.md §6.1; job
- * returns as salt/utils/job.py fires them), each with the reactions it must produce: rendered by
+ * Events as Salt sends them to the reactors (`salt/auth` as Salt 3006's salt/channel/server.py
+ * fires it, fields top-level; `event.send` payloads under `data['data']`; job returns as
+ * salt/utils/job.py fires them), each with the reactions it must produce: rendered by
  * the emulation in test/unit/salt-reactors.test.ts and by Salt's own reactor system in
  * test/integration/salt-real-render.test.ts. Every forward to the service is a
  * `runner.dc_forward.post` call (salt/_runners/dc_forward.py) with a path under {@link API} and

@@ -46,7 +46,11 @@ export const PILLAR_SECRETS: PillarSecrets = {
     applicationCredentialId: "appcred-id-0001",
     applicationCredentialSecret: "APPCRED-SECRET-do-not-leak",
     dashboardPassword: "DASHBOARD-PASSWORD-do-not-leak",
-    serviceToken: "SERVICE-TOKEN-do-not-leak-0123456789abcdef",
+    localApiTokens: {
+        slurm: "SLURM-TOKEN-do-not-leak-0123456789abcdef",
+        salt: "SALT-TOKEN-do-not-leak-0123456789abcdef",
+        admin: "ADMIN-TOKEN-do-not-leak-0123456789abcdef",
+    },
     tlsPrivateKey:
         "-----BEGIN EC PRIVATE KEY-----\nTLS-KEY-do-not-leak\n-----END EC PRIVATE KEY-----\n",
     tlsCertificate: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
@@ -190,6 +194,24 @@ export function renderHighstateWithUsersCidrs(
     const pillar = pillarFor(config, role);
     const dc = pillar["dynamic_cluster"] as { network: Record<string, unknown> };
     dc.network = { ...dc.network, ...usersCidrsByFamily(cidrs) };
+    return runRenderer<Highstate>({ mode: "highstate", pillar, grains: grainsFor(config, role) });
+}
+
+/**
+ * Renders the head's highstate with some of the tree's paths (`dynamic_cluster:paths`, defaults
+ * in salt/dynamic_cluster/defaults.yaml) pointing elsewhere, as a pillar may set them: tests
+ * whose service keeps its state in a temporary directory render what Salt would read there.
+ */
+export function renderHighstateWithPaths(
+    config: ClusterConfig,
+    role: Role,
+    paths: Record<string, string>,
+    resources: PillarResources = PILLAR_RESOURCES,
+    secrets: PillarSecrets = PILLAR_SECRETS,
+): Highstate {
+    const pillar = pillarFor(config, role, resources, secrets);
+    const dc = pillar["dynamic_cluster"] as { paths?: Record<string, string> };
+    dc.paths = { ...dc.paths, ...paths };
     return runRenderer<Highstate>({ mode: "highstate", pillar, grains: grainsFor(config, role) });
 }
 

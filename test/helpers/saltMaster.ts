@@ -198,6 +198,16 @@ export class SaltMaster {
         place(head, upper, "/etc/dynamic-cluster");
         const header = head.files["/etc/dynamic-cluster/reactor-local-api.header"];
         if (!header) throw new Error("the head's highstate writes no reactor header file");
+        // The master gets the reactors' own token only: no other caller's header goes into its
+        // /etc (the service refuses the reactors' token on every route but /local/v1/salt/*).
+        for (const other of ["slurm-local-api.header", "admin-local-api.header"]) {
+            const token = head.files[`/etc/dynamic-cluster/${other}`]?.content
+                .trim()
+                .split(/\s+/)
+                .pop();
+            if (token && header.content.includes(token))
+                throw new Error(`the reactors' header file holds the token of ${other}`);
+        }
         place(head, upper, "/etc/dynamic-cluster/reactor-local-api.header", header.content);
         place(head, upper, "/srv/pillar");
         for (const [file, content] of Object.entries(options.pillar)) {

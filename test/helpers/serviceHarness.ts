@@ -32,6 +32,7 @@ import type { ComputeClient } from "../../lib/openstack";
 import { saltPemFinger } from "../../lib/saltKey";
 import { clusterTag } from "../../lib/tags";
 import { buildServiceBundle } from "../../components/serviceBundle";
+import { tokenFromFile } from "../../autoscaler/cli";
 import { CarbonCache } from "./carbon";
 import { CloudHosts } from "./cloudHosts";
 import {
@@ -44,7 +45,7 @@ import {
     testClusterId,
 } from "./osbox";
 import { freePort } from "./ports";
-import { configFrom, renderHighstate } from "./salt";
+import { configFrom, type Highstate, renderHighstateWithPaths } from "./salt";
 import { saltVenv } from "./saltCall";
 import { SaltMaster, type WorkerBehaviour } from "./saltMaster";
 import { HOST_NETNS, IN_HEAD, SlurmCluster } from "./slurmCluster";
@@ -77,6 +78,68 @@ export interface HarnessOptions {
      * whose highstate does not even render.
      */
     behaviour?: { hang?: string[]; failHighstate?: string[]; renderError?: string[] };
+    /**
+     * More slurm.conf keys to replace (e.g. the benchmark's baseline with Slurm's default
+     * power-save interval). Without them Slurm runs the generated slurm.conf's power-saving
+     * settings (SlurmctldParameters included) unchanged.
+     */
+    slurmOverrides?: Record<string, string>;
+}
+
+/** The service's settings file, as the tests read it. */
+type HeadSettings = Record<string, unknown>;
+
+/** Where a test head's service finds what a head node has at fixed places. */
+interface HostPlaces {
+    localPort: number;
+    httpPort: number;
+    stateDir: string;
+    slurmConf: string;
+    workerSet: string;
+    carbonPort: number;
+    tuning?: Record<string, number>;
+    /** The master's root_dir: the service reads its keys and job cache there (/etc/salt). */
+    masterDir: string;
+    launchTimeout: number;
+}
+
+/** The service's settings exactly as the head's Salt state writes them, then the host's swaps. */
+function hostSettings(head: Highstate, at: HostPlaces): HeadSettings {
+    const settings = structuredClone(
+        head.states["dynamic-cluster-head-service-file-serialize-settings"]!.args["dataset"],
+    ) as HeadSettings;
+    Object.assign(settings, {
+        listen: {
+            local_api: { host: "127.0.0.1", port: at.localPort },
+            http: { host: "127.0.0.1", port: at.httpPort },
+        },
+        state_dir: at.stateDir,
+        scheduler_env: { SLURM_CONF: at.slurmConf },
+        scheduler_command_prefix: IN_HEAD,
+        firewall: { worker_set: at.workerSet, enabled: true },
+        graphite: {
+            ...(settings["graphite"] as Record<string, unknown>),
+            host: "127.0.0.1",
+            port: at.carbonPort,
+        },
+        tuning: {
+            reconcile_interval: 2,
+            orphan_grace: 30,
+            failure_cooldown: 20,
+            backoff_base: 5,
+            backoff_max: 20,
+            breaker_threshold: 3,
+            launch_concurrency: 10,
+            ...at.tuning,
+        },
+    });
+    Object.assign(settings["salt"] as Record<string, unknown>, {
+        pki_dir: path.join(at.masterDir, "etc", "salt", "pki", "master"),
+        config_dir: path.join(at.masterDir, "etc", "salt"),
+        salt_run: path.join(saltVenv(), "bin", "salt-run"),
+    });
+    (settings["workers"] as Record<string, unknown>)["launch_timeout"] = at.launchTimeout;
+    return settings;
 }
 
 async function ensureKeypair(nova: ComputeClient, name: string): Promise<void> {
@@ -102,7 +165,7 @@ export class ServiceHarness {
         readonly dir: string,
         readonly clusterId: string,
         readonly settingsFile: string,
-        readonly settings: Record<string, unknown> & { service_token: string },
+        readonly settings: HeadSettings,
         readonly localUrl: string,
         readonly publicUrl: string,
         readonly slurm: SlurmCluster,
@@ -168,7 +231,11 @@ export class ServiceHarness {
             applicationCredentialId: cred.id,
             applicationCredentialSecret: cred.secret,
             dashboardPassword: randomBytes(12).toString("base64url"),
-            serviceToken: randomBytes(32).toString("hex"),
+            localApiTokens: {
+                slurm: randomBytes(24).toString("hex"),
+                salt: randomBytes(24).toString("hex"),
+                admin: randomBytes(24).toString("hex"),
+            },
             tlsPrivateKey: "-----BEGIN EC PRIVATE KEY-----\nunused\n-----END EC PRIVATE KEY-----\n",
             tlsCertificate: "-----BEGIN CERTIFICATE-----\nunused\n-----END CERTIFICATE-----\n",
             mungeKey: randomBytes(128).toString("base64"),
@@ -186,19 +253,27 @@ export class ServiceHarness {
                 launchTimeout: 120,
             },
         });
-        let head: ReturnType<typeof renderHighstate>;
+        // The head's state run reads what the service keeps in its state directory.
+        const stateDir = path.join(dir, "state");
+        const renderHead = (max: number): Highstate => {
+            const rendered = renderHighstateWithPaths(
+                { ...config, workers: { ...config.workers, max } },
+                "head",
+                { service_state_dir: stateDir },
+                resources,
+                secrets,
+            );
+            if (rendered.errors.length) throw new Error(rendered.errors.join("\n"));
+            return rendered;
+        };
+        let head: Highstate;
         try {
-            head = renderHighstate(config, "head", resources, secrets);
-            if (head.errors.length) throw new Error(head.errors.join("\n"));
+            head = renderHead(config.workers.max);
         } catch (err) {
             await deleteAppCredential(cred).catch(() => undefined);
             throw err;
         }
 
-        // The settings file exactly as Salt writes it, then the host-specific swaps.
-        const settings = structuredClone(
-            head.states["dynamic-cluster-head-service-file-serialize-settings"]!.args["dataset"],
-        ) as Record<string, unknown> & { service_token: string };
         const [localPort, httpPort] = [await freePort(), await freePort()];
         const slurmDir = path.join(dir, "slurm");
         let carbon: CarbonCache;
@@ -208,50 +283,37 @@ export class ServiceHarness {
             await deleteAppCredential(cred).catch(() => undefined);
             throw err;
         }
-        Object.assign(settings, {
-            listen: {
-                local_api: { host: "127.0.0.1", port: localPort },
-                http: { host: "127.0.0.1", port: httpPort },
-            },
-            state_dir: path.join(dir, "state"),
-            scheduler_env: { SLURM_CONF: path.join(slurmDir, "etc", "slurm.conf") },
-            scheduler_command_prefix: IN_HEAD,
-            firewall: { worker_set: `dct${clusterId}`, enabled: true },
-            graphite: {
-                ...(settings["graphite"] as Record<string, unknown>),
-                host: "127.0.0.1",
-                port: carbon.port,
-            },
-            tuning: {
-                reconcile_interval: 2,
-                orphan_grace: 30,
-                failure_cooldown: 20,
-                backoff_base: 5,
-                backoff_max: 20,
-                breaker_threshold: 3,
-                launch_concurrency: 10,
-                ...options.tuning,
-            },
-        });
-        // The master runs from <dir>/salt-master (its root_dir): the service reads its keys and
-        // job cache there, as it reads /etc/salt on a head node.
         const masterDir = path.join(dir, "salt-master");
-        Object.assign(settings["salt"] as Record<string, unknown>, {
-            pki_dir: path.join(masterDir, "etc", "salt", "pki", "master"),
-            config_dir: path.join(masterDir, "etc", "salt"),
-            salt_run: path.join(saltVenv(), "bin", "salt-run"),
-        });
-        (settings["workers"] as Record<string, unknown>)["launch_timeout"] = launchTimeout;
+        // The settings file exactly as Salt writes it, then the host-specific swaps.
+        const settingsOf = (rendered: Highstate): HeadSettings =>
+            hostSettings(rendered, {
+                localPort,
+                httpPort,
+                stateDir,
+                slurmConf: path.join(slurmDir, "etc", "slurm.conf"),
+                workerSet: `dct${clusterId}`,
+                carbonPort: carbon.port,
+                tuning: options.tuning,
+                masterDir,
+                launchTimeout,
+            });
+        const settings = settingsOf(head);
         const settingsFile = path.join(dir, "service.json");
         fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2), { mode: 0o600 });
+        // The callers' token header files as the head's states write them (the reactors' one is
+        // placed in the master's /etc by saltMaster.ts): Slurm's programs read theirs, the
+        // tests' admin calls (api()) and `dynamic-cluster` commands read root's.
         const slurmHeader = path.join(dir, "slurm-local-api.header");
-        fs.writeFileSync(
-            slurmHeader,
-            head.files["/etc/dynamic-cluster/slurm-local-api.header"]!.content,
-            {
-                mode: 0o640,
-            },
-        );
+        for (const [file, mode] of [
+            ["slurm-local-api.header", 0o640],
+            ["admin-local-api.header", 0o600],
+        ] as const) {
+            fs.writeFileSync(
+                path.join(dir, file),
+                head.files[`/etc/dynamic-cluster/${file}`]!.content,
+                { mode },
+            );
+        }
 
         const cli = path.join(serviceBundle(), "autoscaler", "cli.js");
         let slurm: SlurmCluster;
@@ -264,8 +326,7 @@ export class ServiceHarness {
                     SuspendTime: String(options.suspendTime ?? 15),
                     SuspendTimeout: "10",
                     ResumeTimeout: String(launchTimeout),
-                    SlurmctldParameters:
-                        "enable_configless,cloud_reg_addrs,idle_on_node_suspend,power_save_interval=2,power_save_min_interval=0",
+                    ...options.slurmOverrides,
                 },
                 programEdits: [
                     // What the programs print goes to a log the tests can read.
@@ -336,6 +397,8 @@ export class ServiceHarness {
                 password: secrets.dashboardPassword,
             },
         );
+        harness.renderHead = renderHead;
+        harness.settingsOf = settingsOf;
         try {
             await harness.startService();
         } catch (err) {
@@ -344,6 +407,32 @@ export class ServiceHarness {
         }
         hosts.start();
         return harness;
+    }
+
+    /** Renders the head's highstate for another workers.max (set by start). */
+    private renderHead?: (max: number) => Highstate;
+    /** The host's settings from a rendered head (set by start). */
+    private settingsOf?: (head: Highstate) => HeadSettings;
+
+    /**
+     * What `pulumi config set --path workers.max N` then `pulumi up` does on the head node: the
+     * state run renders the tree again (reading what the service keeps in its state directory),
+     * writes slurm.conf and restarts slurmctld when the file changed (the state's `watch`),
+     * writes the service's settings and restarts the service when they changed.
+     */
+    async reconfigure(
+        max: number,
+    ): Promise<{ slurmRestarted: boolean; serviceRestarted: boolean }> {
+        const head = this.renderHead!(max);
+        const slurmRestarted = await this.slurm.applyHead(head);
+        const settings = JSON.stringify(this.settingsOf!(head), null, 2);
+        const serviceRestarted = settings !== fs.readFileSync(this.settingsFile, "utf8");
+        if (serviceRestarted) {
+            fs.writeFileSync(this.settingsFile, settings, { mode: 0o600 });
+            await this.killService("SIGTERM");
+            await this.startService();
+        }
+        return { slurmRestarted, serviceRestarted };
     }
 
     /** Starts (or restarts) the service process and waits until it has observed the cluster. */
@@ -402,12 +491,18 @@ export class ServiceHarness {
         await this.exited;
     }
 
-    /** Calls the local API with the service token. */
+    /** Root's header file of the local API (the reports and admin actions), as Salt writes it. */
+    get adminHeader(): string {
+        return path.join(this.dir, "admin-local-api.header");
+    }
+
+    /** Calls the local API's reports and admin actions with root's token (its header file). */
     async api(method: string, apiPath: string, body?: unknown): Promise<unknown> {
+        const token = tokenFromFile(fs.readFileSync(this.adminHeader, "utf8"));
         const response = await fetch(`${this.localUrl}/local/v1${apiPath}`, {
             method,
             headers: {
-                Authorization: `Bearer ${this.settings.service_token}`,
+                Authorization: `Bearer ${token}`,
                 ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
             },
             body: body !== undefined ? JSON.stringify(body) : undefined,

@@ -38,12 +38,22 @@ export interface SlurmClusterOptions {
     programEdits?: Array<[string | RegExp, string]>;
 }
 
+/** A file the head highstate generates. */
+function fileOf(head: Highstate, p: string): string {
+    const f = head.files[p];
+    if (!f) throw new Error(`the head highstate does not generate ${p}`);
+    return f.content;
+}
+
 /** A running test cluster. */
 export class SlurmCluster {
     readonly env: NodeJS.ProcessEnv;
     readonly confPath: string;
 
-    private constructor(readonly dir: string) {
+    private constructor(
+        readonly dir: string,
+        private readonly options?: SlurmClusterOptions,
+    ) {
         this.confPath = path.join(dir, "etc", "slurm.conf");
         this.env = { ...process.env, DC_SLURM_DIR: dir, SLURM_CONF: this.confPath };
     }
@@ -55,21 +65,52 @@ export class SlurmCluster {
             fs.mkdirSync(path.join(dir, sub), { recursive: true });
         }
         fs.chmodSync(dir, 0o755);
-        const file = (p: string): string => {
-            const f = head.files[p];
-            if (!f) throw new Error(`the head highstate does not generate ${p}`);
-            return f.content;
-        };
+        const programs = SlurmCluster.writePrograms(options);
+        const conf = SlurmCluster.confFor(options, head, programs);
+        fs.writeFileSync(path.join(dir, "etc", "slurm.conf"), conf);
+        fs.writeFileSync(
+            path.join(dir, "etc", "cgroup.conf"),
+            fileOf(head, "/etc/slurm/cgroup.conf"),
+        );
+        fs.writeFileSync(
+            path.join(dir, "munge", "munge.key"),
+            Buffer.from(options.mungeKeyBase64, "base64"),
+            {
+                mode: 0o400,
+            },
+        );
+        const cluster = new SlurmCluster(dir, options);
+        try {
+            await cluster.script("up.sh");
+        } catch (err) {
+            await cluster.down().catch(() => undefined);
+            throw err;
+        }
+        return cluster;
+    }
+
+    /** The power-saving programs as the head writes them, with the tests' edits. */
+    private static writePrograms(options: SlurmClusterOptions): Record<string, string> {
         const programs: Record<string, string> = {};
         for (const action of ["resume", "suspend", "resume-fail"]) {
-            let text = file(`/usr/local/libexec/dynamic-cluster/slurm-${action}`);
+            let text = fileOf(options.head, `/usr/local/libexec/dynamic-cluster/slurm-${action}`);
             for (const [from, to] of options.programEdits ?? []) text = text.replace(from, to);
-            const target = path.join(dir, "bin", `slurm-${action}`);
+            const target = path.join(options.dir, "bin", `slurm-${action}`);
             fs.writeFileSync(target, text, { mode: 0o755 });
             programs[action] = target;
         }
-        const conf = setConfigKeys(
-            file("/etc/slurm/slurm.conf"),
+        return programs;
+    }
+
+    /** The head's slurm.conf with this cluster's paths and the tests' overrides. */
+    private static confFor(
+        options: SlurmClusterOptions,
+        head: Highstate,
+        programs: Record<string, string>,
+    ): string {
+        const dir = options.dir;
+        return setConfigKeys(
+            fileOf(head, "/etc/slurm/slurm.conf"),
             {
                 SlurmUser: "root",
                 StateSaveLocation: path.join(dir, "state"),
@@ -85,31 +126,27 @@ export class SlurmCluster {
                 TaskPlugin: "task/none",
                 CommunicationParameters: "NoCtldInAddrAny",
                 MailProg: "/bin/true",
-                ResumeProgram: programs.resume!,
-                SuspendProgram: programs.suspend!,
+                ResumeProgram: programs["resume"]!,
+                SuspendProgram: programs["suspend"]!,
                 ResumeFailProgram: programs["resume-fail"]!,
                 ...options.overrides,
             },
             // Keys the generated file leaves to Slurm's defaults are added.
             { optional: "all" },
         );
-        fs.writeFileSync(path.join(dir, "etc", "slurm.conf"), conf);
-        fs.writeFileSync(path.join(dir, "etc", "cgroup.conf"), file("/etc/slurm/cgroup.conf"));
-        fs.writeFileSync(
-            path.join(dir, "munge", "munge.key"),
-            Buffer.from(options.mungeKeyBase64, "base64"),
-            {
-                mode: 0o400,
-            },
-        );
-        const cluster = new SlurmCluster(dir);
-        try {
-            await cluster.script("up.sh");
-        } catch (err) {
-            await cluster.down().catch(() => undefined);
-            throw err;
-        }
-        return cluster;
+    }
+
+    /**
+     * A new head highstate applied as its Salt state does: slurm.conf rewritten, and slurmctld
+     * restarted only when the file changed (the state's `watch`). True when it restarted.
+     */
+    async applyHead(head: Highstate): Promise<boolean> {
+        const options = { ...this.options!, head };
+        const conf = SlurmCluster.confFor(options, head, SlurmCluster.writePrograms(options));
+        if (conf === fs.readFileSync(this.confPath, "utf8")) return false;
+        fs.writeFileSync(this.confPath, conf);
+        await this.restartController();
+        return true;
     }
 
     private async script(name: string, ...args: string[]): Promise<string> {

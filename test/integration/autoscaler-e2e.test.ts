@@ -6,7 +6,7 @@
  * generated configuration, reactors and pillar; the highstate starts each worker's slurmd.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
@@ -206,23 +206,35 @@ describe("autoscaler: Salt admission through a real master, and the APIs", () =>
         assert.equal(bad.status, 400, "schemas validate every route");
     });
 
-    it("the dynamic-cluster command reports status with the slurm header file", async () => {
+    it("the dynamic-cluster command reports status with root's header file, and Slurm's header opens no admin route", async () => {
         const h = harness();
-        const out = execFileSync(
-            process.execPath,
-            [
-                path.join(serviceBundle(), "autoscaler", "cli.js"),
-                "--url",
-                h.localUrl,
-                "--token-file",
-                path.join(h.dir, "slurm-local-api.header"),
-                "status",
-            ],
-            { encoding: "utf8" },
-        );
-        const status = JSON.parse(out) as { cluster: { id: string }; autoMode: boolean };
+        const cli = (header: string, ...words: string[]) =>
+            spawnSync(
+                process.execPath,
+                [
+                    path.join(serviceBundle(), "autoscaler", "cli.js"),
+                    "--url",
+                    h.localUrl,
+                    "--token-file",
+                    path.join(h.dir, header),
+                    ...words,
+                ],
+                { encoding: "utf8" },
+            );
+        const run = cli("admin-local-api.header", "status");
+        assert.equal(run.status, 0, run.stderr);
+        const status = JSON.parse(run.stdout) as { cluster: { id: string }; autoMode: boolean };
         assert.equal(status.cluster.id, h.clusterId);
         assert.equal(status.autoMode, true);
+        for (const words of [["status"], ["worker", "delete", "compute-dy-1"], ["auto", "off"]]) {
+            const refused = cli("slurm-local-api.header", ...words);
+            assert.equal(refused.status, 3, words.join(" "));
+            assert.match(
+                refused.stderr,
+                /^dynamic-cluster: 403: .* needs the token of root's dynamic-cluster command/,
+            );
+        }
+        assert.equal(((await h.api("GET", "/status")) as { autoMode: boolean }).autoMode, true);
     });
 
     it("refuses to delete a busy worker, drains it instead, and the job still completes", async () => {

@@ -6,7 +6,8 @@
  *   the reactors send it with every event they forward) and not by `slurm`;
  * - `slurm-local-api.header` by `slurm` (Slurm runs its power-saving programs as SlurmUser) and
  *   not by `salt`;
- * - `service.json` (the service's settings and secrets) by neither; and neither lists the
+ * - `admin-local-api.header` (root's token, for the `dynamic-cluster` command) and
+ *   `service.json` (the service's settings and secrets) by neither; and neither lists the
  *   directory.
  *
  * What runs: Salt 3006.28 (test/env/salt/install.sh), as root, `salt-call --local state.apply`
@@ -58,6 +59,7 @@ const CONFIG = RENDER_CONFIGS["slurm, floor 2, burst 8, one user"]!;
 const CONFIG_DIR = "/etc/dynamic-cluster";
 const REACTOR_HEADER = `${CONFIG_DIR}/reactor-local-api.header`;
 const SLURM_HEADER = `${CONFIG_DIR}/slurm-local-api.header`;
+const ADMIN_HEADER = `${CONFIG_DIR}/admin-local-api.header`;
 const SETTINGS = `${CONFIG_DIR}/service.json`;
 
 /** The states applied, in highstate order. */
@@ -68,6 +70,7 @@ const APPLIED = [
     "dynamic-cluster-head-slurm-file-managed-local-api-header",
     "dynamic-cluster-head-salt-master-file-managed-local-api-header",
     "dynamic-cluster-head-service-file-serialize-settings",
+    "dynamic-cluster-head-service-file-managed-admin-header",
 ];
 
 /** `stat -c '%U %G %a'` of the directory and of every file in it. */
@@ -75,6 +78,7 @@ const OWNERSHIP: Record<string, string> = {
     [CONFIG_DIR]: "root root 711",
     [REACTOR_HEADER]: "root salt 640",
     [SLURM_HEADER]: "root slurm 640",
+    [ADMIN_HEADER]: "root root 600",
     [SETTINGS]: "root root 600",
 };
 
@@ -84,6 +88,8 @@ const READS: Array<[file: string, user: "salt" | "slurm", readable: boolean]> = 
     [REACTOR_HEADER, "slurm", false],
     [SLURM_HEADER, "slurm", true],
     [SLURM_HEADER, "salt", false],
+    [ADMIN_HEADER, "salt", false],
+    [ADMIN_HEADER, "slurm", false],
     [SETTINGS, "salt", false],
     [SETTINGS, "slurm", false],
 ];

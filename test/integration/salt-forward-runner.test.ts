@@ -10,13 +10,15 @@
  * - every way it can fail is logged at WARNING in salt-run's log (the master's log on the head)
  *   with the reason, and returned, never raised: a header file the master's user cannot read
  *   (salt-run as the unprivileged user `nobody` when this runs as root), connection refused, a
- *   401 answer (a stale token), no answer within the timeout, a dropped connection; and without
+ *   401 answer (a stale token), a 403 from the service's own local API (another caller's token
+ *   on the reactors' routes), no answer within the timeout, a dropped connection; and without
  *   the test-only arguments the production constants (/etc/dynamic-cluster/..., port 8081) are
  *   what it uses.
  * The whole path, reactors included, runs under a real master in the service's end-to-end tests.
  */
 import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -24,6 +26,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as yaml from "js-yaml";
+import pino from "pino";
+import { buildLocalApi } from "../../autoscaler/api/local";
+import type { DynamicClusterService } from "../../autoscaler/service";
 import { freePort } from "../helpers/ports";
 import { API, HEADER, MINION } from "../helpers/reactorCases";
 import { SALT_TREE } from "../helpers/salt";
@@ -364,6 +369,63 @@ describe("dc_forward under real Salt (salt-run with the repo's runner_dirs)", ()
                 `the service answered 401 Unauthorized (the token in ${wrongHeaderFile} is not the ` +
                 `service's; re-run the head's state.apply): {"error":"missing or wrong service token"}`,
         });
+    });
+
+    it("(d) against the service's own local API: the reactors' token is accepted on /salt/, another caller's gets a 403 and a WARNING that says so", async () => {
+        // The real route guard (autoscaler/api/local.ts) with a stand-in service behind it.
+        const tokens = { slurm: "SLURM-TOKEN-0123456789", salt: TOKEN, admin: "ADMIN-TOKEN-0123" };
+        const sha256 = (t: string) => createHash("sha256").update(t).digest("hex");
+        const started: unknown[] = [];
+        const service = {
+            salt: { handleStart: async (id: string) => (started.push(id), { counted: true }) },
+        } as unknown as DynamicClusterService;
+        const app = buildLocalApi(
+            service,
+            { slurm: sha256(tokens.slurm), salt: sha256(tokens.salt), admin: sha256(tokens.admin) },
+            pino({ level: "silent" }),
+        );
+        const url = await app.listen({ host: "127.0.0.1", port: 0 });
+        const slurmHeader = path.join(dir, "slurm-local-api.header");
+        fs.writeFileSync(slurmHeader, `Authorization: Bearer ${tokens.slurm}`, { mode: 0o600 });
+        try {
+            const ok = await saltRun({
+                path: "/salt/start",
+                data: JSON.stringify({ id: MINION }),
+                header_file: headerFile,
+                local_api: `${url}/local/v1`,
+            });
+            assert.equal(ok.result.status, 200, JSON.stringify(ok.result));
+            assert.deepEqual(started, [MINION]);
+            assert.deepEqual(runnerWarnings(ok.log), []);
+
+            const refused = await saltRun({
+                path: "/salt/start",
+                data: JSON.stringify({ id: MINION }),
+                header_file: slurmHeader,
+                local_api: `${url}/local/v1`,
+            });
+            assert.equal(refused.status, 0, refused.stderr);
+            assert.equal(refused.result.ok, false);
+            assert.equal(refused.result.status, 403);
+            assert.match(
+                refused.result.answer,
+                /needs the token of the Salt reactors \(\/etc\/dynamic-cluster\/reactor-local-api\.header\); the token sent is that of Slurm's power-saving programs/,
+            );
+            const warnings = runnerWarnings(refused.log);
+            assert.equal(warnings.length, 1, warnings.join("\n"));
+            assert.ok(
+                warnings[0]!.startsWith(
+                    `dc_forward: POST ${url}/local/v1/salt/start not delivered: the service answered ` +
+                        `403 Forbidden (the token in ${slurmHeader} is not the Salt reactors' token, ` +
+                        "the only one the service accepts on /local/v1/salt/; re-run the head's " +
+                        'state.apply): {"error":"POST /local/v1/salt/start needs the token of the Salt reactors',
+                ),
+                warnings[0],
+            );
+            assert.deepEqual(started, [MINION], "the refused forward did not reach the service");
+        } finally {
+            await app.close();
+        }
     });
 
     it("a service that never answers: WARNING after the runner's timeout, not a hung reactor", async () => {

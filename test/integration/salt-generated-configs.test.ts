@@ -14,7 +14,17 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
+import * as http from "node:http";
+import * as https from "node:https";
+import type { AddressInfo } from "node:net";
+import { once } from "node:events";
+import type { FastifyInstance } from "fastify";
+import pino from "pino";
+import { buildPublicApi } from "../../autoscaler/api/public";
+import type { DynamicClusterService } from "../../autoscaler/service";
+import { HEAD_LOCAL_PORTS } from "../../components/ports";
 import { setConfigKeys } from "../helpers/configText";
+import { freePort } from "../helpers/ports";
 import { loadRules, restoreTest } from "../helpers/firewall";
 import {
     PILLAR_SECRETS,
@@ -42,6 +52,31 @@ before(() => {
     fs.chmodSync(work, 0o755);
 });
 after(() => fs.rmSync(work, { recursive: true, force: true }));
+
+/** A throw-away self-signed certificate and key, `tls.crt` and `tls.key` in `dir`. */
+function selfSignedCertificate(dir: string): void {
+    execFileSync(
+        "openssl",
+        [
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            path.join(dir, "tls.key"),
+            "-out",
+            path.join(dir, "tls.crt"),
+            "-subj",
+            "/CN=dc-head",
+            "-days",
+            "1",
+        ],
+        { stdio: "ignore" },
+    );
+}
 
 function file(p: string): string {
     const f = head.files[p];
@@ -180,7 +215,7 @@ describe("generated slurm.conf in a real slurmctld", () => {
         assert.match(config, /^SuspendTime\s+= 600 sec/m);
         assert.match(
             config,
-            /^SlurmctldParameters\s+= enable_configless,cloud_reg_addrs,idle_on_node_suspend/m,
+            /^SlurmctldParameters\s+= enable_configless,cloud_reg_addrs,idle_on_node_suspend,power_save_interval=2,power_save_min_interval=0$/m,
         );
         const log = fs.readFileSync(path.join(dir, "slurmctld.log"), "utf8");
         assert.doesNotMatch(log, /fatal|power_save.*(disabled|not executable)/i);
@@ -232,6 +267,208 @@ describe("generated nginx configuration", () => {
         });
         assert.equal(result.status, 0, result.stderr);
         assert.match(result.stderr, /test is successful/);
+    });
+});
+
+describe("generated nginx configuration in front of the service's public API", () => {
+    // Debian's nginx runs the generated site, adapted only for the listening address and port,
+    // the TLS files and the upstream ports: in front of a real public API (buildPublicApi, the
+    // service's own code, with a stand-in for the cluster behind it) and a stand-in Graphite.
+    // Clients connect from other loopback addresses (127.0.0.2, ...), so the address nginx
+    // passes on is told apart from nginx's own 127.0.0.1.
+    const LOGIN = { username: "admin", password: "correct-horse-battery" };
+    let dir: string;
+    let nginx: ChildProcess | undefined;
+    let proxyPort: number;
+    let api: FastifyInstance;
+    let graphite: http.Server;
+    const serviceLog: Array<{ msg?: string; client?: string }> = [];
+
+    before(async () => {
+        dir = path.join(work, "nginx-proxy");
+        fs.mkdirSync(dir);
+        selfSignedCertificate(dir);
+        const service = {
+            status: () => ({ autoMode: true }),
+            workers: () => [],
+        } as unknown as DynamicClusterService;
+        const logger = pino(
+            { level: "info" },
+            { write: (line: string) => void serviceLog.push(JSON.parse(line)) },
+        );
+        api = buildPublicApi(service, LOGIN, logger);
+        const apiPort = Number(new URL(await api.listen({ host: "127.0.0.1", port: 0 })).port);
+        graphite = http.createServer((_req, res) => res.end("graphite"));
+        await new Promise<void>((resolve) => graphite.listen(0, "127.0.0.1", resolve));
+        const graphitePort = (graphite.address() as AddressInfo).port;
+        proxyPort = await freePort();
+
+        const generated = file("/etc/nginx/conf.d/dynamic-cluster.conf");
+        let site = generated;
+        const swap = (from: string | RegExp, to: string) => {
+            const next = site.replaceAll(from, to);
+            assert.notEqual(next, site, `${String(from)} is in the generated config`);
+            site = next;
+        };
+        swap("/etc/pki/dynamic-cluster", dir);
+        swap(/^ {4}listen 443 ssl;$/gm, `    listen 127.0.0.1:${proxyPort} ssl;`);
+        swap(/^ {4}listen \[::\]:443 ssl;\n/gm, "");
+        swap(`http://127.0.0.1:${HEAD_LOCAL_PORTS.serviceHttp}`, `http://127.0.0.1:${apiPort}`);
+        swap(
+            `http://127.0.0.1:${HEAD_LOCAL_PORTS.graphiteWeb}`,
+            `http://127.0.0.1:${graphitePort}`,
+        );
+        // Everything else, every location and header line included, is the generated text.
+        assert.equal(
+            site
+                .split("\n")
+                .filter((l) => !/listen|127\.0\.0\.1:|ssl_certificate/.test(l))
+                .join("\n"),
+            generated
+                .split("\n")
+                .filter((l) => !/listen|127\.0\.0\.1:|ssl_certificate/.test(l))
+                .join("\n"),
+        );
+        fs.writeFileSync(path.join(dir, "site.conf"), site);
+        const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
+            .map((t) => `    ${t}_temp_path ${dir}/${t}_temp;\n`)
+            .join("");
+        fs.writeFileSync(
+            path.join(dir, "nginx.conf"),
+            `pid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents {}\n` +
+                `http {\n    access_log off;\n${temp}    include ${dir}/site.conf;\n}\n`,
+        );
+        nginx = spawn(
+            "nginx",
+            ["-p", dir, "-c", path.join(dir, "nginx.conf"), "-g", "daemon off;"],
+            { stdio: ["ignore", "ignore", "pipe"] },
+        );
+        let stderr = "";
+        nginx.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+        await waitFor(
+            "nginx to answer with the generated config",
+            async () => {
+                if (nginx!.exitCode !== null) {
+                    throw Object.assign(new Error(`nginx exited: ${stderr}`), { fatal: true });
+                }
+                return (await viaProxy("/", { from: "127.0.0.2" })).status === 302
+                    ? true
+                    : undefined;
+            },
+            { timeoutMs: 20_000 },
+        );
+    });
+
+    after(async () => {
+        nginx?.kill("SIGTERM");
+        if (nginx && nginx.exitCode === null) await once(nginx, "exit");
+        await api?.close();
+        graphite?.close();
+    });
+
+    /** One HTTPS request to nginx from the loopback address `from`. */
+    function viaProxy(
+        urlPath: string,
+        options: {
+            from: string;
+            headers?: http.OutgoingHttpHeaders;
+            password?: string;
+            user?: string;
+        },
+    ): Promise<{ status: number; body: string }> {
+        const headers: http.OutgoingHttpHeaders = { ...options.headers };
+        if (options.password !== undefined) {
+            const user = options.user ?? LOGIN.username;
+            headers["authorization"] =
+                `Basic ${Buffer.from(`${user}:${options.password}`).toString("base64")}`;
+        }
+        return new Promise((resolve, reject) => {
+            const req = https.request(
+                {
+                    host: "127.0.0.1",
+                    port: proxyPort,
+                    path: urlPath,
+                    localAddress: options.from,
+                    rejectUnauthorized: false,
+                    agent: false,
+                    headers,
+                },
+                (res) => {
+                    let body = "";
+                    res.setEncoding("utf8");
+                    res.on("data", (chunk: string) => (body += chunk));
+                    res.on("end", () => resolve({ status: res.statusCode!, body }));
+                },
+            );
+            req.on("error", reject);
+            req.end();
+        });
+    }
+
+    const failedLogins = () => serviceLog.filter((l) => l.msg === "failed login");
+
+    it("a client-sent X-Forwarded-For or X-Real-IP does not change the address the service sees, on /api/ and in Graphite's login check", async () => {
+        const spoofed: http.OutgoingHttpHeaders[] = [
+            { "x-forwarded-for": "10.9.9.1" },
+            { "x-real-ip": "10.9.9.2" },
+            { "x-real-ip": ["10.9.9.3", "10.9.9.4"], "x-forwarded-for": "10.9.9.5, 10.9.9.6" },
+        ];
+        const before = failedLogins().length;
+        for (const headers of spoofed) {
+            for (const where of ["/api/v1/status", "/graphite/render"]) {
+                const res = await viaProxy(where, {
+                    from: "127.0.0.2",
+                    headers,
+                    user: "intruder",
+                    password: "guess",
+                });
+                assert.equal(res.status, 401, `${where} ${JSON.stringify(headers)}`);
+            }
+        }
+        const seen = failedLogins().slice(before);
+        assert.equal(seen.length, spoofed.length * 2, "every attempt reached the service");
+        assert.deepEqual(
+            [...new Set(seen.map((l) => l.client))],
+            ["127.0.0.2"],
+            "the service saw the client's own address, never nginx's or a header's",
+        );
+    });
+
+    it("ten wrong passwords through Graphite's login lock out that client only: another client still gets into Graphite and the API", async () => {
+        const codes: number[] = [];
+        for (let i = 0; i < 10; i++) {
+            const res = await viaProxy("/graphite/render", {
+                from: "127.0.0.3",
+                headers: { "x-real-ip": `10.8.0.${i}`, "x-forwarded-for": `10.7.0.${i}` },
+                password: "wrong",
+            });
+            codes.push(res.status);
+        }
+        assert.deepEqual(codes, Array(10).fill(401));
+        // The guessing client is locked out (the service's 429; nginx's auth_request turns any
+        // answer but 2xx, 401 and 403 into a 500) ...
+        const locked = await viaProxy("/api/v1/status", {
+            from: "127.0.0.3",
+            headers: { "x-real-ip": "192.0.2.200" },
+            password: LOGIN.password,
+        });
+        assert.equal(locked.status, 429, locked.body);
+        assert.notEqual(
+            (await viaProxy("/graphite/render", { from: "127.0.0.3", password: LOGIN.password }))
+                .status,
+            200,
+        );
+        // ... and nobody else is.
+        const other = await viaProxy("/graphite/render", {
+            from: "127.0.0.4",
+            password: LOGIN.password,
+        });
+        assert.deepEqual(other, { status: 200, body: "graphite" });
+        const apiOther = await viaProxy("/api/v1/status", {
+            from: "127.0.0.4",
+            password: LOGIN.password,
+        });
+        assert.equal(apiOther.status, 200, apiOther.body);
     });
 });
 

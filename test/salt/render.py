@@ -107,6 +107,11 @@ def merge_recurse(base, overlay):
     return result
 
 
+def file_read(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
 def salt_functions(pillar, grains):
     def slsutil_merge(obj_a, obj_b, strategy="smart", renderer="yaml", merge_lists=False):
         if strategy not in ("recurse", "smart"):
@@ -118,6 +123,8 @@ def salt_functions(pillar, grains):
         "grains.get": lambda key, default="": path_get(grains, key, default),
         "slsutil.merge": slsutil_merge,
         "hashutil.sha256_digest": lambda text: hashlib.sha256(str(text).encode()).hexdigest(),
+        "file.file_exists": os.path.isfile,
+        "file.read": file_read,
     }
 
 

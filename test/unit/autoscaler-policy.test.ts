@@ -70,6 +70,8 @@ interface Situation {
     backoffUntil?: number;
     held?: string[];
     unavailable?: Record<string, UnavailableEntry>;
+    /** First seen as an orphan, by server ID. */
+    orphanSince?: Record<string, number>;
 }
 
 function input(s: Situation): PolicyInput {
@@ -82,6 +84,7 @@ function input(s: Situation): PolicyInput {
     };
     const servers = s.servers ?? [server("compute-st-1")];
     for (const [name, text] of Object.entries({ ...defaults, ...s.nodes })) {
+        if (text === "absent") continue;
         const addr = servers.find((x) => x.node === name && x.status === "ACTIVE")?.address ?? name;
         // Slurm keeps NodeAddr = name until the node registers (or is told its address).
         const unregistered = /powered_down|powering_up/.test(text);
@@ -111,6 +114,7 @@ function input(s: Situation): PolicyInput {
         backoffUntil: s.backoffUntil,
         held: new Set(s.held ?? []),
         unavailable: new Map(Object.entries(s.unavailable ?? {})),
+        orphanSince: new Map(Object.entries(s.orphanSince ?? {})),
     };
 }
 
@@ -406,19 +410,23 @@ const CASES: Case[] = [
         ],
     },
     {
-        name: "an old tagged server no worker accounts for is deleted; a young one is left alone",
+        name: "a tagged server no worker accounts for is deleted once an orphan for the grace period, counted from when first seen so",
         situation: {
             servers: [
                 st1,
-                server("compute-dy-9", {
+                server("x-1", {
                     id: "srv-old",
-                    node: "compute-dy-9",
-                    createdAt: NOW - 6 * MIN,
+                    name: "someone-renamed-it",
+                    node: undefined,
+                    pool: undefined,
+                    createdAt: NOW - 60 * MIN,
                 }),
-                server("compute-dy-8", {
-                    id: "srv-young",
-                    node: "compute-dy-8",
-                    createdAt: NOW - MIN,
+                // Created long ago, an orphan only since this round: not yet.
+                server("x-2", {
+                    id: "srv-new-orphan",
+                    node: undefined,
+                    pool: undefined,
+                    createdAt: NOW - 60 * MIN,
                 }),
                 server("compute-st-7", {
                     id: "srv-static",
@@ -427,14 +435,85 @@ const CASES: Case[] = [
                 }),
             ],
             keys: keys([st1.minionId!]),
+            orphanSince: { "srv-old": NOW - 6 * MIN },
         },
         actions: [
             {
                 type: "delete",
                 serverId: "srv-old",
+                reason: "orphan: server someone-renamed-it belongs to no worker of this cluster",
+            },
+        ],
+    },
+    {
+        name: "workers.max lowered: a busy node it no longer covers is drained, its server kept",
+        situation: {
+            nodes: { "compute-dy-5": "allocated+cloud" },
+            servers: [st1, server("compute-dy-5")],
+        },
+        actions: [{ type: "drain", nodes: ["compute-dy-5"], reason: REASONS.retired }],
+        phase: ["compute-dy-5", "draining"],
+    },
+    {
+        name: "workers.max lowered: a drained retired node still running jobs keeps its server",
+        situation: {
+            nodes: { "compute-dy-5": "mixed+cloud+drain" },
+            servers: [st1, server("compute-dy-5")],
+        },
+        actions: [],
+        phase: ["compute-dy-5", "draining"],
+    },
+    {
+        name: "workers.max lowered: a drained retired node whose jobs ended loses its server, and Slurm stops waiting for it",
+        situation: {
+            nodes: { "compute-dy-5": "idle+cloud+drain" },
+            servers: [st1, server("compute-dy-5")],
+        },
+        actions: [
+            {
+                type: "delete",
+                node: "compute-dy-5",
+                serverId: "srv-compute-dy-5",
+                reason: "retired: workers.max no longer covers it and it runs no job",
+            },
+            { type: "mark-gone", nodes: ["compute-dy-5"], reason: REASONS.retired },
+        ],
+        phase: ["compute-dy-5", "deleting"],
+    },
+    {
+        name: "workers.max lowered: an idle retired node is drained before its server goes (a job could still land)",
+        situation: {
+            nodes: { "compute-dy-5": "idle+cloud" },
+            servers: [st1, server("compute-dy-5")],
+        },
+        actions: [{ type: "drain", nodes: ["compute-dy-5"], reason: REASONS.retired }],
+    },
+    {
+        name: "a burst server for a node neither workers.max nor Slurm has is an orphan (grace first)",
+        situation: {
+            servers: [st1, server("compute-dy-9"), server("compute-dy-8")],
+            orphanSince: { "srv-compute-dy-9": NOW - 6 * MIN },
+        },
+        actions: [
+            {
+                type: "delete",
+                serverId: "srv-compute-dy-9",
                 reason: "orphan: server compute-dy-9 belongs to no worker of this cluster",
             },
         ],
+    },
+    {
+        name: "workers.max lowered: a powered-down retired node still in slurm.conf is drained, nothing else",
+        situation: { nodes: { "compute-dy-5": "idle+cloud+powered_down" } },
+        actions: [{ type: "drain", nodes: ["compute-dy-5"], reason: REASONS.retired }],
+    },
+    {
+        name: "a burst node missing from the scheduler's listing keeps its server (a listing is no proof of idleness)",
+        situation: {
+            nodes: { "compute-dy-2": "absent" },
+            servers: [st1, server("compute-dy-2")],
+        },
+        actions: [],
     },
     {
         name: "keys of workers that are gone are removed; the head's and unknown ones are not",

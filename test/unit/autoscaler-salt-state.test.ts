@@ -277,17 +277,31 @@ describe("service settings", () => {
         assert.equal(settings.salt.pki_dir, "/etc/salt/pki/master");
     });
 
+    it("refuse one token shared by two callers", () => {
+        const raw = rendered();
+        const digests = raw["local_api_token_sha256"] as Record<string, string>;
+        assert.equal(new Set(Object.values(digests)).size, 3, "Salt renders three digests");
+        digests["salt"] = digests["slurm"]!;
+        assert.throws(() => parseSettings(raw), /the three tokens must differ/);
+    });
+
     it("list every problem at once, saying how to fix it", () => {
         const raw = rendered();
         (raw["workers"] as Record<string, unknown>)["max"] = 0;
-        raw["service_token"] = "short";
+        raw["local_api_token_sha256"] = {
+            slurm: "short",
+            // What Salt writes when the pillar has no salt token: the digest of "".
+            salt: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            admin: "short",
+        };
         delete raw["openstack"];
         assert.throws(
             () => parseSettings(raw, "/etc/dynamic-cluster/service.json"),
             (err: SettingsError) =>
                 /run `pulumi up`/.test(err.message) &&
                 /workers: workers.min must not exceed workers.max/.test(err.message) &&
-                /service_token/.test(err.message) &&
+                /local_api_token_sha256\.slurm: must be the SHA-256 digest/.test(err.message) &&
+                /local_api_token_sha256\.salt: is the digest of an empty token/.test(err.message) &&
                 /openstack/.test(err.message),
         );
     });

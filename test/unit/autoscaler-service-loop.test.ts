@@ -50,7 +50,11 @@ function settings(stateDir: string, pkiDir: string) {
         graphite: { host: "127.0.0.1", port: 2003 },
         firewall: { worker_set: "dc-workers", enabled: false },
         dashboard: { username: "admin", password: "a-long-password" },
-        service_token: "t".repeat(32),
+        local_api_token_sha256: {
+            slurm: "1".repeat(64),
+            salt: "2".repeat(64),
+            admin: "3".repeat(64),
+        },
         openstack: {
             auth_url: "http://127.0.0.1:5000/v3",
             application_credential_id: "id",

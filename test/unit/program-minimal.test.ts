@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
+import * as yaml from "js-yaml";
 import { saltPemFinger } from "../../lib/saltKey";
 import {
     actualRules,
@@ -28,6 +29,7 @@ import {
     type ProgramRun,
     runProgram,
     unwrap,
+    unwrapSecret,
 } from "../helpers/program";
 
 describe("program: minimal config (existing network by name, slurm)", () => {
@@ -163,6 +165,26 @@ describe("program: minimal config (existing network by name, slurm)", () => {
             isSecretInput(named(run, "dc-provisioner-file-dynamic-cluster").inputs["stdin"]),
             false,
         );
+    });
+
+    it("gives each local-API caller its own generated token, only in the head's secret pillar", () => {
+        const stdin = named(run, "dc-provisioner-file-dynamic-cluster-head-secrets").inputs[
+            "stdin"
+        ];
+        assert.equal(isSecretInput(stdin), true);
+        const pillar = yaml.load(String(unwrapSecret(stdin))) as {
+            dynamic_cluster_head_secrets: Record<string, unknown>;
+        };
+        assert.deepEqual(pillar.dynamic_cluster_head_secrets["local_api_tokens"], {
+            slurm: "mock-password-dc-slurm-token",
+            salt: "mock-password-dc-salt-token",
+            admin: "mock-password-dc-admin-token",
+        });
+        assert.equal(pillar.dynamic_cluster_head_secrets["service_token"], undefined);
+        const everywhere = String(
+            named(run, "dc-provisioner-file-dynamic-cluster").inputs["stdin"],
+        );
+        assert.doesNotMatch(everywhere, /mock-password-dc-(slurm|salt|admin)-token/);
     });
 
     it("runs provisioning commands that pass shellcheck", () => {

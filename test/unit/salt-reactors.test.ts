@@ -1,6 +1,6 @@
 /**
  * The reactors, rendered with real Jinja2 against the exact event data Salt sends (shapes in
- * ../shared/research/anchors.md §6.1): each event they handle produces the intended
+ * test/helpers/reactorCases.ts): each event they handle produces the intended
  * `runner.dc_forward.post` call (path and data), each event they must ignore produces nothing. The rendered reactions are compared with a committed
  * snapshot (test/fixtures/salt/reactors.snapshot.json; refresh with UPDATE_SNAPSHOTS=1).
  */
@@ -16,7 +16,14 @@ import {
     REACTOR_CASES as CASES,
     type ReactorCase as Case,
 } from "../helpers/reactorCases";
-import { SALT_TREE, renderReactor, type ReactorResult } from "../helpers/salt";
+import {
+    PILLAR_SECRETS,
+    RENDER_CONFIGS,
+    SALT_TREE,
+    renderHighstate,
+    renderReactor,
+    type ReactorResult,
+} from "../helpers/salt";
 
 const SNAPSHOT = path.resolve(__dirname, "../fixtures/salt/reactors.snapshot.json");
 const results = new Map<string, ReactorResult>();
@@ -84,5 +91,23 @@ describe("reactors: rendered with the events Salt sends", () => {
         ) as { dynamic_cluster: { paths: { config_dir: string; reactor_dir: string } } };
         assert.equal(path.dirname(HEADER), defaults.dynamic_cluster.paths.config_dir);
         assert.equal(defaults.dynamic_cluster.paths.reactor_dir, "/srv/salt/reactor");
+    });
+
+    it("send the Salt reactors' own token, which opens exactly the /salt/ routes they forward to", () => {
+        // The header file the runner reads, as salt_master.sls writes it on the head node.
+        const head = renderHighstate(RENDER_CONFIGS["slurm, floor 2, burst 8, one user"]!, "head");
+        const header = head.files[HEADER];
+        assert.ok(header, `${HEADER} is written`);
+        assert.equal(head.states[header.state]!.sls, "dynamic_cluster.head.salt_master");
+        const tokens = PILLAR_SECRETS.localApiTokens;
+        assert.match(header.content, new RegExp(`^Authorization: Bearer ${tokens.salt}$`, "m"));
+        assert.ok(!header.content.includes(tokens.slurm), "not Slurm's token");
+        assert.ok(!header.content.includes(tokens.admin), "not root's token");
+        // The service accepts that token on /local/v1/salt/* only (autoscaler/api/local.ts).
+        const paths = CASES.flatMap((c) => Object.values(c.expect).map((e) => e.path)).filter(
+            (p): p is string => typeof p === "string",
+        );
+        assert.ok(paths.length > 0);
+        for (const p of paths) assert.match(p, /^\/salt\/[a-z/-]+$/, p);
     });
 });

@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -43,12 +44,16 @@ function highstates(name: string): { head: Highstate; worker: Highstate } {
     return entry;
 }
 
+const TOKENS = PILLAR_SECRETS.localApiTokens;
 const SECRET_VALUES = [
     PILLAR_SECRETS.applicationCredentialSecret,
     PILLAR_SECRETS.dashboardPassword,
-    PILLAR_SECRETS.serviceToken,
+    TOKENS.slurm,
+    TOKENS.salt,
+    TOKENS.admin,
     "TLS-KEY-do-not-leak",
 ];
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 function lines(text: string): string[] {
     return text.split("\n").filter((line) => line.trim() !== "" && !line.startsWith("#"));
@@ -206,6 +211,26 @@ describe("Salt tree: what the rendered files say", () => {
         );
     });
 
+    it("nginx gives every upstream the client's address as it saw it, in headers a client cannot set (the Graphite login check too)", () => {
+        const { head } = highstates("slurm, floor 2, burst 8, one user");
+        const conf = head.files["/etc/nginx/conf.d/dynamic-cluster.conf"]!.content;
+        const locations = [...conf.matchAll(/^ {4}location ([^{]+)\{\n([\s\S]*?)^ {4}\}$/gm)].map(
+            (m) => ({ where: m[1]!.trim(), body: m[2]! }),
+        );
+        const proxied = locations.filter((l) => /proxy_pass /.test(l.body));
+        assert.deepEqual(
+            proxied.map((l) => l.where),
+            ["/dashboard/", "/api/", "= /_auth", "/graphite/"],
+        );
+        for (const { where, body } of proxied) {
+            // proxy_set_header replaces a header of the same name the client sent.
+            assert.match(body, /^ +proxy_set_header X-Real-IP \$remote_addr;$/m, where);
+            assert.match(body, /^ +proxy_set_header X-Forwarded-For \$remote_addr;$/m, where);
+        }
+        // A client's own X-Forwarded-For is never passed on, appended to or not.
+        assert.doesNotMatch(conf, /\$proxy_add_x_forwarded_for|\$http_x_/);
+    });
+
     const slurmCases: Array<[string, string[], RegExp[]]> = [
         [
             "slurm, floor 2, burst 8, one user",
@@ -234,7 +259,11 @@ describe("Salt tree: what the rendered files say", () => {
             for (const line of present) assert.ok(lines(conf).includes(line), `missing: ${line}`);
             for (const pattern of absent) assert.doesNotMatch(conf, pattern);
             assert.match(conf, /^SlurmctldHost=dc-head\(10\.42\.0\.5\)$/m);
-            assert.match(conf, /^SlurmctldParameters=enable_configless,cloud_reg_addrs/m);
+            // Power saving runs every 2 s, the value the service's tests and `npm run bench` use.
+            assert.match(
+                conf,
+                /^SlurmctldParameters=enable_configless,cloud_reg_addrs,idle_on_node_suspend,power_save_interval=2,power_save_min_interval=0$/m,
+            );
             assert.match(conf, /^ResumeTimeout=1200$/m);
             assert.match(conf, /^SuspendTime=600$/m);
         });
@@ -526,6 +555,7 @@ describe("Salt tree: secrets", () => {
             SECRET_VALUES.some((secret) => f.content.includes(secret)),
         );
         assert.deepEqual(holding.map(([p, f]) => [p, f.mode]).sort(), [
+            ["/etc/dynamic-cluster/admin-local-api.header", "0600"],
             ["/etc/dynamic-cluster/reactor-local-api.header", "0640"],
             ["/etc/dynamic-cluster/slurm-local-api.header", "0640"],
             ["/etc/pki/dynamic-cluster/tls.key", "0600"],
@@ -537,6 +567,51 @@ describe("Salt tree: secrets", () => {
         const settings = head.states["dynamic-cluster-head-service-file-serialize-settings"]!;
         assert.equal(settings.args.mode, "0600");
         assert.equal(settings.args.show_changes, false);
+    });
+
+    it("each local-API caller's header file holds its own token and no other, readable by that caller's group only", () => {
+        const { head } = highstates("slurm, floor 2, burst 8, one user");
+        const expected: Array<[file: string, token: string, group: string, mode: string]> = [
+            ["/etc/dynamic-cluster/slurm-local-api.header", TOKENS.slurm, "slurm", "0640"],
+            ["/etc/dynamic-cluster/reactor-local-api.header", TOKENS.salt, "salt", "0640"],
+            ["/etc/dynamic-cluster/admin-local-api.header", TOKENS.admin, "root", "0600"],
+        ];
+        for (const [file, token, group, mode] of expected) {
+            const f = head.files[file];
+            assert.ok(f, `${file} is written`);
+            const state = head.states[f.state]!;
+            assert.deepEqual(
+                [state.args.user, state.args.group, f.mode, state.args.show_changes],
+                ["root", group, mode, false],
+                file,
+            );
+            assert.match(f.content, new RegExp(`^Authorization: Bearer ${token}$`, "m"), file);
+            for (const other of Object.values(TOKENS).filter((t) => t !== token))
+                assert.ok(!f.content.includes(other), `${file} holds another caller's token`);
+        }
+        // Each file is written by the state of the program that reads it.
+        assert.deepEqual(
+            expected.map(([file]) => head.states[head.files[file]!.state]!.sls),
+            [
+                "dynamic_cluster.head.slurm",
+                "dynamic_cluster.head.salt_master",
+                "dynamic_cluster.head.service",
+            ],
+        );
+    });
+
+    it("the service's settings carry the three tokens' SHA-256 digests, never a token", () => {
+        const { head } = highstates("slurm, floor 2, burst 8, one user");
+        const dataset = head.states["dynamic-cluster-head-service-file-serialize-settings"]!.args
+            .dataset as Record<string, unknown>;
+        assert.deepEqual(dataset["local_api_token_sha256"], {
+            slurm: sha256(TOKENS.slurm),
+            salt: sha256(TOKENS.salt),
+            admin: sha256(TOKENS.admin),
+        });
+        assert.equal(dataset["service_token"], undefined, "no shared token any more");
+        const text = JSON.stringify(dataset);
+        for (const token of Object.values(TOKENS)) assert.ok(!text.includes(token));
     });
 });
 
@@ -574,6 +649,12 @@ describe("Salt tree: /etc/dynamic-cluster", () => {
                         `${CONFIG_DIR}/reactor-local-api.header`,
                         "salt",
                         "0640",
+                    ],
+                    [
+                        "dynamic-cluster-head-service-file-managed-admin-header",
+                        `${CONFIG_DIR}/admin-local-api.header`,
+                        "root",
+                        "0600",
                     ],
                     [
                         "dynamic-cluster-head-service-file-serialize-settings",
@@ -633,7 +714,7 @@ describe("Salt tree: generated shell and YAML", () => {
                     "m",
                 ),
             );
-            assert.ok(!file.content.includes(PILLAR_SECRETS.serviceToken));
+            for (const token of Object.values(TOKENS)) assert.ok(!file.content.includes(token));
         }
     });
 

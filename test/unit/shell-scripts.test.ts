@@ -1,5 +1,6 @@
 /**
- * Every shell script of the project (set-up, CI, deploy, test environment) passes `shellcheck`.
+ * Every shell script of the project (set-up, CI, deploy, test environment, benchmarks) passes
+ * `shellcheck`.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -19,10 +20,17 @@ function shellFiles(dir: string): string[] {
 }
 
 describe("shell scripts", () => {
-    const files = [".ci/run", ...shellFiles("scripts"), ...shellFiles("test")];
+    const files = [
+        ".ci/run",
+        ...shellFiles("scripts"),
+        ...shellFiles("test"),
+        ...shellFiles("bench"),
+    ];
     it("are found", () => {
         assert.ok(
-            files.includes("test/run.sh") && files.includes("scripts/deploy.sh"),
+            files.includes("test/run.sh") &&
+                files.includes("scripts/deploy.sh") &&
+                files.includes("bench/run.sh"),
             files.join(" "),
         );
     });

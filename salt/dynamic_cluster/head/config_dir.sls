@@ -1,5 +1,6 @@
-{#- /etc/dynamic-cluster: the token header files of the reactors (root:salt) and of Slurm's
-    power-saving programs (root:slurm), and the service's settings (root:root). Every state
+{#- /etc/dynamic-cluster: the token header files of the reactors (root:salt), of Slurm's
+    power-saving programs (root:slurm) and of root's `dynamic-cluster` command (root:root 0600),
+    and the service's settings (root:root). Every state
     that writes a file into it includes this SLS and requires this state, so the directory is
     always created here, with this owner and mode, whatever order the highstate runs in (a file
     state's `makedirs` would create it with that file's group and mode: root:slurm 0750 left

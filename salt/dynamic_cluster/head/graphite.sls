@@ -6,9 +6,10 @@
 {%- from tplroot ~ "/map.jinja" import dc with context %}
 {%- set g = dc.graphite %}
 {%- set prefix = g.prefix %}
-{#- graphite-web's Django secret, derived one-way from the service token (never stored twice). #}
+{#- graphite-web's Django secret, derived one-way from root's local-API token (never stored
+    twice). #}
 {%- set secret_key = salt['hashutil.sha256_digest'](
-      'graphite-web:' ~ salt['pillar.get']('dynamic_cluster_head_secrets:service_token')) %}
+      'graphite-web:' ~ salt['pillar.get']('dynamic_cluster_head_secrets:local_api_tokens:admin')) %}
 include:
   - {{ tplroot }}.common.repos
 

@@ -1,7 +1,8 @@
 {#- The Salt master: keys from the Pulumi program (pinned by workers with master_finger), no
     auto-accept, auth events on, and the reactor map. The accept decision is the Dynamic Cluster
     service's; the reactors only forward events to its local API with a token header file that
-    only the master's user can read. #}
+    only the master's user can read, holding the reactors' own token (it opens only the
+    /local/v1/salt/ routes). #}
 {%- set tplroot = tpldir.split('/')[0] %}
 {%- from tplroot ~ "/map.jinja" import dc with context %}
 include:
@@ -22,7 +23,7 @@ dynamic-cluster-head-salt-master-file-managed-local-api-header:
   file.managed:
     - name: {{ dc.paths.config_dir }}/reactor-local-api.header
     - contents: |
-        Authorization: Bearer {{ salt['pillar.get']('dynamic_cluster_head_secrets:service_token') }}
+        Authorization: Bearer {{ salt['pillar.get']('dynamic_cluster_head_secrets:local_api_tokens:salt') }}
         Content-Type: application/json
     - user: root
     - group: salt

@@ -1,13 +1,18 @@
 {#- The Dynamic Cluster service (autoscaler, local API for the reactors and Slurm, dashboard
     API) as a systemd unit. Its settings and secrets go to a root-only file; it runs as root
     because it drives salt-key, scontrol and ipset. The program copies the bundle to
-    service_dir; until it is there the unit is installed but not started (and this says so). #}
+    service_dir; until it is there the unit is installed but not started (and this says so).
+    The local API has one token per caller (Slurm's programs: slurm.sls writes theirs; the
+    reactors: salt_master.sls; root's `dynamic-cluster` command: here); the settings carry only
+    their SHA-256 digests. #}
 {%- set tplroot = tpldir.split('/')[0] %}
 {%- from tplroot ~ "/map.jinja" import dc with context %}
 include:
   - {{ tplroot }}.head.config_dir
 {%- set entry = dc.paths.service_dir ~ '/autoscaler/main.js' %}
 {%- set head_secrets = salt['pillar.get']('dynamic_cluster_head_secrets', {}) %}
+{%- set tokens = head_secrets.get('local_api_tokens', {}) %}
+{%- set sha256 = salt['hashutil.sha256_digest'] %}
 {%- set settings = {
       'cluster': dc.cluster,
       'scheduler': dc.scheduler.kind,
@@ -23,7 +28,10 @@ include:
       'dashboard': {
         'username': dc.dashboard.username,
         'password': head_secrets.get('dashboard_password', '')},
-      'service_token': head_secrets.get('service_token', ''),
+      'local_api_token_sha256': {
+        'slurm': sha256(tokens.get('slurm', '')),
+        'salt': sha256(tokens.get('salt', '')),
+        'admin': sha256(tokens.get('admin', ''))},
       'openstack': {
         'auth_url': dc.openstack.auth_url,
         'region': dc.openstack.region,
@@ -42,6 +50,19 @@ dynamic-cluster-head-service-file-serialize-settings:
     - name: {{ dc.paths.config_dir }}/service.json
     - dataset: {{ settings | json }}
     - serializer: json
+    - user: root
+    - group: root
+    - mode: '0600'
+    - show_changes: False
+    - require:
+      - file: dynamic-cluster-head-config-dir-file-directory
+
+{#- Root's token of the local API (the reports and admin actions; `dynamic-cluster` reads it
+    for every command but `slurm ...`): root-only. #}
+dynamic-cluster-head-service-file-managed-admin-header:
+  file.managed:
+    - name: {{ dc.paths.config_dir }}/admin-local-api.header
+    - contents: "Authorization: Bearer {{ tokens.get('admin', '') }}"
     - user: root
     - group: root
     - mode: '0600'

@@ -3,6 +3,15 @@
     State=CLOUD nodes whose Resume/Suspend programs call the Dynamic Cluster service. #}
 {%- set tplroot = tpldir.split('/')[0] %}
 {%- from tplroot ~ "/map.jinja" import dc with context %}
+{#- Burst nodes slurm.conf declares: workers.max - workers.min, or more while the service still
+    has servers for nodes beyond that (workers.max was lowered under running jobs): a slurmctld
+    restart with those nodes gone would fail their jobs. The service writes the number it uses
+    (autoscaler/nodesInUse.ts), retires the surplus nodes (drained, deleted once idle), and the
+    next state run after that declares only workers.max - workers.min. #}
+{%- set in_use_file = dc.paths.service_state_dir ~ '/burst-nodes-in-use' %}
+{%- set burst_in_use = salt['file.read'](in_use_file) | int
+      if salt['file.file_exists'](in_use_file) else 0 %}
+{%- set burst_declared = [dc.workers.burst_count, burst_in_use] | max %}
 {%- set power_programs = {
       'resume': 'ResumeProgram',
       'suspend': 'SuspendProgram',
@@ -40,6 +49,7 @@ dynamic-cluster-head-slurm-file-managed-slurm-conf:
     - mode: '0644'
     - context:
         dc: {{ dc | json }}
+        burst_declared: {{ burst_declared }}
     - require:
       - pkg: dynamic-cluster-head-slurm-pkg-installed
 
@@ -52,12 +62,13 @@ dynamic-cluster-head-slurm-file-managed-cgroup-conf:
     - require:
       - pkg: dynamic-cluster-head-slurm-pkg-installed
 
-{#- Slurm runs the power-saving programs as SlurmUser; the header file with the service token
-    is readable by that user only (and root). The package creates the group slurm. #}
+{#- Slurm runs the power-saving programs as SlurmUser; the header file with Slurm's own token
+    of the service's local API (it opens only the resume/suspend/resume-fail routes) is readable
+    by that user only (and root). The package creates the group slurm. #}
 dynamic-cluster-head-slurm-file-managed-local-api-header:
   file.managed:
     - name: {{ dc.paths.config_dir }}/slurm-local-api.header
-    - contents: "Authorization: Bearer {{ salt['pillar.get']('dynamic_cluster_head_secrets:service_token') }}"
+    - contents: "Authorization: Bearer {{ salt['pillar.get']('dynamic_cluster_head_secrets:local_api_tokens:slurm') }}"
     - user: root
     - group: slurm
     - mode: '0640'

@@ -17,7 +17,7 @@ running() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1; [[ $st 
 
 stop_group() { # signal name... : signal all at once, then wait for all
   local sig=$1; shift
-  local -A pid kids
+  local -A pid=() kids=()
   local n f t left
   for n in "$@"; do
     f=$RUN/$n.pid

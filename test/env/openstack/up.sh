@@ -2,7 +2,7 @@
 # The tests' real OpenStack: Debian bookworm's own OpenStack Zed packages - Keystone, Nova (fake
 # virt driver), Placement, Glance, Cinder (Cinder's own fake volume driver) and the Neutron API
 # (ML2 and the L3 router plugin, no agents) - bound to 127.0.0.1 and started by hand (no
-# systemd). Adapted from the team's verified recipe (shared/research/openstack-box.md).
+# systemd).
 #
 # Usage: bash test/env/openstack/up.sh   idempotent: installs missing packages, starts what is
 #                                        stopped, about 1 s when everything is up (services
@@ -55,7 +55,7 @@ install_packages() {
     dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' || missing="$missing $p"
   done
   if [ -z "$missing" ]; then say "packages already installed"; return; fi
-  say "installing:$missing"
+  say "installing:$missing (apt's output: $LOG/apt-install.log)"
   # Never let a package start its daemon: we start everything by hand.
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\n# osbox: no service starts from dpkg\nexit 101\n' > /usr/sbin/policy-rc.d
@@ -95,7 +95,8 @@ cinder-api cinder/configure_api-endpoint boolean false
 EOF
   local t0; t0=$(date +%s)
   if [ ! -e "$BOX/.apt-updated" ]; then
-    apt-get -o DPkg::Lock::Timeout=1200 update >"$LOG/apt-update.log" 2>&1 || die "apt-get update failed, see $LOG/apt-update.log"
+    apt-get -o DPkg::Lock::Timeout=1200 update >"$LOG/apt-update.log" 2>&1 ||
+      { tail -n 30 "$LOG/apt-update.log" >&2; die "apt-get update failed, see $LOG/apt-update.log"; }
     touch "$BOX/.apt-updated"
   fi
   # eatmydata + unsafe-io: dpkg skips its fsync()s (a throwaway CI box).
@@ -107,7 +108,8 @@ EOF
   # shellcheck disable=SC2086
   # Only the missing ones: naming an installed package would upgrade it.
   $EMD $APT install -y --no-install-recommends $missing \
-      >>"$LOG/apt-install.log" 2>&1 || die "apt-get install failed, see $LOG/apt-install.log"
+      >>"$LOG/apt-install.log" 2>&1 ||
+      { tail -n 30 "$LOG/apt-install.log" >&2; die "apt-get install failed, see $LOG/apt-install.log"; }
   say "packages installed in $(( $(date +%s) - t0 ))s"
 }
 

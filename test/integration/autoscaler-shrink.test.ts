@@ -1,0 +1,95 @@
+/**
+ * Lowering `workers.max` under running jobs, through the steps a `pulumi up` triggers on the head
+ * node (test/helpers/serviceHarness.ts `reconfigure`: the head's states rendered again, slurm.conf
+ * rewritten and slurmctld restarted if it changed, the service's settings rewritten and the
+ * service restarted), with real Slurm, the real service, the real Salt master and minions and the
+ * local Nova. No job is killed or requeued: the surplus nodes stay in slurm.conf while they have
+ * servers, are drained with the reason, lose their servers once idle, and leave slurm.conf at the
+ * next state run.
+ */
+import assert from "node:assert/strict";
+import { afterEach, describe, it } from "node:test";
+import { REASONS } from "../../autoscaler/policy";
+import { ServiceHarness } from "../helpers/serviceHarness";
+import { waitFor } from "../helpers/waitFor";
+
+let h: ServiceHarness | undefined;
+afterEach(async () => {
+    const harness = h;
+    h = undefined;
+    if (!harness) return;
+    const leaked = await harness.stop();
+    assert.equal(leaked, 0, `servers left behind (log: ${harness.logFile})`);
+});
+
+/** Slurm's restart count of a job (0: never requeued). */
+async function restartsOf(harness: ServiceHarness, job: string): Promise<number> {
+    const text = await harness.slurm.run("scontrol", "-o", "show", "job", job);
+    const match = /\bRestarts=(\d+)/.exec(text);
+    assert.ok(match, `scontrol shows no Restarts for job ${job}: ${text}`);
+    return Number(match[1]);
+}
+
+describe("autoscaler: lowering workers.max under running jobs", () => {
+    it("kills no job: the surplus nodes are drained, deleted once idle, and leave slurm.conf at the next state run", async () => {
+        h = await ServiceHarness.start({ burst: 6, launchTimeout: 150 });
+        const upper = ["compute-dy-5", "compute-dy-6"];
+        const jobs: string[] = [];
+        for (const node of upper) {
+            jobs.push(await h.submit("-w", node, "--exclusive", "--wrap", "sleep 75"));
+        }
+        for (const job of jobs) await h.waitForRunning(job, 180_000);
+
+        // `pulumi config set --path workers.max 4 && pulumi up`, as the head node sees it.
+        const first = await h.reconfigure(4);
+        assert.deepEqual(
+            first,
+            { slurmRestarted: false, serviceRestarted: true },
+            "slurm.conf keeps the nodes that run jobs; the service takes the new maximum",
+        );
+        await waitFor(
+            "the surplus nodes to be drained with the reason, their jobs still running",
+            async () => {
+                const reasons = await h!.slurm.run("sinfo", "-h", "-N", "-o", "%n|%T|%E");
+                const lines = reasons.split("\n").filter((l) => upper.includes(l.split("|")[0]!));
+                return lines.length === upper.length &&
+                    lines.every(
+                        (l) => /\|(draining|drng)[^|]*\|/.test(l) && l.endsWith(REASONS.retired),
+                    )
+                    ? true
+                    : undefined;
+            },
+            { timeoutMs: 60_000, intervalMs: 1000 },
+        );
+        const running = await h.jobs();
+        for (const job of jobs) assert.equal(running.get(job)?.state, "RUNNING");
+
+        // The jobs finish where they run; then the servers go.
+        const done = await h.waitForJobs(jobs, 300_000);
+        for (const [i, job] of jobs.entries()) {
+            assert.equal(done.get(job)!.nodes, upper[i], `job ${job} stayed on its node`);
+            assert.equal(await restartsOf(h, job), 0, `job ${job} was never requeued`);
+        }
+        await h.waitForNoServers(180_000);
+        // A round that saw them gone (the service then records the burst nodes it still uses).
+        await waitFor(
+            "the service to report the retired workers gone",
+            async () => {
+                const { workers } = (await h!.api("GET", "/workers")) as {
+                    workers: Array<{ node: string; phase: string }>;
+                };
+                return workers.some((w) => upper.includes(w.node)) ? undefined : true;
+            },
+            { timeoutMs: 30_000, intervalMs: 500 },
+        );
+
+        // The next state run (the next `pulumi up`) removes them from slurm.conf.
+        const second = await h.reconfigure(4);
+        assert.deepEqual(second, { slurmRestarted: true, serviceRestarted: false });
+        const nodes = await h.slurm.run("sinfo", "-h", "-N", "-o", "%n");
+        assert.deepEqual(
+            [...new Set(nodes.split("\n").filter((n) => n.startsWith("compute-dy-")))].sort(),
+            ["compute-dy-1", "compute-dy-2", "compute-dy-3", "compute-dy-4"],
+        );
+    });
+});

@@ -1,0 +1,138 @@
+/**
+ * A launch that fails before any create call (the image or flavor cannot be found): nothing was
+ * created, so the service counts a boot failure (toward the breaker) instead of assuming a
+ * server may exist and waiting to find it. The real service core with stand-in Nova, scheduler
+ * and Salt keys.
+ */
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, describe, it } from "node:test";
+import type { WorkerCloud } from "../../autoscaler/cloud";
+import type { SaltKeyStore } from "../../autoscaler/salt/keys";
+import type { SchedulerAdapter, SchedulerNode } from "../../autoscaler/scheduler/types";
+import { DynamicClusterService } from "../../autoscaler/service";
+import { parseSettings } from "../../autoscaler/settings";
+import { StateStore } from "../../autoscaler/store";
+import { OpenStackConfigError } from "../../lib/openstack";
+import { waitFor } from "../helpers/waitFor";
+
+const NODE = "compute-dy-1";
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dc-unit-launch-errors-"));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const settings = parseSettings({
+    cluster: { name: "dev", id: "0123456789abcdef" },
+    scheduler: "slurm",
+    head: { name: "head", minion_id: "head", address: "10.0.0.2" },
+    network: { network_id: "net", worker_security_group: "sg" },
+    workers: {
+        min: 0,
+        max: 1,
+        flavor: "m1.small",
+        image: "gone-image",
+        idle_timeout: 300,
+        launch_timeout: 1200,
+        static_prefix: "compute-st",
+        static_count: 0,
+        burst_prefix: "compute-dy",
+        burst_count: 1,
+    },
+    salt: { master_finger: Array.from({ length: 32 }, () => "ab").join(":") },
+    listen: {
+        local_api: { host: "127.0.0.1", port: 8081 },
+        http: { host: "0.0.0.0", port: 8080 },
+    },
+    graphite: { host: "127.0.0.1", port: 2003 },
+    firewall: { worker_set: "dc-workers", enabled: false },
+    dashboard: { username: "admin", password: "a-long-password" },
+    local_api_token_sha256: { slurm: "1".repeat(64), salt: "2".repeat(64), admin: "3".repeat(64) },
+    openstack: {
+        auth_url: "http://keystone.example:5000/v3",
+        application_credential_id: "id",
+        application_credential_secret: "secret",
+    },
+    state_dir: tmp,
+});
+
+describe("a launch refused before any create call", () => {
+    it("counts a boot failure with the reason, and does not wait for a server that cannot exist", async () => {
+        const poweringUp: SchedulerNode = {
+            name: NODE,
+            state: "idle",
+            flags: new Set(["cloud", "powering_up"]),
+            address: NODE,
+            reason: "",
+            cpus: 2,
+            allocatedCpus: 0,
+        };
+        const noop = async () => undefined;
+        const scheduler: SchedulerAdapter = {
+            kind: "slurm",
+            demand: "power-saving",
+            snapshot: async () => ({
+                takenAt: Date.now(),
+                nodes: new Map([[NODE, poweringUp]]),
+                jobs: [],
+            }),
+            setAddress: noop,
+            drain: noop,
+            resume: noop,
+            releaseWhenIdle: noop,
+            markGone: noop,
+            markUnavailable: noop,
+            hold: noop,
+            release: noop,
+        };
+        let launches = 0;
+        const cloud = {
+            list: async () => [],
+            newMinionId: () => `${NODE}-${"a".repeat(26)}`,
+            launch: async () => {
+                launches++;
+                throw new OpenStackConfigError(
+                    'Image "gone-image" does not exist in this project\'s view of Glance.',
+                );
+            },
+            delete: noop,
+        } as unknown as WorkerCloud;
+        const keys = {
+            list: async () => ({
+                accepted: new Set<string>(),
+                pending: new Set<string>(),
+                rejected: new Set<string>(),
+                denied: new Set<string>(),
+            }),
+        } as unknown as SaltKeyStore;
+        const quiet = () => undefined;
+        const store = new StateStore(path.join(tmp, "state"));
+        const service = new DynamicClusterService({
+            settings,
+            cloud,
+            scheduler,
+            keys,
+            store,
+            log: { info: quiet, warn: quiet, error: quiet, debug: quiet },
+        });
+        await service.round();
+        await waitFor("the failed launch to be counted", () =>
+            store.state.breaker.consecutiveFailures > 0 ? true : undefined,
+        );
+        assert.equal(launches, 1);
+        assert.ok(
+            service
+                .recentEvents()
+                .some((e) =>
+                    /compute-dy-1 failed: cannot launch: Image "gone-image"/.test(e.message),
+                ),
+            JSON.stringify(service.recentEvents().map((e) => e.message)),
+        );
+        await service.round();
+        assert.notEqual(
+            service.workerView(NODE).note,
+            "create call outcome unknown",
+            "no server is awaited",
+        );
+    });
+});

@@ -1,0 +1,119 @@
+/**
+ * How many burst nodes are in use (autoscaler/nodesInUse.ts), the number the head's slurm.conf
+ * keeps declaring while workers.max is lowered, and the Salt state that reads it: slurm.conf
+ * declares max(workers.max - workers.min, in use) burst nodes.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, describe, it } from "node:test";
+import {
+    BURST_NODES_IN_USE_FILE,
+    BurstNodesInUseFile,
+    burstNodesInUse,
+} from "../../autoscaler/nodesInUse";
+import { configFrom, renderHighstateWithPaths } from "../helpers/salt";
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), "dc-nodes-in-use-"));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe("burstNodesInUse", () => {
+    const cases: Array<{
+        name: string;
+        servers: Array<{ node?: string; pool?: "static" | "burst" }>;
+        inFlight?: string[];
+        expected: number;
+    }> = [
+        { name: "none", servers: [], expected: 0 },
+        {
+            name: "the highest burst number with a server",
+            servers: [
+                { node: "compute-dy-2", pool: "burst" },
+                { node: "compute-dy-7", pool: "burst" },
+                { node: "compute-dy-3", pool: "burst" },
+            ],
+            expected: 7,
+        },
+        {
+            name: "the static floor does not count",
+            servers: [
+                { node: "compute-st-9", pool: "static" },
+                { node: "compute-dy-1", pool: "burst" },
+            ],
+            expected: 1,
+        },
+        {
+            name: "a launch in flight counts (its server may not be listed yet)",
+            servers: [{ node: "compute-dy-1", pool: "burst" }],
+            inFlight: ["compute-dy-5"],
+            expected: 5,
+        },
+        {
+            name: "names that are not <prefix>-<n> are ignored",
+            servers: [
+                { node: "other-dy-9", pool: "burst" },
+                { node: "compute-dy-x", pool: "burst" },
+                { node: "compute-dy-03", pool: "burst" },
+                { node: undefined, pool: "burst" },
+            ],
+            expected: 0,
+        },
+    ];
+    for (const c of cases) {
+        it(c.name, () => {
+            const records = new Map(
+                (c.inFlight ?? []).map((node) => [node, { launchInFlight: true }]),
+            );
+            assert.equal(burstNodesInUse("compute-dy", c.servers, records), c.expected);
+        });
+    }
+});
+
+describe("BurstNodesInUseFile", () => {
+    it("writes the number, readable by the head's state run, and only when it changes", () => {
+        const dir = mkdtempSync(path.join(tmp, "state-"));
+        const file = new BurstNodesInUseFile(dir);
+        file.write(6);
+        const target = path.join(dir, BURST_NODES_IN_USE_FILE);
+        assert.equal(readFileSync(target, "utf8"), "6\n");
+        assert.equal(statSync(target).mode & 0o777, 0o644);
+        const written = statSync(target).mtimeMs;
+        writeFileSync(target, "tampered\n");
+        file.write(6);
+        assert.equal(readFileSync(target, "utf8"), "tampered\n", "no write for the same number");
+        file.write(2);
+        assert.equal(readFileSync(target, "utf8"), "2\n");
+        assert.ok(statSync(target).mtimeMs >= written);
+    });
+});
+
+describe("the head's slurm.conf while workers.max is lowered", () => {
+    const burstLine = (conf: string): string | undefined =>
+        conf.split("\n").find((line) => line.includes("Feature=burst"));
+    const render = (stateDir: string, max: number): string => {
+        const config = configFrom({
+            keyName: "hpc-key",
+            allowedCidr: "203.0.113.0/24",
+            network: "private",
+            workers: { min: 0, max, flavor: "m1.small", image: "Rocky-9" },
+        });
+        const head = renderHighstateWithPaths(config, "head", { service_state_dir: stateDir });
+        assert.deepEqual(head.errors, []);
+        return head.files["/etc/slurm/slurm.conf"]!.content;
+    };
+
+    it("declares workers.max - workers.min burst nodes when the service has written nothing", () => {
+        const conf = render(path.join(tmp, "nothing-here"), 6);
+        assert.match(burstLine(conf)!, /^NodeName=\S+-dy-\[1-6\] /);
+    });
+
+    it("keeps the nodes the service still uses, and drops them once it uses fewer", () => {
+        const dir = mkdtempSync(path.join(tmp, "state-"));
+        const lowered = 2;
+        writeFileSync(path.join(dir, BURST_NODES_IN_USE_FILE), "9\n");
+        assert.match(burstLine(render(dir, lowered))!, /-dy-\[1-9\] /);
+        writeFileSync(path.join(dir, BURST_NODES_IN_USE_FILE), "0\n");
+        assert.match(burstLine(render(dir, lowered))!, /-dy-\[1-2\] /);
+    });
+});
