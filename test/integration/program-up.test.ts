@@ -248,13 +248,13 @@ describe("pulumi up for real: the program deployed into the local OpenStack", ()
         ]) {
             assert.match(preview.stdout, new RegExp(`\\+ +${type} `), type);
         }
-        assert.match(preview.stdout, /\+ 48 to create/);
+        assert.match(preview.stdout, /\+ 50 to create/);
         assert.deepEqual(await serversNamed(HEAD_NAME), [], "preview booted nothing");
     });
 
     it("pulumi up --yes creates it", async () => {
         const up = expectSuccess(await pulumi(["up", "--yes"]), "pulumi up");
-        assert.match(up.stdout, /\+ 48 created/);
+        assert.match(up.stdout, /\+ 50 created/);
         clusterId = expectSuccess(
             await pulumi(["stack", "output", "clusterId"]),
             "output",

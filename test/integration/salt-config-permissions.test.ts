@@ -318,7 +318,7 @@ describe("real Salt applies the head's /etc/dynamic-cluster states: who reads wh
         const writers = touchingConfigDir(highstate).filter(
             (id) => highstate[id]!.args["name"] !== CONFIG_DIR,
         );
-        assert.equal(writers.length, 3);
+        assert.equal(writers.length, 4);
         const seen: Record<string, Record<string, string>> = {};
         const expected: Record<string, Record<string, string>> = {};
         for (const [i, id] of [...writers].reverse().entries()) {
@@ -357,7 +357,7 @@ describe("real Salt applies the head's /etc/dynamic-cluster states: who reads wh
                 return e.isDirectory() ? [rel, ...walk(upper, full)] : [rel];
             });
         const sandboxes = fs.readdirSync(head!.dir).filter((d) => d.startsWith("etc-overlay"));
-        assert.equal(sandboxes.length, 4);
+        assert.equal(sandboxes.length, 5);
         for (const dir of sandboxes) {
             const written = walk(path.join(head!.dir, dir, "upper"));
             if (dir === path.basename(sandbox)) {
