@@ -21,7 +21,11 @@
  *   never taken for idle because a listing missed it;
  * - extra servers for one node, and tagged servers no node accounts for (after a grace
  *   period counted from the first round that saw them so), are deleted;
- * - minion keys of workers that no longer exist are removed.
+ * - minion keys of workers that no longer exist are removed, and rejected or denied keys of IDs
+ *   that are no worker of this cluster (garbage anyone who reaches port 4506 can leave); never a
+ *   key of the head's ID, of a live worker's ID, nor accepted or pending keys of unknown IDs;
+ * - remembered first keys (state.json) of IDs with no key left and no worker are forgotten, and
+ *   at most {@link FIRST_KEYS_MAX} are kept (the oldest non-live ones forgotten first).
  */
 import { isMinionId, nodeNameOfMinionId } from "../lib/minionId";
 import { serverFaultKind } from "../lib/openstack/errors";
@@ -36,7 +40,7 @@ import type {
     WorkerRecord,
     WorkerView,
 } from "./model";
-import type { KeyListing } from "./salt/keys";
+import { isSafeMinionId, type KeyListing } from "./salt/keys";
 import type { UnavailableEntry } from "./store";
 import { isBusy, isUp, type SchedulerNode } from "./scheduler/types";
 
@@ -47,11 +51,26 @@ export interface PolicyConfig {
     downTimeoutMs: number;
     orphanGraceMs: number;
     /**
+     * The burst pool's name prefix (`<prefix>-<n>`): keys of burst nodes beyond workers.max
+     * (retired when it was lowered) are this cluster's too, and removed once their worker is gone.
+     */
+    burstPrefix?: string;
+    /**
      * A worker still waiting for its next Salt step this long after the previous one gets a
      * note naming the likely causes (default 3 minutes).
      */
     saltSilenceMs?: number;
+    /** The head node's minion ID: its keys are never cleaned up. */
+    headMinionId?: string;
+    /** At most this many remembered first keys (default {@link FIRST_KEYS_MAX}). */
+    firstKeysMax?: number;
 }
+
+/**
+ * Bound on the remembered first keys (`firstKeys` in state.json): far above the workers a
+ * cluster has at once (each live worker keeps its entry whatever the bound).
+ */
+export const FIRST_KEYS_MAX = 10_000;
 
 /** Why a worker may be stuck at a Salt step, for its note (what an admin checks first). */
 export const SALT_SILENCE_CAUSES = {
@@ -100,7 +119,10 @@ export type Action =
     | { type: "mark-unavailable"; nodes: string[]; reason: string }
     /** Nodes no longer kept out of use go back to the scheduler (`down` ones are resumed). */
     | { type: "restore"; nodes: string[]; resume: string[] }
+    /** Removes every key of these IDs (and their remembered first keys). */
     | { type: "remove-keys"; minionIds: string[] }
+    /** Forgets the remembered first keys of these IDs (state.json). */
+    | { type: "forget-first-keys"; minionIds: string[] }
     | { type: "track-unreachable"; node: string; since: number | undefined };
 
 /** Everything the policy decides on. */
@@ -123,6 +145,8 @@ export interface PolicyInput {
      * period counts from then, not from the server's creation. Missing: seen so first now.
      */
     orphanSince?: ReadonlyMap<string, number>;
+    /** Minion IDs with a remembered first key (state.json `firstKeys`), oldest first. */
+    firstKeys?: readonly string[];
 }
 
 /** The policy's answer. */
@@ -553,18 +577,56 @@ export function decide(input: PolicyInput): Decision {
     if (restore.length)
         actions.push({ type: "restore", nodes: restore.sort(), resume: resume.sort() });
 
-    // Keys of workers that no longer exist (never the head's, never an unknown ID's).
+    // Keys: those of workers that no longer exist, and rejected or denied keys of IDs that are
+    // no worker of this cluster. Never the head's, never a live worker's, never an accepted or
+    // pending key of an unknown ID (an admin may have added it), never a rejected or denied key
+    // of an ID whose key is accepted (Salt keeps one per ID: an impersonation to look at).
     const liveMinions = new Set<string>();
     for (const server of observation.servers) if (server.minionId) liveMinions.add(server.minionId);
     for (const r of records.values()) if (r.minionId) liveMinions.add(r.minionId);
-    const stale: string[] = [];
+    // Of this cluster's naming: a node it has, or a burst node a lowered workers.max retired.
+    const retiredName = (node: string): boolean =>
+        config.burstPrefix !== undefined &&
+        node.startsWith(`${config.burstPrefix}-`) &&
+        /^[1-9][0-9]*$/.test(node.slice(config.burstPrefix.length + 1));
+    const ours = (id: string): boolean => {
+        const node = nodeNameOfMinionId(id);
+        return isMinionId(id) && node !== undefined && (poolOf.has(node) || retiredName(node));
+    };
+    const stale = new Set<string>();
     for (const state of ["accepted", "pending", "rejected", "denied"] as const) {
         for (const id of keys[state]) {
-            const node = nodeNameOfMinionId(id);
-            if (isMinionId(id) && node && poolOf.has(node) && !liveMinions.has(id)) stale.push(id);
+            if (id === config.headMinionId || liveMinions.has(id) || !isSafeMinionId(id)) continue;
+            if (ours(id)) stale.add(id);
+            else if ((state === "rejected" || state === "denied") && !keys.accepted.has(id)) {
+                stale.add(id);
+            }
         }
     }
-    if (stale.length) actions.push({ type: "remove-keys", minionIds: [...new Set(stale)].sort() });
+    if (stale.size) actions.push({ type: "remove-keys", minionIds: [...stale].sort() });
+
+    // Remembered first keys: forgotten once the ID has no key in any state and no worker (keys
+    // deleted out of band, servers gone), and beyond the bound, oldest first; a live worker's
+    // entry is never forgotten (its next key would count as a first one).
+    if (input.firstKeys?.length) {
+        const hasKey = (id: string): boolean =>
+            keys.accepted.has(id) ||
+            keys.pending.has(id) ||
+            keys.rejected.has(id) ||
+            keys.denied.has(id);
+        const forget = new Set<string>();
+        const kept: string[] = [];
+        for (const id of input.firstKeys) {
+            if (liveMinions.has(id) || stale.has(id)) continue;
+            if (hasKey(id)) kept.push(id);
+            else forget.add(id);
+        }
+        const max = config.firstKeysMax ?? FIRST_KEYS_MAX;
+        const remaining = input.firstKeys.filter((id) => !forget.has(id) && !stale.has(id));
+        const excess = Math.min(remaining.length - max, kept.length);
+        for (const id of kept.slice(0, Math.max(0, excess))) forget.add(id);
+        if (forget.size) actions.push({ type: "forget-first-keys", minionIds: [...forget].sort() });
+    }
 
     return { actions, workers, orphans };
 }

@@ -11,6 +11,14 @@
  * the failure is logged with its error, counted (`status().failedRounds`, consecutive) and
  * listed under `errors.round`, and the loop goes on; nothing escapes as an unhandled rejection,
  * which would end the process without a word.
+ *
+ * A dependency that hangs instead of failing does not hold the loop either: the observation has
+ * a budget (`tuning.round_budget`); a call still unanswered then is recorded as that source's
+ * error ("Nova did not answer within N s") and the round ends, the call finishing in the
+ * background with its result unused. The age of the last complete observation is reported
+ * (`status().observationAgeSeconds`, the `observation_age` metric); once it is older than
+ * 2 x reconcile_interval + round_budget it is listed as `errors.observation`, with one warning
+ * event when it becomes stale and an info event when it is current again.
  */
 import { Mutex, Semaphore } from "../lib/concurrency";
 import { BurstNodesInUseFile, burstNodesInUse } from "./nodesInUse";
@@ -129,10 +137,15 @@ export class DynamicClusterService implements ServiceCore {
     rounds = 0;
     /** Rounds in a row that threw (0 after a round that completes). */
     private failedRounds = 0;
+    /** When the service was built: the observation's age counts from here before the first. */
+    private readonly createdAt: number;
+    /** The observation was stale at the end of the last round (for the warn/info events). */
+    private stale = false;
 
     constructor(readonly deps: ServiceDeps) {
         this.settings = deps.settings;
         this.now = deps.now ?? Date.now;
+        this.createdAt = this.now();
         const w = deps.settings.workers;
         this.names = {
             static: nodeRange(w.static_prefix, w.static_count),
@@ -220,6 +233,7 @@ export class DynamicClusterService implements ServiceCore {
         try {
             observation = await this.observe(at);
         } catch {
+            this.noteObservationAge();
             return; // observe() recorded the error; the next round tries again
         }
         await this.lock.run(async () => {
@@ -236,6 +250,8 @@ export class DynamicClusterService implements ServiceCore {
                     downTimeoutMs: this.settings.tuning.down_timeout * 1000,
                     orphanGraceMs: this.settings.tuning.orphan_grace * 1000,
                     saltSilenceMs: this.settings.tuning.salt_silence * 1000,
+                    headMinionId: this.settings.head.minion_id,
+                    burstPrefix: this.settings.workers.burst_prefix,
                 },
                 observation,
                 records: this.records,
@@ -250,6 +266,7 @@ export class DynamicClusterService implements ServiceCore {
                 held: new Set(this.deps.store.state.held),
                 unavailable: new Map(Object.entries(this.deps.store.state.unavailable)),
                 orphanSince: this.orphanSince,
+                firstKeys: Object.keys(this.deps.store.state.firstKeys),
             });
             this.orphanSince = new Map(
                 decision.orphans.map((id) => [id, this.orphanSince.get(id) ?? observation.at]),
@@ -259,6 +276,7 @@ export class DynamicClusterService implements ServiceCore {
             await this.execute(decision.actions);
             this.recordBurstNodesInUse(observation);
         });
+        this.noteObservationAge();
         await this.syncFirewall(observation).catch((err) => this.fault("firewall", err));
         this.salt.checkOverdueHighstates();
         this.emitMetrics();
@@ -270,23 +288,99 @@ export class DynamicClusterService implements ServiceCore {
         }
     }
 
+    /**
+     * Observes Nova, the scheduler and Salt's keys at once, within `tuning.round_budget`. A
+     * source that fails or does not answer in time is recorded as its error (cleared when it
+     * answers again) and the observation fails; a late call goes on in the background, its
+     * result (or error) unused. The OpenStack client takes no abort signal, so the budget races
+     * the calls instead of cancelling them.
+     */
     private async observe(at: number): Promise<Observation> {
-        const guard = async <T>(source: string, work: () => Promise<T>): Promise<T> => {
-            try {
-                const value = await work();
-                if (this.errors.delete(source)) this.event("info", `${source} answers again`);
-                return value;
-            } catch (err) {
+        const budget = this.settings.tuning.round_budget;
+        let timer: NodeJS.Timeout | undefined;
+        const expired = new Promise<"expired">((resolve) => {
+            timer = setTimeout(() => resolve("expired"), budget * 1000);
+        });
+        const guard = async <T>(
+            source: string,
+            what: string,
+            work: () => Promise<T>,
+        ): Promise<T> => {
+            // Never rejects, so a call that fails after the budget is no unhandled rejection.
+            const settled = Promise.resolve()
+                .then(work)
+                .then(
+                    (value) => ({ ok: true as const, value }),
+                    (err: unknown) => ({ ok: false as const, err }),
+                );
+            const outcome = await Promise.race([settled, expired]);
+            if (outcome === "expired") {
+                const err = new Error(`${what} did not answer within ${budget} s`);
                 this.fault(source, err);
                 throw err;
             }
+            if (!outcome.ok) {
+                this.fault(source, outcome.err);
+                throw outcome.err;
+            }
+            if (this.errors.delete(source)) this.event("info", `${source} answers again`);
+            return outcome.value;
         };
-        const [servers, scheduler, keys] = await Promise.all([
-            guard("nova", () => this.deps.cloud.list()),
-            guard("scheduler", () => this.deps.scheduler.snapshot()),
-            guard("salt", () => this.deps.keys.list()),
-        ]);
-        return { at, servers, scheduler, keys };
+        // Each source settles (answers, fails or runs out of budget) within the budget, so the
+        // round waits for all three and every one's error is recorded in this round.
+        const [servers, scheduler, keys] = await Promise.allSettled([
+            guard("nova", "Nova", () => this.deps.cloud.list()),
+            guard("scheduler", `The scheduler (${this.settings.scheduler})`, () =>
+                this.deps.scheduler.snapshot(),
+            ),
+            guard("salt", "Salt's key directory", () => this.deps.keys.list()),
+        ]).finally(() => clearTimeout(timer));
+        const value = <T>(result: PromiseSettledResult<T>): T => {
+            if (result.status === "rejected") throw result.reason;
+            return result.value;
+        };
+        return { at, servers: value(servers), scheduler: value(scheduler), keys: value(keys) };
+    }
+
+    /** Age (ms) of the last complete observation; before the first, time since the start. */
+    private observationAgeMs(): number {
+        return this.now() - (this.observation?.at ?? this.createdAt);
+    }
+
+    /** Older than this (ms), the last complete observation is stale: 2 x interval + budget. */
+    private staleLimitMs(): number {
+        const t = this.settings.tuning;
+        return (2 * t.reconcile_interval + t.round_budget) * 1000;
+    }
+
+    /** The `errors.observation` entry while the observation is stale. */
+    private staleness(): { at: number; message: string } | undefined {
+        const age = this.observationAgeMs();
+        const limit = this.staleLimitMs();
+        if (age <= limit) return undefined;
+        const last = this.observation
+            ? `the last complete observation is ${Math.floor(age / 1000)} s old`
+            : `no complete observation in the ${Math.floor(age / 1000)} s since the start`;
+        return {
+            at: (this.observation?.at ?? this.createdAt) + limit,
+            message: `${last} (stale after ${limit / 1000} s); see the other errors for the source that fails`,
+        };
+    }
+
+    /**
+     * After each round: sends the observation's age (`observation_age`, seconds) and says once
+     * when the observation becomes stale (warn) and when it is current again (info).
+     */
+    private noteObservationAge(): void {
+        const age = this.observationAgeMs();
+        this.deps.metrics?.send("observation_age", Math.floor(age / 1000));
+        const stale = this.staleness();
+        if (stale && !this.stale) {
+            this.event("warn", `observation is stale: ${stale.message}`);
+        } else if (!stale && this.stale) {
+            this.event("info", "observation is current again");
+        }
+        this.stale = stale !== undefined;
     }
 
     /** Records and logs a failure of `source` (once per distinct message). */
@@ -411,6 +505,15 @@ export class DynamicClusterService implements ServiceCore {
                 this.deps.log.info(
                     { minionIds: action.minionIds },
                     "removed keys of workers that are gone",
+                );
+                return;
+            case "forget-first-keys":
+                this.deps.store.update((s) => {
+                    for (const id of action.minionIds) delete s.firstKeys[id];
+                });
+                this.deps.log.info(
+                    { minionIds: action.minionIds },
+                    "forgot the first keys of minion IDs that have no key and no worker left",
                 );
                 return;
             case "track-unreachable":
@@ -757,6 +860,7 @@ export class DynamicClusterService implements ServiceCore {
     /** The service's state in one object. */
     status() {
         const state = this.deps.store.state;
+        const stale = this.staleness();
         const workers = this.workers();
         const count = (pool: string) =>
             workers.filter((w) => w.pool === pool && w.phase !== "absent").length;
@@ -765,6 +869,11 @@ export class DynamicClusterService implements ServiceCore {
             scheduler: this.settings.scheduler,
             autoMode: state.autoMode,
             observedAt: this.observation?.at,
+            /**
+             * Seconds since the last complete observation (since the start before the first);
+             * past 2 x reconcile_interval + round_budget it is listed as `errors.observation`.
+             */
+            observationAgeSeconds: Math.floor(this.observationAgeMs() / 1000),
             rounds: this.rounds,
             /** Reconcile rounds in a row that threw; the reason is in `errors.round`. */
             failedRounds: this.failedRounds,
@@ -782,7 +891,10 @@ export class DynamicClusterService implements ServiceCore {
             },
             held: state.held,
             unavailable: state.unavailable,
-            errors: Object.fromEntries(this.errors),
+            errors: Object.fromEntries([
+                ...this.errors,
+                ...(stale ? [["observation", stale] as const] : []),
+            ]),
             inFlight: this.inFlight.size,
             metricsDropped: this.deps.metrics?.dropped ?? 0,
             salt: {

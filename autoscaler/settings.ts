@@ -46,6 +46,14 @@ const tuning = z
          * highstate result) this long after the previous one is reported, with likely causes.
          */
         salt_silence: z.number().positive().default(180),
+        /**
+         * Budget of a round's observation (Nova listing, scheduler snapshot, Salt key listing).
+         * A call still unanswered then fails the round (the call finishes in the background,
+         * its result unused), instead of holding the loop for the client's retries (3 x
+         * openstack_timeout plus backoff). The last complete observation counts as stale once
+         * older than 2 x reconcile_interval + round_budget.
+         */
+        round_budget: z.number().positive().default(60),
     })
     .default({
         reconcile_interval: 10,
@@ -58,6 +66,7 @@ const tuning = z
         openstack_timeout: 60,
         failure_cooldown: 300,
         salt_silence: 180,
+        round_budget: 60,
     });
 
 /** Schema of service.json (snake_case, as Salt writes it). */

@@ -56,7 +56,11 @@ export const persistedStateSchema = z.object({
     backoffs: z.record(z.string(), backoffSchema),
     /** Node names an admin put on hold. */
     held: z.array(z.string()),
-    /** SHA-256 of the first public key seen per minion ID (the only one ever accepted). */
+    /**
+     * SHA-256 of the first public key seen per minion ID (the only one ever accepted), oldest
+     * first; an entry is forgotten with its ID's keys, or once its ID has no key and no worker
+     * left, and at most `FIRST_KEYS_MAX` are kept (policy.ts).
+     */
     firstKeys: z.record(z.string(), z.string()),
     /** Nodes the service keeps out of use (set down in the scheduler), by name. */
     unavailable: z.record(z.string(), unavailableSchema),

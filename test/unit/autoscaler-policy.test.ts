@@ -10,6 +10,7 @@ import type { NodeRequest, ServerView, WorkerRecord } from "../../autoscaler/mod
 import {
     type Action,
     decide,
+    FIRST_KEYS_MAX,
     obsoleteRecords,
     type PolicyInput,
     REASONS,
@@ -59,10 +60,26 @@ function keys(accepted: string[] = [], pending: string[] = []): KeyListing {
     };
 }
 
+/** A key listing with every state. */
+function keyDirs(k: Partial<Record<keyof KeyListing, string[]>>): KeyListing {
+    return {
+        accepted: new Set(k.accepted ?? []),
+        pending: new Set(k.pending ?? []),
+        rejected: new Set(k.rejected ?? []),
+        denied: new Set(k.denied ?? []),
+    };
+}
+
+/** The head node's minion ID in these situations. */
+const HEAD = "dc-head";
+
 interface Situation {
     nodes?: Record<string, string>;
     servers?: ServerView[];
     keys?: KeyListing;
+    /** Minion IDs with a remembered first key (state.json), oldest first. */
+    firstKeys?: string[];
+    firstKeysMax?: number;
     records?: WorkerRecord[];
     requests?: Record<string, NodeRequest>;
     autoMode?: boolean;
@@ -100,6 +117,9 @@ function input(s: Situation): PolicyInput {
             launchTimeoutMs: 20 * MIN,
             downTimeoutMs: 8 * MIN,
             orphanGraceMs: 5 * MIN,
+            burstPrefix: "compute-dy",
+            headMinionId: HEAD,
+            firstKeysMax: s.firstKeysMax,
         },
         observation: {
             at: NOW - 1000,
@@ -115,6 +135,7 @@ function input(s: Situation): PolicyInput {
         held: new Set(s.held ?? []),
         unavailable: new Map(Object.entries(s.unavailable ?? {})),
         orphanSince: new Map(Object.entries(s.orphanSince ?? {})),
+        firstKeys: s.firstKeys,
     };
 }
 
@@ -516,6 +537,15 @@ const CASES: Case[] = [
         actions: [],
     },
     {
+        name: "the accepted key of a burst node workers.max retired goes once its server is gone; a live one stays",
+        situation: {
+            servers: [st1, server("compute-dy-8")],
+            nodes: { "compute-dy-8": "allocated+cloud+drain" },
+            keys: keys([st1.minionId!, minion("compute-dy-7"), minion("compute-dy-8")]),
+        },
+        actions: [{ type: "remove-keys", minionIds: [minion("compute-dy-7")] }],
+    },
+    {
         name: "keys of workers that are gone are removed; the head's and unknown ones are not",
         situation: {
             keys: keys(
@@ -525,6 +555,119 @@ const CASES: Case[] = [
         },
         actions: [
             { type: "remove-keys", minionIds: [minion("compute-dy-2"), minion("compute-dy-3")] },
+        ],
+    },
+    {
+        name: "rejected and denied keys of IDs not of this cluster's naming are removed (garbage from anyone who reaches 4506)",
+        situation: {
+            keys: keyDirs({
+                accepted: [st1.minionId!],
+                rejected: ["evil", "../evil2", minion("other-dy-1"), minion("compute-dy-9")],
+                denied: ["intruder", "Upper_Case.x"],
+            }),
+        },
+        actions: [
+            {
+                type: "remove-keys",
+                // "../evil2" is no file name the key store would touch: never listed.
+                minionIds: [
+                    "Upper_Case.x",
+                    "evil",
+                    "intruder",
+                    minion("compute-dy-9"),
+                    minion("other-dy-1"),
+                ].sort(),
+            },
+        ],
+    },
+    {
+        name: "accepted and pending keys of unknown IDs are kept (an admin may have added them), rejected ones go",
+        situation: {
+            keys: keyDirs({
+                accepted: [st1.minionId!, "admin-box", minion("other-dy-1")],
+                pending: ["stranger", minion("other-dy-2")],
+                rejected: ["stranger-2"],
+            }),
+        },
+        actions: [{ type: "remove-keys", minionIds: ["stranger-2"] }],
+    },
+    {
+        name: "the head's own ID is never cleaned up, whatever the state of its keys",
+        situation: {
+            keys: keyDirs({ accepted: [st1.minionId!], rejected: [HEAD], denied: [HEAD] }),
+        },
+        actions: [],
+    },
+    {
+        name: "a denied key of an ID with an accepted key is kept (Salt keeps one per ID: an impersonation the admin may look at)",
+        situation: {
+            keys: keyDirs({ accepted: [st1.minionId!, "admin-box"], denied: ["admin-box"] }),
+        },
+        actions: [],
+    },
+    {
+        name: "a rejected or denied key of a live worker's ID is kept (it keeps the impostor out)",
+        situation: {
+            servers: [st1, server("compute-dy-1")],
+            nodes: { "compute-dy-1": "idle+cloud" },
+            keys: keyDirs({
+                accepted: [st1.minionId!],
+                rejected: [minion("compute-dy-1")],
+                denied: [st1.minionId!],
+            }),
+        },
+        actions: [],
+    },
+    {
+        name: "remembered first keys of IDs with no key left and no worker are forgotten (keys deleted out of band)",
+        situation: {
+            servers: [st1],
+            records: [{ node: "compute-dy-3", minionId: minion("compute-dy-3") }],
+            keys: keyDirs({ accepted: [st1.minionId!, minion("other-dy-1")] }),
+            firstKeys: [
+                minion("compute-dy-1"),
+                st1.minionId!,
+                minion("other-dy-1"),
+                minion("compute-dy-3"),
+                minion("compute-dy-2"),
+            ],
+        },
+        actions: [
+            {
+                type: "forget-first-keys",
+                minionIds: [minion("compute-dy-1"), minion("compute-dy-2")],
+            },
+        ],
+    },
+    {
+        name: "remembered first keys whose key the same round removes are left to remove-keys",
+        situation: {
+            keys: keyDirs({ accepted: [st1.minionId!, minion("compute-dy-2")] }),
+            firstKeys: [st1.minionId!, minion("compute-dy-2")],
+        },
+        actions: [{ type: "remove-keys", minionIds: [minion("compute-dy-2")] }],
+    },
+    {
+        name: "remembered first keys beyond the bound: the oldest are forgotten first, never a live worker's",
+        situation: {
+            firstKeysMax: 3,
+            servers: [st1],
+            keys: keyDirs({
+                accepted: [st1.minionId!, ...[1, 2, 3, 4].map((i) => minion(`old-dy-${i}`))],
+            }),
+            firstKeys: [
+                st1.minionId!,
+                minion("old-dy-1"),
+                minion("old-dy-2"),
+                minion("old-dy-3"),
+                minion("old-dy-4"),
+            ],
+        },
+        actions: [
+            {
+                type: "forget-first-keys",
+                minionIds: [minion("old-dy-1"), minion("old-dy-2")],
+            },
         ],
     },
     {
@@ -587,6 +730,25 @@ describe("policy: situations", () => {
         );
         const w = decision.workers.find((x) => x.node === "compute-dy-1")!;
         assert.deepEqual([w.phase, w.activity, w.keyState], ["ready", "busy", "accepted"]);
+    });
+});
+
+describe("policy: the bound on remembered first keys", () => {
+    it("is a documented constant, large enough for every worker a cluster can have", () => {
+        assert.equal(FIRST_KEYS_MAX, 10_000);
+    });
+
+    it("a full store of live workers' first keys loses none of them", () => {
+        const live = ["compute-dy-1", "compute-dy-2", "compute-dy-3"];
+        const decision = decide(
+            input({
+                firstKeysMax: 1,
+                servers: [st1, ...live.map((n) => server(n))],
+                nodes: Object.fromEntries(live.map((n) => [n, "idle+cloud"])),
+                firstKeys: [st1.minionId!, ...live.map(minion)],
+            }),
+        );
+        assert.deepEqual(decision.actions, []);
     });
 });
 
