@@ -11,46 +11,14 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { BOOT_REFS_TTL_MS, namesStaleBootRef, WorkerCloud } from "../../autoscaler/cloud";
-import { parseSettings } from "../../autoscaler/settings";
+import { unitSettings } from "../helpers/serviceSettings";
 import { type BootRequest, type ComputeClient, OpenStackApiError } from "../../lib/openstack";
 
 const NODE = "compute-dy-1";
 const MINION = `${NODE}-${"a".repeat(26)}`;
 const T0 = 1_800_000_000_000;
 
-const settings = parseSettings({
-    cluster: { name: "dev", id: "0123456789abcdef" },
-    scheduler: "slurm",
-    head: { name: "head", minion_id: "head", address: "10.0.0.2" },
-    network: { network_id: "net", worker_security_group: "sg" },
-    workers: {
-        min: 0,
-        max: 2,
-        flavor: "m1.small",
-        image: "debian-12",
-        idle_timeout: 300,
-        launch_timeout: 1200,
-        static_prefix: "compute-st",
-        static_count: 0,
-        burst_prefix: "compute-dy",
-        burst_count: 2,
-    },
-    salt: { master_finger: Array.from({ length: 32 }, () => "ab").join(":") },
-    listen: {
-        local_api: { host: "127.0.0.1", port: 8081 },
-        http: { host: "0.0.0.0", port: 8080 },
-    },
-    graphite: { host: "127.0.0.1", port: 2003 },
-    firewall: { worker_set: "dc-workers", enabled: false },
-    dashboard: { username: "admin", password: "a-long-password" },
-    local_api_token_sha256: { slurm: "1".repeat(64), salt: "2".repeat(64), admin: "3".repeat(64) },
-    openstack: {
-        auth_url: "http://keystone.example:5000/v3",
-        application_credential_id: "id",
-        application_credential_secret: "secret",
-    },
-    state_dir: "/nonexistent",
-});
+const settings = unitSettings({ stateDir: "/nonexistent" });
 const template = readFileSync(path.resolve(__dirname, "../../cloud-init/worker.yaml"), "utf8");
 
 /** Nova's 400 for a create call, as the client raises it. */

@@ -13,7 +13,7 @@ import type { WorkerCloud } from "../../autoscaler/cloud";
 import type { SaltKeyStore } from "../../autoscaler/salt/keys";
 import type { SchedulerAdapter, SchedulerNode } from "../../autoscaler/scheduler/types";
 import { DynamicClusterService } from "../../autoscaler/service";
-import { parseSettings } from "../../autoscaler/settings";
+import { unitSettings } from "../helpers/serviceSettings";
 import { StateStore } from "../../autoscaler/store";
 import { OpenStackConfigError } from "../../lib/openstack";
 import { waitFor } from "../helpers/waitFor";
@@ -22,39 +22,7 @@ const NODE = "compute-dy-1";
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dc-unit-launch-errors-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const settings = parseSettings({
-    cluster: { name: "dev", id: "0123456789abcdef" },
-    scheduler: "slurm",
-    head: { name: "head", minion_id: "head", address: "10.0.0.2" },
-    network: { network_id: "net", worker_security_group: "sg" },
-    workers: {
-        min: 0,
-        max: 1,
-        flavor: "m1.small",
-        image: "gone-image",
-        idle_timeout: 300,
-        launch_timeout: 1200,
-        static_prefix: "compute-st",
-        static_count: 0,
-        burst_prefix: "compute-dy",
-        burst_count: 1,
-    },
-    salt: { master_finger: Array.from({ length: 32 }, () => "ab").join(":") },
-    listen: {
-        local_api: { host: "127.0.0.1", port: 8081 },
-        http: { host: "0.0.0.0", port: 8080 },
-    },
-    graphite: { host: "127.0.0.1", port: 2003 },
-    firewall: { worker_set: "dc-workers", enabled: false },
-    dashboard: { username: "admin", password: "a-long-password" },
-    local_api_token_sha256: { slurm: "1".repeat(64), salt: "2".repeat(64), admin: "3".repeat(64) },
-    openstack: {
-        auth_url: "http://keystone.example:5000/v3",
-        application_credential_id: "id",
-        application_credential_secret: "secret",
-    },
-    state_dir: tmp,
-});
+const settings = unitSettings({ stateDir: tmp, burst: 1, image: "gone-image" });
 
 describe("a launch refused before any create call", () => {
     it("counts a boot failure with the reason, and does not wait for a server that cannot exist", async () => {

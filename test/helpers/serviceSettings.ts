@@ -1,0 +1,60 @@
+/**
+ * Settings of a small Slurm cluster for unit tests that build the real service core
+ * (autoscaler/service.ts) with stand-in dependencies: validated by the service's own parser.
+ */
+import { parseSettings, type ServiceSettings } from "../../autoscaler/settings";
+
+/** What the tests vary. */
+export interface UnitSettingsOptions {
+    /** The service's state directory. */
+    stateDir: string;
+    /** Burst nodes (`workers.max`, no floor); default 2. */
+    burst?: number;
+    /** Worker image; default `debian-12`. */
+    image?: string;
+    /** Tuning overrides. */
+    tuning?: Record<string, number>;
+}
+
+/** Parsed settings: cluster `dev`, burst nodes `compute-dy-1..burst`, firewall off. */
+export function unitSettings(options: UnitSettingsOptions): ServiceSettings {
+    const burst = options.burst ?? 2;
+    return parseSettings({
+        cluster: { name: "dev", id: "0123456789abcdef" },
+        scheduler: "slurm",
+        head: { name: "head", minion_id: "head", address: "10.0.0.2" },
+        network: { network_id: "net", worker_security_group: "sg" },
+        workers: {
+            min: 0,
+            max: burst,
+            flavor: "m1.small",
+            image: options.image ?? "debian-12",
+            idle_timeout: 300,
+            launch_timeout: 1200,
+            static_prefix: "compute-st",
+            static_count: 0,
+            burst_prefix: "compute-dy",
+            burst_count: burst,
+        },
+        salt: { master_finger: Array.from({ length: 32 }, () => "ab").join(":") },
+        listen: {
+            local_api: { host: "127.0.0.1", port: 8081 },
+            http: { host: "0.0.0.0", port: 8080 },
+        },
+        graphite: { host: "127.0.0.1", port: 2003 },
+        firewall: { worker_set: "dc-workers", enabled: false },
+        dashboard: { username: "admin", password: "a-long-password" },
+        local_api_token_sha256: {
+            slurm: "1".repeat(64),
+            salt: "2".repeat(64),
+            admin: "3".repeat(64),
+        },
+        openstack: {
+            auth_url: "http://keystone.example:5000/v3",
+            application_credential_id: "id",
+            application_credential_secret: "secret",
+        },
+        state_dir: options.stateDir,
+        ...(options.tuning ? { tuning: options.tuning } : {}),
+    });
+}
