@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import pino from "pino";
-import { ComputeClient, Session } from "../lib/openstack";
+import { type CloudTls, ComputeClient, readCaBundle, Session } from "../lib/openstack";
 import { buildLocalApi } from "./api/local";
 import { buildPublicApi } from "./api/public";
 import { WorkerCloud } from "./cloud";
@@ -40,6 +40,29 @@ function schedulerFor(settings: ServiceSettings): SchedulerAdapter {
     );
 }
 
+/**
+ * The TLS trust of the service's OpenStack client: the CA bundle Salt wrote from the pillar
+ * (`openstack.cacert_file`), read and checked now so a bad file stops the start with its name.
+ */
+export function serviceTls(settings: ServiceSettings, logger: pino.Logger): CloudTls {
+    const { cacert_file: file, insecure } = settings.openstack;
+    const tls: CloudTls = { insecure };
+    if (file) {
+        const bundle = readCaBundle(file, "openstack.cacert_file of the service's settings");
+        tls.caPem = bundle.pem;
+        tls.caSource = `${file} (written by Salt from the CA bundle the Pulumi program used)`;
+    }
+    if (insecure) {
+        tls.insecureSource = "openstack.insecure of the service's settings";
+        logger.warn(
+            "TLS certificates of the OpenStack APIs are not checked (openstack.insecure, from " +
+                "the workstation's verify: false / OS_INSECURE); set the cloud's CA instead " +
+                "(cacert in clouds.yaml or OS_CACERT) and run `pulumi up`",
+        );
+    }
+    return tls;
+}
+
 /** Builds and starts the service from validated settings. */
 export async function startService(
     settings: ServiceSettings,
@@ -55,6 +78,7 @@ export async function startService(
                 id: settings.openstack.application_credential_id,
                 secret: settings.openstack.application_credential_secret,
             },
+            tls: serviceTls(settings, logger),
         },
         {
             attempts: 3,

@@ -622,7 +622,14 @@ export class DynamicClusterService implements ServiceCore {
             return;
         }
         const message = err instanceof Error ? err.message : String(err);
-        if (/ECONNREFUSED/.test(message) || (err as { name?: string })?.name === "UserDataError") {
+        // Refused connection, refused TLS certificate (the handshake failed, so the request was
+        // never sent), bad user-data: no server was created.
+        const name = (err as { name?: string })?.name;
+        if (
+            /ECONNREFUSED/.test(message) ||
+            name === "OpenStackTlsError" ||
+            name === "UserDataError"
+        ) {
             r.launchStartedAt = undefined;
             this.event("error", `cannot launch ${node}: ${message}`, node);
             if ((err as { name?: string })?.name === "UserDataError") {

@@ -141,6 +141,19 @@ export const settingsSchema = z
         scheduler_env: z.record(z.string(), z.string()).default({}),
         /**
          * A command prefix for the scheduler's tools, e.g. `["nsenter", "--net=..."]` when the
+            /**
+             * PEM file of the private CA the cloud's certificates are checked against (Salt
+             * writes `/etc/dynamic-cluster/openstack-ca.pem` from the pillar), or "" for the
+             * system's CA store. Read and checked at start.
+             */
+            cacert_file: z
+                .string()
+                .refine((f) => f === "" || path.isAbsolute(f), {
+                    message: "must be an absolute path, or empty for the system's CA store",
+                })
+                .default(""),
+            /** Certificates are not checked (the workstation had `verify: false`/OS_INSECURE). */
+            insecure: z.boolean().default(false),
          * scheduler's network is in another namespace or container.
          */
         scheduler_command_prefix: z.array(z.string()).default([]),

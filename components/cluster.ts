@@ -57,6 +57,10 @@ export interface ClusterArgs {
     config: ClusterConfig;
     /** Keystone URL and region for the head-node service. */
     cloud: CloudEndpoint;
+    /** PEM of the CA bundle the cloud's certificates are checked against, or "" (system's). */
+    caPem?: string;
+    /** Certificates are not checked (`verify: false`, OS_INSECURE). */
+    insecure?: boolean;
 }
 
 /** Renders the head node's user-data and checks it against Nova's size limit. */
@@ -269,6 +273,8 @@ export class Cluster extends pulumi.ComponentResource {
                     if (!flavor.vcpus || !flavor.ram) {
                         throw new Error(
                             `Worker flavor "${config.workers.flavor}" reports no vCPUs or RAM; ` +
+                    openstackCaPem: args.cloud.caPem ?? "",
+                    openstackInsecure: args.cloud.insecure ?? false,
                                 "choose another with `pulumi config set --path workers.flavor <name>`.",
                         );
                     }

@@ -38,6 +38,14 @@ export interface PillarResources {
     authUrl: string;
     /** Region of the cloud, or "" for the only one. */
     region: string;
+    /**
+     * PEM of the private CA bundle the cloud's certificates are checked against (from
+     * clouds.yaml's `cacert`, OS_CACERT or `openstack:cacertFile`); absent or "" for the system's
+     * CA store. Not secret: the head node writes it to `/etc/dynamic-cluster/openstack-ca.pem`.
+     */
+    openstackCaPem?: string;
+    /** The cloud's certificates are not checked (`verify: false`, OS_INSECURE); absent = false. */
+    openstackInsecure?: boolean;
     /** The worker flavor as Nova describes it. */
     workerFlavor: { vcpus: number; ramMb: number };
     /** Content hash of the service bundle (a new one restarts the service). */
@@ -194,6 +202,8 @@ export function buildPillar(config: ClusterConfig, res: PillarResources): Record
                 auth_url: res.authUrl,
                 region: res.region,
                 interface: "public",
+                ca_pem: res.openstackCaPem ?? "",
+                insecure: res.openstackInsecure ?? false,
             },
         },
     };

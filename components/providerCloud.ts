@@ -1,7 +1,9 @@
 /**
  * How the project's dynamic providers (WorkerPool, BurstSweep) reach Nova: the `openstack:*`
  * settings of the stack, captured in `configure`, else the `OS_*` / clouds.yaml environment of
- * the `pulumi` process, through the one OpenStack client (`lib/openstack`).
+ * the `pulumi` process, through the one OpenStack client (`lib/openstack`). That includes TLS
+ * trust: `openstack:cacertFile` / `openstack:insecure`, else `OS_CACERT` / `OS_INSECURE`, else
+ * the cloud's `cacert` / `verify` in clouds.yaml, the order the OpenStack provider uses.
  *
  * Serialized by value into each provider (it imports no npm package at run time).
  */
@@ -35,6 +37,9 @@ export async function configureFromStack(req: pulumi.dynamic.ConfigureRequest): 
         APPLICATION_CREDENTIAL_SECRET: get("applicationCredentialSecret"),
         REGION_NAME: get("region"),
         INTERFACE: get("endpointType"),
+        // TLS trust, as the OpenStack provider reads it (else OS_CACERT / clouds.yaml's cacert).
+        CACERT: get("cacertFile"),
+        INSECURE: get("insecure"),
     };
 }
 

@@ -170,3 +170,23 @@ export class OpenStackConfigError extends Error {
 export class DeadlineError extends Error {
     override name = "DeadlineError";
 }
+
+/**
+ * Thrown when the TLS handshake with an API failed on the server's certificate (not trusted,
+ * another host's, expired): the request never reached the API, and repeating it cannot help.
+ * The message names the URL and the setting that fixes it.
+ */
+export class OpenStackTlsError extends Error {
+    override name = "OpenStackTlsError";
+
+    constructor(
+        message: string,
+        /** URL of the request. */
+        readonly url: string,
+        /** Node's TLS error code, e.g. `SELF_SIGNED_CERT_IN_CHAIN`. */
+        readonly code: string,
+        options?: { cause?: unknown },
+    ) {
+        super(message, options);
+    }
+}

@@ -7,8 +7,23 @@
  * - POST only when the connection was refused, so the request never reached the server.
  * 4xx answers (bad request, quota, conflict) are never retried here: callers decide.
  * Hand-written (no retry package) because `lib/openstack` is serialized into the dynamic provider.
+ *
+ * Requests go through Node's `node:http` / `node:https`, not the global `fetch`, because clouds
+ * with a private CA need a per-request trust store (`ca`, `rejectUnauthorized`), and of the
+ * ways to give `fetch` one: the `undici` npm package is not a dependency of this project (only
+ * a transitive one of the Pulumi SDK's tooling, in another major version than the one inside
+ * Node), and the constructor of Node's own global dispatcher is reachable only through an
+ * internal symbol set on first use. `https.request` takes `ca` as a documented, stable option
+ * of a built-in module (so this file still serializes into the dynamic provider), and Node's
+ * global agent pools connections per trust setting (the agent's socket key includes `ca` and
+ * `rejectUnauthorized`) with keep-alive, as `fetch` did. A certificate the client does not
+ * trust (self-signed, unknown CA, another host's, expired) is an {@link OpenStackTlsError},
+ * never retried, whose message names the URL and the setting that fixes it.
  */
-import { apiMessageOf, OpenStackApiError } from "./errors";
+import * as http from "node:http";
+import * as https from "node:https";
+import type { CloudTls } from "./credentials";
+import { apiMessageOf, OpenStackApiError, OpenStackTlsError } from "./errors";
 
 /** Retry settings. */
 export interface RetryPolicy {
@@ -37,6 +52,8 @@ export interface HttpRequest {
     headers?: Record<string, string>;
     /** JSON body; serialized afresh for every attempt. */
     body?: unknown;
+    /** TLS trust of `https:` URLs; absent means the system's CA store, verification on. */
+    tls?: CloudTls;
 }
 
 /** A successful answer. */
@@ -51,6 +68,69 @@ export interface HttpResponse {
 const IDEMPOTENT: readonly string[] = ["GET", "HEAD", "PUT", "DELETE"];
 const RETRYABLE_STATUS: readonly number[] = [429, 502, 503, 504];
 
+/**
+ * Node's codes (OpenSSL's verify errors, and Node's own host name check) for a server
+ * certificate the client refuses: the handshake failed, the request was never sent.
+ */
+export const TLS_CERT_ERRORS: readonly string[] = [
+    "DEPTH_ZERO_SELF_SIGNED_CERT",
+    "SELF_SIGNED_CERT_IN_CHAIN",
+    "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+    "UNABLE_TO_GET_ISSUER_CERT",
+    "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+    "UNABLE_TO_DECRYPT_CERT_SIGNATURE",
+    "UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY",
+    "CERT_SIGNATURE_FAILURE",
+    "CERT_UNTRUSTED",
+    "CERT_REJECTED",
+    "CERT_REVOKED",
+    "INVALID_CA",
+    "INVALID_PURPOSE",
+    "PATH_LENGTH_EXCEEDED",
+    "CERT_CHAIN_TOO_LONG",
+    "CERT_HAS_EXPIRED",
+    "CERT_NOT_YET_VALID",
+    "HOSTNAME_MISMATCH",
+    "ERR_TLS_CERT_ALTNAME_INVALID",
+];
+
+const PRIVATE_CA_HINT =
+    "To trust a private CA, set `cacert` of the cloud in clouds.yaml, or OS_CACERT (or " +
+    "`pulumi config set openstack:cacertFile`), to its PEM bundle.";
+
+/**
+ * The message of a refused server certificate: what is wrong, with which URL, and the setting
+ * that fixes it.
+ */
+export function tlsErrorMessage(
+    method: string,
+    url: string,
+    code: string,
+    detail: string,
+    tls?: CloudTls,
+): string {
+    const head = `${method} ${url} failed: `;
+    const why = `(${code}: ${detail})`;
+    if (code === "ERR_TLS_CERT_ALTNAME_INVALID" || code === "HOSTNAME_MISMATCH") {
+        return (
+            `${head}the server's TLS certificate is not for ${new URL(url).hostname} ${why}. ` +
+            "Use the host name the certificate names (in OS_AUTH_URL / `auth_url`, or the " +
+            `catalog's endpoints). ${PRIVATE_CA_HINT}`
+        );
+    }
+    if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID") {
+        return `${head}the server's TLS certificate is outside its validity period ${why}; check this machine's clock, or ask the cloud's operators to renew it.`;
+    }
+    if (tls?.caPem) {
+        return (
+            `${head}the server's TLS certificate is not signed by the CA bundle from ` +
+            `${tls.caSource ?? "the cacert setting"} ${why}. Point that setting at the PEM ` +
+            "bundle of the CA that signed the cloud's certificate (with its intermediates)."
+        );
+    }
+    return `${head}the server's TLS certificate is not trusted ${why}. ${PRIVATE_CA_HINT}`;
+}
+
 /** True when a failed attempt may be repeated. */
 export function shouldRetry(
     method: HttpRequest["method"],
@@ -59,6 +139,7 @@ export function shouldRetry(
     if (outcome.status !== undefined)
         return IDEMPOTENT.includes(method) && RETRYABLE_STATUS.includes(outcome.status);
     if (outcome.errorCode === "ECONNREFUSED") return true; // never reached the server
+    if (outcome.errorCode && TLS_CERT_ERRORS.includes(outcome.errorCode)) return false; // cannot heal
     return IDEMPOTENT.includes(method); // reset, timeout, DNS: the server may have acted, so only idempotent
 }
 
@@ -100,11 +181,94 @@ export function parseRetryAfter(value: string | null, now: number): number | und
     return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
 }
 
-function causeCode(err: unknown): string | undefined {
+function errorCode(err: unknown): string | undefined {
+    const code = (err as { code?: unknown })?.code;
+    if (typeof code === "string") return code;
     const cause = (err as { cause?: { code?: string } })?.cause;
-    if (cause?.code) return cause.code;
-    if ((err as { name?: string })?.name === "TimeoutError") return "ETIMEDOUT";
-    return undefined;
+    return cause?.code;
+}
+
+/** What one attempt got back. */
+interface RawResponse {
+    status: number;
+    headers: Headers;
+    text: string;
+}
+
+/**
+ * Sends one attempt with `node:http` / `node:https`; the deadline covers the whole exchange,
+ * the body included. A timeout fails with code ETIMEDOUT.
+ */
+function send(request: HttpRequest, timeoutMs: number): Promise<RawResponse> {
+    return new Promise<RawResponse>((resolve, reject) => {
+        const url = new URL(request.url);
+        const body = request.body !== undefined ? JSON.stringify(request.body) : undefined;
+        const headers: Record<string, string> = {
+            Accept: "application/json",
+            ...(body !== undefined
+                ? {
+                      "Content-Type": "application/json",
+                      "Content-Length": String(Buffer.byteLength(body)),
+                  }
+                : {}),
+            ...request.headers,
+        };
+        // A holder declared before its users: Pulumi's closure serializer cannot capture a
+        // variable that a closure uses before its declaration.
+        const deadline: { timer?: NodeJS.Timeout } = {};
+        let settled = false;
+        const settle = (fn: () => void): void => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(deadline.timer);
+            fn();
+        };
+        const onResponse = (res: http.IncomingMessage): void => {
+            const chunks: Buffer[] = [];
+            res.on("data", (chunk: Buffer) => chunks.push(chunk));
+            res.on("error", (err) => settle(() => reject(err)));
+            res.on("end", () => {
+                const responseHeaders = new Headers();
+                for (const [name, value] of Object.entries(res.headers)) {
+                    if (value === undefined) continue;
+                    for (const v of Array.isArray(value) ? value : [value]) {
+                        responseHeaders.append(name, v);
+                    }
+                }
+                const text = Buffer.concat(chunks).toString("utf8");
+                settle(() =>
+                    resolve({ status: res.statusCode ?? 0, headers: responseHeaders, text }),
+                );
+            });
+        };
+        let req: http.ClientRequest;
+        if (url.protocol === "https:") {
+            req = https.request(
+                url,
+                {
+                    method: request.method,
+                    headers,
+                    ca: request.tls?.caPem || undefined,
+                    rejectUnauthorized: request.tls?.insecure !== true,
+                },
+                onResponse,
+            );
+        } else if (url.protocol === "http:") {
+            req = http.request(url, { method: request.method, headers }, onResponse);
+        } else {
+            reject(new Error(`unsupported URL scheme ${url.protocol} (http: or https: only)`));
+            return;
+        }
+        deadline.timer = setTimeout(() => {
+            const err = Object.assign(new Error(`no answer within ${timeoutMs} ms`), {
+                code: "ETIMEDOUT",
+            });
+            settle(() => reject(err));
+            req.destroy(err);
+        }, timeoutMs);
+        req.on("error", (err) => settle(() => reject(err)));
+        req.end(body);
+    });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -123,20 +287,25 @@ export async function httpRequest(
     wait: (ms: number) => Promise<void> = sleep,
 ): Promise<HttpResponse> {
     for (let attempt = 1; ; attempt++) {
-        let response: Response;
+        let response: RawResponse;
         try {
-            response = await fetch(request.url, {
-                method: request.method,
-                headers: {
-                    Accept: "application/json",
-                    ...(request.body !== undefined ? { "Content-Type": "application/json" } : {}),
-                    ...request.headers,
-                },
-                body: request.body !== undefined ? JSON.stringify(request.body) : undefined,
-                signal: AbortSignal.timeout(policy.timeoutMs),
-            });
+            response = await send(request, policy.timeoutMs);
         } catch (err) {
-            const code = causeCode(err);
+            const code = errorCode(err);
+            if (code && TLS_CERT_ERRORS.includes(code)) {
+                throw new OpenStackTlsError(
+                    tlsErrorMessage(
+                        request.method,
+                        request.url,
+                        code,
+                        (err as Error).message,
+                        request.tls,
+                    ),
+                    request.url,
+                    code,
+                    { cause: err },
+                );
+            }
             if (attempt < policy.attempts && shouldRetry(request.method, { errorCode: code })) {
                 await wait(backoffMs(policy, attempt));
                 continue;
@@ -144,8 +313,8 @@ export async function httpRequest(
             const reason = code ?? (err as Error).message;
             throw new Error(`${request.method} ${request.url} failed: ${reason}`, { cause: err });
         }
-        const text = await response.text();
-        if (response.ok) {
+        const text = response.text;
+        if (response.status >= 200 && response.status < 300) {
             return {
                 status: response.status,
                 headers: response.headers,

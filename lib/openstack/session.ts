@@ -1,7 +1,8 @@
 /**
  * A Keystone v3 session: issues a token (password or application credential), reuses it until
  * shortly before it expires, re-authenticates once on a 401, and finds service endpoints in the
- * token's catalog by type, interface and region.
+ * token's catalog by type, interface and region. Every request, Keystone's and the services',
+ * uses the credentials' TLS trust (a private CA's bundle, or none).
  */
 import type { CloudCredentials } from "./credentials";
 import { OpenStackApiError, OpenStackConfigError } from "./errors";
@@ -123,6 +124,7 @@ export class Session {
                     method: "POST",
                     url: `${this.credentials.authUrl}/auth/tokens`,
                     body: this.authBody(),
+                    tls: this.credentials.tls,
                 },
                 this.retry,
             );
@@ -202,6 +204,7 @@ export class Session {
                         url: base + request.path,
                         headers: { ...request.headers, "X-Auth-Token": token.value },
                         body: request.body,
+                        tls: this.credentials.tls,
                     },
                     this.retry,
                 );

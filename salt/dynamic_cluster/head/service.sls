@@ -13,6 +13,10 @@ include:
 {%- set head_secrets = salt['pillar.get']('dynamic_cluster_head_secrets', {}) %}
 {%- set tokens = head_secrets.get('local_api_tokens', {}) %}
 {%- set sha256 = salt['hashutil.sha256_digest'] %}
+{#- The private CA of the cloud's APIs (PEM, not secret), when the workstation had one
+    (clouds.yaml `cacert`, OS_CACERT, openstack:cacertFile): root-owned, world-readable. #}
+{%- set openstack_ca = dc.openstack.get('ca_pem', '') %}
+{%- set openstack_ca_file = dc.paths.config_dir ~ '/openstack-ca.pem' %}
 {%- set settings = {
       'cluster': dc.cluster,
       'scheduler': dc.scheduler.kind,
@@ -37,7 +41,9 @@ include:
         'region': dc.openstack.region,
         'interface': dc.openstack.interface,
         'application_credential_id': head_secrets.get('openstack', {}).get('application_credential_id', ''),
-        'application_credential_secret': head_secrets.get('openstack', {}).get('application_credential_secret', '')},
+        'application_credential_secret': head_secrets.get('openstack', {}).get('application_credential_secret', ''),
+        'cacert_file': openstack_ca_file if openstack_ca else '',
+        'insecure': dc.openstack.get('insecure', False)},
       'state_dir': dc.paths.service_state_dir} %}
 
 dynamic-cluster-head-service-file-directory-state:
@@ -56,6 +62,20 @@ dynamic-cluster-head-service-file-serialize-settings:
     - show_changes: False
     - require:
       - file: dynamic-cluster-head-config-dir-file-directory
+
+{#- Written only when there is one: without a CA, service.json's cacert_file is "" and a file
+    left from an earlier CA is never read. #}
+{%- if openstack_ca %}
+dynamic-cluster-head-service-file-managed-openstack-ca:
+  file.managed:
+    - name: {{ openstack_ca_file }}
+    - contents_pillar: dynamic_cluster:openstack:ca_pem
+    - user: root
+    - group: root
+    - mode: '0644'
+    - require:
+      - file: dynamic-cluster-head-config-dir-file-directory
+{%- endif %}
 
 {#- Root's token of the local API (the reports and admin actions; `dynamic-cluster` reads it
     for every command but `slurm ...`): root-only. #}
@@ -108,6 +128,9 @@ dynamic-cluster-head-service-service-running:
       - file: dynamic-cluster-head-service-file-directory-state
     - watch:
       - file: dynamic-cluster-head-service-file-serialize-settings
+{%- if openstack_ca %}
+      - file: dynamic-cluster-head-service-file-managed-openstack-ca
+{%- endif %}
       - file: dynamic-cluster-head-service-file-managed-unit
 
 dynamic-cluster-head-service-test-show-notification-missing-bundle:
