@@ -40,8 +40,16 @@ import { WorkerPool } from "./workerPool";
 /** The project's root directory (holds `cloud-init/` and `salt/`). */
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
 
-/** Node.js module stream installed on the head node (Rocky/Alma 9 AppStream). */
-export const HEAD_NODEJS_STREAM = "20";
+/**
+ * Node.js module stream installed on the head node (Rocky/Alma 9 AppStream): `nodejs:24`, the
+ * newest LTS line RHEL 9 ships as a module stream (new in RHEL 9.7: "Node.js 24" in
+ * https://docs.rockylinux.org/release_notes/9_7/; Red Hat's own UBI 9 image runs
+ * `dnf -y module enable nodejs:24`, github.com/sclorg/s2i-nodejs-container 24/Dockerfile.rhel9).
+ * Node.js 24 is LTS until 2028-04-30; Node.js 20 reached its end of life in April 2026. The
+ * service bundle targets the same version (components/serviceBundle.ts), and
+ * test/env/node-lts.sh installs it for test/integration/service-bundle-node-lts.test.ts.
+ */
+export const HEAD_NODEJS_STREAM = "24";
 
 /** Where the OpenStack API is, as the head-node service must reach it. */
 export interface CloudEndpoint {
@@ -49,6 +57,10 @@ export interface CloudEndpoint {
     authUrl: string;
     /** Region, or "" when the cloud has one. */
     region: string;
+    /** PEM of the CA bundle the cloud's certificates are checked against, or "" (system's). */
+    caPem?: string;
+    /** Certificates are not checked (`verify: false`, OS_INSECURE). */
+    insecure?: boolean;
 }
 
 /** Arguments of {@link Cluster}. */
@@ -57,10 +69,6 @@ export interface ClusterArgs {
     config: ClusterConfig;
     /** Keystone URL and region for the head-node service. */
     cloud: CloudEndpoint;
-    /** PEM of the CA bundle the cloud's certificates are checked against, or "" (system's). */
-    caPem?: string;
-    /** Certificates are not checked (`verify: false`, OS_INSECURE). */
-    insecure?: boolean;
 }
 
 /** Renders the head node's user-data and checks it against Nova's size limit. */
@@ -265,6 +273,8 @@ export class Cluster extends pulumi.ComponentResource {
                     masterFinger: finger,
                     authUrl: args.cloud.authUrl,
                     region: args.cloud.region,
+                    openstackCaPem: args.cloud.caPem ?? "",
+                    openstackInsecure: args.cloud.insecure ?? false,
                     serviceBundle,
                 }),
             )
@@ -273,8 +283,6 @@ export class Cluster extends pulumi.ComponentResource {
                     if (!flavor.vcpus || !flavor.ram) {
                         throw new Error(
                             `Worker flavor "${config.workers.flavor}" reports no vCPUs or RAM; ` +
-                    openstackCaPem: args.cloud.caPem ?? "",
-                    openstackInsecure: args.cloud.insecure ?? false,
                                 "choose another with `pulumi config set --path workers.flavor <name>`.",
                         );
                     }

@@ -29,7 +29,9 @@ export function buildServiceBundle(outDir: string = SERVICE_BUNDLE_DIR): string 
         outdir: path.join(outDir, "autoscaler"),
         bundle: true,
         platform: "node",
-        target: "node20",
+        // The head node's Node.js (HEAD_NODEJS_STREAM in ./cluster.ts), not the workstation's
+        // (the Pulumi program itself still runs on Node 20).
+        target: "node24",
         format: "cjs",
         sourcemap: "linked",
         legalComments: "linked",

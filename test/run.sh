@@ -57,6 +57,7 @@ start_background() { # name command...
 if [ "${stage}" != unit ]; then
     start_background pulumi-toolchain bash test/env/pulumi/build.sh
     start_background salt bash test/env/salt/install.sh
+    start_background node-lts bash test/env/node-lts.sh
 fi
 # Waits for the background build NAME (in this shell: `wait` needs its parent); shows its log and
 # stops when it failed. Its result is then in test/.out/NAME.path.
@@ -98,10 +99,13 @@ if [ "${stage}" != unit ]; then
     echo "== waiting for Salt (log: ${out}/salt.log)"
     finish_background salt
     DC_SALT_VENV="$(cat "${out}/salt.path")"
+    # The head node's Node.js (seconds cold), for test/integration/service-bundle-node-lts.test.ts.
+    finish_background node-lts
+    DC_NODE_LTS="$(cat "${out}/node-lts.path")"
     echo "== waiting for the Pulumi toolchain (log: ${out}/pulumi-toolchain.log)"
     finish_background pulumi-toolchain
     DC_PULUMI_TOOLCHAIN="$(cat "${out}/pulumi-toolchain.path")"
-    export DC_SALT_VENV DC_PULUMI_TOOLCHAIN
+    export DC_SALT_VENV DC_PULUMI_TOOLCHAIN DC_NODE_LTS
     shopt -s nullglob
     integration=(test/integration/*.test.ts)
     if [ -n "${osbox_pid}" ]; then

@@ -7,8 +7,9 @@
  *   restricted by the program's own access rules (components/accessRules.ts);
  * - Slurm is Debian's slurmctld with the rendered slurm.conf and power-saving programs, which
  *   run the built `dynamic-cluster` command (test/helpers/slurmCluster.ts);
- * - the service is the built bundle (`node main.js --settings ...`) in its own process, so a
- *   test can kill it;
+ * - the service is the built bundle in its own process, started as the head node's unit starts
+ *   it (test/helpers/serviceNode.ts: its Node.js options, and the head's Node.js when
+ *   test/env/node-lts.sh installed it), so a test can kill it;
  * - Salt is real (test/helpers/saltMaster.ts): the pinned PyPI master as user `salt` with the
  *   generated master config, key pair, pillar and reactors, and a real salt-minion in each
  *   worker machine (test/helpers/cloudHosts.ts: namespaces with the server's address, the
@@ -47,6 +48,7 @@ import {
 import { freePort } from "./ports";
 import { configFrom, type Highstate, renderHighstateWithPaths } from "./salt";
 import { saltVenv } from "./saltCall";
+import { serviceCommand } from "./serviceNode";
 import { SaltMaster, type WorkerBehaviour } from "./saltMaster";
 import { HOST_NETNS, IN_HEAD, SlurmCluster } from "./slurmCluster";
 import { waitFor } from "./waitFor";
@@ -439,13 +441,8 @@ export class ServiceHarness {
     async startService(): Promise<void> {
         const out = fs.openSync(this.logFile, "a");
         this.starts++;
-        const child = spawn(
-            process.execPath,
-            [path.join(serviceBundle(), "autoscaler", "main.js"), "--settings", this.settingsFile],
-            {
-                stdio: ["ignore", out, out],
-            },
-        );
+        const [node, args] = serviceCommand(serviceBundle(), this.settingsFile);
+        const child = spawn(node, args, { stdio: ["ignore", out, out] });
         fs.closeSync(out);
         this.process = child;
         this.exited = new Promise((resolve) => child.once("exit", resolve));

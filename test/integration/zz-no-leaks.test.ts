@@ -63,7 +63,7 @@ describe("after the whole integration suite", () => {
         // Only this run's (a run killed earlier is not ours): npm test lists the temporary
         // directory at its start (DC_TEST_TMP_BEFORE) and sets DC_TEST_RUN_STARTED; the rule,
         // which counts a directory when in doubt, is in test/helpers/leaks.ts.
-        const pattern = /^dc-(e2e|carbon|salt-configs|salt-real|program-up|ssh-it)-/;
+        const pattern = /^dc-(e2e|carbon|salt-configs|salt-real|program-up|ssh-it|node-lts)-/;
         const listed = process.env["DC_TEST_TMP_BEFORE"];
         const before = listed
             ? new Set(fs.readFileSync(listed, "utf8").split("\n").filter(Boolean))
