@@ -69,6 +69,14 @@ const tuning = z
         round_budget: 60,
     });
 
+/** The tuning knobs (`tuning` in service.json), seconds unless said otherwise. */
+export type Tuning = z.infer<typeof tuning>;
+
+/** The tuning a service.json without `tuning` gets (the replay simulates these too). */
+export function defaultTuning(): Tuning {
+    return tuning.parse(undefined);
+}
+
 /** Schema of service.json (snake_case, as Salt writes it). */
 export const settingsSchema = z
     .object({
@@ -133,14 +141,6 @@ export const settingsSchema = z
             interface: z.string().default("public"),
             application_credential_id: nonEmpty,
             application_credential_secret: nonEmpty,
-        }),
-        state_dir: nonEmpty,
-        /** The worker user-data template (cloud-init/worker.yaml as installed with the service). */
-        worker_user_data: nonEmpty.optional(),
-        /** Extra environment of scheduler commands (e.g. SLURM_CONF). */
-        scheduler_env: z.record(z.string(), z.string()).default({}),
-        /**
-         * A command prefix for the scheduler's tools, e.g. `["nsenter", "--net=..."]` when the
             /**
              * PEM file of the private CA the cloud's certificates are checked against (Salt
              * writes `/etc/dynamic-cluster/openstack-ca.pem` from the pillar), or "" for the
@@ -154,6 +154,14 @@ export const settingsSchema = z
                 .default(""),
             /** Certificates are not checked (the workstation had `verify: false`/OS_INSECURE). */
             insecure: z.boolean().default(false),
+        }),
+        state_dir: nonEmpty,
+        /** The worker user-data template (cloud-init/worker.yaml as installed with the service). */
+        worker_user_data: nonEmpty.optional(),
+        /** Extra environment of scheduler commands (e.g. SLURM_CONF). */
+        scheduler_env: z.record(z.string(), z.string()).default({}),
+        /**
+         * A command prefix for the scheduler's tools, e.g. `["nsenter", "--net=..."]` when the
          * scheduler's network is in another namespace or container.
          */
         scheduler_command_prefix: z.array(z.string()).default([]),

@@ -17,7 +17,7 @@ mkdir -p "${out}"
 # What each benchmark needs besides Node.js; a benchmark not listed gets everything.
 needs() { # file name
     case "$1" in
-    mock-program.ts) echo "" ;;
+    mock-program.ts | replay-speed.ts) echo "" ;;
     workerpool-nova.ts) echo "openstack" ;;
     autoscaler-scale.ts) echo "openstack salt tools" ;;
     *) echo "openstack salt tools" ;;
@@ -95,6 +95,11 @@ if [ "${need_salt}" = 1 ]; then
     DC_SALT_VENV="$(bash test/env/salt/install.sh 2>"${out}/bench-salt.log")" ||
         failed "${out}/bench-salt.log" "test/env/salt/install.sh"
     export DC_SALT_VENV
+    # The service runs on the head node's Node.js, as deployed (test/helpers/serviceNode.ts).
+    echo "== the head node's Node.js (log: ${out}/bench-node-lts.log)"
+    DC_NODE_LTS="$(bash test/env/node-lts.sh 2>"${out}/bench-node-lts.log")" ||
+        failed "${out}/bench-node-lts.log" "test/env/node-lts.sh"
+    export DC_NODE_LTS
 fi
 
 node --import tsx bench/run.ts ${only:+"${only}"}

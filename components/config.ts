@@ -11,6 +11,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
+import { WORKER_DEFAULTS } from "../lib/workerDefaults";
 
 /** Which batch scheduler the cluster runs. */
 export type SchedulerKind = "slurm" | "torque";
@@ -156,14 +157,8 @@ export const HEAD_NODE_DEFAULTS: HeadNodeConfig = {
     image: "Rocky-9",
 };
 
-/** Default worker policy (image and flavor default to the head node's). */
-export const WORKER_DEFAULTS = {
-    min: 0,
-    max: 8,
-    idleTimeout: 600,
-    launchTimeout: 1200,
-    namePrefix: "compute",
-} as const;
+/** Default worker policy (image and flavor default to the head node's); lib/workerDefaults.ts. */
+export { WORKER_DEFAULTS };
 
 /** Default `/data` volume. */
 export const DATA_DEFAULTS: DataVolumeConfig = { size: 100, protect: true };

@@ -1,0 +1,89 @@
+/**
+ * The replay's vocabulary: the cluster and cloud a replay simulates, and what it reports per
+ * policy. Times are seconds of simulated time.
+ */
+import type { TraceJob } from "./trace/types";
+
+/** The worker policy under test, as `pulumi config` sets it (workers.*). */
+export interface WorkerShape {
+    /** workers.min: the static floor, always up (Pulumi's). */
+    min: number;
+    /** workers.max: static + burst nodes. */
+    max: number;
+    /** workers.idleTimeout (Slurm SuspendTime), s. */
+    idleTimeout: number;
+    /** workers.launchTimeout (Slurm ResumeTimeout, the service's launch deadline), s. */
+    launchTimeout: number;
+    /** Cores per worker (the flavor's vCPUs). */
+    coresPerNode: number;
+}
+
+/** The simulated cloud and scheduler timings. */
+export interface CloudModel {
+    /** Create call to ACTIVE: log-normal median and p95, s. */
+    bootMedian: number;
+    bootP95: number;
+    /** ACTIVE to slurmd registered (Salt admission + highstate): median and p95, s. */
+    configureMedian: number;
+    configureP95: number;
+    /** Delete call to the server gone (billing stops), s. */
+    deleteTime: number;
+    /** Share of launches whose server goes to ERROR instead of ACTIVE (0..1). */
+    failureRate: number;
+    /** Most servers the project may have at once (Nova's instances quota); none when undefined. */
+    quota?: number;
+    /** Slurm SuspendTimeout (powering down to powered down), s. */
+    suspendTimeout: number;
+}
+
+/** A job of the replay, with what happened to it. */
+export interface SimJob {
+    readonly trace: TraceJob;
+    readonly index: number;
+    state: "future" | "pending" | "configuring" | "running" | "done" | "never-fits";
+    /** Cores held per node while configuring or running. */
+    alloc: Map<string, number>;
+    allocatedAt: number;
+    startedAt: number;
+    endedAt: number;
+    /** Times the job went back to the queue (its node failed or was powered down). */
+    requeues: number;
+    /** Bumped when the job is requeued: its scheduled end no longer applies. */
+    epoch: number;
+}
+
+/** What one policy cost and how long jobs waited. */
+export interface PolicyResult {
+    policy: string;
+    /** Node-hours billed: every server from its create call until it was gone. */
+    nodeHours: number;
+    /** Node-hours the jobs used (cores x runtime / cores per node). */
+    usedNodeHours: number;
+    /** Mean, 95th percentile and largest wait (start - submit) of jobs that ran, s. */
+    waitMean: number;
+    waitP95: number;
+    waitMax: number;
+    /** Jobs replayed (that fit). */
+    jobs: number;
+    /** Jobs asking for more cores than workers.max nodes have. */
+    neverFits: number;
+    /** Jobs still not run when the replay ended (launches stopped for good). */
+    neverRan: number;
+    /** Most servers at once (static floor included). */
+    peakWorkers: number;
+    /** Create calls made. */
+    launches: number;
+    /** Launches that failed (ERROR, deadline). */
+    failures: number;
+    /** Jobs sent back to the queue. */
+    requeues: number;
+    /** Simulated span: first submit to last job end, s. */
+    span: number;
+    /** Wall-clock time of the replay, ms, and the service rounds it ran. */
+    wallMs: number;
+    rounds: number;
+    /** Time spent in the service's `decide()`, ms (service policy only). */
+    decideMs?: number;
+    /** Most nodes' worth of cores running jobs at once. */
+    peakBusyNodes?: number;
+}

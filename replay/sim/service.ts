@@ -1,0 +1,316 @@
+/**
+ * The Dynamic Cluster service in simulated time: the real policy (`decide()` and
+ * `obsoleteRecords()` from autoscaler/policy.ts, the breaker and backoff updates from
+ * autoscaler/breaker.ts, the tuning defaults from autoscaler/settings.ts) driven by rounds, with
+ * the executor's bookkeeping modelled on autoscaler/service.ts (launch, fail, delete, mark-gone,
+ * restore). Only the I/O is simulated: Nova, Slurm and Salt are the objects in this folder.
+ *
+ * Rounds run as the service runs them: at once when Slurm sends a request (`kick`), and every
+ * `reconcile_interval` after the previous round. A round whose outcome cannot differ from the
+ * previous one's is skipped: nothing changed since, the previous round asked for nothing, and no
+ * deadline of the policy is running (no worker between launch and ready, no node kept out of use,
+ * no backoff). `decide()` is pure, so skipping such a round changes nothing but the run time.
+ */
+import {
+    breakerOpen,
+    backoffUntil,
+    clearBackoff,
+    recordBootFailure,
+    recordBootSuccess,
+    recordCapacityError,
+} from "../../autoscaler/breaker";
+import type { NodeRequest, WorkerRecord } from "../../autoscaler/model";
+import {
+    decide,
+    obsoleteRecords,
+    type Action,
+    type Decision,
+    type FailureKind,
+} from "../../autoscaler/policy";
+import type { Tuning } from "../../autoscaler/settings";
+import { defaultState, type PersistedState } from "../../autoscaler/store";
+import type { EventQueue } from "./queue";
+import { QuotaExceeded, type SimNova } from "./nova";
+import type { SimSlurm } from "./slurm";
+
+/** The flavor name the backoff is kept under (one worker flavor per cluster). */
+const FLAVOR = "worker";
+
+/** Node names and deadlines of the simulated cluster. */
+export interface ServiceShape {
+    staticNodes: readonly string[];
+    burstNodes: readonly string[];
+    burstPrefix: string;
+    /** s */
+    launchTimeout: number;
+}
+
+/** The service under simulation. */
+export class SimService {
+    private readonly records = new Map<string, WorkerRecord>();
+    private requests = new Map<string, NodeRequest>();
+    private readonly state: PersistedState = defaultState();
+    private orphanSince = new Map<string, number>();
+    private lastRoundAt = -Infinity;
+    /** Something changed since the last round. */
+    private dirty = true;
+    /** The last round asked for something or had a deadline running. */
+    private unsettled = true;
+    private roundQueued = false;
+    private tickToken = 0;
+    private minionSeq = 0;
+    rounds = 0;
+    failures = 0;
+    /** Time spent in decide(), ms (the policy's own cost). */
+    decideMs = 0;
+
+    constructor(
+        private readonly clock: EventQueue,
+        private readonly shape: ServiceShape,
+        private readonly tuning: Tuning,
+        private readonly nova: SimNova,
+        private readonly slurm: SimSlurm,
+    ) {}
+
+    /** Slurm's ResumeProgram / SuspendProgram / ResumeFailProgram reached the local API. */
+    request(node: string, want: "up" | "down", failed: boolean): void {
+        if (!this.shape.burstNodes.includes(node)) return;
+        this.requests.set(node, { want, at: this.ms(), failed: failed || undefined });
+        this.kick();
+    }
+
+    /** The Salt reactor reported a worker's highstate done and slurmd registered. */
+    ready(node: string): void {
+        const r = this.records.get(node);
+        if (r) r.configuredAt = this.ms();
+        recordBootSuccess(this.state);
+        this.changed();
+    }
+
+    /** Nova or Slurm changed: the next scheduled round must run. */
+    changed(): void {
+        this.dirty = true;
+        if (!this.unsettled) this.armTick();
+    }
+
+    /** True while the service still has something to do (the replay's end waits for it). */
+    get busy(): boolean {
+        return this.unsettled || this.roundQueued;
+    }
+
+    private kick(): void {
+        if (this.roundQueued) return;
+        this.roundQueued = true;
+        this.clock.soon(() => this.round());
+    }
+
+    /** The next periodic round: the first one at or after now on the loop's grid. */
+    private armTick(): void {
+        const interval = this.tuning.reconcile_interval;
+        const now = this.clock.now;
+        const steps = Math.max(1, Math.ceil((now - this.lastRoundAt) / interval));
+        const at = Number.isFinite(this.lastRoundAt) ? this.lastRoundAt + steps * interval : now;
+        const token = ++this.tickToken;
+        this.clock.at(at, () => {
+            if (token === this.tickToken) this.kick();
+        });
+    }
+
+    private ms(): number {
+        return this.clock.now * 1000;
+    }
+
+    private round(): void {
+        this.roundQueued = false;
+        this.tickToken++;
+        this.lastRoundAt = this.clock.now;
+        if (!this.dirty && !this.unsettled && !this.requests.size) return;
+        this.dirty = false;
+        this.rounds++;
+        const at = this.ms();
+        const observation = {
+            at,
+            servers: this.nova.list(),
+            scheduler: { takenAt: at, nodes: this.slurm.snapshot(), jobs: [] },
+            keys: {
+                accepted: this.nova.accepted,
+                pending: EMPTY,
+                rejected: EMPTY,
+                denied: EMPTY,
+            },
+        };
+        const requests = this.requests;
+        this.requests = new Map();
+        for (const node of obsoleteRecords(this.records, observation)) this.records.delete(node);
+        const started = performance.now();
+        const decision = decide({
+            now: at,
+            config: {
+                names: { static: this.shape.staticNodes, burst: this.shape.burstNodes },
+                launchTimeoutMs: this.shape.launchTimeout * 1000,
+                downTimeoutMs: this.tuning.down_timeout * 1000,
+                orphanGraceMs: this.tuning.orphan_grace * 1000,
+                saltSilenceMs: this.tuning.salt_silence * 1000,
+                burstPrefix: this.shape.burstPrefix,
+            },
+            observation,
+            records: this.records,
+            requests,
+            autoMode: this.state.autoMode,
+            breakerOpen: breakerOpen(this.state),
+            backoffUntil: backoffUntil(this.state, FLAVOR, at),
+            held: EMPTY,
+            unavailable: new Map(Object.entries(this.state.unavailable)),
+            orphanSince: this.orphanSince,
+        });
+        this.decideMs += performance.now() - started;
+        this.orphanSince = new Map(
+            decision.orphans.map((id) => [id, this.orphanSince.get(id) ?? at]),
+        );
+        for (const action of decision.actions) this.execute(action);
+        this.unsettled = unsettled(decision, this.state, at);
+        // Actions change Nova and Slurm; those changes are what the next round observes.
+        this.dirty = decision.actions.length > 0;
+        if (this.unsettled || this.dirty) this.armTick();
+    }
+
+    private record(node: string): WorkerRecord {
+        let r = this.records.get(node);
+        if (!r) {
+            r = { node };
+            this.records.set(node, r);
+        }
+        return r;
+    }
+
+    /** The executor (autoscaler/service.ts executeOne), with Nova and Slurm simulated. */
+    private execute(action: Action): void {
+        const at = this.ms();
+        switch (action.type) {
+            case "launch": {
+                const r = this.record(action.node);
+                const minionId = `${action.node}-${(++this.minionSeq).toString(36)}`;
+                Object.assign(r, {
+                    launchStartedAt: at,
+                    launchInFlight: false,
+                    minionId,
+                    serverId: undefined,
+                    launchReturnedAt: undefined,
+                    launchUncertainAt: undefined,
+                    failedAt: undefined,
+                    failureReason: undefined,
+                    deleteRequestedAt: undefined,
+                    configuredAt: undefined,
+                    configFailedAt: undefined,
+                    startedAt: undefined,
+                    unreachableSince: undefined,
+                } satisfies Partial<WorkerRecord>);
+                try {
+                    r.serverId = this.nova.create(action.node, minionId, "burst");
+                    r.launchReturnedAt = at;
+                    clearBackoff(this.state, FLAVOR);
+                } catch (err) {
+                    if (!(err instanceof QuotaExceeded)) throw err;
+                    r.launchStartedAt = undefined;
+                    recordCapacityError(this.state, this.protection(), FLAVOR, err.message, at);
+                }
+                return;
+            }
+            case "delete":
+                this.startDelete(action.serverId, action.node, action.reason);
+                return;
+            case "fail":
+                this.fail(action.node, action.serverId, action.kind, action.reason);
+                return;
+            case "mark-gone":
+                if (action.unavailable) {
+                    for (const node of action.nodes) {
+                        this.state.unavailable[node] = {
+                            cause: action.unavailable,
+                            reason: action.reason,
+                            since: at,
+                        };
+                    }
+                }
+                this.slurm.powerDownForce(action.nodes);
+                return;
+            case "mark-unavailable":
+                this.slurm.setDown(action.nodes);
+                return;
+            case "restore":
+                this.slurm.resume(action.resume);
+                for (const node of action.nodes) delete this.state.unavailable[node];
+                return;
+            case "track-unreachable":
+                this.record(action.node).unreachableSince = action.since;
+                return;
+            case "drain":
+            case "set-address":
+            case "remove-keys":
+            case "forget-first-keys":
+                // No retired nodes (workers.max is fixed in a replay), addresses and keys are
+                // kept by the simulated Nova itself.
+                return;
+        }
+    }
+
+    private protection() {
+        return {
+            threshold: this.tuning.breaker_threshold,
+            backoffBaseMs: this.tuning.backoff_base * 1000,
+            backoffMaxMs: this.tuning.backoff_max * 1000,
+        };
+    }
+
+    private fail(
+        node: string,
+        serverId: string | undefined,
+        kind: FailureKind,
+        reason: string,
+    ): void {
+        const r = this.record(node);
+        if (r.failedAt !== undefined) return;
+        const at = this.ms();
+        r.failedAt = at;
+        r.failureReason = reason;
+        this.failures++;
+        if (kind === "capacity" || kind === "quota") {
+            recordCapacityError(this.state, this.protection(), FLAVOR, reason, at);
+        } else {
+            recordBootFailure(this.state, this.protection(), `${node}: ${reason}`, at);
+        }
+        if (serverId) this.startDelete(serverId, node, `failed: ${reason}`);
+        if (this.shape.burstNodes.includes(node)) {
+            const until = at + this.tuning.failure_cooldown * 1000;
+            this.state.unavailable[node] = { cause: "cooldown", reason, since: at, until };
+            this.slurm.powerDownForce([node]);
+        }
+    }
+
+    private startDelete(serverId: string, node: string | undefined, reason: string): void {
+        if (node) {
+            const r = this.record(node);
+            if (r.deleteRequestedAt !== undefined && r.serverId === serverId) return;
+            r.deleteRequestedAt = this.ms();
+            r.deleteReason = reason;
+        }
+        this.nova.delete(serverId);
+    }
+}
+
+const EMPTY: ReadonlySet<string> & Set<string> = new Set<string>();
+
+/**
+ * True when a round may decide differently later with nothing else changing: it asked for
+ * something, a worker is between launch and ready (launch deadline), a node is kept out of use
+ * (cooldown) or the flavor is backing off.
+ */
+function unsettled(decision: Decision, state: PersistedState, at: number): boolean {
+    if (decision.actions.length) return true;
+    if (Object.keys(state.unavailable).length) return true;
+    if (backoffUntil(state, FLAVOR, at) !== undefined) return true;
+    for (const w of decision.workers) {
+        if (w.phase !== "absent" && w.phase !== "ready") return true;
+    }
+    return false;
+}

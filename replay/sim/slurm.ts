@@ -1,0 +1,445 @@
+/**
+ * A simulated Slurm with power saving, as the Dynamic Cluster service sees it: FIFO scheduling
+ * with EASY backfill over cores, `State=CLOUD` nodes that are resumed when a job is allocated to
+ * them (ResumeProgram: an "up" request to the service) and suspended after `SuspendTime` idle
+ * (SuspendProgram: a "down" request), `ResumeTimeout` (the node goes DOWN, its jobs back to the
+ * queue, ResumeFailProgram), and the service's own node updates (`power_down_force`, `down`,
+ * `resume`). Node states are exported in the scheduler-neutral shape the policy reads.
+ *
+ * Modelling choices (Slurm 22.05's behaviour, simplified where it does not change the answer):
+ * - cores are allocated across nodes (`-n`, no `-N`): powered-up nodes first, then nodes
+ *   already powering up, then powered-down ones, each group in name order;
+ * - backfill uses the job's time limit when the trace has one, else its runtime (a perfect
+ *   estimate), and looks at most {@link BACKFILL_DEPTH} jobs deep (Slurm's `bf_max_job_test`);
+ * - a job runs once every node it was given has registered; a requeued job keeps its priority.
+ */
+import type { SchedulerNode, NodeFlag } from "../../autoscaler/scheduler/types";
+import type { SimJob } from "../model";
+import type { EventQueue } from "./queue";
+
+/** Slurm's default `bf_max_job_test`: jobs past this depth are not backfilled in one pass. */
+export const BACKFILL_DEPTH = 500;
+
+/** Power state of a simulated node. */
+export type Power = "up" | "off" | "resuming" | "suspending";
+
+/** One simulated node. */
+export interface SimNode {
+    readonly name: string;
+    readonly isStatic: boolean;
+    readonly cpus: number;
+    used: number;
+    readonly jobs: Set<SimJob>;
+    power: Power;
+    /** DOWN (ResumeTimeout, or set down by the service). */
+    down: boolean;
+    /** Offline (Torque `pbsnodes -o`, queue mode): running jobs finish, no new ones. */
+    offline: boolean;
+    /** When the node last became idle (no job), s. */
+    idleSince: number;
+    /** Bumped on every change of jobs or power: timers armed before no longer apply. */
+    epoch: number;
+    /** Identifies the current resume: its ResumeTimeout applies to that resume only. */
+    resumeToken: number;
+    /** Cached scheduler view (rebuilt when `viewEpoch` lags). */
+    view?: SchedulerNode;
+    viewEpoch: number;
+}
+
+/** What Slurm tells the service (the power-saving programs). */
+export interface SlurmHooks {
+    request(node: string, want: "up" | "down", failed: boolean): void;
+    /** A node or job changed (the service's next round may decide differently). */
+    changed(): void;
+    /** A job started, finished, or went back to the queue. */
+    jobEvent(job: SimJob, what: "start" | "end" | "requeue"): void;
+}
+
+/** Timings Slurm takes from slurm.conf (s). */
+export interface SlurmTimings {
+    /**
+     * `power-saving` (Slurm, the service's mode): powered-down nodes are allocated and resumed.
+     * `queue` (Torque + MAUI, the original system): only nodes that joined run jobs; nodes join
+     * and leave when the allocator says ({@link SimSlurm.join}, {@link SimSlurm.remove}).
+     */
+    mode: "power-saving" | "queue";
+    idleTimeout: number;
+    launchTimeout: number;
+    suspendTimeout: number;
+    /** Expected boot to registration, used only for backfill's start estimate of waiting jobs. */
+    expectedBoot: number;
+}
+
+/** The simulated controller. */
+export class SimSlurm {
+    readonly nodes: SimNode[];
+    readonly byName = new Map<string, SimNode>();
+    /** Pending jobs, by priority (submit time, then trace order). */
+    private readonly queue: SimJob[] = [];
+    /** Jobs configuring or running. */
+    private readonly active = new Set<SimJob>();
+    private passQueued = false;
+    private readonly view = new Map<string, SchedulerNode>();
+    readonly totalCores: number;
+    /** Nodes a job may be given. */
+    private readonly usable: (node: SimNode) => boolean;
+
+    constructor(
+        private readonly clock: EventQueue,
+        nodes: Array<{ name: string; isStatic: boolean; cpus: number }>,
+        private readonly timings: SlurmTimings,
+        private readonly hooks: SlurmHooks,
+    ) {
+        this.usable =
+            timings.mode === "queue"
+                ? (node) => !node.down && !node.offline && node.power === "up"
+                : (node) => !node.down && node.power !== "suspending";
+        this.nodes = nodes.map((n) => ({
+            ...n,
+            used: 0,
+            jobs: new Set(),
+            power: n.isStatic ? "up" : "off",
+            down: false,
+            offline: false,
+            idleSince: 0,
+            epoch: 0,
+            resumeToken: 0,
+            viewEpoch: -1,
+        }));
+        for (const n of this.nodes) this.byName.set(n.name, n);
+        this.totalCores = this.nodes.reduce((sum, n) => sum + n.cpus, 0);
+    }
+
+    /** A job arrives (`sbatch`). */
+    submit(job: SimJob): void {
+        job.state = "pending";
+        this.enqueue(job);
+        this.schedulePass();
+    }
+
+    /** slurmd on the node registered (its server is configured). */
+    registered(name: string): void {
+        const node = this.byName.get(name);
+        if (!node || node.power !== "resuming" || node.down) return;
+        node.power = "up";
+        this.touch(node);
+        for (const job of node.jobs) this.startIfReady(job);
+        if (node.jobs.size === 0) this.armSuspend(node);
+        this.schedulePass();
+    }
+
+    /** Queue mode: a worker joined the batch system (`qmgr create node`, set free). */
+    join(name: string): void {
+        const node = this.byName.get(name)!;
+        node.power = "up";
+        node.offline = false;
+        node.down = false;
+        node.idleSince = this.clock.now;
+        this.touch(node);
+        this.schedulePass();
+    }
+
+    /** Queue mode: `pbsnodes -o` (no new jobs; running ones finish). */
+    setOffline(name: string): void {
+        const node = this.byName.get(name)!;
+        node.offline = true;
+        this.touch(node);
+    }
+
+    /** Queue mode: the node left the batch system (its server is being destroyed). */
+    remove(name: string): void {
+        const node = this.byName.get(name)!;
+        for (const job of [...node.jobs]) this.requeue(job);
+        node.power = "off";
+        node.offline = false;
+        this.touch(node);
+        this.schedulePass();
+    }
+
+    /** `scontrol update state=power_down_force`: jobs back to the queue, node powered down. */
+    powerDownForce(names: readonly string[]): void {
+        for (const name of names) {
+            const node = this.byName.get(name);
+            if (!node || node.isStatic) continue;
+            for (const job of [...node.jobs]) this.requeue(job);
+            if (node.power === "up" || node.power === "resuming") this.suspend(node);
+        }
+        this.schedulePass();
+    }
+
+    /** `scontrol update state=down`. */
+    setDown(names: readonly string[]): void {
+        for (const name of names) {
+            const node = this.byName.get(name);
+            if (!node || node.down) continue;
+            for (const job of [...node.jobs]) this.requeue(job);
+            node.down = true;
+            this.touch(node);
+        }
+    }
+
+    /** `scontrol update state=resume` of DOWN nodes. */
+    resume(names: readonly string[]): void {
+        for (const name of names) {
+            const node = this.byName.get(name);
+            if (!node?.down) continue;
+            node.down = false;
+            if (node.power === "up" && node.jobs.size === 0) this.armSuspend(node);
+            this.touch(node);
+        }
+        this.schedulePass();
+    }
+
+    /** The nodes as the service's scheduler adapter reports them. */
+    snapshot(): Map<string, SchedulerNode> {
+        for (const node of this.nodes) {
+            if (node.viewEpoch !== node.epoch) {
+                node.view = viewOf(node);
+                node.viewEpoch = node.epoch;
+                this.view.set(node.name, node.view);
+            }
+        }
+        return this.view;
+    }
+
+    /** Pending jobs in queue order (what `qstat` lists as queued). */
+    queued(): readonly SimJob[] {
+        return this.queue;
+    }
+
+    /** Jobs waiting or configuring. */
+    get waiting(): number {
+        let configuring = 0;
+        for (const job of this.active) if (job.state === "configuring") configuring++;
+        return this.queue.length + configuring;
+    }
+
+    private enqueue(job: SimJob): void {
+        // Binary search for the job's place by priority (requeued jobs keep theirs).
+        let lo = 0;
+        let hi = this.queue.length;
+        while (lo < hi) {
+            const mid = (lo + hi) >>> 1;
+            if (before(this.queue[mid]!, job)) lo = mid + 1;
+            else hi = mid;
+        }
+        this.queue.splice(lo, 0, job);
+    }
+
+    private schedulePass(): void {
+        if (this.passQueued) return;
+        this.passQueued = true;
+        this.clock.soon(() => {
+            this.passQueued = false;
+            this.pass();
+        });
+    }
+
+    /** One scheduling pass: FIFO, then EASY backfill behind the first job that does not fit. */
+    private pass(): void {
+        if (!this.queue.length) return;
+        const now = this.clock.now;
+        let free = 0;
+        for (const node of this.nodes) if (this.usable(node)) free += node.cpus - node.used;
+        const started: SimJob[] = [];
+        let i = 0;
+        while (i < this.queue.length && this.queue[i]!.trace.processors <= free) {
+            const job = this.queue[i++]!;
+            free -= job.trace.processors;
+            started.push(job);
+        }
+        if (i < this.queue.length) {
+            const head = this.queue[i]!;
+            // Shadow time: when enough cores are expected free for the head job.
+            const ends: Array<[number, number]> = [];
+            for (const job of this.active)
+                ends.push([this.expectedEnd(job, now), job.trace.processors]);
+            for (const job of started) ends.push([now + estimate(job), job.trace.processors]);
+            ends.sort((a, b) => a[0] - b[0]);
+            let shadow = Infinity;
+            let extra = 0;
+            let available = free;
+            for (const [end, cores] of ends) {
+                available += cores;
+                if (available >= head.trace.processors) {
+                    shadow = end;
+                    extra = available - head.trace.processors;
+                    break;
+                }
+            }
+            extra = Math.min(extra, free);
+            const last = Math.min(this.queue.length, i + 1 + BACKFILL_DEPTH);
+            for (let j = i + 1; j < last && free > 0; j++) {
+                const job = this.queue[j]!;
+                const cores = job.trace.processors;
+                if (cores > free) continue;
+                const endsInTime = now + estimate(job) <= shadow;
+                if (!endsInTime && cores > extra) continue;
+                free -= cores;
+                if (!endsInTime) extra -= cores;
+                started.push(job);
+            }
+        }
+        if (!started.length) return;
+        const chosen = new Set(started);
+        let w = 0;
+        for (const job of this.queue) if (!chosen.has(job)) this.queue[w++] = job;
+        this.queue.length = w;
+        for (const job of started) this.allocate(job);
+        this.hooks.changed();
+    }
+
+    private expectedEnd(job: SimJob, now: number): number {
+        if (job.state === "running") return job.startedAt + estimate(job);
+        return Math.max(now, job.allocatedAt + this.timings.expectedBoot) + estimate(job);
+    }
+
+    /** Gives the job its cores (powered-up nodes first) and resumes powered-down ones. */
+    private allocate(job: SimJob): void {
+        let need = job.trace.processors;
+        job.alloc = new Map();
+        job.allocatedAt = this.clock.now;
+        job.state = "configuring";
+        this.active.add(job);
+        for (const group of ["up", "resuming", "off"] as const) {
+            for (const node of this.nodes) {
+                if (need === 0) break;
+                if (node.power !== group || !this.usable(node)) continue;
+                const take = Math.min(node.cpus - node.used, need);
+                if (take <= 0) continue;
+                need -= take;
+                node.used += take;
+                node.jobs.add(job);
+                job.alloc.set(node.name, take);
+                if (node.power === "off") this.resumeNode(node);
+                this.touch(node);
+            }
+        }
+        if (need > 0) throw new Error(`internal: job ${job.trace.id} allocated without cores`);
+        this.startIfReady(job);
+    }
+
+    private startIfReady(job: SimJob): void {
+        if (job.state !== "configuring") return;
+        for (const name of job.alloc.keys()) if (this.byName.get(name)!.power !== "up") return;
+        job.state = "running";
+        job.startedAt = this.clock.now;
+        const epoch = job.epoch;
+        this.hooks.jobEvent(job, "start");
+        this.clock.at(this.clock.now + job.trace.runtime, () => {
+            if (job.epoch === epoch && job.state === "running") this.finish(job);
+        });
+    }
+
+    private finish(job: SimJob): void {
+        job.state = "done";
+        job.endedAt = this.clock.now;
+        this.release(job);
+        this.hooks.jobEvent(job, "end");
+        this.schedulePass();
+    }
+
+    private requeue(job: SimJob): void {
+        this.hooks.jobEvent(job, "requeue"); // before: the job's state says what it lost
+        this.release(job);
+        job.state = "pending";
+        job.epoch++;
+        job.requeues++;
+        this.enqueue(job);
+    }
+
+    private release(job: SimJob): void {
+        this.active.delete(job);
+        for (const [name, cores] of job.alloc) {
+            const node = this.byName.get(name)!;
+            node.used -= cores;
+            node.jobs.delete(job);
+            if (node.jobs.size === 0) node.idleSince = this.clock.now;
+            this.touch(node);
+            if (node.jobs.size === 0 && node.power === "up") this.armSuspend(node);
+        }
+        job.alloc = new Map();
+        this.hooks.changed();
+    }
+
+    private resumeNode(node: SimNode): void {
+        node.power = "resuming";
+        const token = ++node.resumeToken;
+        this.touch(node);
+        this.hooks.request(node.name, "up", false);
+        this.clock.at(this.clock.now + this.timings.launchTimeout, () => {
+            // ResumeTimeout: the node goes DOWN, its jobs back to the queue, ResumeFailProgram.
+            if (node.power !== "resuming" || node.resumeToken !== token) return;
+            for (const job of [...node.jobs]) this.requeue(job);
+            node.down = true;
+            node.power = "off";
+            this.touch(node);
+            this.hooks.request(node.name, "down", true);
+            this.schedulePass();
+        });
+    }
+
+    /** Arms SuspendTime for an idle powered-up burst node (power-saving mode). */
+    private armSuspend(node: SimNode): void {
+        if (node.isStatic || this.timings.mode === "queue") return;
+        const epoch = node.epoch;
+        this.clock.at(this.clock.now + this.timings.idleTimeout, () => {
+            if (node.epoch !== epoch || node.power !== "up" || node.jobs.size > 0) return;
+            this.suspend(node);
+        });
+    }
+
+    private suspend(node: SimNode): void {
+        node.power = "suspending";
+        this.touch(node);
+        const epoch = node.epoch;
+        this.hooks.request(node.name, "down", false);
+        this.clock.at(this.clock.now + this.timings.suspendTimeout, () => {
+            if (node.epoch !== epoch || node.power !== "suspending") return;
+            node.power = "off";
+            this.touch(node);
+            this.schedulePass();
+        });
+    }
+
+    private touch(node: SimNode): void {
+        node.epoch++;
+        this.hooks.changed();
+    }
+}
+
+function estimate(job: SimJob): number {
+    return job.trace.requestedTime && job.trace.requestedTime > 0
+        ? Math.max(job.trace.requestedTime, job.trace.runtime)
+        : job.trace.runtime;
+}
+
+function before(a: SimJob, b: SimJob): boolean {
+    return (
+        a.trace.submit < b.trace.submit || (a.trace.submit === b.trace.submit && a.index < b.index)
+    );
+}
+
+/** The node as `sinfo`/`scontrol` would show it to the service's Slurm adapter. */
+function viewOf(node: SimNode): SchedulerNode {
+    const flags = new Set<NodeFlag>(["cloud"]);
+    if (node.power === "off") flags.add("powered_down");
+    if (node.power === "resuming") flags.add("powering_up");
+    if (node.power === "suspending") flags.add("powering_down");
+    const state = node.down
+        ? "down"
+        : node.used === 0
+          ? "idle"
+          : node.used >= node.cpus
+            ? "allocated"
+            : "mixed";
+    return {
+        name: node.name,
+        state,
+        flags,
+        address: node.name,
+        reason: "",
+        cpus: node.cpus,
+        allocatedCpus: node.used,
+    };
+}

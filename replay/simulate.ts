@@ -1,0 +1,239 @@
+/**
+ * One replay: a trace's jobs through a simulated Slurm and Nova under one policy, in simulated
+ * time, and what it cost. The policies:
+ * - `service`: the Dynamic Cluster service (sim/service.ts: the real `decide()`), with
+ *   `workers.min` static nodes and `max - min` burst nodes under Slurm power saving;
+ * - `static`: `workers.max` nodes always up (what a fixed cluster of that size costs);
+ * - `original`: the original Dynamic Cluster's allocator on Torque + MAUI (sim/original.ts);
+ * - `foresight` ({@link foresight}): the physical limit, nodes billed only for the core-hours
+ *   jobs use, with the static cluster's waits (no job waits for a boot).
+ * Deterministic for a seed: the same inputs give the same result.
+ */
+import { defaultTuning, type Tuning } from "../autoscaler/settings";
+import type { CloudModel, PolicyResult, SimJob, WorkerShape } from "./model";
+import { Random } from "./random";
+import { SimNova } from "./sim/nova";
+import { OriginalAllocator, type OriginalSettings } from "./sim/original";
+import { EventQueue } from "./sim/queue";
+import { SimService } from "./sim/service";
+import { SimSlurm } from "./sim/slurm";
+import type { TraceJob } from "./trace/types";
+
+/** The policies a replay can run. */
+export type PolicyKind = "service" | "static" | "original";
+
+/** Everything a replay needs besides the trace. */
+export interface ReplayOptions {
+    shape: WorkerShape;
+    cloud: CloudModel;
+    seed: number;
+    /** The service's tuning (autoscaler/settings.ts defaults when missing). */
+    tuning?: Tuning;
+    /** The original system's settings beyond the shape (its shipped defaults when missing). */
+    original?: Partial<OriginalSettings>;
+    /** Called as jobs finish (at most about every 1 % of the jobs). */
+    onProgress?: (finished: number, total: number) => void;
+    /**
+     * A replay stops when no job started or ended for this long (s) while jobs still wait: the
+     * policy stopped launching for good (say the breaker opened). Default 30 days.
+     */
+    stallLimit?: number;
+}
+
+/** Static node names (the floor, `workers.min`) and burst node names of the simulation. */
+export const STATIC_PREFIX = "st";
+export const BURST_PREFIX = "burst";
+
+/** Runs one policy over the trace. */
+export function replay(
+    jobs: readonly TraceJob[],
+    policy: PolicyKind,
+    options: ReplayOptions,
+): PolicyResult {
+    const wallStart = performance.now();
+    const { shape, cloud } = options;
+    const tuning = options.tuning ?? defaultTuning();
+    const clock = new EventQueue();
+    const random = new Random(options.seed);
+    const staticCount = policy === "static" ? shape.max : policy === "original" ? 0 : shape.min;
+    const staticNodes = names(STATIC_PREFIX, staticCount);
+    const burstNodes = names(BURST_PREFIX, shape.max - staticCount);
+    const capacity = shape.max * shape.coresPerNode;
+
+    let service: SimService | undefined;
+    let original: OriginalAllocator | undefined;
+    let finished = 0;
+    let lastProgress = 0;
+    let runningCores = 0;
+    let peakBusyCores = 0;
+    const total = jobs.length;
+    const step = Math.max(1, Math.floor(total / 100));
+
+    const slurm = new SimSlurm(
+        clock,
+        [
+            ...staticNodes.map((name) => ({ name, isStatic: true, cpus: shape.coresPerNode })),
+            ...burstNodes.map((name) => ({ name, isStatic: false, cpus: shape.coresPerNode })),
+        ],
+        {
+            mode: policy === "original" ? "queue" : "power-saving",
+            idleTimeout: shape.idleTimeout,
+            launchTimeout: shape.launchTimeout,
+            suspendTimeout: cloud.suspendTimeout,
+            expectedBoot: cloud.bootMedian + cloud.configureMedian,
+        },
+        {
+            request: (node, want, failed) => service?.request(node, want, failed),
+            changed: () => service?.changed(),
+            jobEvent: (job, what) => {
+                lastProgress = clock.now;
+                if (what === "start") {
+                    runningCores += job.trace.processors;
+                    peakBusyCores = Math.max(peakBusyCores, runningCores);
+                } else if (what === "end") {
+                    runningCores -= job.trace.processors;
+                    finished++;
+                    if (options.onProgress && finished % step === 0)
+                        options.onProgress(finished, total);
+                } else if (job.state === "running") {
+                    runningCores -= job.trace.processors; // requeued while it ran
+                }
+                original?.wake();
+            },
+        },
+    );
+    const nova = new SimNova(clock, cloud, random, {
+        ready: (node) => {
+            if (original) original.ready(node);
+            else {
+                slurm.registered(node);
+                service?.ready(node);
+            }
+        },
+        changed: () => service?.changed(),
+    });
+    for (const node of staticNodes) nova.create(node, `${node}-static`, "static", true);
+    if (policy === "service") {
+        service = new SimService(
+            clock,
+            {
+                staticNodes,
+                burstNodes,
+                burstPrefix: BURST_PREFIX,
+                launchTimeout: shape.launchTimeout,
+            },
+            tuning,
+            nova,
+            slurm,
+        );
+    } else if (policy === "original") {
+        original = new OriginalAllocator(
+            clock,
+            {
+                tick: 10,
+                cloudPoll: 20,
+                maxIdleTime: shape.idleTimeout,
+                maxLaunchTime: shape.launchTimeout,
+                queuedJobsSeen: 30,
+                min: shape.min,
+                max: shape.max,
+                coresPerNode: shape.coresPerNode,
+                ...options.original,
+            },
+            nova,
+            slurm,
+            () => slurm.queued().map((job) => job.trace),
+        );
+    }
+
+    const sim: SimJob[] = [];
+    let neverFits = 0;
+    for (const [index, trace] of jobs.entries()) {
+        const job: SimJob = {
+            trace,
+            index,
+            state: "future",
+            alloc: new Map(),
+            allocatedAt: -1,
+            startedAt: -1,
+            endedAt: -1,
+            requeues: 0,
+            epoch: 0,
+        };
+        sim.push(job);
+        if (trace.processors > capacity) {
+            job.state = "never-fits";
+            neverFits++;
+            continue;
+        }
+        clock.at(trace.submit, () => {
+            lastProgress = clock.now;
+            slurm.submit(job);
+            original?.wake();
+        });
+    }
+    const replayable = total - neverFits;
+    if (original && staticCount === 0 && shape.min > 0) original.wake();
+    const stallLimit = options.stallLimit ?? 30 * 86_400;
+    clock.run(() => finished < replayable && clock.now - lastProgress > stallLimit);
+
+    const waits: number[] = [];
+    let windowEnd = 0;
+    let requeues = 0;
+    let usedCoreSeconds = 0;
+    for (const job of sim) {
+        requeues += job.requeues;
+        if (job.state !== "done") continue;
+        waits.push(job.startedAt - job.trace.submit);
+        windowEnd = Math.max(windowEnd, job.endedAt);
+        usedCoreSeconds += job.trace.processors * job.trace.runtime;
+    }
+    waits.sort((a, b) => a - b);
+    return {
+        policy,
+        nodeHours: nova.billed(windowEnd) / 3600,
+        usedNodeHours: usedCoreSeconds / shape.coresPerNode / 3600,
+        waitMean: waits.length ? waits.reduce((a, b) => a + b, 0) / waits.length : 0,
+        waitP95: percentile(waits, 0.95),
+        waitMax: waits.length ? waits[waits.length - 1]! : 0,
+        jobs: replayable,
+        neverFits,
+        neverRan: replayable - finished,
+        peakWorkers: nova.peak,
+        launches: nova.creates,
+        failures: (service?.failures ?? 0) + (original?.failures ?? 0),
+        requeues,
+        span: windowEnd,
+        wallMs: performance.now() - wallStart,
+        rounds: service?.rounds ?? original?.rounds ?? 0,
+        decideMs: service?.decideMs,
+        peakBusyNodes: Math.ceil(peakBusyCores / shape.coresPerNode),
+    };
+}
+
+/**
+ * The physical limit: nodes billed only for the core-hours jobs use, and the waits of a static
+ * cluster of `workers.max` nodes (no job ever waits for a boot). Derived from the static run.
+ */
+export function foresight(staticRun: PolicyResult): PolicyResult {
+    return {
+        ...staticRun,
+        policy: "foresight",
+        nodeHours: staticRun.usedNodeHours,
+        peakWorkers: staticRun.peakBusyNodes ?? staticRun.peakWorkers,
+        launches: 0,
+        rounds: 0,
+        wallMs: 0,
+    };
+}
+
+/** The `q` quantile (nearest rank) of sorted values; 0 when there are none. */
+export function percentile(sorted: readonly number[], q: number): number {
+    if (!sorted.length) return 0;
+    const rank = Math.max(1, Math.ceil(q * sorted.length));
+    return sorted[rank - 1]!;
+}
+
+function names(prefix: string, count: number): string[] {
+    return Array.from({ length: count }, (_, i) => `${prefix}-${i + 1}`);
+}

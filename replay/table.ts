@@ -1,0 +1,110 @@
+/**
+ * The replay's text output: the trace summary, the per-policy table and the sweep table.
+ * Fixed-width columns, right-aligned numbers, durations in s / min / h.
+ */
+import type { PolicyResult } from "./model";
+import type { SweepPoint } from "./sweep";
+import type { Trace } from "./trace/types";
+
+/** What was read, and what could not be used (first few line numbers). */
+export function traceSummary(trace: Trace, replayed: number): string {
+    const lines = [
+        `trace ${trace.source} (${trace.format}): ${trace.jobs.length} jobs` +
+            (replayed !== trace.jobs.length ? `, replaying the first ${replayed}` : ""),
+    ];
+    const span = trace.jobs.length ? trace.jobs[trace.jobs.length - 1]!.submit : 0;
+    lines.push(`  submissions span ${duration(span)}`);
+    for (const [what, problems] of [
+        ["skipped (cannot be replayed)", trace.skipped],
+        ["malformed", trace.malformed],
+    ] as const) {
+        if (!problems.length) continue;
+        const first = problems
+            .slice(0, 3)
+            .map((p) => `line ${p.line}: ${p.reason}`)
+            .join("; ");
+        lines.push(`  ${problems.length} ${what}: ${first}${problems.length > 3 ? "; ..." : ""}`);
+    }
+    return lines.join("\n");
+}
+
+const POLICY_COLUMNS = [
+    "policy",
+    "node-hours",
+    "÷ used",
+    "mean wait",
+    "p95 wait",
+    "max wait",
+    "never fit",
+    "never ran",
+    "peak workers",
+    "launches",
+] as const;
+
+/** One row per policy. */
+export function policyTable(rows: readonly PolicyResult[]): string {
+    return table(
+        [...POLICY_COLUMNS],
+        rows.map((r) => [
+            r.policy,
+            hoursText(r.nodeHours),
+            (r.nodeHours / r.usedNodeHours).toFixed(3),
+            duration(r.waitMean),
+            duration(r.waitP95),
+            duration(r.waitMax),
+            String(r.neverFits),
+            String(r.neverRan),
+            String(r.peakWorkers),
+            r.policy === "foresight" ? "-" : String(r.launches),
+        ]),
+    );
+}
+
+/** One row per sweep point, Pareto points starred and the recommended one marked. */
+export function sweepTable(points: readonly SweepPoint[], chosen?: SweepPoint): string {
+    return table(
+        [
+            "",
+            "max",
+            "idle",
+            "node-hours",
+            "÷ used",
+            "mean wait",
+            "p95 wait",
+            "max wait",
+            "not run",
+            "launches",
+        ],
+        points.map((p) => [
+            (p === chosen ? ">" : " ") + (p.pareto ? "*" : " "),
+            String(p.max),
+            `${p.idleTimeout} s`,
+            hoursText(p.result.nodeHours),
+            (p.result.nodeHours / p.result.usedNodeHours).toFixed(3),
+            duration(p.result.waitMean),
+            duration(p.result.waitP95),
+            duration(p.result.waitMax),
+            String(p.result.neverRan + p.result.neverFits),
+            String(p.result.launches),
+        ]),
+    );
+}
+
+/** Node-hours: one decimal from 100 up, three significant digits below. */
+function hoursText(hours: number): string {
+    return hours >= 100 ? hours.toFixed(1) : Number(hours.toPrecision(3)).toString();
+}
+
+/** Seconds as "42 s", "12.5 min", "3.2 h". */
+export function duration(seconds: number): string {
+    if (seconds < 120) return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
+    if (seconds < 7200) return `${(seconds / 60).toFixed(1)} min`;
+    return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+function table(head: string[], rows: string[][]): string {
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const line = (cells: string[]) =>
+        cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+    return [line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}

@@ -1,0 +1,110 @@
+/**
+ * `npm run replay` as a user runs it (replay/cli.ts in its own process): the provided trace
+ * (first 300 jobs, a small sweep) gives the policy table, the sweep with its Pareto front, an
+ * SVG plot, JSON results and the `pulumi config` commands; usage mistakes and files that are not
+ * traces exit 2 with a message saying what to fix, and nothing is written.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { after, describe, it } from "node:test";
+
+const root = path.join(__dirname, "../..");
+const trace = path.join(root, "../shared/traces/lublin_256.swf");
+const dir = mkdtempSync(path.join(tmpdir(), "dc-replay-cli-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function replayCli(...args: string[]) {
+    const result = spawnSync(process.execPath, ["--import", "tsx", "replay/cli.ts", ...args], {
+        cwd: root,
+        encoding: "utf8",
+        timeout: 120_000,
+    });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe("npm run replay", () => {
+    it("replays a trace: every policy, the sweep, the plot, the JSON and the config commands", () => {
+        const plot = path.join(dir, "sweep.svg");
+        const json = path.join(dir, "results.json");
+        const r = replayCli(
+            trace,
+            "--limit",
+            "300",
+            "--max",
+            "16",
+            "--sweep-max",
+            "8,16,32",
+            "--sweep-idle",
+            "60,600",
+            "--plot",
+            plot,
+            "--json",
+            json,
+        );
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stdout, /10000 jobs, replaying the first 300/);
+        for (const policy of ["service", "static", "original", "foresight"]) {
+            assert.match(r.stdout, new RegExp(`^${policy}\\s+\\d+\\.\\d`, "m"), policy);
+        }
+        assert.match(r.stdout, /replay speed: service [\d,]+ jobs\/s/);
+        assert.match(r.stdout, /pulumi config set --path workers\.max (8|16|32)\n/);
+        assert.match(r.stdout, /pulumi config set --path workers\.idleTimeout (60|600)\n/);
+        assert.match(r.stdout, /pulumi config set --path workers\.min 0\n/);
+        const svg = readFileSync(plot, "utf8");
+        assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+        assert.match(svg, /Pareto front/);
+        const results = JSON.parse(readFileSync(json, "utf8")) as {
+            policies: Array<{ policy: string; jobs: number; neverFits: number }>;
+            sweep: Array<{ max: number; idleTimeout: number; pareto: boolean }>;
+            chosen?: { max: number };
+        };
+        assert.deepEqual(
+            results.policies.map((p) => [p.policy, p.jobs + p.neverFits]),
+            [
+                ["service", 300],
+                ["static", 300],
+                ["original", 300],
+                ["foresight", 300],
+            ],
+        );
+        assert.equal(results.sweep.length, 6);
+        assert.ok(results.sweep.some((p) => p.pareto));
+        assert.ok(results.chosen, "a point is recommended");
+    });
+
+    const refusals: Array<[string, string[], RegExp]> = [
+        ["no trace", [], /give exactly one trace file \(got 0\)/],
+        ["min above max", [trace, "--min", "5", "--max", "2"], /--min \(5\) is above --max \(2\)/],
+        [
+            "a number that is not",
+            [trace, "--max", "lots"],
+            /--max must be a number >= 1 \(got "lots"\)/,
+        ],
+        ["a fraction of a node", [trace, "--max", "2.5"], /--max must be a whole number/],
+        ["a certain failure", [trace, "--failure-rate", "1"], /--failure-rate must be below 1/],
+        ["an unknown format", [trace, "--format", "csv"], /--format must be swf, sacct or torque/],
+        ["an unknown option", [trace, "--maxx", "3"], /Unknown option '--maxx'/],
+        ["a missing file", [path.join(dir, "nope.swf")], /nope\.swf/],
+    ];
+    for (const [what, args, message] of refusals) {
+        it(`refuses ${what} with exit 2 and says why`, () => {
+            const r = replayCli(...args);
+            assert.equal(r.status, 2, r.stdout + r.stderr);
+            assert.match(r.stderr, message);
+            assert.equal(r.stdout, "");
+        });
+    }
+
+    it("refuses a file that is not a trace, writing no plot", () => {
+        const notTrace = path.join(dir, "results.json.txt");
+        writeFileSync(notTrace, '{"jobs": [1, 2, 3]}\n');
+        const plot = path.join(dir, "never.svg");
+        const r = replayCli(notTrace, "--plot", plot);
+        assert.equal(r.status, 2);
+        assert.match(r.stderr, /^replay: .*JSON, not a trace; expected a workload trace/);
+        assert.equal(existsSync(plot), false);
+    });
+});
