@@ -1,6 +1,6 @@
 /**
  * Replay speed (`npm run bench -- replay`): jobs per second of `npm run replay`'s simulation on
- * the provided trace (../shared/traces/lublin_256.swf) and on a 100,000-job synthetic trace
+ * the provided trace (test/fixtures/replay/lublin_256.swf) and on a 100,000-job synthetic trace
  * resampled from it, per policy. The baseline, run in the same process, is the static cluster:
  * the simulated Slurm alone, with no controller. The service's ratio to it is the cost of
  * running the real `decide()` round by round (its own share is printed too); the original
@@ -13,7 +13,7 @@ import { readTraceFile } from "../replay/trace";
 import type { TraceJob } from "../replay/trace/types";
 import { DEFAULT_SHAPE, MEASURED_CLOUD } from "../replay/defaults";
 
-const tracePath = path.join(__dirname, "../../shared/traces/lublin_256.swf");
+const tracePath = path.join(__dirname, "../test/fixtures/replay/lublin_256.swf");
 const lublin = readTraceFile(tracePath);
 // 32 workers of 8 cores: the 256 processors the Lublin model was made for.
 const shape = { ...DEFAULT_SHAPE, max: 32 };

@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { after, describe, it } from "node:test";
 
 const root = path.join(__dirname, "../..");
-const trace = path.join(root, "../shared/traces/lublin_256.swf");
+const trace = path.join(root, "test/fixtures/replay/lublin_256.swf");
 const dir = mkdtempSync(path.join(tmpdir(), "dc-replay-cli-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 

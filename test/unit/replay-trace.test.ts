@@ -1,6 +1,6 @@
 /**
  * The replay tool's workload-trace readers (replay/trace): SWF on the Lublin model's 10,000-job
- * trace (/work/shared/traces), malformed and skipped lines with their line numbers, texts that
+ * trace (test/fixtures/replay/lublin_256.swf, a copy of the Parallel Workloads Archive file), malformed and skipped lines with their line numbers, texts that
  * are not traces refused with a message that says why, `sacct --parsable2` output captured from
  * a real Slurm 22.05 with slurmdbd (test/env/slurm/capture-sacct.sh), Torque accounting records
  * shaped like the Torque Administrator Guide's example, and the parse time of a large trace.
@@ -15,7 +15,7 @@ import { parseSlurmDuration, parseSlurmTime, SACCT_COMMAND } from "../../replay/
 import { execHostCores, nodesSpecCores, parseTorqueDuration } from "../../replay/trace/torque";
 import { TraceError, type Trace } from "../../replay/trace/types";
 
-const LUBLIN = path.join(__dirname, "../../../shared/traces/lublin_256.swf");
+const LUBLIN = path.join(__dirname, "../fixtures/replay/lublin_256.swf");
 const SACCT = path.join(__dirname, "../fixtures/replay/sacct-parsable2.txt");
 
 /** An SWF job line from its 18 fields. */
