@@ -132,6 +132,11 @@ function main(argv: string[]): number {
         quota: o.quota === undefined ? undefined : int(o.quota, "--quota", 0, 1),
         suspendTimeout: MEASURED_CLOUD.suspendTimeout,
     };
+    if (cloud.quota !== undefined && cloud.quota < shape.min) {
+        throw new UsageError(
+            `--quota (${cloud.quota}) is below --min (${shape.min}): the static floor would not fit the instances quota`,
+        );
+    }
     if (cloud.failureRate >= 1)
         throw new UsageError("--failure-rate must be below 1 (a share of boots, e.g. 0.02)");
     if (cloud.bootP95 < cloud.bootMedian || cloud.configureP95 < cloud.configureMedian) {

@@ -63,7 +63,13 @@ export class SimNova {
      * @throws QuotaExceeded when the quota is used up.
      */
     create(node: string, minionId: string, pool: WorkerPoolKind, preExisting = false): string {
-        if (this.cloud.quota !== undefined && this.servers.size >= this.cloud.quota) {
+        // Servers that exist before the trace (a static cluster, the floor) are not refused: the
+        // CLI checks that the floor fits the quota; the static reference ignores the quota.
+        if (
+            !preExisting &&
+            this.cloud.quota !== undefined &&
+            this.servers.size >= this.cloud.quota
+        ) {
             throw new QuotaExceeded(
                 `Quota exceeded for instances: Requested 1, but already used ${this.servers.size} of ${this.cloud.quota} instances`,
             );

@@ -86,6 +86,11 @@ describe("npm run replay", () => {
         ["a fraction of a node", [trace, "--max", "2.5"], /--max must be a whole number/],
         ["a certain failure", [trace, "--failure-rate", "1"], /--failure-rate must be below 1/],
         ["an unknown format", [trace, "--format", "csv"], /--format must be swf, sacct or torque/],
+        [
+            "a floor above the quota",
+            [trace, "--min", "4", "--quota", "3"],
+            /--quota \(3\) is below --min \(4\)/,
+        ],
         ["an unknown option", [trace, "--maxx", "3"], /Unknown option '--maxx'/],
         ["a missing file", [path.join(dir, "nope.swf")], /nope\.swf/],
     ];
