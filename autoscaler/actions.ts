@@ -9,7 +9,10 @@
 import { resetBreaker } from "./breaker";
 import type { WorkerView } from "./model";
 import { isBusy } from "./scheduler/types";
-import type { ServiceCore } from "./service";
+import type { ServiceCore, ServiceDeps } from "./service";
+
+/** What the admin actions work with besides the service core. */
+export type AdminActionDeps = Pick<ServiceDeps, "scheduler" | "store">;
 
 /** An admin action's refusal (the API maps it to 404/409). */
 export class ActionError extends Error {
@@ -25,7 +28,10 @@ export class ActionError extends Error {
 
 /** The admin actions. */
 export class AdminActions {
-    constructor(private readonly core: ServiceCore) {}
+    constructor(
+        private readonly core: ServiceCore,
+        private readonly deps: AdminActionDeps,
+    ) {}
 
     /** Hold: no new jobs on the worker and it is never scaled in until released. */
     hold(node: string, by: string): Promise<WorkerView> {
@@ -37,8 +43,8 @@ export class AdminActions {
                     `${node} is ${view.phase}; only a ready worker can be held.`,
                 );
             }
-            await this.core.deps.scheduler.hold(node, `dynamic-cluster: held by ${by}`);
-            this.core.deps.store.update((s) => {
+            await this.deps.scheduler.hold(node, `dynamic-cluster: held by ${by}`);
+            this.deps.store.update((s) => {
                 s.held = [...new Set([...s.held, node])].sort();
             });
             this.core.event("info", `${node} held by ${by}`, node);
@@ -51,11 +57,11 @@ export class AdminActions {
     release(node: string, by: string): Promise<WorkerView> {
         return this.core.withLock(async () => {
             const view = this.core.workerView(node);
-            if (!this.core.deps.store.state.held.includes(node)) {
+            if (!this.deps.store.state.held.includes(node)) {
                 throw new ActionError("conflict", `${node} is not held.`);
             }
-            await this.core.deps.scheduler.release(node);
-            this.core.deps.store.update((s) => {
+            await this.deps.scheduler.release(node);
+            this.deps.store.update((s) => {
                 s.held = s.held.filter((n) => n !== node);
             });
             this.core.event("info", `${node} released by ${by}`, node);
@@ -74,16 +80,13 @@ export class AdminActions {
                     `${node} belongs to the static floor (workers.min), which Pulumi owns: lower workers.min and run \`pulumi up\`, or hold it.`,
                 );
             }
-            if (this.core.deps.store.state.held.includes(node)) {
-                await this.core.deps.scheduler.release(node);
-                this.core.deps.store.update((s) => {
+            if (this.deps.store.state.held.includes(node)) {
+                await this.deps.scheduler.release(node);
+                this.deps.store.update((s) => {
                     s.held = s.held.filter((n) => n !== node);
                 });
             }
-            await this.core.deps.scheduler.releaseWhenIdle(
-                [node],
-                `dynamic-cluster: drained by ${by}`,
-            );
+            await this.deps.scheduler.releaseWhenIdle([node], `dynamic-cluster: drained by ${by}`);
             this.core.event("info", `${node} draining (asked by ${by})`, node);
             this.core.kick();
             return view;
@@ -103,8 +106,8 @@ export class AdminActions {
             if (!view.serverId) throw new ActionError("conflict", `${node} has no server.`);
             // No job may start between the check and the deletion: drain first, then look at what
             // the scheduler says now (the last round's view may be seconds old).
-            await this.core.deps.scheduler.drain([node], `dynamic-cluster: being deleted by ${by}`);
-            const now = await this.core.deps.scheduler.snapshot();
+            await this.deps.scheduler.drain([node], `dynamic-cluster: being deleted by ${by}`);
+            const now = await this.deps.scheduler.snapshot();
             const jobs = now.jobs.filter(
                 (j) =>
                     (j.state === "running" ||
@@ -114,7 +117,7 @@ export class AdminActions {
             );
             const sched = now.nodes.get(node);
             if (jobs.length > 0 || (sched && isBusy(sched))) {
-                await this.core.deps.scheduler.resume([node]);
+                await this.deps.scheduler.resume([node]);
                 throw new ActionError(
                     "conflict",
                     `${node} runs ${jobs.length || "some"} job(s)` +
@@ -123,8 +126,8 @@ export class AdminActions {
                 );
             }
             this.core.startDelete(view.serverId, node, `deleted by ${by}`);
-            await this.core.deps.scheduler.markGone([node], `dynamic-cluster: deleted by ${by}`);
-            this.core.deps.store.update((s) => {
+            await this.deps.scheduler.markGone([node], `dynamic-cluster: deleted by ${by}`);
+            this.deps.store.update((s) => {
                 s.held = s.held.filter((n) => n !== node);
             });
             this.core.kick();
@@ -135,8 +138,8 @@ export class AdminActions {
     /** Turns automatic scaling on or off. Off: no launch for new demand (nodes marked unavailable). */
     setAutoMode(on: boolean, by: string): Promise<void> {
         return this.core.withLock(async () => {
-            if (this.core.deps.store.state.autoMode === on) return;
-            this.core.deps.store.update((s) => {
+            if (this.deps.store.state.autoMode === on) return;
+            this.deps.store.update((s) => {
                 s.autoMode = on;
             });
             this.core.event("info", `auto mode ${on ? "on" : "off"} (by ${by})`);
@@ -147,7 +150,7 @@ export class AdminActions {
     /** Closes the breaker and gives back the nodes marked unavailable while it was open. */
     resetBreaker(by: string): Promise<void> {
         return this.core.withLock(async () => {
-            this.core.deps.store.update((s) => resetBreaker(s));
+            this.deps.store.update((s) => resetBreaker(s));
             this.core.event("info", `breaker reset by ${by}`);
             this.core.kick();
         });

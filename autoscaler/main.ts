@@ -14,7 +14,8 @@ import { WorkerCloud } from "./cloud";
 import { CarbonClient, metricComponent } from "./infra/carbon";
 import { commandRunner } from "./infra/exec";
 import { IpSet } from "./infra/ipset";
-import { BurstNodesInUseFile } from "./nodesInUse";
+import { nodeName } from "../lib/nodeNames";
+import { NodesInUseFiles } from "./nodesInUse";
 import { SaltJobs } from "./salt/jobs";
 import { SaltKeyStore } from "./salt/keys";
 import { SlurmAdapter } from "./scheduler/slurm";
@@ -90,10 +91,8 @@ export async function startService(
     const template = readFileSync(settings.worker_user_data!, "utf8");
     const cloud = new WorkerCloud(new ComputeClient(session), settings, template);
     // Fail at start, not at the first launch, when the template cannot carry a worker's values.
-    cloud.userData(
-        `${settings.workers.burst_prefix}-1`,
-        `${settings.workers.burst_prefix}-1-${"a".repeat(26)}`,
-    );
+    const sampleNode = nodeName(settings.workers.burst_prefix, 1);
+    cloud.userData(sampleNode, `${sampleNode}-${"a".repeat(26)}`);
     const metrics = new CarbonClient(
         settings.graphite.host,
         settings.graphite.port,
@@ -105,7 +104,7 @@ export async function startService(
         scheduler: schedulerFor(settings),
         keys: new SaltKeyStore(settings.salt.pki_dir),
         store: new StateStore(settings.state_dir),
-        nodesInUse: new BurstNodesInUseFile(settings.state_dir),
+        nodesInUse: new NodesInUseFiles(settings.state_dir),
         log: logger,
         ipset: settings.firewall.enabled
             ? new IpSet(settings.firewall.worker_set, commandRunner())

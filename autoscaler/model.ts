@@ -122,7 +122,5 @@ export interface NodeNames {
     burst: readonly string[];
 }
 
-/** Node names `<prefix>-1` .. `<prefix>-<count>`. */
-export function nodeRange(prefix: string, count: number): string[] {
-    return Array.from({ length: count }, (_, i) => `${prefix}-${i + 1}`);
-}
+/** Node names `<prefix>-1` .. `<prefix>-<count>` (lib/nodeNames.ts). */
+export { nodeRange } from "../lib/nodeNames";

@@ -13,10 +13,11 @@
  *   ready worker the scheduler cannot reach for `downTimeout` is a failure: the server is
  *   deleted and the scheduler told to forget the node (its jobs go back to the queue);
  * - a node the scheduler thinks is up but whose server is gone is released in the scheduler;
- * - a burst server whose node `workers.max` no longer covers (it was lowered) is retired, never
- *   treated as an orphan while the scheduler has the node: the node is drained, and the server
- *   is deleted only once the scheduler shows the node drained and idle, so no shrink kills a
- *   job;
+ * - a burst server whose node `workers.max` no longer covers (it was lowered), or a server of the
+ *   floor that a lowered `workers.min` handed over (tagged burst, named like a static node), is
+ *   retired, never treated as an orphan while the scheduler has the node: the node is drained,
+ *   and the server is deleted only once the scheduler shows the node drained and idle, so no
+ *   shrink kills a job;
  * - a burst node the scheduler does not list is left alone (no launch, no delete): a node is
  *   never taken for idle because a listing missed it;
  * - extra servers for one node, and tagged servers no node accounts for (after a grace
@@ -28,6 +29,7 @@
  *   at most {@link FIRST_KEYS_MAX} are kept (the oldest non-live ones forgotten first).
  */
 import { isMinionId, nodeNameOfMinionId } from "../lib/minionId";
+import { indexOfNodeName } from "../lib/nodeNames";
 import { serverFaultKind } from "../lib/openstack/errors";
 import type { WorkerPoolKind } from "../lib/tags";
 import type {
@@ -55,6 +57,12 @@ export interface PolicyConfig {
      * (retired when it was lowered) are this cluster's too, and removed once their worker is gone.
      */
     burstPrefix?: string;
+    /**
+     * The static pool's name prefix: servers of a floor that a lowered workers.min handed over
+     * (components/workerPool.ts) are retired like burst nodes beyond workers.max, and their keys
+     * removed once they are gone.
+     */
+    staticPrefix?: string;
     /**
      * A worker still waiting for its next Salt step this long after the previous one gets a
      * note naming the likely causes (default 3 minutes).
@@ -157,6 +165,10 @@ export interface Decision {
     orphans: string[];
 }
 
+/** Why a retired node's server is deleted (the service's events and log). */
+export const RETIRED_DELETE_REASON =
+    "retired: the worker policy no longer covers it (workers.max or workers.min lowered) and it runs no job";
+
 /** Reason texts the scheduler shows (`sinfo -R`); each names the way out. */
 export const REASONS = {
     autoOff: "dynamic-cluster: auto mode is off (dynamic-cluster auto on)",
@@ -164,7 +176,7 @@ export const REASONS = {
         "dynamic-cluster: launches stopped after repeated boot failures (dynamic-cluster breaker reset)",
     serverGone: "dynamic-cluster: server gone",
     retired:
-        "dynamic-cluster: retired (workers.max no longer covers it); deleted once idle, gone from slurm.conf at the next pulumi up",
+        "dynamic-cluster: retired (workers.max or workers.min lowered); deleted once idle, gone from slurm.conf at the next pulumi up",
 } as const;
 
 /** The server kept for a node when several claim it: accepted key, then ACTIVE, then oldest. */
@@ -306,9 +318,21 @@ export function stillUnavailable(
     return !input.autoMode;
 }
 
-/** Decides. Pure: same input, same output. */
+/**
+ * Decides. Pure: same input, same output. The steps, in order:
+ * 1. {@link sortServers}: each server to its node, to a retired node, or to the orphans (deleted
+ *    after the grace period);
+ * 2. {@link retire} each node the scheduler has beyond the worker policy;
+ * 3. per node of the policy: its phase ({@link phaseOf}), duplicate servers
+ *    ({@link duplicateDeletes}), what the burst pool's rules say ({@link burstOutcome}), the
+ *    address the scheduler must learn ({@link addressAction}), and its view;
+ * 4. the nodes the scheduler must stop waiting for, and those kept out of use or given back
+ *    ({@link unavailableActions});
+ * 5. keys of workers that are gone ({@link staleKeys}) and remembered first keys to forget
+ *    ({@link firstKeysToForget}).
+ */
 export function decide(input: PolicyInput): Decision {
-    const { now, config, observation, records, requests } = input;
+    const { config, observation, records } = input;
     const { keys } = observation;
     const snapshot = observation.scheduler;
     const actions: Action[] = [];
@@ -318,55 +342,18 @@ export function decide(input: PolicyInput): Decision {
     for (const n of config.names.static) poolOf.set(n, "static");
     for (const n of config.names.burst) poolOf.set(n, "burst");
 
-    // Servers by node; servers no node accounts for are orphans.
-    const byNode = new Map<string, ServerView[]>();
-    const retired = new Map<string, ServerView[]>();
-    const orphans: string[] = [];
-    for (const server of observation.servers) {
-        const node = server.node;
-        if (node && poolOf.has(node) && (server.pool ?? poolOf.get(node)) === poolOf.get(node)) {
-            const list = byNode.get(node) ?? [];
-            list.push(server);
-            byNode.set(node, list);
-            continue;
-        }
-        // Pulumi owns the static pool: never delete its servers here.
-        if (server.pool === "static") continue;
-        // This service launched it for a burst node that workers.max no longer covers and that
-        // Slurm still has (a node Slurm no longer has runs no job: an orphan like any other).
-        if (node && server.pool === "burst" && !poolOf.has(node) && snapshot.nodes.has(node)) {
-            const list = retired.get(node) ?? [];
-            list.push(server);
-            retired.set(node, list);
-            continue;
-        }
-        orphans.push(server.id);
-        const since = input.orphanSince?.get(server.id) ?? now;
-        if (now - since >= config.orphanGraceMs) {
-            actions.push({
-                type: "delete",
-                serverId: server.id,
-                reason: `orphan: server ${server.name} belongs to no worker of this cluster`,
-            });
-        }
-    }
-    // Retired nodes: the scheduler may still run jobs there (they finish first).
-    for (const name of snapshot.nodes.keys()) {
-        if (!poolOf.has(name) && !retired.has(name)) retired.set(name, []);
-    }
-    const retiredViews: WorkerView[] = [];
-    for (const [node, servers] of retired) {
+    const sorted = sortServers(input, poolOf, actions);
+    for (const [node, servers] of sorted.retired) {
         const view = retire(node, servers, snapshot.nodes.get(node)!, actions);
-        if (view) retiredViews.push(view);
+        if (view) workers.push(view);
     }
 
-    const goneNodes: string[] = [];
+    const gone: string[] = [];
     const stopped: string[] = [];
     const cooling: string[] = [];
-    const stopReason = !input.autoMode ? REASONS.autoOff : REASONS.breaker;
-
+    const nodeViews: WorkerView[] = [];
     for (const [node, pool] of poolOf) {
-        const candidates = byNode.get(node) ?? [];
+        const candidates = sorted.byNode.get(node) ?? [];
         const server = candidates.length ? keeperOf(candidates, keys) : undefined;
         const facts: NodeFacts = {
             node,
@@ -376,181 +363,359 @@ export function decide(input: PolicyInput): Decision {
             record: records.get(node),
             sched: snapshot.nodes.get(node),
         };
-        const r = facts.record;
         const held = input.held.has(node);
-        let { phase, note } = phaseOf(
-            facts,
-            keys,
-            observation.at,
-            input.config.saltSilenceMs ?? 180_000,
-        );
-        const launchedAt = r?.launchStartedAt ?? server?.createdAt;
+        const seen = phaseOf(facts, keys, observation.at, config.saltSilenceMs ?? 180_000);
+        actions.push(...duplicateDeletes(facts));
+        const outcome =
+            pool === "burst" ? burstOutcome(facts, held, seen, input) : staticOutcome(facts, seen);
+        actions.push(...outcome.actions);
+        if (outcome.list === "gone") gone.push(node);
+        if (outcome.list === "stopped") stopped.push(node);
+        if (outcome.list === "cooling") cooling.push(node);
+        const address = addressAction(facts, outcome.phase);
+        if (address) actions.push(address);
+        nodeViews.push(workerView(facts, outcome, held, keys));
+    }
+    // Views of the policy's nodes first, then the retired ones (the API lists them so).
+    workers.unshift(...nodeViews);
 
-        for (const extra of facts.extras) {
-            if (pool === "static") continue;
+    actions.push(...unavailableActions(input, poolOf, sorted.byNode, { gone, stopped, cooling }));
+    const stale = staleKeys(input, poolOf);
+    if (stale.size) actions.push({ type: "remove-keys", minionIds: [...stale].sort() });
+    const forget = firstKeysToForget(input, stale);
+    if (forget.length) actions.push({ type: "forget-first-keys", minionIds: forget });
+
+    return { actions, workers, orphans: sorted.orphans };
+}
+
+/**
+ * Step 1: servers by the policy's node they serve; servers of retired nodes (the scheduler
+ * still has the node, the policy no longer does: they finish their jobs first); everything else
+ * is an orphan, deleted once it has been one for the grace period (Pulumi's static servers are
+ * never touched here). Retired nodes the scheduler lists without a server are included.
+ */
+function sortServers(
+    input: PolicyInput,
+    poolOf: ReadonlyMap<string, WorkerPoolKind>,
+    actions: Action[],
+): { byNode: Map<string, ServerView[]>; retired: Map<string, ServerView[]>; orphans: string[] } {
+    const snapshot = input.observation.scheduler;
+    const byNode = new Map<string, ServerView[]>();
+    const retired = new Map<string, ServerView[]>();
+    const orphans: string[] = [];
+    const add = (map: Map<string, ServerView[]>, node: string, server: ServerView): void => {
+        const list = map.get(node) ?? [];
+        list.push(server);
+        map.set(node, list);
+    };
+    for (const server of input.observation.servers) {
+        const node = server.node;
+        if (node && poolOf.has(node) && (server.pool ?? poolOf.get(node)) === poolOf.get(node)) {
+            add(byNode, node, server);
+            continue;
+        }
+        // Pulumi owns the static pool: never delete its servers here.
+        if (server.pool === "static") continue;
+        // This service launched it (or a lowered workers.min handed it over) for a node the
+        // policy no longer covers and that Slurm still has (a node Slurm no longer has runs no
+        // job: an orphan like any other).
+        if (node && server.pool === "burst" && !poolOf.has(node) && snapshot.nodes.has(node)) {
+            add(retired, node, server);
+            continue;
+        }
+        orphans.push(server.id);
+        const since = input.orphanSince?.get(server.id) ?? input.now;
+        if (input.now - since >= input.config.orphanGraceMs) {
             actions.push({
                 type: "delete",
-                node,
-                serverId: extra.id,
-                reason: `duplicate: ${node} already has server ${server!.id}`,
+                serverId: server.id,
+                reason: `orphan: server ${server.name} belongs to no worker of this cluster`,
             });
         }
+    }
+    for (const name of snapshot.nodes.keys()) {
+        if (!poolOf.has(name) && !retired.has(name)) retired.set(name, []);
+    }
+    return { byNode, retired, orphans };
+}
 
-        const failing = r?.failedAt !== undefined || r?.deleteRequestedAt !== undefined;
-        const fail = (kind: FailureKind, reason: string): void => {
-            actions.push({ type: "fail", node, serverId: server?.id, kind, reason });
-            phase = "failed";
-            note = reason;
+/** Servers beyond the one kept for a burst node are deleted (never a static one). */
+function duplicateDeletes(f: NodeFacts): Action[] {
+    if (f.pool === "static") return [];
+    return f.extras.map((extra) => ({
+        type: "delete" as const,
+        node: f.node,
+        serverId: extra.id,
+        reason: `duplicate: ${f.node} already has server ${f.server!.id}`,
+    }));
+}
+
+/** What the rules decided for one node: its actions, final phase and note, and a list to join. */
+interface NodeOutcome {
+    actions: Action[];
+    phase: Phase | "absent";
+    note?: string;
+    /** The scheduler must stop waiting for it: server gone, launches stopped, or cooling down. */
+    list?: "gone" | "stopped" | "cooling";
+}
+
+/** A static node: Pulumi replaces it; only an ERROR server gets a note saying so. */
+function staticOutcome(
+    f: NodeFacts,
+    seen: { phase: Phase | "absent"; note?: string },
+): NodeOutcome {
+    const note =
+        f.server?.status === "ERROR"
+            ? `server in ERROR (${f.server.fault ?? "no fault"}); \`pulumi up\` replaces it`
+            : seen.note;
+    return { actions: [], phase: seen.phase, note };
+}
+
+/** A failure of the node's worker: counted, the server deleted, the node cooled down. */
+function failure(f: NodeFacts, kind: FailureKind, reason: string): NodeOutcome {
+    return {
+        actions: [{ type: "fail", node: f.node, serverId: f.server?.id, kind, reason }],
+        phase: "failed",
+        note: reason,
+    };
+}
+
+/**
+ * Step 3, a burst node: nothing on a node the scheduler does not list; otherwise what the
+ * scheduler wants decides ({@link whenWantedUp}, {@link whenWantedDown}).
+ */
+function burstOutcome(
+    f: NodeFacts,
+    held: boolean,
+    seen: { phase: Phase | "absent"; note?: string },
+    input: PolicyInput,
+): NodeOutcome {
+    const request = input.requests.get(f.node);
+    if (!f.sched && !request) {
+        // Not in the scheduler's listing: nothing is decided on a node it cannot vouch for.
+        return {
+            actions: [],
+            phase: seen.phase,
+            note: f.server ? "not listed by the scheduler; kept as it is" : seen.note,
         };
-
-        if (pool === "burst" && !facts.sched && !requests.has(node)) {
-            // Not in the scheduler's listing: nothing is decided on a node it cannot vouch for.
-            if (server) note = "not listed by the scheduler; kept as it is";
-        } else if (pool === "burst") {
-            const want = wantOf(facts.sched, requests.get(node));
-            const request = requests.get(node);
-            if (want === "up") {
-                if (!server && phase === "absent") {
-                    const poweringUp =
-                        facts.sched?.flags.has("powering_up") || request?.want === "up";
-                    const entry = input.unavailable.get(node);
-                    const keptOut = entry !== undefined && stillUnavailable(entry, input);
-                    if (!poweringUp) {
-                        if (facts.sched && !keptOut) goneNodes.push(node);
-                    } else if (keptOut) {
-                        cooling.push(node);
-                        note = entry!.reason;
-                    } else if (!input.autoMode || input.breakerOpen) {
-                        stopped.push(node);
-                        note = input.autoMode
-                            ? "launches stopped (breaker open)"
-                            : "auto mode is off";
-                    } else if (input.backoffUntil !== undefined && input.backoffUntil > now) {
-                        note = `waiting: flavor backing off until ${new Date(input.backoffUntil).toISOString()}`;
-                    } else {
-                        actions.push({ type: "launch", node });
-                        phase = "launching";
-                    }
-                } else if (server && !failing) {
-                    const sched = facts.sched;
-                    const wasRegistered =
-                        sched !== undefined &&
-                        !sched.flags.has("powering_up") &&
-                        (sched.state === "down" || sched.flags.has("not_responding"));
-                    if (server.status === "ERROR") {
-                        const fault = server.fault ?? "no fault message";
-                        fail(
-                            errorFaultKind(fault),
-                            `server ${server.name} went to ERROR: ${fault}`,
-                        );
-                    } else if (r?.configFailedAt !== undefined) {
-                        fail(
-                            "config-failed",
-                            `the worker highstate failed${r.configFailureReason ? ` (${r.configFailureReason})` : ""}`,
-                        );
-                    } else if (phase === "ready" || phase === "draining") {
-                        if (r?.unreachableSince !== undefined) {
-                            actions.push({ type: "track-unreachable", node, since: undefined });
-                        }
-                    } else if (wasRegistered) {
-                        // It registered once (Slurm no longer waits for it) and is unreachable now.
-                        const since = r?.unreachableSince ?? now;
-                        if (r?.unreachableSince === undefined) {
-                            actions.push({ type: "track-unreachable", node, since });
-                        }
-                        if (now - since > config.downTimeoutMs) {
-                            fail(
-                                "unreachable",
-                                `the scheduler could not reach it for ${Math.round(config.downTimeoutMs / 1000)} s`,
-                            );
-                        } else {
-                            note = "unreachable since " + new Date(since).toISOString();
-                        }
-                    } else if (
-                        launchedAt !== undefined &&
-                        now - launchedAt > config.launchTimeoutMs
-                    ) {
-                        fail(
-                            "launch-timeout",
-                            `not ready ${Math.round(config.launchTimeoutMs / 1000)} s after launch (${phase})`,
-                        );
-                    }
-                }
-            } else if (server && !failing && !held) {
-                if (request?.failed) {
-                    fail(
-                        "launch-timeout",
-                        "the scheduler gave up waiting for it (ResumeFailProgram)",
-                    );
-                } else {
-                    actions.push({
-                        type: "delete",
-                        node,
-                        serverId: server.id,
-                        reason: "the scheduler released it (suspend)",
-                    });
-                    phase = "deleting";
-                }
-            } else if (server && held) {
-                note = "held: kept although the scheduler released it";
-            }
-        } else if (server?.status === "ERROR") {
-            note = `server in ERROR (${server.fault ?? "no fault"}); \`pulumi up\` replaces it`;
-        }
-
-        const schedNow = facts.sched;
-        if (
-            server?.address &&
-            server.status === "ACTIVE" &&
-            schedNow &&
-            schedNow.address !== server.address &&
-            !schedNow.flags.has("powered_down") &&
-            !schedNow.flags.has("powering_down") &&
-            phase !== "failed" &&
-            phase !== "deleting"
-        ) {
-            actions.push({ type: "set-address", node, address: server.address });
-        }
-
-        workers.push({
-            node,
-            pool,
-            phase,
-            activity:
-                phase === "ready" || phase === "draining" ? activityOf(facts.sched) : "unknown",
-            serverId: server?.id,
-            serverStatus: server?.status,
-            address: server?.address,
-            minionId: server?.minionId ?? r?.minionId,
-            keyState: keyStateOf(server?.minionId ?? r?.minionId, keys),
-            schedulerState: schedulerStateText(facts.sched),
-            launchedAt,
-            held,
-            note,
-        });
     }
+    return wantOf(f.sched, request) === "up"
+        ? whenWantedUp(f, seen, input)
+        : whenWantedDown(f, held, seen, request);
+}
 
-    workers.push(...retiredViews);
-    if (goneNodes.length) {
-        actions.push({ type: "mark-gone", nodes: goneNodes, reason: REASONS.serverGone });
+/** True while the service is cleaning up a failure of the node or deleting its server. */
+function failing(f: NodeFacts): boolean {
+    return f.record?.failedAt !== undefined || f.record?.deleteRequestedAt !== undefined;
+}
+
+/**
+ * The scheduler wants the node up: a node without a server is launched (or kept waiting, and
+ * why); a node with one is checked: ERROR, failed highstate, unreachable after it registered,
+ * or past its launch deadline is a failure.
+ */
+function whenWantedUp(
+    f: NodeFacts,
+    seen: { phase: Phase | "absent"; note?: string },
+    input: PolicyInput,
+): NodeOutcome {
+    const { now, config } = input;
+    const r = f.record;
+    const request = input.requests.get(f.node);
+    const keep = (note = seen.note, actions: Action[] = []): NodeOutcome => ({
+        actions,
+        phase: seen.phase,
+        note,
+    });
+    if (!f.server && seen.phase === "absent") {
+        const poweringUp = f.sched?.flags.has("powering_up") || request?.want === "up";
+        const entry = input.unavailable.get(f.node);
+        const keptOut = entry !== undefined && stillUnavailable(entry, input);
+        if (!poweringUp) {
+            return f.sched && !keptOut ? { ...keep(), list: "gone" } : keep();
+        }
+        if (keptOut) return { ...keep(entry!.reason), list: "cooling" };
+        if (!input.autoMode || input.breakerOpen) {
+            return {
+                ...keep(input.autoMode ? "launches stopped (breaker open)" : "auto mode is off"),
+                list: "stopped",
+            };
+        }
+        if (input.backoffUntil !== undefined && input.backoffUntil > now) {
+            return keep(
+                `waiting: flavor backing off until ${new Date(input.backoffUntil).toISOString()}`,
+            );
+        }
+        return { actions: [{ type: "launch", node: f.node }], phase: "launching", note: seen.note };
     }
-    if (stopped.length) {
+    if (!f.server || failing(f)) return keep();
+    const server = f.server;
+    const sched = f.sched;
+    const wasRegistered =
+        sched !== undefined &&
+        !sched.flags.has("powering_up") &&
+        (sched.state === "down" || sched.flags.has("not_responding"));
+    if (server.status === "ERROR") {
+        const fault = server.fault ?? "no fault message";
+        return failure(f, errorFaultKind(fault), `server ${server.name} went to ERROR: ${fault}`);
+    }
+    if (r?.configFailedAt !== undefined) {
+        return failure(
+            f,
+            "config-failed",
+            `the worker highstate failed${r.configFailureReason ? ` (${r.configFailureReason})` : ""}`,
+        );
+    }
+    if (seen.phase === "ready" || seen.phase === "draining") {
+        return r?.unreachableSince !== undefined
+            ? keep(seen.note, [{ type: "track-unreachable", node: f.node, since: undefined }])
+            : keep();
+    }
+    if (wasRegistered) {
+        // It registered once (Slurm no longer waits for it) and is unreachable now.
+        const since = r?.unreachableSince ?? now;
+        const track: Action[] =
+            r?.unreachableSince === undefined
+                ? [{ type: "track-unreachable", node: f.node, since }]
+                : [];
+        if (now - since > config.downTimeoutMs) {
+            const failed = failure(
+                f,
+                "unreachable",
+                `the scheduler could not reach it for ${Math.round(config.downTimeoutMs / 1000)} s`,
+            );
+            return { ...failed, actions: [...track, ...failed.actions] };
+        }
+        return keep("unreachable since " + new Date(since).toISOString(), track);
+    }
+    const launchedAt = r?.launchStartedAt ?? server.createdAt;
+    if (now - launchedAt > config.launchTimeoutMs) {
+        return failure(
+            f,
+            "launch-timeout",
+            `not ready ${Math.round(config.launchTimeoutMs / 1000)} s after launch (${seen.phase})`,
+        );
+    }
+    return keep();
+}
+
+/**
+ * The scheduler wants the node down: its server is deleted (never a held one's); a resume the
+ * scheduler gave up on (ResumeFailProgram) is a failure.
+ */
+function whenWantedDown(
+    f: NodeFacts,
+    held: boolean,
+    seen: { phase: Phase | "absent"; note?: string },
+    request: NodeRequest | undefined,
+): NodeOutcome {
+    if (!f.server) return { actions: [], phase: seen.phase, note: seen.note };
+    if (held) {
+        return {
+            actions: [],
+            phase: seen.phase,
+            note: "held: kept although the scheduler released it",
+        };
+    }
+    if (failing(f)) return { actions: [], phase: seen.phase, note: seen.note };
+    if (request?.failed) {
+        return failure(
+            f,
+            "launch-timeout",
+            "the scheduler gave up waiting for it (ResumeFailProgram)",
+        );
+    }
+    return {
+        actions: [
+            {
+                type: "delete",
+                node: f.node,
+                serverId: f.server.id,
+                reason: "the scheduler released it (suspend)",
+            },
+        ],
+        phase: "deleting",
+        note: seen.note,
+    };
+}
+
+/** The address the scheduler must learn: an ACTIVE server's, while the node is powered up. */
+function addressAction(f: NodeFacts, phase: Phase | "absent"): Action | undefined {
+    const server = f.server;
+    const sched = f.sched;
+    if (
+        server?.address &&
+        server.status === "ACTIVE" &&
+        sched &&
+        sched.address !== server.address &&
+        !sched.flags.has("powered_down") &&
+        !sched.flags.has("powering_down") &&
+        phase !== "failed" &&
+        phase !== "deleting"
+    ) {
+        return { type: "set-address", node: f.node, address: server.address };
+    }
+    return undefined;
+}
+
+/** One node as the API reports it. */
+function workerView(
+    f: NodeFacts,
+    outcome: NodeOutcome,
+    held: boolean,
+    keys: KeyListing,
+): WorkerView {
+    const { server, record: r } = f;
+    const phase = outcome.phase;
+    return {
+        node: f.node,
+        pool: f.pool,
+        phase,
+        activity: phase === "ready" || phase === "draining" ? activityOf(f.sched) : "unknown",
+        serverId: server?.id,
+        serverStatus: server?.status,
+        address: server?.address,
+        minionId: server?.minionId ?? r?.minionId,
+        keyState: keyStateOf(server?.minionId ?? r?.minionId, keys),
+        schedulerState: schedulerStateText(f.sched),
+        launchedAt: r?.launchStartedAt ?? server?.createdAt,
+        held,
+        note: outcome.note,
+    };
+}
+
+/**
+ * Step 4: the scheduler stops waiting for nodes whose server is gone, whose launch cannot come
+ * (auto mode off, breaker open: recorded as unavailable) or that cool down after a failure;
+ * nodes kept out of use are set down with their reason once powered down (Slurm resets the
+ * state of a node it powers down, so not before); nodes whose reason is over go back.
+ */
+function unavailableActions(
+    input: PolicyInput,
+    poolOf: ReadonlyMap<string, WorkerPoolKind>,
+    byNode: ReadonlyMap<string, ServerView[]>,
+    lists: { gone: string[]; stopped: string[]; cooling: string[] },
+): Action[] {
+    const actions: Action[] = [];
+    const snapshot = input.observation.scheduler;
+    if (lists.gone.length) {
+        actions.push({ type: "mark-gone", nodes: lists.gone, reason: REASONS.serverGone });
+    }
+    if (lists.stopped.length) {
         actions.push({
             type: "mark-gone",
-            nodes: stopped,
-            reason: stopReason,
+            nodes: lists.stopped,
+            reason: !input.autoMode ? REASONS.autoOff : REASONS.breaker,
             unavailable: input.autoMode ? "breaker" : "auto-off",
         });
     }
-    for (const node of cooling) {
+    for (const node of lists.cooling) {
         actions.push({
             type: "mark-gone",
             nodes: [node],
             reason: input.unavailable.get(node)!.reason,
         });
     }
-    // Nodes kept out of use are set down with their reason once powered down (Slurm resets the
-    // state of a node it powers down, so not before); nodes whose reason is over go back.
     const settle = new Map<string, string[]>();
     const restore: string[] = [];
     const resume: string[] = [];
@@ -574,21 +739,28 @@ export function decide(input: PolicyInput): Decision {
         }
     }
     for (const [reason, nodes] of settle) actions.push({ type: "mark-unavailable", nodes, reason });
-    if (restore.length)
+    if (restore.length) {
         actions.push({ type: "restore", nodes: restore.sort(), resume: resume.sort() });
+    }
+    return actions;
+}
 
-    // Keys: those of workers that no longer exist, and rejected or denied keys of IDs that are
-    // no worker of this cluster. Never the head's, never a live worker's, never an accepted or
-    // pending key of an unknown ID (an admin may have added it), never a rejected or denied key
-    // of an ID whose key is accepted (Salt keeps one per ID: an impersonation to look at).
-    const liveMinions = new Set<string>();
-    for (const server of observation.servers) if (server.minionId) liveMinions.add(server.minionId);
-    for (const r of records.values()) if (r.minionId) liveMinions.add(r.minionId);
-    // Of this cluster's naming: a node it has, or a burst node a lowered workers.max retired.
+/**
+ * Step 5, keys: those of workers that no longer exist, and rejected or denied keys of IDs that
+ * are no worker of this cluster. Never the head's, never a live worker's, never an accepted or
+ * pending key of an unknown ID (an admin may have added it), never a rejected or denied key of
+ * an ID whose key is accepted (Salt keeps one per ID: an impersonation to look at).
+ */
+function staleKeys(input: PolicyInput, poolOf: ReadonlyMap<string, WorkerPoolKind>): Set<string> {
+    const { config } = input;
+    const keys = input.observation.keys;
+    const live = liveMinions(input);
+    // Of this cluster's naming: a node it has, or a node a lowered workers.max or workers.min
+    // retired.
     const retiredName = (node: string): boolean =>
-        config.burstPrefix !== undefined &&
-        node.startsWith(`${config.burstPrefix}-`) &&
-        /^[1-9][0-9]*$/.test(node.slice(config.burstPrefix.length + 1));
+        [config.burstPrefix, config.staticPrefix].some(
+            (prefix) => prefix !== undefined && indexOfNodeName(prefix, node) !== undefined,
+        );
     const ours = (id: string): boolean => {
         const node = nodeNameOfMinionId(id);
         return isMinionId(id) && node !== undefined && (poolOf.has(node) || retiredName(node));
@@ -596,43 +768,55 @@ export function decide(input: PolicyInput): Decision {
     const stale = new Set<string>();
     for (const state of ["accepted", "pending", "rejected", "denied"] as const) {
         for (const id of keys[state]) {
-            if (id === config.headMinionId || liveMinions.has(id) || !isSafeMinionId(id)) continue;
+            if (id === config.headMinionId || live.has(id) || !isSafeMinionId(id)) continue;
             if (ours(id)) stale.add(id);
             else if ((state === "rejected" || state === "denied") && !keys.accepted.has(id)) {
                 stale.add(id);
             }
         }
     }
-    if (stale.size) actions.push({ type: "remove-keys", minionIds: [...stale].sort() });
+    return stale;
+}
 
-    // Remembered first keys: forgotten once the ID has no key in any state and no worker (keys
-    // deleted out of band, servers gone), and beyond the bound, oldest first; a live worker's
-    // entry is never forgotten (its next key would count as a first one).
-    if (input.firstKeys?.length) {
-        const hasKey = (id: string): boolean =>
-            keys.accepted.has(id) ||
-            keys.pending.has(id) ||
-            keys.rejected.has(id) ||
-            keys.denied.has(id);
-        const forget = new Set<string>();
-        const kept: string[] = [];
-        for (const id of input.firstKeys) {
-            if (liveMinions.has(id) || stale.has(id)) continue;
-            if (hasKey(id)) kept.push(id);
-            else forget.add(id);
-        }
-        const max = config.firstKeysMax ?? FIRST_KEYS_MAX;
-        const remaining = input.firstKeys.filter((id) => !forget.has(id) && !stale.has(id));
-        const excess = Math.min(remaining.length - max, kept.length);
-        for (const id of kept.slice(0, Math.max(0, excess))) forget.add(id);
-        if (forget.size) actions.push({ type: "forget-first-keys", minionIds: [...forget].sort() });
-    }
-
-    return { actions, workers, orphans };
+/** Minion IDs of servers that exist or launches the service remembers. */
+function liveMinions(input: PolicyInput): Set<string> {
+    const live = new Set<string>();
+    for (const server of input.observation.servers) if (server.minionId) live.add(server.minionId);
+    for (const r of input.records.values()) if (r.minionId) live.add(r.minionId);
+    return live;
 }
 
 /**
- * A node the scheduler still has but workers.max no longer covers (pure; pushes its actions):
+ * Remembered first keys to forget: once the ID has no key in any state and no worker (keys
+ * deleted out of band, servers gone), and beyond the bound, oldest first; a live worker's entry
+ * is never forgotten (its next key would count as a first one). Sorted.
+ */
+function firstKeysToForget(input: PolicyInput, stale: ReadonlySet<string>): string[] {
+    if (!input.firstKeys?.length) return [];
+    const keys = input.observation.keys;
+    const live = liveMinions(input);
+    const hasKey = (id: string): boolean =>
+        keys.accepted.has(id) ||
+        keys.pending.has(id) ||
+        keys.rejected.has(id) ||
+        keys.denied.has(id);
+    const forget = new Set<string>();
+    const kept: string[] = [];
+    for (const id of input.firstKeys) {
+        if (live.has(id) || stale.has(id)) continue;
+        if (hasKey(id)) kept.push(id);
+        else forget.add(id);
+    }
+    const max = input.config.firstKeysMax ?? FIRST_KEYS_MAX;
+    const remaining = input.firstKeys.filter((id) => !forget.has(id) && !stale.has(id));
+    const excess = Math.min(remaining.length - max, kept.length);
+    for (const id of kept.slice(0, Math.max(0, excess))) forget.add(id);
+    return [...forget].sort();
+}
+
+/**
+ * A node the scheduler still has but the worker policy no longer covers (workers.max lowered, or a
+ * floor server a lowered workers.min handed over) (pure; pushes its actions):
  * drained first, whatever it runs; its servers are deleted once the scheduler shows it drained
  * and idle; a powered-up node without a server is released in the scheduler. Returns its view
  * while it still has a server.
@@ -653,7 +837,7 @@ function retire(
                 type: "delete",
                 node,
                 serverId: server.id,
-                reason: "retired: workers.max no longer covers it and it runs no job",
+                reason: RETIRED_DELETE_REASON,
             });
         }
     }
@@ -677,7 +861,7 @@ function retire(
         launchedAt: server.createdAt,
         held: false,
         note: busy
-            ? "retired (workers.max lowered): drained, deleted once its jobs finish"
-            : "retired (workers.max lowered): deleted",
+            ? "retired (workers.max or workers.min lowered): drained, deleted once its jobs finish"
+            : "retired (workers.max or workers.min lowered): deleted",
     };
 }

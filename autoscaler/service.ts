@@ -21,7 +21,7 @@
  * event when it becomes stale and an info event when it is current again.
  */
 import { Mutex, Semaphore } from "../lib/concurrency";
-import { BurstNodesInUseFile, burstNodesInUse } from "./nodesInUse";
+import { burstNodesInUse, type NodesInUseFiles, staticNodesInUse } from "./nodesInUse";
 import { OpenStackApiError, OpenStackConfigError } from "../lib/openstack";
 import {
     backoffUntil,
@@ -79,8 +79,8 @@ export interface ServiceDeps {
     metrics?: CarbonClient;
     /** The master's job cache (highstate outcomes); none in tests that need no Salt. */
     jobs?: SaltJobs;
-    /** Where the head's Salt state reads how many burst nodes are in use (nodesInUse.ts). */
-    nodesInUse?: BurstNodesInUseFile;
+    /** Where the head's Salt state reads how many nodes of each pool are in use (nodesInUse.ts). */
+    nodesInUse?: Pick<NodesInUseFiles, "write">;
     now?: () => number;
 }
 
@@ -90,12 +90,20 @@ export interface RequestResult {
     rejected: Array<{ node: string; reason: string }>;
 }
 
-/** What the Salt bridge and the admin actions use of the service. */
+/**
+ * What the Salt bridge and the admin actions use of the service: its node names, settings and
+ * clock, its worker memory through {@link ServiceCore.record} and {@link ServiceCore.workerRecords}
+ * (never the map itself), and its lock, events and deletes. Their other collaborators (keys,
+ * scheduler, state store, ...) are given to them at construction ({@link SaltBridgeDeps},
+ * {@link AdminActionDeps}), not reached through the service.
+ */
 export interface ServiceCore {
     readonly names: NodeNames;
     readonly settings: ServiceSettings;
-    readonly deps: ServiceDeps;
-    readonly records: Map<string, WorkerRecord>;
+    /** The remembered workers, as a snapshot (changing the list changes nothing). */
+    workerRecords(): WorkerRecord[];
+    /** The remembered worker of `node`, if any (does not create one). */
+    findRecord(node: string): WorkerRecord | undefined;
     now(): number;
     currentObservation(): Observation | undefined;
     workerView(node: string): WorkerView;
@@ -118,7 +126,7 @@ export class DynamicClusterService implements ServiceCore {
     readonly actions: AdminActions;
     readonly settings: ServiceSettings;
     readonly now: () => number;
-    readonly records = new Map<string, WorkerRecord>();
+    private readonly records = new Map<string, WorkerRecord>();
     private requests = new Map<string, NodeRequest>();
     private observation?: Observation;
     private decision?: Decision;
@@ -152,8 +160,8 @@ export class DynamicClusterService implements ServiceCore {
             burst: nodeRange(w.burst_prefix, w.burst_count),
         };
         this.launches = new Semaphore(deps.settings.tuning.launch_concurrency);
-        this.salt = new SaltBridge(this);
-        this.actions = new AdminActions(this);
+        this.salt = new SaltBridge(this, deps);
+        this.actions = new AdminActions(this, deps);
         if (deps.store.recoveredFrom) {
             this.event(
                 "error",
@@ -252,6 +260,7 @@ export class DynamicClusterService implements ServiceCore {
                     saltSilenceMs: this.settings.tuning.salt_silence * 1000,
                     headMinionId: this.settings.head.minion_id,
                     burstPrefix: this.settings.workers.burst_prefix,
+                    staticPrefix: this.settings.workers.static_prefix,
                 },
                 observation,
                 records: this.records,
@@ -274,7 +283,7 @@ export class DynamicClusterService implements ServiceCore {
             this.noteTransitions(this.decision, decision);
             this.decision = decision;
             await this.execute(decision.actions);
-            this.recordBurstNodesInUse(observation);
+            this.recordNodesInUse(observation);
         });
         this.noteObservationAge();
         await this.syncFirewall(observation).catch((err) => this.fault("firewall", err));
@@ -417,6 +426,16 @@ export class DynamicClusterService implements ServiceCore {
 
     // ------------------------------------------------------------------ actions
 
+    /** The remembered workers, as a snapshot. */
+    workerRecords(): WorkerRecord[] {
+        return [...this.records.values()];
+    }
+
+    /** The remembered worker of `node`, if any. */
+    findRecord(node: string): WorkerRecord | undefined {
+        return this.records.get(node);
+    }
+
     /** The memory of `node`, created when missing. */
     record(node: string): WorkerRecord {
         let r = this.records.get(node);
@@ -522,19 +541,17 @@ export class DynamicClusterService implements ServiceCore {
         }
     }
 
-    /** Tells the head's Salt state how many burst nodes slurm.conf must keep (nodesInUse.ts). */
-    private recordBurstNodesInUse(observation: Observation): void {
+    /** Tells the head's Salt state how many nodes slurm.conf must keep (nodesInUse.ts). */
+    private recordNodesInUse(observation: Observation): void {
         if (!this.deps.nodesInUse) return;
+        const w = this.settings.workers;
         try {
-            this.deps.nodesInUse.write(
-                burstNodesInUse(
-                    this.settings.workers.burst_prefix,
-                    observation.servers,
-                    this.records,
-                ),
-            );
+            this.deps.nodesInUse.write({
+                burst: burstNodesInUse(w.burst_prefix, observation.servers, this.records),
+                static: staticNodesInUse(w.static_prefix, observation.servers),
+            });
         } catch (err) {
-            this.fault("burst nodes in use", err);
+            this.fault("nodes in use", err);
         }
     }
 

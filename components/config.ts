@@ -520,7 +520,51 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
         const value = v[key];
         return value === undefined || value.trim() === "" ? undefined : value.trim();
     };
+    const ctx: ParseContext = { raw, v, get, problems };
 
+    checkKeysAndSecrets(ctx);
+    const { keyName, allowedCidr } = parseAccess(ctx);
+    const schedulerRaw = parseScheduler(ctx);
+    const clusterName = parseClusterName(ctx);
+    const network = parseNetworkPlan(ctx);
+    const { headNode, workers, data } = parsePools(ctx);
+    const users = parseUsers(ctx);
+    const dashboard = parseDashboard(ctx);
+    const { sshUser, sshPrivateKeyRaw, dashboardPasswordRaw } = parseLogins(ctx);
+
+    if (problems.list.length > 0 || !keyName || !allowedCidr || !network) {
+        throw new ConfigError(raw.stack, problems.list);
+    }
+    return {
+        clusterName,
+        keyName,
+        allowedCidr,
+        scheduler: schedulerRaw as SchedulerKind,
+        network,
+        headNode,
+        workers,
+        data,
+        users,
+        dashboard,
+        sshUser,
+        sshPrivateKey: sshPrivateKeyRaw === undefined ? undefined : pulumi.secret(sshPrivateKeyRaw),
+        dashboardPassword:
+            dashboardPasswordRaw === undefined ? undefined : pulumi.secret(dashboardPasswordRaw),
+    };
+}
+
+/** What every step of {@link parseClusterConfig} reads and where it reports problems. */
+interface ParseContext {
+    raw: RawConfig;
+    /** The raw values, by key. */
+    v: RawConfig["values"];
+    /** A value, trimmed; undefined when missing or blank. */
+    get: (key: string) => string | undefined;
+    problems: Problems;
+}
+
+/** Unknown keys, secrets stored in plain text. */
+function checkKeysAndSecrets({ raw, v, get, problems }: ParseContext): void {
     for (const key of Object.keys(v)) {
         if (!(key in CONFIG_KEYS)) {
             problems.add(
@@ -543,7 +587,13 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
             "is stored in plain text; set it again with `pulumi config set --secret openstack:password <password>`, or use an application credential.",
         );
     }
+}
 
+/** The key pair and the users' network range (with the whole-Internet check). */
+function parseAccess({ get, problems }: ParseContext): {
+    keyName: string | undefined;
+    allowedCidr: string | undefined;
+} {
     const keyName = get("keyName");
     if (!keyName) {
         problems.add(
@@ -580,6 +630,11 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
         }
     }
 
+    return { keyName, allowedCidr };
+}
+
+/** The batch scheduler (Slurm; Torque is refused until it works end to end). */
+function parseScheduler({ get, problems }: ParseContext): string {
     const schedulerRaw = get("scheduler") ?? "slurm";
     if (schedulerRaw === "torque") {
         // The Torque Salt states stop the state run on purpose and the service refuses Torque at
@@ -596,6 +651,11 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
         );
     }
 
+    return schedulerRaw;
+}
+
+/** The cluster's name (the stack's by default). */
+function parseClusterName({ raw, get, problems }: ParseContext): string {
     const clusterName = get("clusterName") ?? raw.stack.toLowerCase().replace(/[^a-z0-9-]/g, "-");
     if (!HOSTNAME.test(clusterName) || clusterName.length > 32) {
         problems.add(
@@ -604,7 +664,11 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
         );
     }
 
-    // Network plan.
+    return clusterName;
+}
+
+/** The network plan: an existing network, or one the program creates behind a router. */
+function parseNetworkPlan({ v, get, problems }: ParseContext): NetworkPlan | undefined {
     const networkName = get("network");
     const externalNetwork = get("externalNetwork");
     const floatingIpPool = get("floatingIpPool") ?? externalNetwork;
@@ -661,6 +725,15 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
         );
     }
 
+    return network;
+}
+
+/** The head node, the worker policy and the /data volume (structured keys with defaults). */
+function parsePools({ v, problems }: ParseContext): {
+    headNode: HeadNodeConfig;
+    workers: WorkerPolicy;
+    data: DataVolumeConfig;
+} {
     const headNodeIn =
         parseStructured(problems, "headNode", headNodeSchema, v["headNode"], exampleFor) ?? {};
     const headNode: HeadNodeConfig = { ...HEAD_NODE_DEFAULTS, ...headNodeIn };
@@ -689,6 +762,11 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
         );
     }
 
+    return { headNode, workers, data };
+}
+
+/** The cluster's user accounts (unique names and uids, no system names). */
+function parseUsers({ v, problems }: ParseContext): UserAccount[] {
     let users: UserAccount[] = USERS_DEFAULT;
     const usersRaw = parseJson(problems, "users", v["users"]);
     if (usersRaw !== undefined) {
@@ -737,10 +815,24 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
         }
     }
 
+    return users;
+}
+
+/** The dashboard's settings. */
+function parseDashboard({ v, problems }: ParseContext): DashboardConfig {
     const dashboardIn =
         parseStructured(problems, "dashboard", dashboardSchema, v["dashboard"], exampleFor) ?? {};
     const dashboard: DashboardConfig = { ...DASHBOARD_DEFAULTS, ...dashboardIn };
 
+    return dashboard;
+}
+
+/** How the program logs in to the head node, and the dashboard password when one is set. */
+function parseLogins({ raw, v, get, problems }: ParseContext): {
+    sshUser: string;
+    sshPrivateKeyRaw: string | undefined;
+    dashboardPasswordRaw: string | undefined;
+} {
     const sshUser = get("sshUser") ?? "rocky";
     if (!POSIX_USER.test(sshUser)) {
         problems.add(
@@ -773,25 +865,7 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
         );
     }
 
-    if (problems.list.length > 0 || !keyName || !allowedCidr || !network) {
-        throw new ConfigError(raw.stack, problems.list);
-    }
-    return {
-        clusterName,
-        keyName,
-        allowedCidr,
-        scheduler: schedulerRaw as SchedulerKind,
-        network,
-        headNode,
-        workers,
-        data,
-        users,
-        dashboard,
-        sshUser,
-        sshPrivateKey: sshPrivateKeyRaw === undefined ? undefined : pulumi.secret(sshPrivateKeyRaw),
-        dashboardPassword:
-            dashboardPasswordRaw === undefined ? undefined : pulumi.secret(dashboardPasswordRaw),
-    };
+    return { sshUser, sshPrivateKeyRaw, dashboardPasswordRaw };
 }
 
 /** The config namespace of this project (the `name` in `Pulumi.yaml`). */

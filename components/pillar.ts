@@ -10,6 +10,7 @@
  * - `dynamic_cluster_head_secrets.sls` (head only): cloud credential, the local API's tokens
  *   (one per caller), TLS key.
  */
+import { poolNodePrefix } from "../lib/nodeNames";
 import * as ipaddr from "ipaddr.js";
 import * as yaml from "js-yaml";
 import type { ClusterConfig } from "./config";
@@ -83,12 +84,12 @@ export function headMinionId(config: ClusterConfig): string {
 
 /** Node names of the Pulumi-owned floor: `<prefix>-st-1` .. `<prefix>-st-<min>`. */
 export function staticNodePrefix(config: ClusterConfig): string {
-    return `${config.workers.namePrefix}-st`;
+    return poolNodePrefix(config.workers.namePrefix, "static");
 }
 
 /** Node names of the service-owned burst pool: `<prefix>-dy-1` .. `<prefix>-dy-<max-min>`. */
 export function burstNodePrefix(config: ClusterConfig): string {
-    return `${config.workers.namePrefix}-dy`;
+    return poolNodePrefix(config.workers.namePrefix, "burst");
 }
 
 /**

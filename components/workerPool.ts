@@ -6,9 +6,13 @@
  * - create boots `count` servers in parallel (bounded), tagged `dc`, `dc-cluster-<id>`,
  *   `dc-pool-static`, each with its own minion ID in metadata and user-data, and waits for
  *   ACTIVE within `bootTimeoutSeconds` (dynamic providers get no customTimeouts);
- * - a count change is an update in place (grow fills the lowest free indexes, shrink deletes the
- *   highest); a change of image, flavor, network, key, groups, zone, master or user-data
- *   template is a rolling replacement inside update, one batch at a time;
+ * - a count change is an update in place: grow fills the lowest free indexes; shrink hands the
+ *   highest ones to the head-node service instead of deleting them (their pool tag becomes
+ *   `dc-pool-burst`): the service drains each, deletes it once its jobs are done, and keeps
+ *   its node in slurm.conf until then (autoscaler/nodesInUse.ts), so lowering `workers.min`
+ *   kills no job (docs/architecture.md, "Lowering workers.min or workers.max"); a change of
+ *   image, flavor, network, key, groups, zone, master or user-data template is a rolling
+ *   replacement inside update, one batch at a time;
  * - a partial failure is an init error that carries the servers that booted (so the next
  *   `pulumi up` reconciles and nothing leaks) with Nova's fault messages as reasons; a failure
  *   that booted nothing leaves nothing behind;
@@ -39,7 +43,7 @@ import {
 } from "./workerPoolPlan";
 
 /** Bumped when the provider's behaviour changes, so `diff` rewrites the stored provider code. */
-export const WORKER_POOL_PROVIDER_VERSION = 1;
+export const WORKER_POOL_PROVIDER_VERSION = 2;
 
 /** Resolved inputs of the provider. */
 export interface WorkerPoolInputs {
@@ -257,6 +261,26 @@ async function bootWorkers(
     return { booted, reasons };
 }
 
+/**
+ * Hands servers of the floor to the head-node service (workers.min lowered): their tags become
+ * the burst pool's, so the WorkerPool no longer owns them and the service retires them (drained,
+ * deleted once idle). A server already gone is skipped.
+ */
+async function handOver(
+    nova: ComputeClient,
+    inputs: WorkerPoolInputs,
+    ids: string[],
+): Promise<void> {
+    await mapBounded(ids, inputs.maxConcurrency, async (id) => {
+        try {
+            await nova.replaceServerTags(id, workerTags(inputs.clusterId, "burst"));
+        } catch (err) {
+            if (err instanceof OpenStackApiError && err.status === 404) return;
+            throw err;
+        }
+    });
+}
+
 async function deleteServers(
     nova: ComputeClient,
     inputs: WorkerPoolInputs,
@@ -364,7 +388,7 @@ async function reconcile(
     }
 
     const plan = planScale(servers, inputs.count);
-    await deleteServers(
+    await handOver(
         nova,
         inputs,
         plan.remove.map((w) => w.id),

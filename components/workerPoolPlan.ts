@@ -3,6 +3,7 @@
  * and the batches of a rolling replacement. Node names are `<prefix>-<index>` with indexes kept
  * contiguous (1..count), so `slurm.conf` can list the static floor as `<prefix>-[1-count]`.
  */
+export { indexOfNodeName, nodeName } from "../lib/nodeNames";
 
 /** A worker the pool owns, as stored in the resource's outputs. */
 export interface WorkerRecord {
@@ -28,11 +29,6 @@ export interface ScalePlan {
     create: number[];
     /** Workers to delete, highest index first. */
     remove: WorkerRecord[];
-}
-
-/** Node name of index `index`. */
-export function nodeName(prefix: string, index: number): string {
-    return `${prefix}-${index}`;
 }
 
 /**
@@ -76,11 +72,4 @@ export function planRollingReplace(
     const batches: WorkerRecord[][] = [];
     for (let i = 0; i < stale.length; i += batchSize) batches.push(stale.slice(i, i + batchSize));
     return batches;
-}
-
-/** Index of a node name with the given prefix, or undefined. */
-export function indexOfNodeName(prefix: string, name: string): number | undefined {
-    if (!name.startsWith(`${prefix}-`)) return undefined;
-    const rest = name.slice(prefix.length + 1);
-    return /^[1-9][0-9]*$/.test(rest) ? Number(rest) : undefined;
 }

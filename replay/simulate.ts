@@ -10,6 +10,7 @@
  * Deterministic for a seed: the same inputs give the same result.
  */
 import { defaultTuning, type Tuning } from "../autoscaler/settings";
+import { nodeRange } from "../lib/nodeNames";
 import type { CloudModel, PolicyResult, SimJob, WorkerShape } from "./model";
 import { Random } from "./random";
 import { SimNova } from "./sim/nova";
@@ -56,8 +57,8 @@ export function replay(
     const clock = new EventQueue();
     const random = new Random(options.seed);
     const staticCount = policy === "static" ? shape.max : policy === "original" ? 0 : shape.min;
-    const staticNodes = names(STATIC_PREFIX, staticCount);
-    const burstNodes = names(BURST_PREFIX, shape.max - staticCount);
+    const staticNodes = nodeRange(STATIC_PREFIX, staticCount);
+    const burstNodes = nodeRange(BURST_PREFIX, shape.max - staticCount);
     const capacity = shape.max * shape.coresPerNode;
 
     let service: SimService | undefined;
@@ -232,8 +233,4 @@ export function percentile(sorted: readonly number[], q: number): number {
     if (!sorted.length) return 0;
     const rank = Math.max(1, Math.ceil(q * sorted.length));
     return sorted[rank - 1]!;
-}
-
-function names(prefix: string, count: number): string[] {
-    return Array.from({ length: count }, (_, i) => `${prefix}-${i + 1}`);
 }

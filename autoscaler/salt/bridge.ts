@@ -19,7 +19,10 @@
  */
 import { nodeNameOfMinionId } from "../../lib/minionId";
 import { metricComponent } from "../infra/carbon";
-import type { ServiceCore } from "../service";
+import type { ServiceCore, ServiceDeps } from "../service";
+
+/** What the bridge works with besides the service core. */
+export type SaltBridgeDeps = Pick<ServiceDeps, "keys" | "jobs" | "store" | "log" | "metrics" | "scheduler">;
 import { type AdmissionCandidate, type AuthDecision, type AuthEvent, decideAuth } from "./auth";
 import { HIGHSTATE_FUNCTIONS, highstateVerdict, type HighstateVerdict } from "./jobs";
 import { isSafeMinionId, keyDigest, KeyError, normalizeKey } from "./keys";
@@ -36,12 +39,15 @@ export class SaltBridge {
     private readonly lastStats = new Map<string, number>();
     private overdueCheck?: Promise<void>;
 
-    constructor(private readonly core: ServiceCore) {}
+    constructor(
+        private readonly core: ServiceCore,
+        private readonly deps: SaltBridgeDeps,
+    ) {}
 
     private candidates(): AdmissionCandidate[] {
         const out: AdmissionCandidate[] = [];
         const seen = new Set<string>();
-        for (const r of this.core.records.values()) {
+        for (const r of this.core.workerRecords()) {
             if (!r.minionId || r.launchStartedAt === undefined) continue;
             seen.add(r.minionId);
             out.push({
@@ -55,7 +61,7 @@ export class SaltBridge {
             if (!s.minionId || !s.node || seen.has(s.minionId)) continue;
             if (!this.core.names.burst.includes(s.node) && !this.core.names.static.includes(s.node)) continue;
             if (nodeNameOfMinionId(s.minionId) !== s.node) continue;
-            const r = this.core.records.get(s.node);
+            const r = this.core.findRecord(s.node);
             out.push({
                 node: s.node,
                 minionId: s.minionId,
@@ -76,7 +82,7 @@ export class SaltBridge {
     /** The key the master holds for `id` in `state`, or undefined. */
     private async keyOf(state: "pending" | "accepted", id: string): Promise<string | undefined> {
         try {
-            return await this.core.deps.keys.read(state, id);
+            return await this.deps.keys.read(state, id);
         } catch (err) {
             if (err instanceof KeyError) return undefined;
             throw err;
@@ -92,7 +98,7 @@ export class SaltBridge {
     ): Promise<AuthDecision | { action: "retry"; reason: string }> {
         if (!isSafeMinionId(event.id)) {
             const reason = `${JSON.stringify(event.id.slice(0, 80))} is not a minion ID Salt accepts`;
-            this.core.deps.log.warn({ reason }, "auth event refused");
+            this.deps.log.warn({ reason }, "auth event refused");
             return { action: "ignore", reason };
         }
         if (!this.core.currentObservation())
@@ -108,7 +114,7 @@ export class SaltBridge {
                           ? `the event's key for ${event.id} is not the key the master holds`
                           : undefined;
                 if (reason) {
-                    this.core.deps.log.warn(
+                    this.deps.log.warn(
                         { minionId: event.id, reason },
                         "auth event ignored: not backed by the master's key directory (a forged event?)",
                     );
@@ -120,8 +126,8 @@ export class SaltBridge {
             const candidate = candidates.find((c) => c.minionId === event.id);
             if (candidate && event.act === "pend") {
                 this.core.record(candidate.node).authSeenAt ??= this.core.now();
-                if (this.core.deps.store.state.firstKeys[event.id] === undefined) {
-                    this.core.deps.store.update((s) => {
+                if (this.deps.store.state.firstKeys[event.id] === undefined) {
+                    this.deps.store.update((s) => {
                         s.firstKeys[event.id] = digest;
                     });
                 }
@@ -131,14 +137,14 @@ export class SaltBridge {
                 event,
                 candidates,
                 alreadyAccepted,
-                firstKeyDigest: this.core.deps.store.state.firstKeys[event.id],
+                firstKeyDigest: this.deps.store.state.firstKeys[event.id],
                 presentedKeyDigest: digest,
                 now: this.core.now(),
                 launchTimeoutMs: this.core.settings.workers.launch_timeout * 1000,
             });
             if (decision.action === "accept") {
                 try {
-                    await this.core.deps.keys.accept(event.id, event.pub);
+                    await this.deps.keys.accept(event.id, event.pub);
                 } catch (err) {
                     // Gone or swapped between the check and the rename: the minion tries again.
                     if (err instanceof KeyError) return { action: "retry" as const, reason: err.message };
@@ -153,14 +159,14 @@ export class SaltBridge {
                 return decision;
             }
             if (decision.action === "reject") {
-                const moved = await this.core.deps.keys.reject(event.id).catch(() => false);
-                this.core.deps.log.warn(
+                const moved = await this.deps.keys.reject(event.id).catch(() => false);
+                this.deps.log.warn(
                     { minionId: event.id, reason: decision.reason, moved },
                     "rejected a Salt key",
                 );
                 this.core.event("warn", `rejected the Salt key of ${event.id}: ${decision.reason}`);
             } else {
-                this.core.deps.log.info(
+                this.deps.log.info(
                     { minionId: event.id, reason: decision.reason },
                     "auth event ignored",
                 );
@@ -173,11 +179,11 @@ export class SaltBridge {
     async handleStart(minionId: string): Promise<{ node?: string }> {
         const node = this.nodeOfMinion(minionId);
         if (!node || !isSafeMinionId(minionId)) {
-            this.core.deps.log.warn({ minionId }, "start event from a minion that is not a worker");
+            this.deps.log.warn({ minionId }, "start event from a minion that is not a worker");
             return {};
         }
         if ((await this.keyOf("accepted", minionId)) === undefined) {
-            this.core.deps.log.warn(
+            this.deps.log.warn(
                 { minionId },
                 "start event ignored: the master has not accepted this minion's key",
             );
@@ -193,7 +199,7 @@ export class SaltBridge {
      * applies the authenticated return of every worker in it.
      */
     async handleJobReturn(jid: string): Promise<{ nodes: string[] }> {
-        const jobs = this.core.deps.jobs;
+        const jobs = this.deps.jobs;
         if (!jobs) return { nodes: [] };
         let job;
         try {
@@ -220,7 +226,7 @@ export class SaltBridge {
     async handleWorkerOutcome(minionId: string): Promise<{ node?: string }> {
         const node = this.nodeOfMinion(minionId);
         if (!node || !isSafeMinionId(minionId)) {
-            this.core.deps.log.warn({ minionId }, "highstate outcome from a minion that is not a worker");
+            this.deps.log.warn({ minionId }, "highstate outcome from a minion that is not a worker");
             return {};
         }
         await this.checkHighstate(node, minionId);
@@ -229,7 +235,7 @@ export class SaltBridge {
 
     /** Looks up the newest highstate of `minionId` (rate-limited per worker). */
     private async checkHighstate(node: string, minionId: string): Promise<void> {
-        const jobs = this.core.deps.jobs;
+        const jobs = this.deps.jobs;
         const r = this.core.record(node);
         const now = this.core.now();
         if (!jobs || (r.highstateCheckedAt !== undefined && now - r.highstateCheckedAt < HIGHSTATE_CHECK_INTERVAL_MS))
@@ -261,9 +267,9 @@ export class SaltBridge {
      * its launch deadline). Called after each round; one look-up runs at a time.
      */
     checkOverdueHighstates(): void {
-        if (this.overdueCheck || !this.core.deps.jobs) return;
+        if (this.overdueCheck || !this.deps.jobs) return;
         const now = this.core.now();
-        const overdue = [...this.core.records.values()].filter(
+        const overdue = this.core.workerRecords().filter(
             (r) =>
                 r.minionId &&
                 r.startedAt !== undefined &&
@@ -291,7 +297,7 @@ export class SaltBridge {
             this.core.event("info", `${node}: highstate done (job ${jid})`, node);
             const server = this.core.currentObservation()?.servers.find((s) => s.minionId === minionId);
             if (server?.address) {
-                await this.core.deps.scheduler
+                await this.deps.scheduler
                     .setAddress(node, server.address)
                     .catch((err) => this.core.fault("scheduler", err));
             }
@@ -308,7 +314,7 @@ export class SaltBridge {
      * the master accepted for the ID they claim, and newer than the last ones from it.
      */
     async handleStats(stats: SignedStats): Promise<{ node?: string; written: number }> {
-        if (!this.core.deps.metrics) return { written: 0 };
+        if (!this.deps.metrics) return { written: 0 };
         const node = this.nodeOfMinion(stats.id);
         const key =
             node && isSafeMinionId(stats.id) ? await this.keyOf("accepted", stats.id) : undefined;
@@ -321,7 +327,7 @@ export class SaltBridge {
             Math.abs(verified.time * 1000 - this.core.now()) > 600_000
         ) {
             this.droppedStats++;
-            this.core.deps.log.warn(
+            this.deps.log.warn(
                 { minionId: stats.id, reason: !verified ? "signature" : "stale or replayed" },
                 "stats dropped: not signed by the worker's accepted key, or not new",
             );
@@ -332,7 +338,7 @@ export class SaltBridge {
         for (const [name, value] of Object.entries(verified.metrics)) {
             if (typeof value !== "number" || !Number.isFinite(value)) continue;
             const path = name.split(".").map(metricComponent).join(".");
-            this.core.deps.metrics.send(`nodes.${metricComponent(node)}.${path}`, value, verified.time * 1000);
+            this.deps.metrics.send(`nodes.${metricComponent(node)}.${path}`, value, verified.time * 1000);
             written++;
         }
         return { node, written };

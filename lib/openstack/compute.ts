@@ -147,7 +147,7 @@ export class ComputeClient {
     }
 
     private async nova(
-        method: "GET" | "POST" | "DELETE",
+        method: "GET" | "POST" | "PUT" | "DELETE",
         path: string,
         body?: unknown,
     ): Promise<unknown> {
@@ -181,6 +181,16 @@ export class ComputeClient {
             server: { id: string };
         };
         return json.server.id;
+    }
+
+    /**
+     * Replaces every tag of a server (`PUT /servers/{id}/tags`, microversion 2.26+): how the
+     * WorkerPool hands a server of the static floor to the head-node service when
+     * `workers.min` is lowered. Only the workstation's provider calls it (not the service: it
+     * is not in components/accessRules.ts).
+     */
+    async replaceServerTags(id: string, tags: string[]): Promise<void> {
+        await this.nova("PUT", `/servers/${encodeURIComponent(id)}/tags`, { tags });
     }
 
     /** One server, or undefined when Nova no longer knows it. */

@@ -33,6 +33,12 @@ import type { ComputeClient } from "../../lib/openstack";
 import { saltPemFinger } from "../../lib/saltKey";
 import { clusterTag } from "../../lib/tags";
 import { buildServiceBundle } from "../../components/serviceBundle";
+import {
+    type WorkerPoolInputs,
+    type WorkerPoolOutputs,
+    workerPoolProvider,
+} from "../../components/workerPool";
+import { poolNodePrefix } from "../../lib/nodeNames";
 import { tokenFromFile } from "../../autoscaler/cli";
 import { CarbonCache } from "./carbon";
 import { CloudHosts } from "./cloudHosts";
@@ -65,8 +71,14 @@ export function serviceBundle(): string {
 /** A free TCP port on 127.0.0.1. */
 /** Options of a harness. */
 export interface HarnessOptions {
-    /** Burst nodes (workers.max; the floor is 0). */
+    /** Burst nodes (workers.max - workers.min). */
     burst: number;
+    /**
+     * The static floor (workers.min, default 0), booted as `pulumi up` boots it: by the real
+     * WorkerPool provider (components/workerPool.ts) with the demo project's credentials, after
+     * the head is configured.
+     */
+    floor?: number;
     /** Seconds before a launched worker must be ready (also Slurm's ResumeTimeout). */
     launchTimeout?: number;
     /** Seconds idle before Slurm suspends a node. */
@@ -247,8 +259,8 @@ export class ServiceHarness {
             allowedCidr: "203.0.113.0/24",
             network: "dc-test-net",
             workers: {
-                min: 0,
-                max: options.burst,
+                min: options.floor ?? 0,
+                max: (options.floor ?? 0) + options.burst,
                 flavor,
                 image: "tiny",
                 idleTimeout: 60,
@@ -257,9 +269,9 @@ export class ServiceHarness {
         });
         // The head's state run reads what the service keeps in its state directory.
         const stateDir = path.join(dir, "state");
-        const renderHead = (max: number): Highstate => {
+        const renderHead = (max: number, min: number): Highstate => {
             const rendered = renderHighstateWithPaths(
-                { ...config, workers: { ...config.workers, max } },
+                { ...config, workers: { ...config.workers, max, min } },
                 "head",
                 { service_state_dir: stateDir },
                 resources,
@@ -270,7 +282,7 @@ export class ServiceHarness {
         };
         let head: Highstate;
         try {
-            head = renderHead(config.workers.max);
+            head = renderHead(config.workers.max, config.workers.min);
         } catch (err) {
             await deleteAppCredential(cred).catch(() => undefined);
             throw err;
@@ -401,6 +413,7 @@ export class ServiceHarness {
         );
         harness.renderHead = renderHead;
         harness.settingsOf = settingsOf;
+        harness.policy = { max: config.workers.max, min: config.workers.min };
         try {
             await harness.startService();
         } catch (err) {
@@ -408,24 +421,63 @@ export class ServiceHarness {
             throw err;
         }
         hosts.start();
+        if (config.workers.min > 0) {
+            const inputs: WorkerPoolInputs = {
+                count: config.workers.min,
+                flavor,
+                image: "tiny",
+                network: networkId,
+                keyName: "dc-test-key",
+                securityGroups: [resources.workerSecurityGroup],
+                availabilityZone: "",
+                namePrefix: poolNodePrefix(config.workers.namePrefix, "static"),
+                clusterId,
+                masterAddress: resources.headAddress,
+                masterFinger: resources.masterFinger,
+                userDataTemplate: fs.readFileSync(
+                    path.join(ROOT, "cloud-init/worker.yaml"),
+                    "utf8",
+                ),
+                bootTimeoutSeconds: 300,
+                maxConcurrency: 4,
+            };
+            try {
+                const created = await workerPoolProvider.create!(
+                    inputs as unknown as Record<string, unknown>,
+                );
+                harness.floorPool = { id: created.id, outs: created.outs as WorkerPoolOutputs };
+            } catch (err) {
+                await harness.stop().catch(() => undefined);
+                throw err;
+            }
+        }
         return harness;
     }
 
-    /** Renders the head's highstate for another workers.max (set by start). */
-    private renderHead?: (max: number) => Highstate;
+    /** The WorkerPool of the floor (set by start when options.floor > 0). */
+    private floorPool?: { id: string; outs: WorkerPoolOutputs };
+    /** The worker policy the head was last configured with. */
+    private policy = { max: 0, min: 0 };
+
+    /** Renders the head's highstate for another workers.max and workers.min (set by start). */
+    private renderHead?: (max: number, min: number) => Highstate;
     /** The host's settings from a rendered head (set by start). */
     private settingsOf?: (head: Highstate) => HeadSettings;
 
     /**
-     * What `pulumi config set --path workers.max N` then `pulumi up` does on the head node: the
-     * state run renders the tree again (reading what the service keeps in its state directory),
-     * writes slurm.conf and restarts slurmctld when the file changed (the state's `watch`),
-     * writes the service's settings and restarts the service when they changed.
+     * What `pulumi config set --path workers.max N` (and `workers.min M`) then `pulumi up` does:
+     * on the head node, the state run renders the tree again (reading what the service keeps in
+     * its state directory), writes slurm.conf and restarts slurmctld when the file changed (the
+     * state's `watch`), writes the service's settings and restarts the service when they
+     * changed; then (the pool is ordered after provisioning) the real WorkerPool provider
+     * updates the floor to M.
      */
     async reconfigure(
         max: number,
+        min = this.policy.min,
     ): Promise<{ slurmRestarted: boolean; serviceRestarted: boolean }> {
-        const head = this.renderHead!(max);
+        this.policy = { max, min };
+        const head = this.renderHead!(max, min);
         const slurmRestarted = await this.slurm.applyHead(head);
         const settings = JSON.stringify(this.settingsOf!(head), null, 2);
         const serviceRestarted = settings !== fs.readFileSync(this.settingsFile, "utf8");
@@ -433,6 +485,14 @@ export class ServiceHarness {
             fs.writeFileSync(this.settingsFile, settings, { mode: 0o600 });
             await this.killService("SIGTERM");
             await this.startService();
+        }
+        if (this.floorPool && this.floorPool.outs.count !== min) {
+            const updated = await workerPoolProvider.update!(
+                this.floorPool.id,
+                this.floorPool.outs,
+                { ...this.floorPool.outs, count: min } as unknown as Record<string, unknown>,
+            );
+            this.floorPool.outs = updated.outs as WorkerPoolOutputs;
         }
         return { slurmRestarted, serviceRestarted };
     }

@@ -735,6 +735,37 @@ describe("pulumi up for real: the program deployed into the local OpenStack", ()
         );
     });
 
+    it("lowering workers.min hands the surplus static worker to the head-node service, deleting nothing", async () => {
+        const [second] = await serversNamed("compute-st-2");
+        assert.ok(second, "compute-st-2 exists before");
+        expectSuccess(await pulumi(["config", "set", "--path", "workers.min", "1"]), "config");
+        expectSuccess(await pulumi(["up", "--yes"]), "pulumi up");
+        const tagged = await serversTagged(`dc-cluster-${clusterId}`);
+        assert.deepEqual(
+            tagged
+                .filter((s) => s.tags.includes("dc-pool-static"))
+                .map((s) => s.name)
+                .sort(),
+            ["compute-st-1"],
+        );
+        // The same server, now the service's to drain and delete once idle (README, "Lowering
+        // workers.max"); this emulated head runs no service, so the destroy below sweeps it.
+        const handed = tagged.filter((s) => s.id === second.id);
+        assert.deepEqual(
+            handed.map((s) => [
+                s.name,
+                s.tags.includes("dc-pool-burst"),
+                s.tags.includes("dc-pool-static"),
+            ]),
+            [["compute-st-2", true, false]],
+        );
+        assert.match(head.read("/srv/pillar/dynamic_cluster.sls")!, /static_count: 1/);
+        expectSuccess(
+            await pulumi(["preview", "--expect-no-changes"]),
+            "preview --expect-no-changes",
+        );
+    });
+
     it("pulumi destroy removes everything but the /data volume, which the README's command removes", async () => {
         // A burst worker, booted as the head-node service boots one (which cannot run on the
         // emulated head): on the cluster network, tagged for the burst pool.

@@ -186,6 +186,21 @@ describe("WorkerPool through the real dynamic-provider gRPC host", () => {
             outs["servers"].map((s: any) => s.name),
             ["compute-st-1"],
         );
+        // compute-st-2 is handed to the head-node service (burst pool's tags), not deleted; the
+        // test then deletes it as the service would once it is idle.
+        const handed = (await nova.listServersByTags([`dc-cluster-${clusterId}`])).filter(
+            (s) => s.name !== "compute-st-1",
+        );
+        assert.deepEqual(
+            handed.map((s) => [s.name, s.tags.includes("dc-pool-burst")]),
+            [["compute-st-2", true]],
+        );
+        await Promise.all(handed.map((s) => nova.deleteServer(s.id)));
+        await nova.waitForDeleted(
+            handed.map((s) => s.id),
+            [`dc-cluster-${clusterId}`],
+            Date.now() + 120_000,
+        );
     });
 
     it("read refreshes from Nova (the refresh path)", async () => {

@@ -5,6 +5,7 @@
  * that expires. Every test runs on its own cluster tag and proves nothing is left behind.
  */
 import assert from "node:assert/strict";
+import { workerTags } from "../../lib/tags";
 import { after, before, describe, it } from "node:test";
 import {
     workerPoolProvider,
@@ -145,15 +146,34 @@ describe("WorkerPool provider: lifecycle", () => {
         assert.equal((await serversOf(clusterId)).length, 5);
     });
 
-    it("shrink deletes the highest indexes only", async () => {
+    it("shrink hands the highest indexes to the head-node service, deleting none", async () => {
         const keep = state.servers.slice(0, 2).map((s) => s.id);
+        const handed = state.servers.slice(2).map((s) => s.id);
         state = (await provider.update(id, state, inputs(clusterId, { count: 2 })))
             .outs as WorkerPoolOutputs;
         assert.deepEqual(
             state.servers.map((s) => s.id),
             keep,
         );
-        assert.deepEqual((await serversOf(clusterId)).map((s) => s.id).sort(), [...keep].sort());
+        // Every server still exists; the three surplus ones now carry the burst pool's tags (the
+        // service drains them and deletes each once idle), the kept ones the floor's.
+        const live = new Map((await serversOf(clusterId)).map((s) => [s.id, s]));
+        assert.deepEqual([...live.keys()].sort(), [...keep, ...handed].sort());
+        for (const sid of keep) {
+            assert.deepEqual(live.get(sid)!.tags.sort(), workerTags(clusterId, "static").sort());
+        }
+        for (const sid of handed) {
+            assert.deepEqual(live.get(sid)!.tags.sort(), workerTags(clusterId, "burst").sort());
+        }
+        // The pool no longer sees them: a refresh keeps only the floor.
+        const read = await provider.read!(id, state);
+        assert.deepEqual(
+            (read.props as WorkerPoolOutputs).servers.map((s) => s.id),
+            keep,
+        );
+        // What the service does once they are idle (the rest of this suite counts servers).
+        await Promise.all(handed.map((sid) => nova.deleteServer(sid)));
+        await nova.waitForDeleted(handed, [`dc-cluster-${clusterId}`], Date.now() + 120_000);
     });
 
     it("a flavor change replaces every worker, one batch at a time, keeping names", async () => {

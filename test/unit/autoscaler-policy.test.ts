@@ -14,6 +14,7 @@ import {
     obsoleteRecords,
     type PolicyInput,
     REASONS,
+    RETIRED_DELETE_REASON,
 } from "../../autoscaler/policy";
 import type { KeyListing } from "../../autoscaler/salt/keys";
 import type { NodeBaseState, NodeFlag, SchedulerNode } from "../../autoscaler/scheduler/types";
@@ -118,6 +119,7 @@ function input(s: Situation): PolicyInput {
             downTimeoutMs: 8 * MIN,
             orphanGraceMs: 5 * MIN,
             burstPrefix: "compute-dy",
+            staticPrefix: "compute-st",
             headMinionId: HEAD,
             firstKeysMax: s.firstKeysMax,
         },
@@ -495,7 +497,7 @@ const CASES: Case[] = [
                 type: "delete",
                 node: "compute-dy-5",
                 serverId: "srv-compute-dy-5",
-                reason: "retired: workers.max no longer covers it and it runs no job",
+                reason: RETIRED_DELETE_REASON,
             },
             { type: "mark-gone", nodes: ["compute-dy-5"], reason: REASONS.retired },
         ],
@@ -508,6 +510,40 @@ const CASES: Case[] = [
             servers: [st1, server("compute-dy-5")],
         },
         actions: [{ type: "drain", nodes: ["compute-dy-5"], reason: REASONS.retired }],
+    },
+    {
+        name: "workers.min lowered: a floor server handed to the service (burst tag) running jobs is drained, kept",
+        situation: {
+            nodes: { "compute-st-2": "allocated+cloud" },
+            servers: [st1, server("compute-st-2", { pool: "burst" })],
+        },
+        actions: [{ type: "drain", nodes: ["compute-st-2"], reason: REASONS.retired }],
+        phase: ["compute-st-2", "draining"],
+    },
+    {
+        name: "workers.min lowered: a handed-over floor server goes once drained and idle",
+        situation: {
+            nodes: { "compute-st-2": "idle+cloud+drain" },
+            servers: [st1, server("compute-st-2", { pool: "burst" })],
+        },
+        actions: [
+            {
+                type: "delete",
+                node: "compute-st-2",
+                serverId: "srv-compute-st-2",
+                reason: RETIRED_DELETE_REASON,
+            },
+            { type: "mark-gone", nodes: ["compute-st-2"], reason: REASONS.retired },
+        ],
+        phase: ["compute-st-2", "deleting"],
+    },
+    {
+        name: "workers.min lowered: the key of a retired floor node goes once its server is gone",
+        situation: {
+            servers: [st1],
+            keys: keys([st1.minionId!, minion("compute-st-2")]),
+        },
+        actions: [{ type: "remove-keys", minionIds: [minion("compute-st-2")] }],
     },
     {
         name: "a burst server for a node neither workers.max nor Slurm has is an orphan (grace first)",

@@ -14,7 +14,7 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import type { CarbonClient } from "../../autoscaler/infra/carbon";
 import type { Observation, WorkerRecord } from "../../autoscaler/model";
-import { SaltBridge } from "../../autoscaler/salt/bridge";
+import { SaltBridge, type SaltBridgeDeps } from "../../autoscaler/salt/bridge";
 import type { CachedJob, SaltJobs } from "../../autoscaler/salt/jobs";
 import { SaltKeyStore } from "../../autoscaler/salt/keys";
 import type { ServiceCore } from "../../autoscaler/service";
@@ -70,23 +70,24 @@ describe("SaltBridge", () => {
             },
         };
         const noop = () => undefined;
+        const deps = {
+            keys,
+            store,
+            log: { info: noop, warn: noop, error: noop, debug: noop },
+            metrics: {
+                send: (p: string, v: number, at: number) => sent.push([p, v, at]),
+            } as unknown as CarbonClient,
+            scheduler: { setAddress: async () => undefined },
+            jobs: {
+                job: async (jid: string) => jobs.get(jid),
+                highstateJobs: async () => [...jobs.keys()].sort().reverse(),
+            } as unknown as SaltJobs,
+        } as unknown as SaltBridgeDeps;
         const core = {
             names: { static: [], burst: [NODE, "compute-dy-2"] },
             settings: { workers: { launch_timeout: 120 } },
-            deps: {
-                keys,
-                store,
-                log: { info: noop, warn: noop, error: noop, debug: noop },
-                metrics: {
-                    send: (p: string, v: number, at: number) => sent.push([p, v, at]),
-                } as unknown as CarbonClient,
-                scheduler: { setAddress: async () => undefined },
-                jobs: {
-                    job: async (jid: string) => jobs.get(jid),
-                    highstateJobs: async () => [...jobs.keys()].sort().reverse(),
-                } as unknown as SaltJobs,
-            },
-            records,
+            workerRecords: () => [...records.values()],
+            findRecord: (node: string) => records.get(node),
             now: () => NOW,
             currentObservation: () => observation,
             record: (node: string) => {
@@ -100,7 +101,7 @@ describe("SaltBridge", () => {
             startDelete: noop,
             workerView: noop,
         } as unknown as ServiceCore;
-        bridge = new SaltBridge(core);
+        bridge = new SaltBridge(core, deps);
     });
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 

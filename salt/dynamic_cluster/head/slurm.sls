@@ -12,6 +12,13 @@
 {%- set burst_in_use = salt['file.read'](in_use_file) | int
       if salt['file.file_exists'](in_use_file) else 0 %}
 {%- set burst_declared = [dc.workers.burst_count, burst_in_use] | max %}
+{#- The same for the floor: lowering workers.min hands its surplus servers to the service
+    (components/workerPool.ts), which drains them and deletes each once idle; their static nodes
+    stay declared until then (static-nodes-in-use). #}
+{%- set static_in_use_file = dc.paths.service_state_dir ~ '/static-nodes-in-use' %}
+{%- set static_in_use = salt['file.read'](static_in_use_file) | int
+      if salt['file.file_exists'](static_in_use_file) else 0 %}
+{%- set static_declared = [dc.workers.static_count, static_in_use] | max %}
 {%- set power_programs = {
       'resume': 'ResumeProgram',
       'suspend': 'SuspendProgram',
@@ -50,6 +57,7 @@ dynamic-cluster-head-slurm-file-managed-slurm-conf:
     - context:
         dc: {{ dc | json }}
         burst_declared: {{ burst_declared }}
+        static_declared: {{ static_declared }}
     - require:
       - pkg: dynamic-cluster-head-slurm-pkg-installed
 
