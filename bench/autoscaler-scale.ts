@@ -212,7 +212,7 @@ async function fifty(): Promise<void> {
             { timeoutMs: 900_000, intervalMs: 1000 },
         );
         const running = Date.now() - start;
-        await h.waitForJobs(ids, 900_000);
+        const finished = await h.waitForJobs(ids, 900_000);
         const done = Date.now() - start;
         console.log(
             `50 jobs submitted in ${(submittedIn / 1000).toFixed(1)} s; from the first submission:`,
@@ -241,8 +241,15 @@ async function fifty(): Promise<void> {
         const suspends = logLines(h).filter(
             (l) => l.msg === "scheduler request" && l.want === "down",
         );
+        // A job counts as killed when it did not complete, or when Slurm lists it again in another
+        // state after the scale-down (requeued). Slurm forgets finished jobs after MinJobAge
+        // (300 s), so a job it no longer lists keeps the state it finished with.
         const jobs = await h.jobs();
-        const killed = ids.filter((id) => jobs.get(id)?.state !== "COMPLETED");
+        const killed = ids.filter(
+            (id) =>
+                finished.get(id)?.state !== "COMPLETED" ||
+                (jobs.has(id) && jobs.get(id)!.state !== "COMPLETED"),
+        );
         if (suspends.length) {
             const first = suspends[0]!.time;
             const last = suspends[suspends.length - 1]!.time;
