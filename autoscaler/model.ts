@@ -78,6 +78,29 @@ export interface WorkerRecord {
     unreachableSince?: number;
 }
 
+/**
+ * Starts a new launch in a node's record: its start time, a create call in flight, the new
+ * minion ID, and everything the previous server left (IDs, failure, delete, Salt steps)
+ * forgotten. Used by the service's executor and the replay's (replay/sim/service.ts).
+ */
+export function beginLaunch(record: WorkerRecord, minionId: string, at: number): void {
+    Object.assign(record, {
+        launchStartedAt: at,
+        launchInFlight: true,
+        minionId,
+        serverId: undefined,
+        launchReturnedAt: undefined,
+        launchUncertainAt: undefined,
+        failedAt: undefined,
+        failureReason: undefined,
+        deleteRequestedAt: undefined,
+        configuredAt: undefined,
+        configFailedAt: undefined,
+        startedAt: undefined,
+        unreachableSince: undefined,
+    } satisfies Partial<WorkerRecord>);
+}
+
 /** What Slurm (or an admin) asked for a node, and when. */
 export interface NodeRequest {
     want: "up" | "down";

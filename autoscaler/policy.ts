@@ -380,9 +380,10 @@ export function decide(input: PolicyInput): Decision {
     workers.unshift(...nodeViews);
 
     actions.push(...unavailableActions(input, poolOf, sorted.byNode, { gone, stopped, cooling }));
-    const stale = staleKeys(input, poolOf);
+    const live = liveMinions(input);
+    const stale = staleKeys(input, poolOf, live);
     if (stale.size) actions.push({ type: "remove-keys", minionIds: [...stale].sort() });
-    const forget = firstKeysToForget(input, stale);
+    const forget = firstKeysToForget(input, stale, live);
     if (forget.length) actions.push({ type: "forget-first-keys", minionIds: forget });
 
     return { actions, workers, orphans: sorted.orphans };
@@ -751,10 +752,13 @@ function unavailableActions(
  * pending key of an unknown ID (an admin may have added it), never a rejected or denied key of
  * an ID whose key is accepted (Salt keeps one per ID: an impersonation to look at).
  */
-function staleKeys(input: PolicyInput, poolOf: ReadonlyMap<string, WorkerPoolKind>): Set<string> {
+function staleKeys(
+    input: PolicyInput,
+    poolOf: ReadonlyMap<string, WorkerPoolKind>,
+    live: ReadonlySet<string>,
+): Set<string> {
     const { config } = input;
     const keys = input.observation.keys;
-    const live = liveMinions(input);
     // Of this cluster's naming: a node it has, or a node a lowered workers.max or workers.min
     // retired.
     const retiredName = (node: string): boolean =>
@@ -791,10 +795,13 @@ function liveMinions(input: PolicyInput): Set<string> {
  * deleted out of band, servers gone), and beyond the bound, oldest first; a live worker's entry
  * is never forgotten (its next key would count as a first one). Sorted.
  */
-function firstKeysToForget(input: PolicyInput, stale: ReadonlySet<string>): string[] {
+function firstKeysToForget(
+    input: PolicyInput,
+    stale: ReadonlySet<string>,
+    live: ReadonlySet<string>,
+): string[] {
     if (!input.firstKeys?.length) return [];
     const keys = input.observation.keys;
-    const live = liveMinions(input);
     const hasKey = (id: string): boolean =>
         keys.accepted.has(id) ||
         keys.pending.has(id) ||

@@ -36,6 +36,7 @@ import { ActionError, AdminActions } from "./actions";
 import type { CarbonClient } from "./infra/carbon";
 import type { IpSet } from "./infra/ipset";
 import {
+    beginLaunch,
     nodeRange,
     type NodeNames,
     type NodeRequest,
@@ -558,21 +559,7 @@ export class DynamicClusterService implements ServiceCore {
     private startLaunch(node: string): void {
         const r = this.record(node);
         const minionId = this.deps.cloud.newMinionId(node);
-        Object.assign(r, {
-            launchStartedAt: this.now(),
-            launchInFlight: true,
-            minionId,
-            serverId: undefined,
-            launchReturnedAt: undefined,
-            launchUncertainAt: undefined,
-            failedAt: undefined,
-            failureReason: undefined,
-            deleteRequestedAt: undefined,
-            configuredAt: undefined,
-            configFailedAt: undefined,
-            startedAt: undefined,
-            unreachableSince: undefined,
-        } satisfies Partial<WorkerRecord>);
+        beginLaunch(r, minionId, this.now());
         this.track(
             this.launches.run(async () => {
                 const started = this.now();

@@ -19,7 +19,7 @@ import {
     recordBootSuccess,
     recordCapacityError,
 } from "../../autoscaler/breaker";
-import type { NodeRequest, WorkerRecord } from "../../autoscaler/model";
+import { beginLaunch, type NodeRequest, type WorkerRecord } from "../../autoscaler/model";
 import {
     decide,
     obsoleteRecords,
@@ -59,6 +59,8 @@ export class SimService {
     private roundQueued = false;
     private tickToken = 0;
     private minionSeq = 0;
+    /** The burst nodes, for look-ups on every request and failure. */
+    private readonly burst: ReadonlySet<string>;
     rounds = 0;
     failures = 0;
     /** Time spent in decide(), ms (the policy's own cost). */
@@ -70,11 +72,13 @@ export class SimService {
         private readonly tuning: Tuning,
         private readonly nova: SimNova,
         private readonly slurm: SimSlurm,
-    ) {}
+    ) {
+        this.burst = new Set(shape.burstNodes);
+    }
 
     /** Slurm's ResumeProgram / SuspendProgram / ResumeFailProgram reached the local API. */
     request(node: string, want: "up" | "down", failed: boolean): void {
-        if (!this.shape.burstNodes.includes(node)) return;
+        if (!this.burst.has(node)) return;
         this.requests.set(node, { want, at: this.ms(), failed: failed || undefined });
         this.kick();
     }
@@ -190,21 +194,7 @@ export class SimService {
             case "launch": {
                 const r = this.record(action.node);
                 const minionId = `${action.node}-${(++this.minionSeq).toString(36)}`;
-                Object.assign(r, {
-                    launchStartedAt: at,
-                    launchInFlight: false,
-                    minionId,
-                    serverId: undefined,
-                    launchReturnedAt: undefined,
-                    launchUncertainAt: undefined,
-                    failedAt: undefined,
-                    failureReason: undefined,
-                    deleteRequestedAt: undefined,
-                    configuredAt: undefined,
-                    configFailedAt: undefined,
-                    startedAt: undefined,
-                    unreachableSince: undefined,
-                } satisfies Partial<WorkerRecord>);
+                beginLaunch(r, minionId, at);
                 try {
                     r.serverId = this.nova.create(action.node, minionId, "burst");
                     r.launchReturnedAt = at;
@@ -213,6 +203,8 @@ export class SimService {
                     if (!(err instanceof QuotaExceeded)) throw err;
                     r.launchStartedAt = undefined;
                     recordCapacityError(this.state, this.protection(), FLAVOR, err.message, at);
+                } finally {
+                    r.launchInFlight = false; // the simulated create call answers at once
                 }
                 return;
             }
@@ -280,7 +272,7 @@ export class SimService {
             recordBootFailure(this.state, this.protection(), `${node}: ${reason}`, at);
         }
         if (serverId) this.startDelete(serverId, node, `failed: ${reason}`);
-        if (this.shape.burstNodes.includes(node)) {
+        if (this.burst.has(node)) {
             const until = at + this.tuning.failure_cooldown * 1000;
             this.state.unavailable[node] = { cause: "cooldown", reason, since: at, until };
             this.slurm.powerDownForce([node]);
