@@ -43,13 +43,14 @@ function schedulerFor(settings: ServiceSettings): SchedulerAdapter {
 
 /**
  * The TLS trust of the service's OpenStack client: the CA bundle Salt wrote from the pillar
- * (`openstack.cacert_file`), read and checked now so a bad file stops the start with its name.
+ * (`layout.openstack_cacert_file`), read and checked now so a bad file stops the start with its name.
  */
 export function serviceTls(settings: ServiceSettings, logger: pino.Logger): CloudTls {
-    const { cacert_file: file, insecure } = settings.openstack;
+    const file = settings.layout.openstack_cacert_file;
+    const { insecure } = settings.openstack;
     const tls: CloudTls = { insecure };
     if (file) {
-        const bundle = readCaBundle(file, "openstack.cacert_file of the service's settings");
+        const bundle = readCaBundle(file, "layout.openstack_cacert_file of the service's settings");
         tls.caPem = bundle.pem;
         tls.caSource = `${file} (written by Salt from the CA bundle the Pulumi program used)`;
     }
@@ -73,11 +74,11 @@ export async function startService(
         {
             authUrl: settings.openstack.auth_url.replace(/\/+$/, "").replace(/(\/v3)?$/, "/v3"),
             region: settings.openstack.region || undefined,
-            interface: settings.openstack.interface as "public" | "internal" | "admin",
+            interface: settings.openstack.interface,
             auth: {
                 kind: "application-credential",
-                id: settings.openstack.application_credential_id,
-                secret: settings.openstack.application_credential_secret,
+                id: settings.secrets.openstack_application_credential.id,
+                secret: settings.secrets.openstack_application_credential.secret,
             },
             tls: serviceTls(settings, logger),
         },
@@ -103,23 +104,23 @@ export async function startService(
         cloud,
         scheduler: schedulerFor(settings),
         keys: new SaltKeyStore(settings.salt.pki_dir),
-        store: new StateStore(settings.state_dir),
-        nodesInUse: new NodesInUseFiles(settings.state_dir),
+        store: new StateStore(settings.layout.state_dir),
+        nodesInUse: new NodesInUseFiles(settings.layout.state_dir),
         log: logger,
-        ipset: settings.firewall.enabled
-            ? new IpSet(settings.firewall.worker_set, commandRunner())
+        ipset: settings.layout.firewall.enabled
+            ? new IpSet(settings.layout.firewall.worker_set, commandRunner())
             : undefined,
         metrics,
         jobs: new SaltJobs(commandRunner(), settings.salt.salt_run, settings.salt.config_dir),
     });
     const local = buildLocalApi(
         service,
-        settings.local_api_token_sha256,
+        settings.secrets.local_api_token_sha256,
         logger.child({ api: "local" }),
     );
     const publicApi = buildPublicApi(
         service,
-        { username: settings.dashboard.username, password: settings.dashboard.password },
+        { username: settings.dashboard.username, password: settings.secrets.dashboard_password },
         logger.child({ api: "public" }),
     );
     const localUrl = await local.listen({

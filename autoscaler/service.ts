@@ -157,8 +157,8 @@ export class DynamicClusterService implements ServiceCore {
         this.createdAt = this.now();
         const w = deps.settings.workers;
         this.names = {
-            static: nodeRange(w.static_prefix, w.static_count),
-            burst: nodeRange(w.burst_prefix, w.burst_count),
+            static: nodeRange(w.static_prefix, w.min),
+            burst: nodeRange(w.burst_prefix, w.max - w.min),
         };
         this.launches = new Semaphore(deps.settings.tuning.launch_concurrency);
         this.salt = new SaltBridge(this, deps);

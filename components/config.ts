@@ -11,7 +11,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
-import { WORKER_DEFAULTS } from "../lib/workerDefaults";
+import { WORKER_DEFAULTS, WORKERS_LIMIT } from "../lib/workerDefaults";
 
 /** Which batch scheduler the cluster runs. */
 export type SchedulerKind = "slurm" | "torque";
@@ -327,8 +327,8 @@ const headNodeSchema = z
 
 const workersSchema = z
     .object({
-        min: z.number().int().min(0).max(1000),
-        max: z.number().int().min(0).max(1000),
+        min: z.number().int().min(0).max(WORKERS_LIMIT),
+        max: z.number().int().min(0).max(WORKERS_LIMIT),
         flavor: NONEMPTY,
         image: NONEMPTY,
         availabilityZone: NONEMPTY.optional(),

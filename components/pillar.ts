@@ -5,12 +5,16 @@
  * head node's `/srv/pillar` (root-only); `salt/pillar.example` documents every key and the tests
  * render every Salt file against the output of {@link renderPillarFiles}. Three files, so each
  * secret reaches only the minions that need it:
- * - `dynamic_cluster.sls` (all minions): non-secret settings;
+ * - `dynamic_cluster.sls` (all minions): non-secret settings, among them the program's part of
+ *   the head-node service's settings (`service:settings`, typed by lib/serviceSettings.ts);
  * - `dynamic_cluster_cluster_secrets.sls` (all minions): the munge key workers need;
- * - `dynamic_cluster_head_secrets.sls` (head only): cloud credential, the local API's tokens
- *   (one per caller), TLS key.
+ * - `dynamic_cluster_head_secrets.sls` (head only): the local API's tokens (one per caller),
+ *   the proxy's TLS key, and the secret part of the service's settings (`service_settings`: the
+ *   cloud credential, the dashboard password, the tokens' digests).
  */
+import { createHash } from "node:crypto";
 import { poolNodePrefix } from "../lib/nodeNames";
+import type { ProgramServiceSettings, SecretServiceSettings } from "../lib/serviceSettings";
 import * as ipaddr from "ipaddr.js";
 import * as yaml from "js-yaml";
 import type { ClusterConfig } from "./config";
@@ -193,6 +197,7 @@ export function buildPillar(config: ClusterConfig, res: PillarResources): Record
                 local_api_port: HEAD_LOCAL_PORTS.serviceLocalApi,
                 http_port: HEAD_LOCAL_PORTS.serviceHttp,
                 bundle: res.serviceBundle,
+                settings: buildServiceSettings(config, res),
             },
             dashboard: { username: config.dashboard.username },
             graphite: {
@@ -219,17 +224,91 @@ export function buildClusterSecretsPillar(secrets: PillarSecrets): Record<string
 export function buildHeadSecretsPillar(secrets: PillarSecrets): Record<string, unknown> {
     return {
         dynamic_cluster_head_secrets: {
-            openstack: {
-                application_credential_id: secrets.applicationCredentialId,
-                application_credential_secret: secrets.applicationCredentialSecret,
-            },
-            dashboard_password: secrets.dashboardPassword,
             local_api_tokens: {
                 slurm: secrets.localApiTokens.slurm,
                 salt: secrets.localApiTokens.salt,
                 admin: secrets.localApiTokens.admin,
             },
             tls: { key: secrets.tlsPrivateKey, certificate: secrets.tlsCertificate },
+            service_settings: buildSecretServiceSettings(secrets),
+        },
+    };
+}
+
+/**
+ * The program's part of the head-node service's settings (pillar
+ * `dynamic_cluster:service:settings`): Salt writes it into `/etc/dynamic-cluster/service.json`
+ * as it is, and the service validates it at start against the same schema.
+ */
+export function buildServiceSettings(
+    config: ClusterConfig,
+    res: PillarResources,
+): ProgramServiceSettings {
+    return {
+        cluster: { name: config.clusterName, id: res.clusterId },
+        scheduler: config.scheduler,
+        head: {
+            name: config.headNode.name,
+            minion_id: headMinionId(config),
+            address: res.headAddress,
+            public_address: res.headPublicAddress,
+        },
+        network: {
+            network_id: res.networkId,
+            worker_security_group: res.workerSecurityGroup,
+            cluster_cidr: res.clusterCidr,
+        },
+        workers: {
+            min: config.workers.min,
+            max: config.workers.max,
+            flavor: config.workers.flavor,
+            image: config.workers.image,
+            availability_zone: config.workers.availabilityZone ?? "",
+            key_name: config.keyName,
+            idle_timeout: config.workers.idleTimeout,
+            launch_timeout: config.workers.launchTimeout,
+            static_prefix: staticNodePrefix(config),
+            burst_prefix: burstNodePrefix(config),
+        },
+        salt: { master_finger: res.masterFinger },
+        listen: {
+            local_api: { host: "127.0.0.1", port: HEAD_LOCAL_PORTS.serviceLocalApi },
+            http: { host: "127.0.0.1", port: HEAD_LOCAL_PORTS.serviceHttp },
+        },
+        graphite: { host: "127.0.0.1", port: HEAD_LOCAL_PORTS.carbonPlaintext },
+        dashboard: { username: config.dashboard.username },
+        openstack: {
+            auth_url: res.authUrl,
+            region: res.region,
+            interface: "public",
+            insecure: res.openstackInsecure ?? false,
+        },
+    };
+}
+
+/** SHA-256 (hex) of a local API token: the service keeps only digests. */
+function tokenDigest(token: string): string {
+    return createHash("sha256").update(token, "utf8").digest("hex");
+}
+
+/**
+ * The secret part of the service's settings (head-only pillar
+ * `dynamic_cluster_head_secrets:service_settings`). The tokens go in as digests: the service
+ * checks a caller's token against them and never holds one.
+ */
+export function buildSecretServiceSettings(secrets: PillarSecrets): SecretServiceSettings {
+    return {
+        secrets: {
+            openstack_application_credential: {
+                id: secrets.applicationCredentialId,
+                secret: secrets.applicationCredentialSecret,
+            },
+            dashboard_password: secrets.dashboardPassword,
+            local_api_token_sha256: {
+                slurm: tokenDigest(secrets.localApiTokens.slurm),
+                salt: tokenDigest(secrets.localApiTokens.salt),
+                admin: tokenDigest(secrets.localApiTokens.admin),
+            },
         },
     };
 }

@@ -12,3 +12,10 @@ export const WORKER_DEFAULTS = {
     launchTimeout: 1200,
     namePrefix: "compute",
 } as const;
+
+/**
+ * The most workers a cluster may have (`workers.min` and `workers.max`): the bound the program's
+ * config loader states to users and the service's settings schema (lib/serviceSettings.ts) holds
+ * the file to, so the two never disagree.
+ */
+export const WORKERS_LIMIT = 1000;

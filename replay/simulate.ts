@@ -9,7 +9,7 @@
  *   jobs use, with the static cluster's waits (no job waits for a boot).
  * Deterministic for a seed: the same inputs give the same result.
  */
-import { defaultTuning, type Tuning } from "../autoscaler/settings";
+import { defaultTuning, type Tuning } from "../lib/serviceSettings";
 import { nodeRange } from "../lib/nodeNames";
 import type { CloudModel, PolicyResult, SimJob, WorkerShape } from "./model";
 import { Random } from "./random";

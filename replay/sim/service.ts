@@ -27,7 +27,7 @@ import {
     type Decision,
     type FailureKind,
 } from "../../autoscaler/policy";
-import type { Tuning } from "../../autoscaler/settings";
+import type { Tuning } from "../../lib/serviceSettings";
 import { defaultState, type PersistedState } from "../../autoscaler/store";
 import type { EventQueue } from "./queue";
 import { QuotaExceeded, type SimNova } from "./nova";

@@ -127,10 +127,13 @@ function hostSettings(head: Highstate, at: HostPlaces): HeadSettings {
             local_api: { host: "127.0.0.1", port: at.localPort },
             http: { host: "127.0.0.1", port: at.httpPort },
         },
-        state_dir: at.stateDir,
+        layout: {
+            ...(settings["layout"] as Record<string, unknown>),
+            state_dir: at.stateDir,
+            firewall: { worker_set: at.workerSet, enabled: true },
+        },
         scheduler_env: { SLURM_CONF: at.slurmConf },
         scheduler_command_prefix: IN_HEAD,
-        firewall: { worker_set: at.workerSet, enabled: true },
         graphite: {
             ...(settings["graphite"] as Record<string, unknown>),
             host: "127.0.0.1",
@@ -669,7 +672,8 @@ export class ServiceHarness {
             );
         }
         await deleteAppCredential(this.cred).catch(() => undefined);
-        const set = (this.settings["firewall"] as { worker_set: string }).worker_set;
+        const set = (this.settings["layout"] as { firewall: { worker_set: string } }).firewall
+            .worker_set;
         await new Promise((resolve) =>
             spawn("ipset", ["-exist", "destroy", set]).once("exit", resolve),
         );

@@ -32,9 +32,7 @@ export function unitSettings(options: UnitSettingsOptions): ServiceSettings {
             idle_timeout: 300,
             launch_timeout: 1200,
             static_prefix: "compute-st",
-            static_count: 0,
             burst_prefix: "compute-dy",
-            burst_count: burst,
         },
         salt: { master_finger: Array.from({ length: 32 }, () => "ab").join(":") },
         listen: {
@@ -42,19 +40,21 @@ export function unitSettings(options: UnitSettingsOptions): ServiceSettings {
             http: { host: "0.0.0.0", port: 8080 },
         },
         graphite: { host: "127.0.0.1", port: 2003 },
-        firewall: { worker_set: "dc-workers", enabled: false },
-        dashboard: { username: "admin", password: "a-long-password" },
-        local_api_token_sha256: {
-            slurm: "1".repeat(64),
-            salt: "2".repeat(64),
-            admin: "3".repeat(64),
+        dashboard: { username: "admin" },
+        openstack: { auth_url: "http://keystone.example:5000/v3" },
+        secrets: {
+            openstack_application_credential: { id: "id", secret: "secret" },
+            dashboard_password: "a-long-password",
+            local_api_token_sha256: {
+                slurm: "1".repeat(64),
+                salt: "2".repeat(64),
+                admin: "3".repeat(64),
+            },
         },
-        openstack: {
-            auth_url: "http://keystone.example:5000/v3",
-            application_credential_id: "id",
-            application_credential_secret: "secret",
+        layout: {
+            state_dir: options.stateDir,
+            firewall: { worker_set: "dc-workers", enabled: false },
         },
-        state_dir: options.stateDir,
         ...(options.tuning ? { tuning: options.tuning } : {}),
     });
 }

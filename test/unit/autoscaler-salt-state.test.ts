@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as yaml from "js-yaml";
 import { after, describe, it } from "node:test";
 import {
     backoffUntil,
@@ -22,7 +23,16 @@ import { decideAuth, type AuthInput } from "../../autoscaler/salt/auth";
 import { KeyError, keyDigest, SaltKeyStore } from "../../autoscaler/salt/keys";
 import { parseSettings, SettingsError } from "../../autoscaler/settings";
 import { defaultState, StateStore } from "../../autoscaler/store";
-import { configFrom, renderHighstate } from "../helpers/salt";
+import { buildSecretServiceSettings, buildServiceSettings } from "../../components/pillar";
+import { programServiceSettingsSchema } from "../../lib/serviceSettings";
+import { WORKERS_LIMIT } from "../../lib/workerDefaults";
+import {
+    configFrom,
+    PILLAR_RESOURCES,
+    PILLAR_SECRETS,
+    renderHighstate,
+    SALT_TREE,
+} from "../helpers/salt";
 
 const NOW = 1_800_000_000_000;
 const ID = `compute-dy-2-${"b".repeat(26)}`;
@@ -272,15 +282,65 @@ describe("service settings", () => {
 
     it("accept the file Salt renders from the generated pillar, with defaults for tuning", () => {
         const settings = parseSettings(rendered());
-        assert.equal(settings.workers.burst_count, 4);
+        assert.deepEqual([settings.workers.min, settings.workers.max], [1, 5]);
+        assert.equal("burst_count" in settings.workers, false, "derived, not carried");
         assert.equal(settings.tuning.reconcile_interval, 10);
         assert.equal(settings.salt.pki_dir, "/etc/salt/pki/master");
     });
 
+    it("are the program's two parts as it built them, and Salt's layout: nothing reshaped", () => {
+        const { layout, ...written } = rendered();
+        assert.deepEqual(written, {
+            ...buildServiceSettings(config, PILLAR_RESOURCES),
+            ...buildSecretServiceSettings(PILLAR_SECRETS),
+        });
+        const defaults = yaml.load(
+            fs.readFileSync(path.join(SALT_TREE, "dynamic_cluster", "defaults.yaml"), "utf8"),
+        ) as {
+            dynamic_cluster: { paths: Record<string, string>; firewall: { worker_set: string } };
+        };
+        assert.deepEqual(layout, {
+            state_dir: defaults.dynamic_cluster.paths["service_state_dir"],
+            firewall: { worker_set: defaults.dynamic_cluster.firewall.worker_set },
+            openstack_cacert_file: "",
+        });
+    });
+
+    it("hold the program's part to the schema with no field the service does not know", () => {
+        const strict = programServiceSettingsSchema.strict();
+        assert.doesNotThrow(() => strict.parse(buildServiceSettings(config, PILLAR_RESOURCES)));
+        assert.throws(
+            () =>
+                strict.parse({ ...buildServiceSettings(config, PILLAR_RESOURCES), burst_count: 4 }),
+            /burst_count/,
+        );
+    });
+
+    it("bound workers.max by the limit the config loader states", () => {
+        const raw = rendered();
+        (raw["workers"] as Record<string, unknown>)["max"] = WORKERS_LIMIT + 1;
+        assert.throws(
+            () => parseSettings(raw),
+            /workers\.max: Too big: expected number to be <=1000/,
+        );
+        assert.throws(
+            () =>
+                configFrom({
+                    keyName: "k",
+                    allowedCidr: "203.0.113.0/24",
+                    network: "private",
+                    workers: { min: 0, max: WORKERS_LIMIT + 1 },
+                }),
+            new RegExp(`workers\\.max.*at most ${String(WORKERS_LIMIT)}`),
+        );
+    });
+
     it("refuse one token shared by two callers", () => {
         const raw = rendered();
-        const digests = raw["local_api_token_sha256"] as Record<string, string>;
-        assert.equal(new Set(Object.values(digests)).size, 3, "Salt renders three digests");
+        const digests = (raw["secrets"] as Record<string, Record<string, string>>)[
+            "local_api_token_sha256"
+        ]!;
+        assert.equal(new Set(Object.values(digests)).size, 3, "the program writes three digests");
         digests["salt"] = digests["slurm"]!;
         assert.throws(() => parseSettings(raw), /the three tokens must differ/);
     });
@@ -288,7 +348,7 @@ describe("service settings", () => {
     it("list every problem at once, saying how to fix it", () => {
         const raw = rendered();
         (raw["workers"] as Record<string, unknown>)["max"] = 0;
-        raw["local_api_token_sha256"] = {
+        (raw["secrets"] as Record<string, unknown>)["local_api_token_sha256"] = {
             slurm: "short",
             // What Salt writes when the pillar has no salt token: the digest of "".
             salt: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
@@ -300,8 +360,12 @@ describe("service settings", () => {
             (err: SettingsError) =>
                 /run `pulumi up`/.test(err.message) &&
                 /workers: workers.min must not exceed workers.max/.test(err.message) &&
-                /local_api_token_sha256\.slurm: must be the SHA-256 digest/.test(err.message) &&
-                /local_api_token_sha256\.salt: is the digest of an empty token/.test(err.message) &&
+                /secrets\.local_api_token_sha256\.slurm: must be the SHA-256 digest/.test(
+                    err.message,
+                ) &&
+                /secrets\.local_api_token_sha256\.salt: is the digest of an empty token/.test(
+                    err.message,
+                ) &&
                 /openstack/.test(err.message),
         );
     });

@@ -38,9 +38,7 @@ function settings(stateDir: string, pkiDir: string) {
             idle_timeout: 300,
             launch_timeout: 1200,
             static_prefix: "compute-st",
-            static_count: 1,
             burst_prefix: "compute-dy",
-            burst_count: 2,
         },
         salt: { master_finger: Array(32).fill("ab").join(":"), pki_dir: pkiDir },
         listen: {
@@ -48,19 +46,18 @@ function settings(stateDir: string, pkiDir: string) {
             http: { host: "127.0.0.1", port: 8080 },
         },
         graphite: { host: "127.0.0.1", port: 2003 },
-        firewall: { worker_set: "dc-workers", enabled: false },
-        dashboard: { username: "admin", password: "a-long-password" },
-        local_api_token_sha256: {
-            slurm: "1".repeat(64),
-            salt: "2".repeat(64),
-            admin: "3".repeat(64),
+        dashboard: { username: "admin" },
+        openstack: { auth_url: "http://127.0.0.1:5000/v3" },
+        secrets: {
+            openstack_application_credential: { id: "id", secret: "secret" },
+            dashboard_password: "a-long-password",
+            local_api_token_sha256: {
+                slurm: "1".repeat(64),
+                salt: "2".repeat(64),
+                admin: "3".repeat(64),
+            },
         },
-        openstack: {
-            auth_url: "http://127.0.0.1:5000/v3",
-            application_credential_id: "id",
-            application_credential_secret: "secret",
-        },
-        state_dir: stateDir,
+        layout: { state_dir: stateDir, firewall: { worker_set: "dc-workers", enabled: false } },
         tuning: { reconcile_interval: 0.02 },
     });
 }

@@ -403,7 +403,7 @@ describe("the CA on the head node", () => {
         ] as unknown[];
         assert.ok(watch.some((w) => JSON.stringify(w) === JSON.stringify({ file: CA_STATE })));
         const settings = parseSettings(structuredClone(head.states[SETTINGS]!.args["dataset"]));
-        assert.equal(settings.openstack.cacert_file, CA_FILE);
+        assert.equal(settings.layout.openstack_cacert_file, CA_FILE);
         assert.equal(settings.openstack.insecure, false);
     });
 
@@ -411,20 +411,20 @@ describe("the CA on the head node", () => {
         const head = renderHighstate(config, "head");
         assert.equal(head.states[CA_STATE], undefined);
         const settings = parseSettings(structuredClone(head.states[SETTINGS]!.args["dataset"]));
-        assert.equal(settings.openstack.cacert_file, "");
+        assert.equal(settings.layout.openstack_cacert_file, "");
         assert.equal(settings.openstack.insecure, false);
     });
 
     it("the settings schema stays strict about the new fields", () => {
         const raw = structuredClone(
             renderHighstate(config, "head").states[SETTINGS]!.args["dataset"],
-        ) as { openstack: Record<string, unknown> };
-        raw.openstack["cacert_file"] = "relative/ca.pem";
+        ) as { openstack: Record<string, unknown>; layout: Record<string, unknown> };
+        raw.layout["openstack_cacert_file"] = "relative/ca.pem";
         raw.openstack["insecure"] = "yes";
         assert.throws(
             () => parseSettings(raw, "service.json"),
             (err: Error) =>
-                /openstack\.cacert_file: must be an absolute path/.test(err.message) &&
+                /layout\.openstack_cacert_file: must be an absolute path/.test(err.message) &&
                 /openstack\.insecure: /.test(err.message),
         );
     });
@@ -436,14 +436,15 @@ describe("the CA on the head node", () => {
         });
         const settings = parseSettings(structuredClone(head.states[SETTINGS]!.args["dataset"]));
         const logger = pino({ level: "silent" });
-        settings.openstack.cacert_file = file("ca.pem");
+        settings.layout.openstack_cacert_file = file("ca.pem");
         assert.equal(serviceTls(settings, logger).caPem, CA_PEM);
-        settings.openstack.cacert_file = file("not-pem.txt");
+        settings.layout.openstack_cacert_file = file("not-pem.txt");
         assert.throws(
             () => serviceTls(settings, logger),
             new RegExp(
                 `The CA bundle ${file("not-pem.txt").replace(/[.]/g, "\\.")} \\(from ` +
-                    "openstack\\.cacert_file of the service's settings\\) holds no PEM certificate",
+                    "layout\\.openstack_cacert_file of the service's settings\\) holds no PEM " +
+                    "certificate",
             ),
         );
     });

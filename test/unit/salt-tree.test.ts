@@ -604,7 +604,8 @@ describe("Salt tree: secrets", () => {
         const { head } = highstates("slurm, floor 2, burst 8, one user");
         const dataset = head.states["dynamic-cluster-head-service-file-serialize-settings"]!.args
             .dataset as Record<string, unknown>;
-        assert.deepEqual(dataset["local_api_token_sha256"], {
+        const secrets = dataset["secrets"] as Record<string, unknown>;
+        assert.deepEqual(secrets["local_api_token_sha256"], {
             slurm: sha256(TOKENS.slurm),
             salt: sha256(TOKENS.salt),
             admin: sha256(TOKENS.admin),

@@ -4,7 +4,7 @@
     service_dir; until it is there the unit is installed but not started (and this says so).
     The local API has one token per caller (Slurm's programs: slurm.sls writes theirs; the
     reactors: salt_master.sls; root's `dynamic-cluster` command: here); the settings carry only
-    their SHA-256 digests. #}
+    their SHA-256 digests, which the program computed. #}
 {%- set tplroot = tpldir.split('/')[0] %}
 {%- from tplroot ~ "/map.jinja" import dc with context %}
 include:
@@ -12,39 +12,20 @@ include:
 {%- set entry = dc.paths.service_dir ~ '/autoscaler/main.js' %}
 {%- set head_secrets = salt['pillar.get']('dynamic_cluster_head_secrets', {}) %}
 {%- set tokens = head_secrets.get('local_api_tokens', {}) %}
-{%- set sha256 = salt['hashutil.sha256_digest'] %}
 {#- The private CA of the cloud's APIs (PEM, not secret), when the workstation had one
     (clouds.yaml `cacert`, OS_CACERT, openstack:cacertFile): root-owned, world-readable. #}
 {%- set openstack_ca = dc.openstack.get('ca_pem', '') %}
 {%- set openstack_ca_file = dc.paths.config_dir ~ '/openstack-ca.pem' %}
-{%- set settings = {
-      'cluster': dc.cluster,
-      'scheduler': dc.scheduler.kind,
-      'head': dc.head,
-      'network': dc.network,
-      'workers': dc.workers,
-      'salt': dc.salt,
-      'listen': {
-        'local_api': {'host': '127.0.0.1', 'port': dc.service.local_api_port},
-        'http': {'host': '127.0.0.1', 'port': dc.service.http_port}},
-      'graphite': {'host': '127.0.0.1', 'port': dc.graphite.carbon_port},
+{#- service.json: the program's part and the secret part as the program wrote them (typed by
+    lib/serviceSettings.ts; the service validates the whole file at start), and the layout part
+    from this tree's own paths. Disjoint top-level keys, so merging reshapes nothing. #}
+{%- set settings = {} %}
+{%- do settings.update(dc.service.settings) %}
+{%- do settings.update(head_secrets.get('service_settings', {})) %}
+{%- do settings.update({'layout': {
+      'state_dir': dc.paths.service_state_dir,
       'firewall': {'worker_set': dc.firewall.worker_set},
-      'dashboard': {
-        'username': dc.dashboard.username,
-        'password': head_secrets.get('dashboard_password', '')},
-      'local_api_token_sha256': {
-        'slurm': sha256(tokens.get('slurm', '')),
-        'salt': sha256(tokens.get('salt', '')),
-        'admin': sha256(tokens.get('admin', ''))},
-      'openstack': {
-        'auth_url': dc.openstack.auth_url,
-        'region': dc.openstack.region,
-        'interface': dc.openstack.interface,
-        'application_credential_id': head_secrets.get('openstack', {}).get('application_credential_id', ''),
-        'application_credential_secret': head_secrets.get('openstack', {}).get('application_credential_secret', ''),
-        'cacert_file': openstack_ca_file if openstack_ca else '',
-        'insecure': dc.openstack.get('insecure', False)},
-      'state_dir': dc.paths.service_state_dir} %}
+      'openstack_cacert_file': openstack_ca_file if openstack_ca else ''}}) %}
 
 dynamic-cluster-head-service-file-directory-state:
   file.directory:
@@ -63,8 +44,8 @@ dynamic-cluster-head-service-file-serialize-settings:
     - require:
       - file: dynamic-cluster-head-config-dir-file-directory
 
-{#- Written only when there is one: without a CA, service.json's cacert_file is "" and a file
-    left from an earlier CA is never read. #}
+{#- Written only when there is one: without a CA, service.json's layout.openstack_cacert_file is
+    "" and a file left from an earlier CA is never read. #}
 {%- if openstack_ca %}
 dynamic-cluster-head-service-file-managed-openstack-ca:
   file.managed:
