@@ -20,11 +20,13 @@ needs() { # file name
     mock-program.ts | replay-speed.ts) echo "" ;;
     workerpool-nova.ts) echo "openstack" ;;
     autoscaler-scale.ts) echo "openstack salt tools" ;;
+    service-memory.ts) echo "node-lts" ;;
     *) echo "openstack salt tools" ;;
     esac
 }
 need_openstack=0
 need_salt=0
+need_node_lts=0
 need_tools=0
 selected=0
 for file in bench/*.ts; do
@@ -35,7 +37,8 @@ for file in bench/*.ts; do
     for what in $(needs "${name}"); do
         case "${what}" in
         openstack) need_openstack=1 ;;
-        salt) need_salt=1 ;;
+        salt) need_salt=1 need_node_lts=1 ;;
+        node-lts) need_node_lts=1 ;;
         tools) need_tools=1 ;;
         esac
     done
@@ -95,6 +98,8 @@ if [ "${need_salt}" = 1 ]; then
     DC_SALT_VENV="$(bash test/env/salt/install.sh 2>"${out}/bench-salt.log")" ||
         failed "${out}/bench-salt.log" "test/env/salt/install.sh"
     export DC_SALT_VENV
+fi
+if [ "${need_node_lts}" = 1 ]; then
     # The service runs on the head node's Node.js, as deployed (test/helpers/serviceNode.ts).
     echo "== the head node's Node.js (log: ${out}/bench-node-lts.log)"
     DC_NODE_LTS="$(bash test/env/node-lts.sh 2>"${out}/bench-node-lts.log")" ||
