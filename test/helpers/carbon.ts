@@ -31,8 +31,15 @@ export class CarbonCache {
         readonly dir: string,
         /** The plaintext line receiver (LINE_RECEIVER_PORT). */
         readonly port: number,
+        /** The cache-query port graphite-web asks for points not yet on disk (CACHE_QUERY_PORT). */
+        readonly queryPort: number,
         private readonly confPath: string,
     ) {}
+
+    /** Where carbon writes its whisper files (LOCAL_DATA_DIR). */
+    get whisperDir(): string {
+        return path.join(this.dir, "whisper");
+    }
 
     /**
      * Writes the generated files with private paths and ports under `dir` and starts carbon.
@@ -64,7 +71,7 @@ export class CarbonCache {
         fs.writeFileSync(confPath, text);
         // carbon reads storage-schemas.conf from the directory of its carbon.conf.
         fs.writeFileSync(path.join(dir, "conf", "storage-schemas.conf"), schemas);
-        const carbon = new CarbonCache(dir, line, confPath);
+        const carbon = new CarbonCache(dir, line, query, confPath);
         await carbon.resume();
         return carbon;
     }
@@ -112,6 +119,16 @@ export class CarbonCache {
     async stop(): Promise<void> {
         await this.pause();
         fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+
+    /** Sends plaintext protocol lines (`path value timestamp`) to the line receiver. */
+    async send(...lines: string[]): Promise<void> {
+        await new Promise<void>((resolve, reject) => {
+            const socket = net.connect(this.port, "127.0.0.1", () =>
+                socket.end(lines.map((l) => `${l}\n`).join(""), resolve),
+            );
+            socket.once("error", reject);
+        });
     }
 
     /** The whisper file of a dotted metric path. */

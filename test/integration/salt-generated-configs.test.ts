@@ -16,7 +16,6 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as http from "node:http";
 import * as https from "node:https";
-import type { AddressInfo } from "node:net";
 import { once } from "node:events";
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
@@ -25,7 +24,9 @@ import type { DynamicClusterService } from "../../autoscaler/service";
 import { HEAD_LOCAL_PORTS } from "../../components/ports";
 import { setConfigKeys } from "../helpers/configText";
 import { freePort } from "../helpers/ports";
+import { CarbonCache } from "../helpers/carbon";
 import { loadRules, restoreTest } from "../helpers/firewall";
+import { GraphiteWeb } from "../helpers/graphiteWeb";
 import {
     PILLAR_SECRETS,
     configFrom,
@@ -273,7 +274,9 @@ describe("generated nginx configuration", () => {
 describe("generated nginx configuration in front of the service's public API", () => {
     // Debian's nginx runs the generated site, adapted only for the listening address and port,
     // the TLS files and the upstream ports: in front of a real public API (buildPublicApi, the
-    // service's own code, with a stand-in for the cluster behind it) and a stand-in Graphite.
+    // service's own code, with a stand-in for the cluster behind it) and Debian's real
+    // graphite-web (run from the generated local_settings.py, as the graphite user) reading the
+    // whisper files Debian's real carbon-cache (run from the generated carbon.conf) writes.
     // Clients connect from other loopback addresses (127.0.0.2, ...), so the address nginx
     // passes on is told apart from nginx's own 127.0.0.1.
     const LOGIN = { username: "admin", password: "correct-horse-battery" };
@@ -281,7 +284,10 @@ describe("generated nginx configuration in front of the service's public API", (
     let nginx: ChildProcess | undefined;
     let proxyPort: number;
     let api: FastifyInstance;
-    let graphite: http.Server;
+    let carbon: CarbonCache;
+    let graphite: GraphiteWeb;
+    /** A metric carbon stored before graphite-web was asked for it. */
+    const METRIC = "dynamic_cluster.dev.service.workers.ready";
     const serviceLog: Array<{ msg?: string; client?: string }> = [];
 
     before(async () => {
@@ -298,9 +304,11 @@ describe("generated nginx configuration in front of the service's public API", (
         );
         api = buildPublicApi(service, LOGIN, logger);
         const apiPort = Number(new URL(await api.listen({ host: "127.0.0.1", port: 0 })).port);
-        graphite = http.createServer((_req, res) => res.end("graphite"));
-        await new Promise<void>((resolve) => graphite.listen(0, "127.0.0.1", resolve));
-        const graphitePort = (graphite.address() as AddressInfo).port;
+        carbon = await CarbonCache.start(path.join(dir, "carbon"), head.files);
+        await carbon.send(`${METRIC} 7 ${String(Math.floor(Date.now() / 1000))}`);
+        await carbon.waitForValue(METRIC, 7);
+        graphite = await GraphiteWeb.start(path.join(dir, "graphite-web"), head.files, carbon);
+        const graphitePort = graphite.port;
         proxyPort = await freePort();
 
         const generated = file("/etc/nginx/conf.d/dynamic-cluster.conf");
@@ -363,7 +371,8 @@ describe("generated nginx configuration in front of the service's public API", (
         nginx?.kill("SIGTERM");
         if (nginx && nginx.exitCode === null) await once(nginx, "exit");
         await api?.close();
-        graphite?.close();
+        await graphite?.stop();
+        await carbon?.stop();
     });
 
     /** One HTTPS request to nginx from the loopback address `from`. */
@@ -463,12 +472,41 @@ describe("generated nginx configuration in front of the service's public API", (
             from: "127.0.0.4",
             password: LOGIN.password,
         });
-        assert.deepEqual(other, { status: 200, body: "graphite" });
+        assert.equal(other.status, 200, other.body);
         const apiOther = await viaProxy("/api/v1/status", {
             from: "127.0.0.4",
             password: LOGIN.password,
         });
         assert.equal(apiOther.status, 200, apiOther.body);
+    });
+
+    it("Graphite's render API through the proxy, with the dashboard login, returns what carbon stored; without it, 401 and nothing from graphite-web", async () => {
+        const render = `/graphite/render?target=${METRIC}&format=json&from=-10min`;
+        const res = await viaProxy(render, { from: "127.0.0.5", password: LOGIN.password });
+        assert.equal(res.status, 200, res.body);
+        const series = JSON.parse(res.body) as Array<{
+            target: string;
+            datapoints: Array<[number | null, number]>;
+        }>;
+        assert.deepEqual(
+            series.map((s) => s.target),
+            [METRIC],
+        );
+        assert.ok(
+            series[0]!.datapoints.some(([value]) => value === 7),
+            `the value carbon stored: ${res.body}`,
+        );
+        const found = await viaProxy("/graphite/metrics/find?query=dynamic_cluster.*", {
+            from: "127.0.0.5",
+            password: LOGIN.password,
+        });
+        assert.equal(found.status, 200, found.body);
+        assert.match(found.body, /"text": ?"dynamic_cluster"|"id": ?"dynamic_cluster\.dev"/);
+        for (const where of [render, "/graphite/metrics/find?query=*", "/graphite/"]) {
+            const refused = await viaProxy(where, { from: "127.0.0.6" });
+            assert.equal(refused.status, 401, `${where} without the login`);
+            assert.doesNotMatch(refused.body, /dynamic_cluster|datapoints/);
+        }
     });
 });
 

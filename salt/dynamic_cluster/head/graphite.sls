@@ -1,5 +1,6 @@
 {#- Graphite (carbon-cache, whisper, graphite-web): not packaged in EPEL 8/9, so it goes where
-    Graphite's own docs put it, a virtualenv under /opt/graphite, pinned to the last release.
+    Graphite's own docs put it, a virtualenv under /opt/graphite, pinned to the last release
+    with every dependency (files/head/graphite/requirements.txt).
     Both daemons listen on the head node's loopback only: the service writes to carbon, users
     reach graphite-web through the TLS proxy. #}
 {%- set tplroot = tpldir.split('/')[0] %}
@@ -27,20 +28,33 @@ dynamic-cluster-head-graphite-user-present:
     - createhome: False
     - shell: /sbin/nologin
 
+{#- Every package pinned, dependencies included (files/head/graphite/requirements.txt): pip
+    installs exactly the file (--no-deps) and `pip check` fails the state if a dependency is
+    missing, instead of graphite-web failing at its first request. Installed again only when the
+    file changes. #}
+dynamic-cluster-head-graphite-file-managed-requirements:
+  file.managed:
+    - name: {{ prefix }}/requirements.txt
+    - source: salt://{{ tplroot }}/files/head/graphite/requirements.txt
+    - makedirs: True
+    - mode: '0644'
+
 dynamic-cluster-head-graphite-cmd-run-virtualenv:
   cmd.run:
     - name: >-
         python3 -m venv {{ prefix }} &&
-        {{ prefix }}/bin/pip install --no-cache-dir
-        'whisper=={{ g.version }}' 'carbon=={{ g.version }}' 'graphite-web=={{ g.version }}'
-        'gunicorn'
+        {{ prefix }}/bin/pip install --no-cache-dir --no-deps --require-virtualenv
+        -r {{ prefix }}/requirements.txt &&
+        {{ prefix }}/bin/pip check &&
+        cp {{ prefix }}/requirements.txt {{ prefix }}/requirements.installed
     - unless: >-
         test -x {{ prefix }}/bin/carbon-cache.py &&
-        {{ prefix }}/bin/pip show graphite-web | grep -qx 'Version: {{ g.version }}'
+        cmp -s {{ prefix }}/requirements.txt {{ prefix }}/requirements.installed
     - env:
         PYTHONPATH: {{ prefix }}/lib:{{ prefix }}/webapp
     - require:
       - pkg: dynamic-cluster-head-graphite-pkg-installed-build
+      - file: dynamic-cluster-head-graphite-file-managed-requirements
 
 {%- for dir in ['storage', 'storage/whisper', 'storage/log', 'storage/log/webapp'] %}
 
