@@ -5,7 +5,7 @@
  * login). Every route has a JSON schema; refusals come back as 404/409 with a message that says
  * what to do instead.
  */
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ActionError } from "../actions";
 import type { DynamicClusterService } from "../service";
 
@@ -31,14 +31,20 @@ export function sendActionError(reply: FastifyReply, err: unknown): FastifyReply
  * Registers the shared routes.
  *
  * @param who names the caller in the service's log and events (e.g. the dashboard user).
+ * @param sessionDetails what `GET /session` adds about the caller's login (the public API: the
+ *   dashboard session's CSRF token).
  */
 export function registerClusterRoutes(
     app: FastifyInstance,
     service: DynamicClusterService,
     who: (request: { headers: Record<string, unknown> }) => string,
+    sessionDetails?: (request: FastifyRequest) => Record<string, unknown>,
 ): void {
     // The reverse proxy's auth_request for Graphite asks here whether a caller is logged in.
-    app.get("/session", async (request) => ({ user: who(request) }));
+    app.get("/session", async (request) => ({
+        user: who(request),
+        ...sessionDetails?.(request),
+    }));
 
     app.get("/status", async () => service.status());
 

@@ -289,14 +289,19 @@ describe("generated nginx configuration in front of the service's public API", (
     /** A metric carbon stored before graphite-web was asked for it. */
     const METRIC = "dynamic_cluster.dev.service.workers.ready";
     const serviceLog: Array<{ msg?: string; client?: string }> = [];
+    /** The admin actions the stand-in service was asked for. */
+    const actionsDone: string[] = [];
 
     before(async () => {
         dir = path.join(work, "nginx-proxy");
         fs.mkdirSync(dir);
         selfSignedCertificate(dir);
         const service = {
-            status: () => ({ autoMode: true }),
+            status: () => ({ autoMode: true, breaker: { open: false } }),
             workers: () => [],
+            actions: {
+                resetBreaker: async (by: string) => void actionsDone.push(`reset by ${by}`),
+            },
         } as unknown as DynamicClusterService;
         const logger = pino(
             { level: "info" },
@@ -383,20 +388,25 @@ describe("generated nginx configuration in front of the service's public API", (
             headers?: http.OutgoingHttpHeaders;
             password?: string;
             user?: string;
+            method?: string;
+            json?: unknown;
         },
-    ): Promise<{ status: number; body: string }> {
+    ): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
         const headers: http.OutgoingHttpHeaders = { ...options.headers };
         if (options.password !== undefined) {
             const user = options.user ?? LOGIN.username;
             headers["authorization"] =
                 `Basic ${Buffer.from(`${user}:${options.password}`).toString("base64")}`;
         }
+        const payload = options.json === undefined ? undefined : JSON.stringify(options.json);
+        if (payload !== undefined) headers["content-type"] = "application/json";
         return new Promise((resolve, reject) => {
             const req = https.request(
                 {
                     host: "127.0.0.1",
                     port: proxyPort,
                     path: urlPath,
+                    method: options.method ?? "GET",
                     localAddress: options.from,
                     rejectUnauthorized: false,
                     agent: false,
@@ -406,11 +416,13 @@ describe("generated nginx configuration in front of the service's public API", (
                     let body = "";
                     res.setEncoding("utf8");
                     res.on("data", (chunk: string) => (body += chunk));
-                    res.on("end", () => resolve({ status: res.statusCode!, body }));
+                    res.on("end", () =>
+                        resolve({ status: res.statusCode!, body, headers: res.headers }),
+                    );
                 },
             );
             req.on("error", reject);
-            req.end();
+            req.end(payload);
         });
     }
 
@@ -507,6 +519,62 @@ describe("generated nginx configuration in front of the service's public API", (
             assert.equal(refused.status, 401, `${where} without the login`);
             assert.doesNotMatch(refused.body, /dynamic_cluster|datapoints/);
         }
+    });
+
+    it("a browser's login through the proxy: the session cookie keeps HttpOnly, Secure and SameSite=Strict, opens the API and Graphite, and an action needs its CSRF token", async () => {
+        const from = "127.0.0.7";
+        const login = await viaProxy("/api/v1/login", {
+            from,
+            method: "POST",
+            json: { username: LOGIN.username, password: LOGIN.password },
+        });
+        assert.equal(login.status, 200, login.body);
+        const setCookie = login.headers["set-cookie"] ?? [];
+        assert.equal(setCookie.length, 1);
+        const attributes = setCookie[0]!.split(";").map((a) => a.trim().toLowerCase());
+        for (const a of ["httponly", "secure", "samesite=strict", "path=/"])
+            assert.ok(attributes.includes(a), `${a} in ${setCookie[0]!}`);
+        const cookie = setCookie[0]!.split(";")[0]!;
+        const { csrfToken } = JSON.parse(login.body) as { csrfToken: string };
+
+        const status = await viaProxy("/api/v1/status", { from, headers: { cookie } });
+        assert.equal(status.status, 200, status.body);
+        const render = await viaProxy(`/graphite/render?target=${METRIC}&format=json&from=-10min`, {
+            from,
+            headers: { cookie },
+        });
+        assert.equal(render.status, 200, "Graphite behind the same login");
+        assert.match(render.body, new RegExp(METRIC.replace(/\./g, "\\.")));
+
+        const before = actionsDone.length;
+        const forged = await viaProxy("/api/v1/breaker/reset", {
+            from,
+            method: "POST",
+            headers: { cookie },
+        });
+        assert.equal(forged.status, 403, forged.body);
+        assert.equal(actionsDone.length, before, "nothing done without the token");
+        const done = await viaProxy("/api/v1/breaker/reset", {
+            from,
+            method: "POST",
+            headers: { cookie, "x-csrf-token": csrfToken },
+        });
+        assert.equal(done.status, 200, done.body);
+        assert.deepEqual(actionsDone.slice(before), ["reset by admin"]);
+
+        const logout = await viaProxy("/api/v1/logout", {
+            from,
+            method: "POST",
+            headers: { cookie, "x-csrf-token": csrfToken },
+        });
+        assert.equal(logout.status, 200, logout.body);
+        assert.equal((await viaProxy("/api/v1/status", { from, headers: { cookie } })).status, 401);
+        assert.equal(
+            (await viaProxy("/graphite/metrics/find?query=*", { from, headers: { cookie } }))
+                .status,
+            401,
+            "Graphite closes with the session",
+        );
     });
 });
 
