@@ -10,6 +10,7 @@
  *   it); `POST /api/v1/logout` ends it. A state-changing call a browser marks as cross-site
  *   (`Sec-Fetch-Site: cross-site`) is refused whatever its credentials.
  * The proxy's Graphite login check (`/_auth` -> `GET /api/v1/session`) accepts both.
+ * `GET /api/v1/stream` is the dashboard's live view (./stream.ts), behind the same login.
  * Passwords are compared in constant time; repeated failures, by either way, are throttled (429):
  * - per client address: 10 failed logins in a minute block that address for the rest of it. The
  *   address is the one the proxy saw: nginx sets `X-Real-IP: $remote_addr` (replacing anything
@@ -40,6 +41,7 @@ import * as ipaddr from "ipaddr.js";
 import type { DynamicClusterService } from "../service";
 import { registerClusterRoutes } from "./routes";
 import { type Session, SessionStore } from "./sessions";
+import { registerStream, STREAM_DEFAULTS, type StreamOptions } from "./stream";
 import { FailureThrottle, RecentKeys } from "./throttle";
 
 const digest = (text: string): Buffer => createHash("sha256").update(text).digest();
@@ -58,6 +60,8 @@ export interface PublicApiOptions {
     proxyAddresses?: readonly string[];
     /** The dashboard's sessions (tests pass one with a clock). */
     sessions?: SessionStore;
+    /** The live view's timing and bound (`GET /api/v1/stream`). */
+    stream?: StreamOptions;
 }
 
 /** The dashboard session's cookie. */
@@ -261,6 +265,7 @@ export function buildPublicApi(
                         ? { csrfToken: request.dashboardSession.csrfToken, via: "session" }
                         : { via: "basic" },
             );
+            registerStream(api, service, options.stream ?? STREAM_DEFAULTS);
         },
         { prefix: "/api/v1" },
     );

@@ -299,6 +299,8 @@ describe("generated nginx configuration in front of the service's public API", (
         const service = {
             status: () => ({ autoMode: true, breaker: { open: false } }),
             workers: () => [],
+            jobs: () => [],
+            recentEvents: () => [{ level: "info", message: "through the proxy" }],
             actions: {
                 resetBreaker: async (by: string) => void actionsDone.push(`reset by ${by}`),
             },
@@ -575,6 +577,52 @@ describe("generated nginx configuration in front of the service's public API", (
             401,
             "Graphite closes with the session",
         );
+    });
+
+    it("the live view streams through the proxy as it happens (nginx does not buffer it), behind the login", async () => {
+        const from = "127.0.0.8";
+        const login = await viaProxy("/api/v1/login", {
+            from,
+            method: "POST",
+            json: { username: LOGIN.username, password: LOGIN.password },
+        });
+        const cookie = String(login.headers["set-cookie"]?.[0]).split(";")[0]!;
+        const first = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+            const req = https.get(
+                {
+                    host: "127.0.0.1",
+                    port: proxyPort,
+                    path: "/api/v1/stream",
+                    localAddress: from,
+                    rejectUnauthorized: false,
+                    agent: false,
+                    headers: { cookie },
+                },
+                (res) => {
+                    let text = "";
+                    res.setEncoding("utf8");
+                    res.on("data", (chunk: string) => {
+                        text += chunk;
+                        // The stream never ends: the first event must come through on its own.
+                        if (text.includes("\n\n", text.indexOf("event: snapshot"))) {
+                            req.destroy();
+                            resolve({ status: res.statusCode!, text });
+                        }
+                    });
+                    res.on("error", () => undefined);
+                },
+            );
+            req.setTimeout(20_000, () => {
+                req.destroy();
+                reject(new Error("no snapshot through the proxy within 20 s (buffered?)"));
+            });
+            req.on("error", (err) => (err.message === "socket hang up" ? undefined : reject(err)));
+        });
+        assert.equal(first.status, 200);
+        assert.match(first.text, /event: snapshot\ndata: \{"status":\{"autoMode":true/);
+        assert.match(first.text, /through the proxy/);
+        const refused = await viaProxy("/api/v1/stream", { from });
+        assert.equal(refused.status, 401);
     });
 });
 
