@@ -908,6 +908,8 @@ export class DynamicClusterService implements ServiceCore {
             ]),
             inFlight: this.inFlight.size,
             metricsDropped: this.deps.metrics?.dropped ?? 0,
+            /** Where this cluster's metrics are in Graphite (the dashboard's graphs read them). */
+            metricsPrefix: this.deps.metrics?.prefix,
             salt: {
                 /** Workers stuck at a Salt step for longer than tuning.salt_silence, and why. */
                 silent: workers

@@ -21,6 +21,7 @@ needs() { # file name
     workerpool-nova.ts) echo "openstack" ;;
     autoscaler-scale.ts) echo "openstack salt tools" ;;
     service-memory.ts) echo "node-lts" ;;
+    dashboard-render.ts) echo "tools" ;;
     *) echo "openstack salt tools" ;;
     esac
 }

@@ -8,9 +8,12 @@
  *   <out>/autoscaler/main.js     the service (systemd unit dynamic-cluster.service)
  *   <out>/autoscaler/cli.js      the `dynamic-cluster` command
  *   <out>/cloud-init/worker.yaml the worker user-data template
+ *   <out>/dashboard/             the dashboard page (index.html, app.js, app.css), built for
+ *                                the browser from autoscaler/dashboard/ with uPlot
  */
 import { buildSync } from "esbuild";
-import { copyFileSync, mkdirSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -56,12 +59,52 @@ export function buildServiceBundle(
         legalComments: "linked",
         logLevel: "warning",
     });
+    buildDashboard(path.join(outDir, "dashboard"));
     mkdirSync(path.join(outDir, "cloud-init"), { recursive: true });
     copyFileSync(
         path.join(ROOT, "cloud-init/worker.yaml"),
         path.join(outDir, "cloud-init/worker.yaml"),
     );
     return outDir;
+}
+
+/**
+ * Builds the dashboard page into `outDir`: the page's TypeScript and uPlot as one minified
+ * script for the browser, the styles (uPlot's included) as one minified stylesheet, and
+ * index.html pointing at both under a version made of their content (so a new build is never
+ * served from a browser's cache).
+ */
+export function buildDashboard(outDir: string): void {
+    const source = path.join(ROOT, "autoscaler", "dashboard");
+    buildSync({
+        entryPoints: { app: path.join(source, "page", "main.ts") },
+        outdir: outDir,
+        bundle: true,
+        platform: "browser",
+        format: "iife",
+        target: ["chrome110", "firefox110", "safari16"],
+        tsconfig: path.join(source, "page", "tsconfig.json"),
+        minify: true,
+        legalComments: "none",
+        logLevel: "warning",
+    });
+    buildSync({
+        entryPoints: { app: path.join(source, "app.css") },
+        outdir: outDir,
+        bundle: true,
+        minify: true,
+        logLevel: "warning",
+    });
+    const version = createHash("sha256")
+        .update(readFileSync(path.join(outDir, "app.js")))
+        .update(readFileSync(path.join(outDir, "app.css")))
+        .digest("hex")
+        .slice(0, 16);
+    const html = readFileSync(path.join(source, "index.html"), "utf8").replaceAll(
+        "%ASSET_VERSION%",
+        version,
+    );
+    writeFileSync(path.join(outDir, "index.html"), html);
 }
 
 if (require.main === module) {

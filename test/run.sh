@@ -86,6 +86,7 @@ trap cleanup EXIT
 if [ "${stage}" != integration ]; then
     echo "== type check"
     npx tsc --noEmit -p .
+    npx tsc --noEmit -p autoscaler/dashboard/page
     echo "== lint"
     npx eslint .
     npx prettier --check . >/dev/null || { npx prettier --check . || true; echo "formatting: run npm run format" >&2; exit 1; }

@@ -10,7 +10,8 @@
  *   it); `POST /api/v1/logout` ends it. A state-changing call a browser marks as cross-site
  *   (`Sec-Fetch-Site: cross-site`) is refused whatever its credentials.
  * The proxy's Graphite login check (`/_auth` -> `GET /api/v1/session`) accepts both.
- * `GET /api/v1/stream` is the dashboard's live view (./stream.ts), behind the same login.
+ * `GET /api/v1/stream` is the dashboard's live view (./stream.ts), behind the same login. The
+ * page itself is served at `/dashboard/` (./dashboard.ts).
  * Passwords are compared in constant time; repeated failures, by either way, are throttled (429):
  * - per client address: 10 failed logins in a minute block that address for the rest of it. The
  *   address is the one the proxy saw: nginx sets `X-Real-IP: $remote_addr` (replacing anything
@@ -42,6 +43,7 @@ import type { DynamicClusterService } from "../service";
 import { registerClusterRoutes } from "./routes";
 import { type Session, SessionStore } from "./sessions";
 import { registerStream, STREAM_DEFAULTS, type StreamOptions } from "./stream";
+import { type DashboardAssets, loadDashboardAssets, registerDashboard } from "./dashboard";
 import { FailureThrottle, RecentKeys } from "./throttle";
 
 const digest = (text: string): Buffer => createHash("sha256").update(text).digest();
@@ -62,6 +64,8 @@ export interface PublicApiOptions {
     sessions?: SessionStore;
     /** The live view's timing and bound (`GET /api/v1/stream`). */
     stream?: StreamOptions;
+    /** The dashboard page's files (default: the ones built beside the service, ./dashboard.ts). */
+    dashboard?: DashboardAssets | Error;
 }
 
 /** The dashboard session's cookie. */
@@ -184,6 +188,7 @@ export function buildPublicApi(
             maxAge: maxAgeSeconds,
         });
 
+    registerDashboard(app, options.dashboard ?? loadDashboardAssets());
     app.register(
         async (api) => {
             await api.register(basicAuth, {
@@ -212,9 +217,16 @@ export function buildPublicApi(
                     return;
                 }
                 await new Promise<void>((resolve, reject) => {
-                    void api.basicAuth.call(api, request, reply, (err?: Error) =>
-                        err ? reject(err) : resolve(),
-                    );
+                    void api.basicAuth.call(api, request, reply, (err?: Error) => {
+                        // A page's own calls (fetch: Sec-Fetch-Mode cors or same-origin) get no
+                        // Basic challenge, or the browser would hold them behind its login
+                        // prompt instead of letting the page show its login form.
+                        const mode = request.headers["sec-fetch-mode"];
+                        if (err && mode && mode !== "navigate")
+                            reply.removeHeader("WWW-Authenticate");
+                        if (err) reject(err);
+                        else resolve();
+                    });
                 });
             });
 

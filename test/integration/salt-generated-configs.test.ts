@@ -16,17 +16,15 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as http from "node:http";
 import * as https from "node:https";
-import { once } from "node:events";
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import { buildPublicApi } from "../../autoscaler/api/public";
 import type { DynamicClusterService } from "../../autoscaler/service";
-import { HEAD_LOCAL_PORTS } from "../../components/ports";
 import { setConfigKeys } from "../helpers/configText";
-import { freePort } from "../helpers/ports";
 import { CarbonCache } from "../helpers/carbon";
 import { loadRules, restoreTest } from "../helpers/firewall";
 import { GraphiteWeb } from "../helpers/graphiteWeb";
+import { NginxProxy, selfSignedCertificate } from "../helpers/nginxProxy";
 import {
     PILLAR_SECRETS,
     configFrom,
@@ -53,31 +51,6 @@ before(() => {
     fs.chmodSync(work, 0o755);
 });
 after(() => fs.rmSync(work, { recursive: true, force: true }));
-
-/** A throw-away self-signed certificate and key, `tls.crt` and `tls.key` in `dir`. */
-function selfSignedCertificate(dir: string): void {
-    execFileSync(
-        "openssl",
-        [
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            path.join(dir, "tls.key"),
-            "-out",
-            path.join(dir, "tls.crt"),
-            "-subj",
-            "/CN=dc-head",
-            "-days",
-            "1",
-        ],
-        { stdio: "ignore" },
-    );
-}
 
 function file(p: string): string {
     const f = head.files[p];
@@ -281,7 +254,7 @@ describe("generated nginx configuration in front of the service's public API", (
     // passes on is told apart from nginx's own 127.0.0.1.
     const LOGIN = { username: "admin", password: "correct-horse-battery" };
     let dir: string;
-    let nginx: ChildProcess | undefined;
+    let proxy: NginxProxy | undefined;
     let proxyPort: number;
     let api: FastifyInstance;
     let carbon: CarbonCache;
@@ -316,67 +289,15 @@ describe("generated nginx configuration in front of the service's public API", (
         await carbon.waitForValue(METRIC, 7);
         graphite = await GraphiteWeb.start(path.join(dir, "graphite-web"), head.files, carbon);
         const graphitePort = graphite.port;
-        proxyPort = await freePort();
-
-        const generated = file("/etc/nginx/conf.d/dynamic-cluster.conf");
-        let site = generated;
-        const swap = (from: string | RegExp, to: string) => {
-            const next = site.replaceAll(from, to);
-            assert.notEqual(next, site, `${String(from)} is in the generated config`);
-            site = next;
-        };
-        swap("/etc/pki/dynamic-cluster", dir);
-        swap(/^ {4}listen 443 ssl;$/gm, `    listen 127.0.0.1:${proxyPort} ssl;`);
-        swap(/^ {4}listen \[::\]:443 ssl;\n/gm, "");
-        swap(`http://127.0.0.1:${HEAD_LOCAL_PORTS.serviceHttp}`, `http://127.0.0.1:${apiPort}`);
-        swap(
-            `http://127.0.0.1:${HEAD_LOCAL_PORTS.graphiteWeb}`,
-            `http://127.0.0.1:${graphitePort}`,
-        );
-        // Everything else, every location and header line included, is the generated text.
-        assert.equal(
-            site
-                .split("\n")
-                .filter((l) => !/listen|127\.0\.0\.1:|ssl_certificate/.test(l))
-                .join("\n"),
-            generated
-                .split("\n")
-                .filter((l) => !/listen|127\.0\.0\.1:|ssl_certificate/.test(l))
-                .join("\n"),
-        );
-        fs.writeFileSync(path.join(dir, "site.conf"), site);
-        const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
-            .map((t) => `    ${t}_temp_path ${dir}/${t}_temp;\n`)
-            .join("");
-        fs.writeFileSync(
-            path.join(dir, "nginx.conf"),
-            `pid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents {}\n` +
-                `http {\n    access_log off;\n${temp}    include ${dir}/site.conf;\n}\n`,
-        );
-        nginx = spawn(
-            "nginx",
-            ["-p", dir, "-c", path.join(dir, "nginx.conf"), "-g", "daemon off;"],
-            { stdio: ["ignore", "ignore", "pipe"] },
-        );
-        let stderr = "";
-        nginx.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-        await waitFor(
-            "nginx to answer with the generated config",
-            async () => {
-                if (nginx!.exitCode !== null) {
-                    throw Object.assign(new Error(`nginx exited: ${stderr}`), { fatal: true });
-                }
-                return (await viaProxy("/", { from: "127.0.0.2" })).status === 302
-                    ? true
-                    : undefined;
-            },
-            { timeoutMs: 20_000 },
-        );
+        proxy = await NginxProxy.start(path.join(dir, "nginx"), head.files, {
+            servicePort: apiPort,
+            graphitePort,
+        });
+        proxyPort = proxy.port;
     });
 
     after(async () => {
-        nginx?.kill("SIGTERM");
-        if (nginx && nginx.exitCode === null) await once(nginx, "exit");
+        await proxy?.stop();
         await api?.close();
         await graphite?.stop();
         await carbon?.stop();
