@@ -14,10 +14,7 @@
  */
 import * as net from "node:net";
 
-/** Characters allowed in one metric path component; anything else becomes `_`. */
-export function metricComponent(text: string): string {
-    return text.replace(/[^A-Za-z0-9_-]/g, "_");
-}
+export { metricComponent } from "../../lib/metricNames";
 
 /** Tuning and seams of a {@link CarbonClient} (all optional). */
 export interface CarbonOptions {

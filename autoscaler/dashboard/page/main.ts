@@ -11,6 +11,7 @@
 import type { WorkerView } from "../../model";
 import type { SchedulerJob } from "../../scheduler/types";
 import type { ServiceEvent } from "../../service";
+import { metricComponent } from "../../../lib/metricNames";
 import { Api, ApiError } from "./api";
 import { mountChart } from "./charts";
 
@@ -468,7 +469,7 @@ function workerPage(s: Snapshot, node: string): HTMLElement[] {
 }
 
 function mountWorkerCharts(node: string, prefix: string): void {
-    const n = `${prefix}.nodes.${node.replace(/[^A-Za-z0-9_-]/g, "_")}`;
+    const n = `${prefix}.nodes.${metricComponent(node)}`;
     const grid = h("section", { class: "charts", "aria-label": "Graphs" });
     main.append(h("h2", {}, "Graphs (last hour)"), grid);
     const from = "-1h";
