@@ -30,10 +30,12 @@ async function answer<T>(res: Response): Promise<T> {
         body = undefined;
     }
     if (!res.ok) {
+        // Fastify's errors carry the reason in `message` (`error` is the status text); the
+        // routes' refusals carry it in `error`.
         const said = body as { error?: string; message?: string } | undefined;
         throw new ApiError(
             res.status,
-            said?.error ?? said?.message ?? `${res.status} ${res.statusText}`,
+            said?.message ?? said?.error ?? `${res.status} ${res.statusText}`,
         );
     }
     return body as T;

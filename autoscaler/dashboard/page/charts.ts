@@ -46,7 +46,14 @@ export async function fetchSeries(spec: ChartSpec): Promise<uPlot.AlignedData> {
         for (const [value, t] of found?.datapoints ?? []) column[index.get(t)!] = value;
         return column;
     });
-    return [xs, ...columns] as uPlot.AlignedData;
+    // A young cluster or worker has data only at the end of the range: the chart starts at its
+    // first value (showing at least the last 10 minutes), so a few points are not a sliver at
+    // the right edge.
+    const first = xs.findIndex((_, i) => columns.some((c) => c[i] !== null));
+    let start = first < 0 ? 0 : first;
+    const minimumStart = (xs[xs.length - 1] ?? 0) - 600;
+    while (start > 0 && xs[start - 1]! >= minimumStart) start--;
+    return [xs.slice(start), ...columns.map((c) => c.slice(start))] as uPlot.AlignedData;
 }
 
 /** A chart in `container`; returns a function that stops its refreshing. */
@@ -88,6 +95,15 @@ export function mountChart(
                                 dash: DASHES[i % DASHES.length],
                                 width: 2,
                                 spanGaps: true,
+                                // Few values (a new worker): dots, since a single value
+                                // draws no line; many: the line alone.
+                                points: {
+                                    size: 5,
+                                    show: (u: uPlot, si: number) =>
+                                        Array.from(u.data[si] ?? [], (v) => v).filter(
+                                            (v) => v != null,
+                                        ).length < 60,
+                                },
                             })),
                         ],
                         axes: [{}, { label: spec.unit }],

@@ -471,7 +471,7 @@ function workerPage(s: Snapshot, node: string): HTMLElement[] {
 function mountWorkerCharts(node: string, prefix: string): void {
     const n = `${prefix}.nodes.${metricComponent(node)}`;
     const grid = h("section", { class: "charts", "aria-label": "Graphs" });
-    main.append(h("h2", {}, "Graphs (last hour)"), grid);
+    main.append(h("h2", {}, "Graphs (up to the last hour)"), grid);
     const from = "-1h";
     leaveView.push(
         mountChart(grid, {
@@ -513,7 +513,7 @@ function mountClusterChart(prefix: string): void {
     main.prepend(grid);
     leaveView.push(
         mountChart(grid, {
-            title: "Cluster size against queued and running jobs (last 2 h)",
+            title: "Cluster size against queued and running jobs (up to the last 2 h)",
             unit: "count",
             from: "-2h",
             series: [
