@@ -277,7 +277,12 @@ export function buildPublicApi(
                         ? { csrfToken: request.dashboardSession.csrfToken, via: "session" }
                         : { via: "basic" },
             );
-            registerStream(api, service, options.stream ?? STREAM_DEFAULTS);
+            registerStream(
+                api,
+                service,
+                options.stream ?? STREAM_DEFAULTS,
+                (request) => !request.dashboardSession || sessions.isLive(sessionIdOf(request)),
+            );
         },
         { prefix: "/api/v1" },
     );

@@ -85,6 +85,15 @@ export class SessionStore {
         return session;
     }
 
+    /**
+     * Whether a cookie's session is still live, without counting this as a use: a live view's
+     * stream asks this on every snapshot, and must not keep an idle session alive by itself.
+     */
+    isLive(id: string | undefined): boolean {
+        const session = id ? this.sessions.get(idDigest(id)) : undefined;
+        return session !== undefined && this.live(session, this.now());
+    }
+
     /** Ends the session of a cookie's ID (logout); true if there was one. */
     delete(id: string | undefined): boolean {
         return id ? this.sessions.delete(idDigest(id)) : false;

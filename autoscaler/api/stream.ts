@@ -5,9 +5,11 @@
  * then whenever it has changed, checked every `intervalMs`; with nothing new a comment line every
  * `heartbeatMs` keeps proxies from closing the connection. `X-Accel-Buffering: no` tells the
  * head's nginx not to buffer the stream. The number of open streams is bounded (a 503 beyond it
- * says so); a closed connection stops its timer.
+ * says so); a closed connection stops its timer. A stream opened with a dashboard session ends
+ * when that session does (logout, idle or age), checked before every send: an open page cannot
+ * outlive its login.
  */
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { DynamicClusterService } from "../service";
 
 /** How often and how many. */
@@ -42,6 +44,7 @@ export function registerStream(
     app: FastifyInstance,
     service: DynamicClusterService,
     options: StreamOptions = STREAM_DEFAULTS,
+    stillAllowed: (request: FastifyRequest) => boolean = () => true,
 ): void {
     let open = 0;
     app.get("/stream", async (request, reply) => {
@@ -63,6 +66,11 @@ export function registerStream(
         let last = "";
         let lastWrite = Date.now();
         const tick = () => {
+            if (!stillAllowed(request)) {
+                clearInterval(timer);
+                res.end(": the session has ended\n\n");
+                return;
+            }
             let text: string;
             try {
                 text = JSON.stringify(clusterSnapshot(service));
@@ -79,8 +87,9 @@ export function registerStream(
                 lastWrite = Date.now();
             }
         };
-        tick();
+        // Declared before its first use: tick() reads it only after this line.
         const timer = setInterval(tick, options.intervalMs);
+        tick();
         const close = () => {
             clearInterval(timer);
             open -= 1;

@@ -11,7 +11,8 @@ import * as http from "node:http";
 import { after, before, describe, it } from "node:test";
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
-import { buildPublicApi, SESSION_COOKIE } from "../../autoscaler/api/public";
+import { buildPublicApi, CSRF_HEADER, SESSION_COOKIE } from "../../autoscaler/api/public";
+import { SessionStore } from "../../autoscaler/api/sessions";
 import type { DynamicClusterService } from "../../autoscaler/service";
 import { waitFor } from "../helpers/waitFor";
 
@@ -25,6 +26,8 @@ interface OpenStream {
     body: string;
     events: Array<{ event: string; data: unknown }>;
     comments: number;
+    /** The server ended the answer. */
+    ended: boolean;
     close(): void;
 }
 
@@ -39,6 +42,7 @@ function openStream(port: number, headers: http.OutgoingHttpHeaders): Promise<Op
                     body: "",
                     events: [],
                     comments: 0,
+                    ended: false,
                     close: () => req.destroy(),
                 };
                 let pending = "";
@@ -56,6 +60,7 @@ function openStream(port: number, headers: http.OutgoingHttpHeaders): Promise<Op
                         if (event && data) stream.events.push({ event, data: JSON.parse(data) });
                     }
                 });
+                res.on("end", () => (stream.ended = true));
                 res.on("error", () => undefined);
                 resolve(stream);
             },
@@ -169,5 +174,89 @@ describe("the dashboard's live view", () => {
         });
         again.close();
         b.close();
+    });
+});
+
+describe("the live view ends with its session", () => {
+    const service = {
+        status: () => ({ autoMode: true }),
+        workers: () => [],
+        jobs: () => [],
+        recentEvents: () => [],
+    } as unknown as DynamicClusterService;
+
+    /** Streams the current test opened; closed whatever happens, so the server can stop. */
+    const opened: OpenStream[] = [];
+    const track = async (stream: Promise<OpenStream>) => {
+        const s = await stream;
+        opened.push(s);
+        return s;
+    };
+
+    async function withApi(
+        sessions: SessionStore,
+        body: (app: FastifyInstance, port: number) => Promise<void>,
+    ): Promise<void> {
+        const app = buildPublicApi(service, LOGIN, pino({ level: "silent" }), {
+            sessions,
+            stream: { intervalMs: 20, heartbeatMs: 50, maxStreams: 5 },
+        });
+        const port = Number(new URL(await app.listen({ host: "127.0.0.1", port: 0 })).port);
+        try {
+            await body(app, port);
+        } finally {
+            for (const s of opened.splice(0)) s.close();
+            await app.close();
+        }
+    }
+
+    async function login(app: FastifyInstance) {
+        const res = await app.inject({ method: "POST", url: "/api/v1/login", payload: LOGIN });
+        return {
+            cookie: String(res.headers["set-cookie"]).split(";")[0]!,
+            csrf: res.json<{ csrfToken: string }>().csrfToken,
+        };
+    }
+
+    it("at logout: the open stream of that session ends", async () => {
+        await withApi(new SessionStore(), async (app, port) => {
+            const { cookie, csrf } = await login(app);
+            const s = await track(openStream(port, { cookie }));
+            await waitFor("a snapshot", () => (s.events.length ? true : undefined));
+            const out = await app.inject({
+                method: "POST",
+                url: "/api/v1/logout",
+                headers: { cookie, [CSRF_HEADER]: csrf },
+            });
+            assert.equal(out.statusCode, 200);
+            await waitFor("the stream to end", () => (s.ended ? true : undefined));
+            assert.match(s.body, /: the session has ended/);
+        });
+    });
+
+    it("when the session idles out: the stream itself does not keep it alive", async () => {
+        const sessions = new SessionStore({ idleMs: 300, maxAgeMs: 60_000, maxEntries: 10 });
+        await withApi(sessions, async (app, port) => {
+            const { cookie } = await login(app);
+            const s = await track(openStream(port, { cookie }));
+            await waitFor("a snapshot", () => (s.events.length ? true : undefined));
+            await waitFor("the stream to end", () => (s.ended ? true : undefined));
+            const after = await app.inject({ url: "/api/v1/status", headers: { cookie } });
+            assert.equal(after.statusCode, 401, "the session is over");
+        });
+    });
+
+    it("a stream opened with HTTP Basic is not cut", async () => {
+        await withApi(
+            new SessionStore({ idleMs: 100, maxAgeMs: 200, maxEntries: 10 }),
+            async (_app, port) => {
+                const s = await track(openStream(port, { authorization: BASIC }));
+                await waitFor("keep-alives past the session limits", () =>
+                    s.comments >= 6 ? true : undefined,
+                );
+                assert.equal(s.ended, false);
+                s.close();
+            },
+        );
     });
 });
