@@ -138,10 +138,13 @@ export function usersCidrsByFamily(cidrs: readonly string[]): UsersCidrsByFamily
 
 /** The non-secret pillar, root key `dynamic_cluster`. */
 export function buildPillar(config: ClusterConfig, res: PillarResources): Record<string, unknown> {
-    const burstCount = config.workers.max - config.workers.min;
+    // The service's settings carry the same cluster, head and worker facts: the Salt states'
+    // sections are built from them, with what only the states need added.
+    const serviceSettings = buildServiceSettings(config, res);
+    const { static_prefix, burst_prefix, ...workerPolicy } = serviceSettings.workers;
     return {
         dynamic_cluster: {
-            cluster: { name: config.clusterName, id: res.clusterId },
+            cluster: serviceSettings.cluster,
             scheduler: {
                 kind: config.scheduler,
                 slurm: {
@@ -156,12 +159,7 @@ export function buildPillar(config: ClusterConfig, res: PillarResources): Record
                     mom_ports: [TORQUE_PORTS.momFrom, TORQUE_PORTS.momTo],
                 },
             },
-            head: {
-                name: config.headNode.name,
-                minion_id: headMinionId(config),
-                address: res.headAddress,
-                public_address: res.headPublicAddress,
-            },
+            head: serviceSettings.head,
             network: {
                 cluster_cidr: res.clusterCidr,
                 ...usersCidrsByFamily([config.allowedCidr]),
@@ -176,28 +174,22 @@ export function buildPillar(config: ClusterConfig, res: PillarResources): Record
                 mount_point: DATA_MOUNT_POINT,
             },
             workers: {
-                min: config.workers.min,
-                max: config.workers.max,
-                flavor: config.workers.flavor,
-                image: config.workers.image,
-                availability_zone: config.workers.availabilityZone ?? "",
-                key_name: config.keyName,
-                idle_timeout: config.workers.idleTimeout,
-                launch_timeout: config.workers.launchTimeout,
+                ...workerPolicy,
+                // slurm.conf's node lines: size from the flavor, each pool's prefix and count.
                 cpus: res.workerFlavor.vcpus,
                 real_memory_mb: slurmRealMemoryMb(res.workerFlavor.ramMb),
-                static_prefix: staticNodePrefix(config),
+                static_prefix,
                 static_count: config.workers.min,
-                burst_prefix: burstNodePrefix(config),
-                burst_count: burstCount,
+                burst_prefix,
+                burst_count: config.workers.max - config.workers.min,
             },
             users: config.users.map((u) => ({ name: u.name, uid: u.uid, ssh_keys: u.sshKeys })),
-            salt: { master_finger: res.masterFinger },
+            salt: serviceSettings.salt,
             service: {
                 local_api_port: HEAD_LOCAL_PORTS.serviceLocalApi,
                 http_port: HEAD_LOCAL_PORTS.serviceHttp,
                 bundle: res.serviceBundle,
-                settings: buildServiceSettings(config, res),
+                settings: serviceSettings,
             },
             dashboard: { username: config.dashboard.username },
             graphite: {

@@ -8,25 +8,33 @@ import { parseSettings, type ServiceSettings } from "../../autoscaler/settings";
 export interface UnitSettingsOptions {
     /** The service's state directory. */
     stateDir: string;
-    /** Burst nodes (`workers.max`, no floor); default 2. */
+    /** Burst nodes (`workers.max - workers.min`); default 2. */
     burst?: number;
+    /** Static floor (`workers.min`, nodes `compute-st-1..floor`); default 0. */
+    floor?: number;
+    /** The Salt master's key directory; default Salt's own. */
+    pkiDir?: string;
     /** Worker image; default `debian-12`. */
     image?: string;
     /** Tuning overrides. */
     tuning?: Record<string, number>;
 }
 
-/** Parsed settings: cluster `dev`, burst nodes `compute-dy-1..burst`, firewall off. */
+/**
+ * Parsed settings: cluster `dev`, floor nodes `compute-st-1..floor`, burst nodes
+ * `compute-dy-1..burst`, firewall off.
+ */
 export function unitSettings(options: UnitSettingsOptions): ServiceSettings {
     const burst = options.burst ?? 2;
+    const floor = options.floor ?? 0;
     return parseSettings({
         cluster: { name: "dev", id: "0123456789abcdef" },
         scheduler: "slurm",
         head: { name: "head", minion_id: "head", address: "10.0.0.2" },
         network: { network_id: "net", worker_security_group: "sg" },
         workers: {
-            min: 0,
-            max: burst,
+            min: floor,
+            max: floor + burst,
             flavor: "m1.small",
             image: options.image ?? "debian-12",
             idle_timeout: 300,
@@ -34,7 +42,10 @@ export function unitSettings(options: UnitSettingsOptions): ServiceSettings {
             static_prefix: "compute-st",
             burst_prefix: "compute-dy",
         },
-        salt: { master_finger: Array.from({ length: 32 }, () => "ab").join(":") },
+        salt: {
+            master_finger: Array.from({ length: 32 }, () => "ab").join(":"),
+            ...(options.pkiDir ? { pki_dir: options.pkiDir } : {}),
+        },
         listen: {
             local_api: { host: "127.0.0.1", port: 8081 },
             http: { host: "0.0.0.0", port: 8080 },

@@ -200,27 +200,7 @@ describe("generated nginx configuration", () => {
     it("passes nginx -t with a real certificate and key", () => {
         const dir = path.join(work, "nginx");
         fs.mkdirSync(dir);
-        execFileSync(
-            "openssl",
-            [
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-keyout",
-                path.join(dir, "tls.key"),
-                "-out",
-                path.join(dir, "tls.crt"),
-                "-subj",
-                "/CN=dc-head",
-                "-days",
-                "1",
-            ],
-            { stdio: "ignore" },
-        );
+        selfSignedCertificate(dir);
         const site = file("/etc/nginx/conf.d/dynamic-cluster.conf").replaceAll(
             "/etc/pki/dynamic-cluster",
             dir,
@@ -268,7 +248,6 @@ describe("generated nginx configuration in front of the service's public API", (
     before(async () => {
         dir = path.join(work, "nginx-proxy");
         fs.mkdirSync(dir);
-        selfSignedCertificate(dir);
         const service = {
             status: () => ({ autoMode: true, breaker: { open: false } }),
             workers: () => [],

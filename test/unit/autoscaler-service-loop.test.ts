@@ -19,45 +19,18 @@ import type { ServerView } from "../../autoscaler/model";
 import { SlurmAdapter } from "../../autoscaler/scheduler/slurm";
 import { SaltKeyStore } from "../../autoscaler/salt/keys";
 import { DynamicClusterService, type Logger } from "../../autoscaler/service";
-import { parseSettings } from "../../autoscaler/settings";
+import { unitSettings } from "../helpers/serviceSettings";
 import { StateStore } from "../../autoscaler/store";
 
 const NODE = "compute-st-1";
 
+/** One floor node (compute-st-1) and two burst nodes; a 20 ms loop. */
 function settings(stateDir: string, pkiDir: string) {
-    return parseSettings({
-        cluster: { name: "unit", id: "unit0001" },
-        scheduler: "slurm",
-        head: { name: "head", minion_id: "head", address: "10.0.0.2" },
-        network: { network_id: "net", worker_security_group: "sg" },
-        workers: {
-            min: 1,
-            max: 3,
-            flavor: "m1.small",
-            image: "debian-12",
-            idle_timeout: 300,
-            launch_timeout: 1200,
-            static_prefix: "compute-st",
-            burst_prefix: "compute-dy",
-        },
-        salt: { master_finger: Array(32).fill("ab").join(":"), pki_dir: pkiDir },
-        listen: {
-            local_api: { host: "127.0.0.1", port: 8081 },
-            http: { host: "127.0.0.1", port: 8080 },
-        },
-        graphite: { host: "127.0.0.1", port: 2003 },
-        dashboard: { username: "admin" },
-        openstack: { auth_url: "http://127.0.0.1:5000/v3" },
-        secrets: {
-            openstack_application_credential: { id: "id", secret: "secret" },
-            dashboard_password: "a-long-password",
-            local_api_token_sha256: {
-                slurm: "1".repeat(64),
-                salt: "2".repeat(64),
-                admin: "3".repeat(64),
-            },
-        },
-        layout: { state_dir: stateDir, firewall: { worker_set: "dc-workers", enabled: false } },
+    return unitSettings({
+        stateDir,
+        pkiDir,
+        floor: 1,
+        burst: 2,
         tuning: { reconcile_interval: 0.02 },
     });
 }
