@@ -1,7 +1,15 @@
 /**
  * The service's view of Nova, through the project's one OpenStack client (`lib/openstack`, shared
- * with the WorkerPool provider): lists the cluster's servers by tag, boots a burst worker with
- * the same tags, metadata and user-data renderer as the provider, and deletes servers.
+ * with the WorkerPool provider): lists the cluster's workers by tag, boots a burst worker with
+ * the same tags, metadata and user-data renderer as the provider, and deletes workers.
+ *
+ * Only workers are ever seen or deleted: the listing keeps the servers {@link workerIdentity}
+ * recognises (so the head node, which carries the cluster's tag, and servers a user tagged by
+ * hand never reach the policy), and every delete first reads the server again and refuses unless
+ * it is a server the service owns: a burst worker of this cluster, or a static one the WorkerPool
+ * handed over ({@link RETIRING_TAG}). The application credential's access rules cannot say this
+ * (Keystone's rules match a service, a method and a path, nothing about the server; see
+ * components/accessRules.ts), so the check is here, in the one place every delete goes through.
  *
  * The flavor, image and network IDs a boot needs are looked up by name and reused, but not
  * forever: they expire after {@link BOOT_REFS_TTL_MS}, and a create call that Nova answers with
@@ -15,36 +23,35 @@ import {
     OpenStackApiError,
     type Server,
 } from "../lib/openstack";
-import {
-    clusterTag,
-    METADATA_MINION_ID,
-    METADATA_NODE_NAME,
-    poolTag,
-    workerMetadata,
-    workerTags,
-} from "../lib/tags";
+import { clusterTag, RETIRING_TAG, workerIdentity, workerMetadata, workerTags } from "../lib/tags";
 import { encodeUserData, renderWorkerUserData } from "../lib/userData";
 import type { ServerView } from "./model";
 import type { ServiceSettings } from "./settings";
 
-/** A server as the policy sees it. */
-export function toServerView(server: Server): ServerView {
-    const pool = server.tags.includes(poolTag("burst"))
-        ? "burst"
-        : server.tags.includes(poolTag("static"))
-          ? "static"
-          : undefined;
+/**
+ * A worker of cluster `clusterId` as the policy sees it, or undefined for any other server (the
+ * head node, a server tagged by hand): see {@link workerIdentity}.
+ */
+export function toServerView(server: Server, clusterId: string): ServerView | undefined {
+    const identity = workerIdentity(server, clusterId);
+    if (!identity) return undefined;
     return {
         id: server.id,
         name: server.name,
         status: server.status,
         address: server.address,
         fault: server.fault,
-        node: server.metadata[METADATA_NODE_NAME],
-        minionId: server.metadata[METADATA_MINION_ID],
-        pool,
+        node: identity.node,
+        minionId: identity.minionId,
+        pool: identity.pool,
+        retiring: identity.retiring || undefined,
         createdAt: Date.parse(server.created) || 0,
     };
+}
+
+/** Why the service refuses to delete a server it does not own. */
+export class NotOwnedError extends Error {
+    override readonly name = "NotOwnedError";
 }
 
 /**
@@ -114,10 +121,11 @@ export class WorkerCloud {
         private readonly now: () => number = Date.now,
     ) {}
 
-    /** Every server tagged for this cluster (both pools). */
+    /** Every worker of this cluster (both pools); other servers with the cluster's tag are left out. */
     async list(): Promise<ServerView[]> {
-        const servers = await this.nova.listServersByTags([clusterTag(this.settings.cluster.id)]);
-        return servers.map(toServerView);
+        const clusterId = this.settings.cluster.id;
+        const servers = await this.nova.listServersByTags([clusterTag(clusterId)]);
+        return servers.flatMap((server) => toServerView(server, clusterId) ?? []);
     }
 
     /** The boot IDs: cached within the TTL, else looked up (the old ones if that fails). */
@@ -204,8 +212,25 @@ export class WorkerCloud {
         };
     }
 
-    /** Deletes a server (a server already gone counts as deleted). */
+    /**
+     * Deletes a server the service owns: a burst worker of this cluster, or a static one the
+     * WorkerPool handed over (tagged {@link RETIRING_TAG}, or from an older release tagged burst).
+     * The server is read again first, so a tag changed since the round's listing counts (the
+     * WorkerPool taking a retiring server back, say). A server already gone counts as deleted.
+     * @throws NotOwnedError for any other server (the head node above all), deleting nothing.
+     */
     async delete(serverId: string): Promise<void> {
+        const server = await this.nova.getServer(serverId);
+        if (!server) return;
+        const identity = workerIdentity(server, this.settings.cluster.id);
+        if (!identity || (identity.pool === "static" && !identity.retiring)) {
+            throw new NotOwnedError(
+                `refusing to delete server ${server.name} (${server.id}): it is not a worker this ` +
+                    `service owns (a burst worker of cluster ${this.settings.cluster.id}, or a ` +
+                    `static one the WorkerPool handed over with the tag ${RETIRING_TAG}); its tags: ` +
+                    `${server.tags.join(", ") || "none"}`,
+            );
+        }
         await this.nova.deleteServer(serverId);
     }
 }

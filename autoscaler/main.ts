@@ -111,7 +111,13 @@ export async function startService(
             ? new IpSet(settings.layout.firewall.worker_set, commandRunner())
             : undefined,
         metrics,
-        jobs: new SaltJobs(commandRunner(), settings.salt.salt_run, settings.salt.config_dir),
+        jobs: new SaltJobs({
+            run: commandRunner(),
+            saltRun: settings.salt.salt_run,
+            publish: commandRunner({}, 60_000, settings.salt_command_prefix),
+            salt: settings.salt.salt,
+            configDir: settings.salt.config_dir,
+        }),
     });
     const local = buildLocalApi(
         service,

@@ -28,8 +28,13 @@ export interface ServerView {
     node?: string;
     /** Salt minion ID (metadata `dc:minion`). */
     minionId?: string;
-    /** Pool from the `dc-pool-*` tag, when present. */
+    /**
+     * Pool from the `dc-pool-*` tag. A server without one is no worker (lib/tags.ts
+     * `workerIdentity`): the service never lists it, and the policy never touches it.
+     */
     pool?: WorkerPoolKind;
+    /** A static server the WorkerPool handed to the service (tag `dc-retiring`). */
+    retiring?: boolean;
     /** Creation time, ms since the epoch. */
     createdAt: number;
 }
@@ -69,6 +74,8 @@ export interface WorkerRecord {
     configFailedAt?: number;
     /** ...failing for this reason (failed states, or why it did not compile). */
     configFailureReason?: string;
+    /** The highstate the service started for the worker's current minion (salt/bridge.ts). */
+    highstate?: { minionId: string; jid: string; requestedAt: number };
     /** Last look-up of the worker's highstate in the job cache. */
     highstateCheckedAt?: number;
     /** A failure is being cleaned up (server deletion); no second failure is counted. */
@@ -97,6 +104,8 @@ export function beginLaunch(record: WorkerRecord, minionId: string, at: number):
         configuredAt: undefined,
         configFailedAt: undefined,
         startedAt: undefined,
+        highstate: undefined,
+        highstateCheckedAt: undefined,
         unreachableSince: undefined,
     } satisfies Partial<WorkerRecord>);
 }

@@ -20,8 +20,9 @@
  *   shrink kills a job;
  * - a burst node the scheduler does not list is left alone (no launch, no delete): a node is
  *   never taken for idle because a listing missed it;
- * - extra servers for one node, and tagged servers no node accounts for (after a grace
- *   period counted from the first round that saw them so), are deleted;
+ * - extra servers for one node, and workers no node accounts for (after a grace period
+ *   counted from the first round that saw them so), are deleted; a server that is no worker
+ *   (the head node: no pool tag, no node name) never is;
  * - minion keys of workers that no longer exist are removed, and rejected or denied keys of IDs
  *   that are no worker of this cluster (garbage anyone who reaches port 4506 can leave); never a
  *   key of the head's ID, of a live worker's ID, nor accepted or pending keys of unknown IDs;
@@ -108,7 +109,18 @@ function errorFaultKind(fault: string): FailureKind {
 /** What the policy asks the executor to do. */
 export type Action =
     | { type: "launch"; node: string }
-    | { type: "delete"; node?: string; serverId: string; reason: string }
+    | {
+          type: "delete";
+          node?: string;
+          serverId: string;
+          reason: string;
+          /**
+           * The server is one the node is leaving behind (a replaced floor server), not the
+           * node's own: the node's memory is not marked as deleting (its next server would
+           * inherit the mark).
+           */
+          serverOnly?: boolean;
+      }
     | { type: "fail"; node: string; serverId?: string; kind: FailureKind; reason: string }
     | { type: "set-address"; node: string; address: string }
     /** No new jobs on the nodes; running jobs finish (retired nodes). */
@@ -127,6 +139,11 @@ export type Action =
     | { type: "mark-unavailable"; nodes: string[]; reason: string }
     /** Nodes no longer kept out of use go back to the scheduler (`down` ones are resumed). */
     | { type: "restore"; nodes: string[]; resume: string[] }
+    /**
+     * Nodes the service drained to retire them that the policy covers again (a server taken back,
+     * or booted anew under the name) accept jobs again.
+     */
+    | { type: "undrain"; nodes: string[] }
     /** Removes every key of these IDs (and their remembered first keys). */
     | { type: "remove-keys"; minionIds: string[] }
     /** Forgets the remembered first keys of these IDs (state.json). */
@@ -169,6 +186,10 @@ export interface Decision {
 export const RETIRED_DELETE_REASON =
     "retired: the worker policy no longer covers it (workers.max or workers.min lowered) and it runs no job";
 
+/** Why a replaced static server is deleted (the service's events and log). */
+export const REPLACED_DELETE_REASON =
+    "replaced: the WorkerPool handed it over for a server with new settings, and it runs no job";
+
 /** Reason texts the scheduler shows (`sinfo -R`); each names the way out. */
 export const REASONS = {
     autoOff: "dynamic-cluster: auto mode is off (dynamic-cluster auto on)",
@@ -177,7 +198,12 @@ export const REASONS = {
     serverGone: "dynamic-cluster: server gone",
     retired:
         "dynamic-cluster: retired (workers.max or workers.min lowered); deleted once idle, gone from slurm.conf at the next pulumi up",
+    replaced:
+        "dynamic-cluster: being replaced (pulumi up changed the workers' image, flavor or settings); deleted once idle, then booted again under this name",
 } as const;
+
+/** The drain reasons the service sets itself: a node drained with one is the service's to resume. */
+const OWN_DRAIN_REASONS: ReadonlySet<string> = new Set([REASONS.retired, REASONS.replaced]);
 
 /** The server kept for a node when several claim it: accepted key, then ACTIVE, then oldest. */
 function keeperOf(servers: ServerView[], keys: KeyListing): ServerView {
@@ -343,8 +369,17 @@ export function decide(input: PolicyInput): Decision {
     for (const n of config.names.burst) poolOf.set(n, "burst");
 
     const sorted = sortServers(input, poolOf, actions);
+    /** Nodes whose address a retiring server still holds while it runs a job. */
+    const heldByRetiring = new Set<string>();
     for (const [node, servers] of sorted.retired) {
-        const view = retire(node, servers, snapshot.nodes.get(node)!, actions);
+        const sched = snapshot.nodes.get(node)!;
+        if (servers.length > 0 && sorted.byNode.has(node)) {
+            // The node has its next server already: the old one goes once it runs no job.
+            if (successorTakesOver(node, servers, sched, actions)) heldByRetiring.add(node);
+            continue;
+        }
+        const reason = poolOf.has(node) ? REASONS.replaced : REASONS.retired;
+        const view = retire(node, servers, sched, actions, reason);
         if (view) workers.push(view);
     }
 
@@ -352,8 +387,11 @@ export function decide(input: PolicyInput): Decision {
     const stopped: string[] = [];
     const cooling: string[] = [];
     const nodeViews: WorkerView[] = [];
+    const undrain: string[] = [];
     for (const [node, pool] of poolOf) {
         const candidates = sorted.byNode.get(node) ?? [];
+        // A node whose only server is being replaced is reported by retire() above.
+        if (candidates.length === 0 && sorted.retired.get(node)?.length) continue;
         const server = candidates.length ? keeperOf(candidates, keys) : undefined;
         const facts: NodeFacts = {
             node,
@@ -372,12 +410,16 @@ export function decide(input: PolicyInput): Decision {
         if (outcome.list === "gone") gone.push(node);
         if (outcome.list === "stopped") stopped.push(node);
         if (outcome.list === "cooling") cooling.push(node);
-        const address = addressAction(facts, outcome.phase);
+        const address = heldByRetiring.has(node) ? undefined : addressAction(facts, outcome.phase);
         if (address) actions.push(address);
+        if (server && !sorted.retired.has(node) && drainedByService(facts.sched, server)) {
+            undrain.push(node);
+        }
         nodeViews.push(workerView(facts, outcome, held, keys));
     }
     // Views of the policy's nodes first, then the retired ones (the API lists them so).
     workers.unshift(...nodeViews);
+    if (undrain.length) actions.push({ type: "undrain", nodes: undrain });
 
     actions.push(...unavailableActions(input, poolOf, sorted.byNode, { gone, stopped, cooling }));
     const live = liveMinions(input);
@@ -391,9 +433,11 @@ export function decide(input: PolicyInput): Decision {
 
 /**
  * Step 1: servers by the policy's node they serve; servers of retired nodes (the scheduler
- * still has the node, the policy no longer does: they finish their jobs first); everything else
- * is an orphan, deleted once it has been one for the grace period (Pulumi's static servers are
- * never touched here). Retired nodes the scheduler lists without a server are included.
+ * still has the node, the policy no longer does: they finish their jobs first); every other
+ * worker is an orphan, deleted once it has been one for the grace period (Pulumi's static
+ * servers are never touched here). A server that is no worker (no pool tag or no node name: the
+ * head node, a server tagged by hand) is never an orphan. Retired nodes the scheduler lists
+ * without a server are included.
  */
 function sortServers(
     input: PolicyInput,
@@ -411,16 +455,20 @@ function sortServers(
     };
     for (const server of input.observation.servers) {
         const node = server.node;
-        if (node && poolOf.has(node) && (server.pool ?? poolOf.get(node)) === poolOf.get(node)) {
+        // Only a worker can be an orphan: a server with no pool tag or no node name (the head
+        // node, a server tagged by hand) is none of the policy's business (lib/tags.ts).
+        if (!node || !server.pool) continue;
+        const handedOver = retiring(server, input.config);
+        if (!handedOver && poolOf.has(node) && server.pool === poolOf.get(node)) {
             add(byNode, node, server);
             continue;
         }
-        // Pulumi owns the static pool: never delete its servers here.
-        if (server.pool === "static") continue;
-        // This service launched it (or a lowered workers.min handed it over) for a node the
-        // policy no longer covers and that Slurm still has (a node Slurm no longer has runs no
-        // job: an orphan like any other).
-        if (node && server.pool === "burst" && !poolOf.has(node) && snapshot.nodes.has(node)) {
+        // Pulumi owns the static pool: never delete its servers here, unless it handed them over.
+        if (server.pool === "static" && !handedOver) continue;
+        // This service launched it, or the WorkerPool handed it over, for a node the policy no
+        // longer covers or that is getting a new server, and Slurm still has the node (a node
+        // Slurm no longer has runs no job: an orphan like any other).
+        if ((handedOver || !poolOf.has(node)) && snapshot.nodes.has(node)) {
             add(retired, node, server);
             continue;
         }
@@ -438,6 +486,65 @@ function sortServers(
         if (!poolOf.has(name) && !retired.has(name)) retired.set(name, []);
     }
     return { byNode, retired, orphans };
+}
+
+/**
+ * True for a server the WorkerPool handed to the service: tagged `dc-retiring`, or (by an older
+ * release) retagged into the burst pool under a static node's name.
+ */
+function retiring(server: ServerView, config: PolicyConfig): boolean {
+    if (server.retiring) return true;
+    return (
+        server.pool === "burst" &&
+        config.staticPrefix !== undefined &&
+        indexOfNodeName(config.staticPrefix, server.node) !== undefined
+    );
+}
+
+/**
+ * True when the scheduler shows the node drained by the service itself (to retire it), up, and
+ * served by `server`'s own slurmd (started after the server was created: a replaced node keeps
+ * its old slurmd's registration until Slurm notices it is gone), so that undraining it hands
+ * jobs to a server that runs them.
+ */
+function drainedByService(sched: SchedulerNode | undefined, server: ServerView): boolean {
+    return (
+        sched !== undefined &&
+        sched.flags.has("drain") &&
+        OWN_DRAIN_REASONS.has(sched.reason) &&
+        isUp(sched) &&
+        sched.slurmdStartedAt !== undefined &&
+        sched.slurmdStartedAt >= server.createdAt
+    );
+}
+
+/**
+ * A node that has a new server while its handed-over one still exists (pure; pushes its actions):
+ * the old server keeps the node while the scheduler still reaches it there and it runs a job
+ * (true: its address stays), and is deleted as soon as it does not. The node is never drained
+ * for it: the new server is the node's future.
+ */
+function successorTakesOver(
+    node: string,
+    retiringServers: ServerView[],
+    sched: SchedulerNode,
+    actions: Action[],
+): boolean {
+    let holds = false;
+    for (const server of retiringServers) {
+        if (server.address !== undefined && sched.address === server.address && isBusy(sched)) {
+            holds = true;
+            continue;
+        }
+        actions.push({
+            type: "delete",
+            node,
+            serverId: server.id,
+            reason: REPLACED_DELETE_REASON,
+            serverOnly: true,
+        });
+    }
+    return holds;
 }
 
 /** Servers beyond the one kept for a burst node are deleted (never a static one). */
@@ -823,41 +930,51 @@ function firstKeysToForget(
 
 /**
  * A node the scheduler still has but the worker policy no longer covers (workers.max lowered, or a
- * floor server a lowered workers.min handed over) (pure; pushes its actions):
- * drained first, whatever it runs; its servers are deleted once the scheduler shows it drained
- * and idle; a powered-up node without a server is released in the scheduler. Returns its view
- * while it still has a server.
+ * floor server a lowered workers.min handed over), or a static node whose server the WorkerPool
+ * handed over to replace it (pure; pushes its actions): drained first (with `reason`), whatever
+ * it runs; its servers are deleted once the scheduler shows it drained and idle; a powered-up
+ * node without a server is released in the scheduler. Returns its view while it still has a
+ * server.
  */
 function retire(
     node: string,
     servers: ServerView[],
     sched: SchedulerNode,
     actions: Action[],
+    reason: string,
 ): WorkerView | undefined {
     const drained = sched.flags.has("drain");
-    if (!drained) actions.push({ type: "drain", nodes: [node], reason: REASONS.retired });
+    if (!drained) actions.push({ type: "drain", nodes: [node], reason });
     const busy = isBusy(sched);
     const deletable = drained && !busy;
+    const replaced = reason === REASONS.replaced;
     if (deletable) {
         for (const server of servers) {
             actions.push({
                 type: "delete",
                 node,
                 serverId: server.id,
-                reason: RETIRED_DELETE_REASON,
+                reason: replaced ? REPLACED_DELETE_REASON : RETIRED_DELETE_REASON,
+                ...(replaced ? { serverOnly: true } : {}),
             });
         }
     }
     const poweredDown = sched.flags.has("powered_down") || sched.flags.has("powering_down");
-    if (drained && !busy && !poweredDown) {
-        // Its server is going (or gone): the scheduler must not wait for it.
-        actions.push({ type: "mark-gone", nodes: [node], reason: REASONS.retired });
+    if (drained && !busy && !poweredDown && !replaced) {
+        // Its server is going (or gone): the scheduler must not wait for it. A replaced node
+        // keeps its power state: it stays drained until its next server registers (slurmd
+        // brings it back, the service undrains it), with no power-down its registration could
+        // race.
+        actions.push({ type: "mark-gone", nodes: [node], reason });
     }
     const server = servers[0];
     if (!server) return undefined;
+    const why = replaced
+        ? "being replaced (pulumi up)"
+        : "retired (workers.max or workers.min lowered)";
     return {
         node,
-        pool: "burst",
+        pool: server.pool ?? "burst",
         phase: deletable ? "deleting" : "draining",
         activity: isUp(sched) ? activityOf(sched) : "unknown",
         serverId: server.id,
@@ -867,8 +984,6 @@ function retire(
         schedulerState: schedulerStateText(sched),
         launchedAt: server.createdAt,
         held: false,
-        note: busy
-            ? "retired (workers.max or workers.min lowered): drained, deleted once its jobs finish"
-            : "retired (workers.max or workers.min lowered): deleted",
+        note: busy ? `${why}: drained, deleted once its jobs finish` : `${why}: deleted`,
     };
 }

@@ -118,6 +118,9 @@ export interface ServiceCore {
 
 const MAX_EVENTS = 200;
 
+/** A delete of a server Nova still lists is asked again after this long (ms). */
+const DELETE_RETRY_MS = 60_000;
+
 /** The service. */
 export class DynamicClusterService implements ServiceCore {
     readonly names: NodeNames;
@@ -133,6 +136,8 @@ export class DynamicClusterService implements ServiceCore {
     private decision?: Decision;
     /** When each server no worker accounts for was first seen so (the orphan grace). */
     private orphanSince = new Map<string, number>();
+    /** When the service asked Nova to delete each server still listed (startDelete). */
+    private readonly deletesAsked = new Map<string, number>();
     private readonly events: ServiceEvent[] = [];
     private readonly errors = new Map<string, { at: number; message: string }>();
     private readonly lock = new Mutex();
@@ -251,6 +256,9 @@ export class DynamicClusterService implements ServiceCore {
             this.observation = observation;
             for (const node of obsoleteRecords(this.records, observation))
                 this.records.delete(node);
+            const listed = new Set(observation.servers.map((server) => server.id));
+            for (const id of this.deletesAsked.keys())
+                if (!listed.has(id)) this.deletesAsked.delete(id);
             const decision = decide({
                 now: this.now(),
                 config: {
@@ -289,6 +297,9 @@ export class DynamicClusterService implements ServiceCore {
         this.noteObservationAge();
         await this.syncFirewall(observation).catch((err) => this.fault("firewall", err));
         this.salt.checkOverdueHighstates();
+        this.salt.forgetGone(
+            new Set(observation.servers.flatMap((s) => (s.minionId ? [s.minionId] : []))),
+        );
         this.emitMetrics();
         this.rounds++;
         if (this.failedRounds > 0) {
@@ -413,11 +424,11 @@ export class DynamicClusterService implements ServiceCore {
             if (w.note?.startsWith("no progress") && !old?.note?.startsWith("no progress")) {
                 this.event("warn", `${w.node} (${w.phase}): ${w.note}`, w.node);
             }
+            // Ready is Slurm's word; the highstate's verdict is the job cache's and is recorded
+            // when it is read, whichever comes first (salt/bridge.ts).
             if (w.phase === "ready" && old && old.phase !== "ready" && old.phase !== "draining") {
                 succeeded = true;
                 this.event("info", `${w.node} is ready`, w.node);
-                const r = this.records.get(w.node);
-                if (r) r.configuredAt ??= this.now();
             }
         }
         if (succeeded && this.deps.store.state.breaker.consecutiveFailures > 0) {
@@ -472,7 +483,7 @@ export class DynamicClusterService implements ServiceCore {
                 this.startLaunch(action.node);
                 return;
             case "delete":
-                this.startDelete(action.serverId, action.node, action.reason);
+                this.startDelete(action.serverId, action.node, action.reason, action.serverOnly);
                 return;
             case "fail":
                 await this.fail(action.node, action.serverId, action.kind, action.reason);
@@ -508,6 +519,13 @@ export class DynamicClusterService implements ServiceCore {
                 this.deps.log.info(
                     { nodes: action.nodes, reason: action.reason },
                     "nodes kept out of use set down in the scheduler",
+                );
+                return;
+            case "undrain":
+                await this.deps.scheduler.resume(action.nodes);
+                this.event(
+                    "info",
+                    `${action.nodes.join(",")} accept jobs again: the worker policy covers them again`,
                 );
                 return;
             case "restore":
@@ -724,19 +742,33 @@ export class DynamicClusterService implements ServiceCore {
         }
     }
 
-    /** Asks Nova to delete a server (in the background) and remembers why. */
-    startDelete(serverId: string, node: string | undefined, reason: string): void {
-        if (node) {
+    /**
+     * Asks Nova to delete a server (in the background) and remembers why, in the node's memory
+     * unless `serverOnly` (a server the node leaves behind, not its own).
+     */
+    startDelete(
+        serverId: string,
+        node: string | undefined,
+        reason: string,
+        serverOnly = false,
+    ): void {
+        // A delete Nova took is not asked again while the server is still listed (it may take a
+        // while to go); a lost one is, after DELETE_RETRY_MS.
+        const asked = this.deletesAsked.get(serverId);
+        if (asked !== undefined && this.now() - asked < DELETE_RETRY_MS) return;
+        if (node && !serverOnly) {
             const r = this.record(node);
             if (r.deleteRequestedAt !== undefined && r.serverId === serverId) return;
             r.deleteRequestedAt = this.now();
             r.deleteReason = reason;
         }
+        this.deletesAsked.set(serverId, this.now());
         this.deps.log.info({ node, serverId, reason }, "deleting server");
         this.event("info", `deleting ${node ?? serverId}: ${reason}`, node);
         this.track(
             this.deps.cloud.delete(serverId).catch((err) => {
-                if (node) this.record(node).deleteRequestedAt = undefined;
+                this.deletesAsked.delete(serverId);
+                if (node && !serverOnly) this.record(node).deleteRequestedAt = undefined;
                 this.fault("nova delete", err);
             }),
         );
@@ -917,6 +949,14 @@ export class DynamicClusterService implements ServiceCore {
                     .map((w) => ({ node: w.node, phase: w.phase, note: w.note })),
                 /** Stats events dropped (not signed by the worker's accepted key, or replayed). */
                 droppedStats: this.salt.droppedStats,
+                /** Metrics of signed stats refused: not the collector's names, or too many interfaces. */
+                refusedMetrics: this.salt.refusedMetrics,
+                /** Worker highstates the service published (one per minion start, rate-limited). */
+                highstatesStarted: this.salt.highstatesStarted,
+                /** Look-ups of those highstates in the master's job cache. */
+                jobLookups: this.salt.jobLookups,
+                /** Job-return hints for jobs the service did not start (ignored at no cost). */
+                ignoredJobHints: this.salt.ignoredJobHints,
             },
         };
     }

@@ -9,6 +9,13 @@
  * a compute endpoint takes in catalogs: `.../v2.1` and the legacy `.../v2.1/<project ID>`.
  * Keystone matches rule paths against the request path; `*` is exactly one path segment, so
  * `/v2.1/*\/servers` admits the project segment and nothing under another top-level resource.
+ *
+ * What the rules cannot narrow: `DELETE /servers/*` admits any server of the project, the head
+ * node included. An access rule names a service type, a method and a path, nothing about the
+ * resource (no tag or metadata condition exists in Keystone's rules or Nova's policy for a
+ * project member), so the narrowing is the service's own: every delete reads the server again
+ * and refuses any that is not a worker the service owns (autoscaler/cloud.ts, lib/tags.ts
+ * `workerIdentity`), and the listing it decides on holds workers only.
  */
 
 /** One access rule, in the shape `openstack.identity.ApplicationCredential` takes. */

@@ -15,7 +15,7 @@
  * Serialized by value into the stack's state; uses only `lib/` and `providerCloud`.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { clusterTag, poolTag } from "../lib/tags";
+import { clusterTag, poolTag, workerIdentity } from "../lib/tags";
 import { configureFromStack, novaClient } from "./providerCloud";
 import { containsUnknown } from "./unknown";
 
@@ -31,7 +31,10 @@ export interface BurstSweepInputs {
 export async function sweepBurstWorkers(clusterId: string): Promise<number> {
     const nova = novaClient();
     const tags = [clusterTag(clusterId), poolTag("burst")];
-    const servers = await nova.listServersByTags(tags);
+    // Workers only (lib/tags.ts): never a server that merely carries the tags.
+    const servers = (await nova.listServersByTags(tags)).filter(
+        (server) => workerIdentity(server, clusterId) !== undefined,
+    );
     for (const server of servers) await nova.deleteServer(server.id);
     await nova.waitForDeleted(
         servers.map((s) => s.id),

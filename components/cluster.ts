@@ -23,6 +23,7 @@ import { encodeUserData, renderUserData } from "../lib/userData";
 import { SERVICE_ACCESS_RULES } from "./accessRules";
 import { BurstSweep } from "./burstSweep";
 import type { ClusterConfig, WorkerPolicy } from "./config";
+import { headNodeFiles } from "./headFiles";
 import { HeadNode } from "./headNode";
 import { Network } from "./network";
 import {
@@ -34,7 +35,7 @@ import {
     renderSecretPillarFiles,
 } from "./pillar";
 import { buildServiceBundle } from "./serviceBundle";
-import { hashDirectory, HeadProvisioner, type RemoteFile } from "./provisioner";
+import { hashDirectory, HeadProvisioner } from "./provisioner";
 import { WorkerPool } from "./workerPool";
 
 /** The project's root directory (holds `cloud-init/` and `salt/`). */
@@ -134,7 +135,7 @@ export class Cluster extends pulumi.ComponentResource {
                 plan: config.network,
                 clusterName: config.clusterName,
                 scheduler: config.scheduler,
-                allowedCidr: config.allowedCidr,
+                allowedCidrs: config.allowedCidrs,
             },
             parent,
         );
@@ -311,37 +312,12 @@ export class Cluster extends pulumi.ComponentResource {
             }));
         const secretPillar = pulumi.secret(secrets.apply(renderSecretPillarFiles));
 
-        const pillarFile = (
-            fileName: string,
-            files: pulumi.Output<Record<string, string>>,
-            secret: boolean,
-        ): RemoteFile => ({
-            name: fileName.replace(/\.sls$/, "").replace(/_/g, "-"),
-            path: `/srv/pillar/${fileName}`,
-            mode: "0600",
-            content: files.apply((f) => f[fileName]!),
-            secret,
+        const files = headNodeFiles({
+            publicPillar,
+            secretPillar,
+            masterPrivateKeyPem: saltMasterKey.privateKeyPem,
+            masterPublicKeyPem: saltMasterKey.publicKeyPem,
         });
-        const files: RemoteFile[] = [
-            pillarFile("top.sls", publicPillar, false),
-            pillarFile("dynamic_cluster.sls", publicPillar, false),
-            pillarFile("dynamic_cluster_cluster_secrets.sls", secretPillar, true),
-            pillarFile("dynamic_cluster_head_secrets.sls", secretPillar, true),
-            {
-                name: "salt-master-pem",
-                path: "/etc/salt/pki/master/master.pem",
-                mode: "0400",
-                content: saltMasterKey.privateKeyPem,
-                secret: true,
-            },
-            {
-                name: "salt-master-pub",
-                path: "/etc/salt/pki/master/master.pub",
-                mode: "0644",
-                content: saltMasterKey.publicKeyPem,
-                secret: false,
-            },
-        ];
 
         this.provisioner = new HeadProvisioner(
             `${name}-provisioner`,
@@ -355,6 +331,14 @@ export class Cluster extends pulumi.ComponentResource {
                 serviceBundleDir,
                 files,
                 headMinionId: headMinionId(config),
+                hostKeyCheck: config.sshHostKeyCheck,
+                secretValues: pulumi.secret(
+                    secrets.apply((all) =>
+                        Object.values(all).flatMap((value) =>
+                            typeof value === "string" ? [value] : Object.values(value),
+                        ),
+                    ),
+                ),
             },
             { parent: this.headNode },
         );
@@ -378,6 +362,7 @@ export class Cluster extends pulumi.ComponentResource {
                     "utf8",
                 ),
                 bootTimeoutSeconds: config.workers.launchTimeout,
+                drainTimeoutSeconds: config.workers.drainTimeout,
             },
             // The workers' minions need the configured master (and its reactors) to join.
             { parent: this, dependsOn: [this.provisioner] },

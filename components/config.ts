@@ -44,6 +44,11 @@ export interface WorkerPolicy {
     idleTimeout: number;
     /** Seconds a worker may take from its create call to being ready in the scheduler. */
     launchTimeout: number;
+    /**
+     * Seconds `pulumi up` waits for a static worker it replaces (new image, flavor, ...) to finish
+     * its jobs (drained, then deleted by the head-node service) before it boots the replacement.
+     */
+    drainTimeout: number;
     /** Prefix of worker node names: `<prefix>-st-N` (static) and `<prefix>-dy-N` (burst). */
     namePrefix: string;
 }
@@ -96,8 +101,11 @@ export interface ClusterConfig {
     clusterName: string;
     /** Nova key pair name for SSH to the head node and workers. */
     keyName: string;
-    /** Users' network range: the only source allowed to reach SSH and HTTPS. */
-    allowedCidr: string;
+    /**
+     * Users' network ranges (one or more, IPv4 and IPv6; at least one IPv4, since the head node is
+     * reached over IPv4): the only sources allowed to reach SSH and HTTPS.
+     */
+    allowedCidrs: string[];
     /** The batch scheduler. */
     scheduler: SchedulerKind;
     /** Network attachment. */
@@ -114,6 +122,8 @@ export interface ClusterConfig {
     dashboard: DashboardConfig;
     /** Login user of the image, used by the provisioning step. */
     sshUser: string;
+    /** How the provisioning step trusts the head node's SSH host key. */
+    sshHostKeyCheck: "console" | "first-use";
     /** Private key for the provisioning step (secret), or undefined to use the ssh-agent. */
     sshPrivateKey?: pulumi.Output<string>;
     /** Dashboard password override (secret), or undefined to generate one. */
@@ -180,7 +190,7 @@ export const CONFIG_KEYS: Record<string, ConfigKeySpec> = {
         type: "string",
         required: true,
         description:
-            "Users' network range (CIDR, IPv4 or IPv6), the only source allowed to reach SSH and HTTPS.",
+            "Users' network ranges (CIDR; several separated by commas; IPv4 and IPv6, at least one IPv4), the only sources allowed to reach SSH and HTTPS.",
     },
     allowSshFromAnywhere: {
         type: "boolean",
@@ -229,6 +239,12 @@ export const CONFIG_KEYS: Record<string, ConfigKeySpec> = {
         default: "rocky",
         description: "Login user of the image, used to provision the head node over SSH.",
     },
+    sshHostKeyCheck: {
+        type: "string",
+        default: "console",
+        description:
+            "How provisioning trusts the head node's SSH host key: console (one of the fingerprints cloud-init printed to its console, read through Nova) or first-use (the first key it presents, for images that print none).",
+    },
     sshPrivateKey: {
         type: "string",
         default: "",
@@ -251,7 +267,7 @@ export const CONFIG_KEYS: Record<string, ConfigKeySpec> = {
         type: "object",
         default: WORKER_DEFAULTS,
         description:
-            "Worker policy: min, max, flavor, image, availabilityZone, idleTimeout, launchTimeout, namePrefix. Default: {min: 0, max: 8, idleTimeout: 600, launchTimeout: 1200, namePrefix: compute}; flavor and image default to the head node's.",
+            "Worker policy: min, max, flavor, image, availabilityZone, idleTimeout, launchTimeout, drainTimeout, namePrefix. Default: {min: 0, max: 8, idleTimeout: 600, launchTimeout: 1200, drainTimeout: 3600, namePrefix: compute}; flavor and image default to the head node's.",
     },
     data: {
         type: "object",
@@ -312,7 +328,74 @@ export interface RawConfig {
 
 const HOSTNAME = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const POSIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
-const RESERVED_USERS = new Set(["root", "slurm", "munge", "salt", "nobody", "admin", "rocky"]);
+/**
+ * Account names a cluster user may not take, with why: the accounts the head's and workers' states
+ * manage (their UID, home and keys would be changed under the daemon), the login users of the
+ * cloud images the cluster runs on, and the system accounts those images ship (Rocky/Alma 9,
+ * Debian 12). `sshUser` is refused too (parseClusterConfig), and every `systemd-*` name.
+ */
+const RESERVED_USERS: ReadonlyMap<string, string> = new Map([
+    ...["root", "salt", "slurm", "munge", "nginx", "www-data", "graphite", "_graphite"].map(
+        (name): [string, string] => [name, "an account the cluster's own services run as"],
+    ),
+    ...["rocky", "almalinux", "cloud-user", "centos", "debian", "ubuntu", "fedora", "admin"].map(
+        (name): [string, string] => [name, "a cloud image's login user"],
+    ),
+    ...[
+        "bin",
+        "daemon",
+        "adm",
+        "lp",
+        "sync",
+        "shutdown",
+        "halt",
+        "mail",
+        "operator",
+        "games",
+        "ftp",
+        "nobody",
+        "nfsnobody",
+        "sys",
+        "man",
+        "news",
+        "uucp",
+        "proxy",
+        "backup",
+        "list",
+        "irc",
+        "gnats",
+        "sshd",
+        "dbus",
+        "messagebus",
+        "polkitd",
+        "chrony",
+        "_chrony",
+        "rpc",
+        "rpcuser",
+        "statd",
+        "_rpc",
+        "tss",
+        "_apt",
+        "tcpdump",
+        "sssd",
+        "unbound",
+        "postfix",
+        "dynamic-cluster",
+    ].map((name): [string, string] => [name, "a system account"]),
+]);
+
+/**
+ * The lowest UID of a cluster user: lower ones are the system's, and cloud-init gives the image's
+ * login user the first free one, 1000 (a cluster group with its GID would fail the states).
+ */
+const MIN_USER_UID = 1001;
+
+/** Why a cluster user may not be called `name` (undefined when it may). */
+function reservedUserReason(name: string, sshUser: string): string | undefined {
+    if (name === sshUser) return "the image's login user (sshUser), which provisioning logs in as";
+    if (name.startsWith("systemd-")) return "a system account";
+    return RESERVED_USERS.get(name);
+}
 const NONEMPTY = z.string().trim().min(1, "must not be empty");
 
 const headNodeSchema = z
@@ -338,6 +421,11 @@ const workersSchema = z
             .min(60)
             .max(7 * 86400),
         launchTimeout: z.number().int().min(120).max(86400),
+        drainTimeout: z
+            .number()
+            .int()
+            .min(0)
+            .max(7 * 86400),
         namePrefix: z
             .string()
             .regex(
@@ -361,7 +449,7 @@ const dataSchema = z
 const userSchema = z
     .object({
         name: z.string().regex(POSIX_USER, "must be a POSIX user name"),
-        uid: z.number().int().min(1000).max(60000),
+        uid: z.number().int().min(MIN_USER_UID).max(60000),
         sshKeys: z
             .array(z.string().regex(/^(ssh-|ecdsa-|sk-)\S+ \S+/, "must be an OpenSSH public key"))
             .optional(),
@@ -523,22 +611,22 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
     const ctx: ParseContext = { raw, v, get, problems };
 
     checkKeysAndSecrets(ctx);
-    const { keyName, allowedCidr } = parseAccess(ctx);
+    const { keyName, allowedCidrs } = parseAccess(ctx);
     const schedulerRaw = parseScheduler(ctx);
     const clusterName = parseClusterName(ctx);
     const network = parseNetworkPlan(ctx);
     const { headNode, workers, data } = parsePools(ctx);
-    const users = parseUsers(ctx);
+    const { sshUser, sshHostKeyCheck, sshPrivateKeyRaw, dashboardPasswordRaw } = parseLogins(ctx);
+    const users = parseUsers(ctx, sshUser);
     const dashboard = parseDashboard(ctx);
-    const { sshUser, sshPrivateKeyRaw, dashboardPasswordRaw } = parseLogins(ctx);
 
-    if (problems.list.length > 0 || !keyName || !allowedCidr || !network) {
+    if (problems.list.length > 0 || !keyName || !allowedCidrs || !network) {
         throw new ConfigError(raw.stack, problems.list);
     }
     return {
         clusterName,
         keyName,
-        allowedCidr,
+        allowedCidrs,
         scheduler: schedulerRaw as SchedulerKind,
         network,
         headNode,
@@ -547,6 +635,7 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
         users,
         dashboard,
         sshUser,
+        sshHostKeyCheck,
         sshPrivateKey: sshPrivateKeyRaw === undefined ? undefined : pulumi.secret(sshPrivateKeyRaw),
         dashboardPassword:
             dashboardPasswordRaw === undefined ? undefined : pulumi.secret(dashboardPasswordRaw),
@@ -589,10 +678,14 @@ function checkKeysAndSecrets({ raw, v, get, problems }: ParseContext): void {
     }
 }
 
-/** The key pair and the users' network range (with the whole-Internet check). */
+/** How to set allowedCidr, for the messages. */
+const ALLOWED_CIDR_HINT =
+    "set it with `pulumi config set allowedCidr 203.0.113.0/24` (several ranges separated by commas, e.g. `203.0.113.0/24,2001:db8::/48`).";
+
+/** The key pair and the users' network ranges (with the whole-Internet and IPv4 checks). */
 function parseAccess({ get, problems }: ParseContext): {
     keyName: string | undefined;
-    allowedCidr: string | undefined;
+    allowedCidrs: string[] | undefined;
 } {
     const keyName = get("keyName");
     if (!keyName) {
@@ -609,28 +702,44 @@ function parseAccess({ get, problems }: ParseContext): {
         false,
     );
     const allowedCidrRaw = get("allowedCidr");
-    let allowedCidr: string | undefined;
     if (!allowedCidrRaw) {
         problems.add(
             "allowedCidr",
             "is required: the users' network range allowed to reach SSH and HTTPS, e.g. `pulumi config set allowedCidr 203.0.113.0/24`.",
         );
-    } else {
-        allowedCidr = parseCidr(
-            problems,
-            "allowedCidr",
-            allowedCidrRaw,
-            "set it with `pulumi config set allowedCidr 203.0.113.0/24`.",
-        );
-        if (allowedCidr && isOpenToWorld(ipaddr.parseCIDR(allowedCidr)) && !allowSshFromAnywhere) {
+        return { keyName, allowedCidrs: undefined };
+    }
+    const parsed: string[] = [];
+    let valid = true;
+    for (const part of allowedCidrRaw.split(",").map((p) => p.trim())) {
+        const cidr =
+            part === "" ? undefined : parseCidr(problems, "allowedCidr", part, ALLOWED_CIDR_HINT);
+        if (part === "") {
             problems.add(
                 "allowedCidr",
-                `${allowedCidr} opens SSH and HTTPS to the whole Internet; use your users' range, or confirm with \`pulumi config set allowSshFromAnywhere true\`.`,
+                `has an empty range in "${allowedCidrRaw}"; ${ALLOWED_CIDR_HINT}`,
+            );
+        }
+        if (cidr === undefined) valid = false;
+        else parsed.push(cidr);
+    }
+    if (!valid) return { keyName, allowedCidrs: undefined };
+    const allowedCidrs = [...new Set(parsed)];
+    for (const cidr of allowedCidrs) {
+        if (isOpenToWorld(ipaddr.parseCIDR(cidr)) && !allowSshFromAnywhere) {
+            problems.add(
+                "allowedCidr",
+                `${cidr} opens SSH and HTTPS to the whole Internet; use your users' range, or confirm with \`pulumi config set allowSshFromAnywhere true\`.`,
             );
         }
     }
-
-    return { keyName, allowedCidr };
+    if (!allowedCidrs.some((cidr) => ipaddr.parseCIDR(cidr)[0].kind() === "ipv4")) {
+        problems.add(
+            "allowedCidr",
+            `has only IPv6 ranges (${allowedCidrs.join(", ")}), but the head node is reached over IPv4 (its floating IP, or its address on the cluster network): \`pulumi up\` could not log in to configure it, and your users could not reach it. Add the IPv4 range you work from, e.g. \`pulumi config set allowedCidr '${allowedCidrs.join(",")},203.0.113.0/24'\`.`,
+        );
+    }
+    return { keyName, allowedCidrs };
 }
 
 /** The batch scheduler (Slurm; Torque is refused until it works end to end). */
@@ -765,8 +874,8 @@ function parsePools({ v, problems }: ParseContext): {
     return { headNode, workers, data };
 }
 
-/** The cluster's user accounts (unique names and uids, no system names). */
-function parseUsers({ v, problems }: ParseContext): UserAccount[] {
+/** The cluster's user accounts (unique names and uids, no system or login names). */
+function parseUsers({ v, problems }: ParseContext, sshUser: string): UserAccount[] {
     let users: UserAccount[] = USERS_DEFAULT;
     const usersRaw = parseJson(problems, "users", v["users"]);
     if (usersRaw !== undefined) {
@@ -784,18 +893,23 @@ function parseUsers({ v, problems }: ParseContext): UserAccount[] {
                 if (!parsed.success) {
                     for (const issue of parsed.error.issues) {
                         const path = [`users[${i}]`, ...issue.path.map(String)].join(".");
+                        const what =
+                            issue.path[0] === "uid" && issue.code === "too_small"
+                                ? `must be ${MIN_USER_UID} or more: lower UIDs are the system's, and 1000 is the image's login user's`
+                                : describeIssue(issue);
                         problems.add(
                             path,
-                            `${describeIssue(issue)}; fix it with \`pulumi config set --path '${path}' <value>\`.`,
+                            `${what}; fix it with \`pulumi config set --path '${path}' <value>\`.`,
                         );
                     }
                     return;
                 }
                 const user = { ...parsed.data, sshKeys: parsed.data.sshKeys ?? [] };
-                if (RESERVED_USERS.has(user.name)) {
+                const reserved = reservedUserReason(user.name, sshUser);
+                if (reserved) {
                     problems.add(
                         `users[${i}].name`,
-                        `"${user.name}" is reserved for the system; choose another name with \`pulumi config set --path 'users[${i}].name' fred\`.`,
+                        `"${user.name}" is ${reserved}: a cluster user of that name would take over its UID, home and keys; choose another name with \`pulumi config set --path 'users[${i}].name' fred\`.`,
                     );
                 }
                 if (names.has(user.name))
@@ -830,6 +944,7 @@ function parseDashboard({ v, problems }: ParseContext): DashboardConfig {
 /** How the program logs in to the head node, and the dashboard password when one is set. */
 function parseLogins({ raw, v, get, problems }: ParseContext): {
     sshUser: string;
+    sshHostKeyCheck: "console" | "first-use";
     sshPrivateKeyRaw: string | undefined;
     dashboardPasswordRaw: string | undefined;
 } {
@@ -838,6 +953,13 @@ function parseLogins({ raw, v, get, problems }: ParseContext): {
         problems.add(
             "sshUser",
             `"${sshUser}" is not a user name; set the image's login user with \`pulumi config set sshUser rocky\`.`,
+        );
+    }
+    const sshHostKeyCheck = get("sshHostKeyCheck") ?? "console";
+    if (sshHostKeyCheck !== "console" && sshHostKeyCheck !== "first-use") {
+        problems.add(
+            "sshHostKeyCheck",
+            `"${sshHostKeyCheck}" is not a way to check the head node's SSH host key; use \`pulumi config set sshHostKeyCheck console\` (the fingerprints its console shows) or \`first-use\` (for images that print none).`,
         );
     }
     // "" is the declared default: unset.
@@ -865,7 +987,12 @@ function parseLogins({ raw, v, get, problems }: ParseContext): {
         );
     }
 
-    return { sshUser, sshPrivateKeyRaw, dashboardPasswordRaw };
+    return {
+        sshUser,
+        sshHostKeyCheck: sshHostKeyCheck === "first-use" ? "first-use" : "console",
+        sshPrivateKeyRaw,
+        dashboardPasswordRaw,
+    };
 }
 
 /** The config namespace of this project (the `name` in `Pulumi.yaml`). */

@@ -10,6 +10,7 @@
  */
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
+import { HEAD_TAG, PRODUCT_TAG } from "../lib/tags";
 import type { HeadNodeConfig } from "./config";
 import type { Network } from "./network";
 
@@ -87,7 +88,9 @@ export class HeadNode extends pulumi.ComponentResource {
                 networks: [{ port: port.id }],
                 userData: args.userData,
                 metadata: { "dc:role": "head", "dc:cluster": args.clusterId },
-                tags: ["dc", pulumi.interpolate`dc-cluster-${args.clusterId}`, "dc-head"],
+                // The cluster's tag (the whole cluster in one listing) and the head's own, which
+                // lib/tags.ts `workerIdentity` refuses: nothing ever takes the head for a worker.
+                tags: [PRODUCT_TAG, pulumi.interpolate`dc-cluster-${args.clusterId}`, HEAD_TAG],
             },
             { parent: this, deleteBeforeReplace: true, dependsOn: args.serverDependsOn },
         );

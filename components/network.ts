@@ -18,8 +18,8 @@ export interface NetworkArgs {
     clusterName: string;
     /** Scheduler, which decides the ports between head and workers. */
     scheduler: SchedulerKind;
-    /** Users' network range. */
-    allowedCidr: string;
+    /** Users' network ranges. */
+    allowedCidrs: readonly string[];
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -123,7 +123,7 @@ export class Network extends pulumi.ComponentResource {
         const groupId = (role: GroupRole): pulumi.Output<string> =>
             role === "head" ? this.headSecurityGroup.id : this.workerSecurityGroup.id;
 
-        this.rules = securityGroupRules(args.scheduler, args.allowedCidr).map(
+        this.rules = securityGroupRules(args.scheduler, args.allowedCidrs).map(
             (rule) =>
                 new openstack.networking.SecGroupRule(
                     `${name}-${rule.suffix}`,

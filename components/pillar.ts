@@ -162,7 +162,7 @@ export function buildPillar(config: ClusterConfig, res: PillarResources): Record
             head: serviceSettings.head,
             network: {
                 cluster_cidr: res.clusterCidr,
-                ...usersCidrsByFamily([config.allowedCidr]),
+                ...usersCidrsByFamily(config.allowedCidrs),
                 network_id: res.networkId,
                 worker_security_group: res.workerSecurityGroup,
                 salt_ports: [SALT_PORTS.from, SALT_PORTS.to],
@@ -194,6 +194,7 @@ export function buildPillar(config: ClusterConfig, res: PillarResources): Record
             dashboard: { username: config.dashboard.username },
             graphite: {
                 carbon_port: HEAD_LOCAL_PORTS.carbonPlaintext,
+                cache_query_port: HEAD_LOCAL_PORTS.carbonCacheQuery,
                 web_port: HEAD_LOCAL_PORTS.graphiteWeb,
             },
             openstack: {

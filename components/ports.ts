@@ -65,6 +65,8 @@ export const HEAD_LOCAL_PORTS = {
     serviceHttp: 8080,
     /** Graphite web, behind the reverse proxy. */
     graphiteWeb: 8090,
-    /** Carbon plaintext receiver. */
+    /** Carbon plaintext receiver (the service writes its metrics; carbon's pickle port is off). */
     carbonPlaintext: 2003,
+    /** Carbon's cache query port (graphite-web asks it for points not yet on disk). */
+    carbonCacheQuery: 7002,
 } as const;

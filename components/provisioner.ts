@@ -1,13 +1,16 @@
 /**
  * `dynamic-cluster:index:HeadProvisioner`: configures the head node over SSH (the
- * {@link RemoteCommand} and {@link RemoteCopy} resources of `./ssh`), in four steps:
- * 1. wait until SSH answers and `cloud-init status --wait` reports success, and record the
- *    server's SSH host key, which every later step requires;
+ * {@link RemoteCommand} and {@link RemoteCopy} resources of `./ssh`), in four steps after its
+ * SSH host key is checked and pinned ({@link SshHostKey}: against the fingerprints cloud-init
+ * printed to the server's console, by default), which every step requires:
+ * 1. wait until SSH answers and `cloud-init status --wait` reports success;
  * 2. copy the Salt tree (`salt/`) and the Dynamic Cluster service bundle (built by
  *    components/serviceBundle.ts) to staging directories named after their content hashes (kept
  *    until they change, so a pillar-only change can reinstall them);
- * 3. write each generated file (pillar, secrets, Salt master key) root-only, from stdin, so no
- *    secret ever appears in a command line, in user-data or in logs;
+ * 3. write each generated file (pillar, secrets, Salt master key) from stdin, so no secret ever
+ *    appears in a command line, in user-data or in logs, with the owner, group and mode the head's
+ *    states give it (a re-provisioning never leaves the running salt-master, user `salt`, unable
+ *    to read the pillar it serves), and never touching an existing parent directory;
  * 4. install the Salt tree and the service, and run `salt-call --local state.apply` (which
  *    restarts the service when its bundle or settings changed).
  * Step 4 re-runs whenever the server, the Salt tree, the service or any written file changes;
@@ -17,16 +20,28 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
+import { type HostKeyCheck, SshHostKey } from "./hostKey";
 import { RemoteCommand, RemoteCopy, type SshConnectionArgs } from "./ssh";
 
+/** Owner, group and octal mode of a file or directory on the head node. */
+export interface Ownership {
+    owner: string;
+    group: string;
+    /** Octal mode, e.g. `0640`. */
+    mode: string;
+}
+
 /** A file the provisioner writes on the head node. */
-export interface RemoteFile {
+export interface RemoteFile extends Ownership {
     /** Short name, used in the resource name (`<component>-file-<name>`). */
     name: string;
     /** Absolute path on the head node. */
     path: string;
-    /** Octal mode, e.g. `0600`. Owner is always root. */
-    mode: string;
+    /**
+     * Owner, group and mode of the parent directory when it has to be created; an existing
+     * directory is never changed (the head's states own it).
+     */
+    directory: Ownership;
     /** File content. */
     content: pulumi.Input<string>;
     /** True for secret content: it is kept secret in state whatever its source says. */
@@ -53,6 +68,13 @@ export interface HeadProvisionerArgs {
     files: RemoteFile[];
     /** Salt minion ID of the head node. */
     headMinionId: string;
+    /** How the head's SSH host key is trusted (`sshHostKeyCheck`). */
+    hostKeyCheck: HostKeyCheck;
+    /**
+     * The cluster's secret values: redacted from the state run's error should it fail (Salt
+     * shows rendered data in failures). The files' contents are redacted from their own steps.
+     */
+    secretValues?: pulumi.Input<string[]>;
 }
 
 /** Where the Salt tree is installed on the head node (`file_roots: base`). */
@@ -86,18 +108,45 @@ export function shellQuote(value: string): string {
     return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The shell command that writes stdin to `file.path` atomically, root-owned, with its mode. */
-export function writeFileCommand(file: Pick<RemoteFile, "path" | "mode">): string {
-    if (!/^\/[A-Za-z0-9._/-]+$/.test(file.path) || !/^0[0-7]{3}$/.test(file.mode)) {
-        throw new Error(`Refusing to write ${JSON.stringify(file.path)} with mode ${file.mode}.`);
+const MODE = /^0[0-7]{3}$/;
+const ACCOUNT = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+/**
+ * The shell command that writes stdin to `file.path` atomically with its final owner, group and
+ * mode: into a temporary file beside it (created 0600 by root, so never readable by others while
+ * it is written), then renamed over the old one. The parent directory is created with
+ * `file.directory`'s ownership only when it does not exist; an existing one is left as it is.
+ * @throws Error for a path, mode or account name that could break out of the command.
+ */
+export function writeFileCommand(
+    file: Pick<RemoteFile, "path" | "mode" | "owner" | "group" | "directory">,
+): string {
+    const owned = [file, file.directory];
+    if (
+        !/^\/[A-Za-z0-9._/-]+$/.test(file.path) ||
+        owned.some((o) => !MODE.test(o.mode) || !ACCOUNT.test(o.owner) || !ACCOUNT.test(o.group))
+    ) {
+        throw new Error(
+            `Refusing to write ${JSON.stringify(file.path)} as ${JSON.stringify(file.owner)}:` +
+                `${JSON.stringify(file.group)} with mode ${JSON.stringify(file.mode)} (directory ` +
+                `${JSON.stringify(file.directory)}).`,
+        );
     }
-    const target = shellQuote(file.path);
-    const temporary = shellQuote(`${file.path}.new`);
-    const directory = shellQuote(path.posix.dirname(file.path));
+    const d = file.directory;
+    const script = [
+        'd=$(dirname "$2")',
+        '[ -d "$d" ] || install -d -o "$3" -g "$4" -m "$5" "$d"',
+        "umask 077",
+        'cat > "$1"',
+        'chown "$6:$7" "$1"',
+        'chmod "$8" "$1"',
+        'mv -f "$1" "$2"',
+    ].join(" && ");
     return (
-        `sudo install -d -m 0700 -o root -g root ${directory} && ` +
-        `sudo sh -c 'umask 077 && cat > "$1" && chmod ${file.mode} "$1" && mv -f "$1" "$2"' ` +
-        `write-file ${temporary} ${target}`
+        `sudo sh -c ${shellQuote(script)} write-file ` +
+        [`${file.path}.new`, file.path, d.owner, d.group, d.mode, file.owner, file.group, file.mode]
+            .map(shellQuote)
+            .join(" ")
     );
 }
 
@@ -114,12 +163,29 @@ export class HeadProvisioner extends pulumi.ComponentResource {
     constructor(name: string, args: HeadProvisionerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dynamic-cluster:index:HeadProvisioner", name, {}, opts);
 
+        // A new server boots, runs cloud-init and installs the key: keep trying for 30 min.
+        const hostKey = new SshHostKey(
+            `${name}-host-key`,
+            {
+                connection: {
+                    host: args.host,
+                    user: args.user,
+                    privateKey: args.privateKey,
+                    connectTimeoutSeconds: 1800,
+                },
+                serverId: args.instanceId,
+                check: args.hostKeyCheck,
+            },
+            { parent: this, dependsOn: args.provisionAfter },
+        );
+        // Every step talks only to the server whose key was checked.
+        const pinned = { hostKeySha256: hostKey.hostKeySha256, hostKeyPinnedBy: hostKey.urn };
         const bootConnection: SshConnectionArgs = {
             host: args.host,
             user: args.user,
             privateKey: args.privateKey,
-            // A new server boots, runs cloud-init and installs the key: keep trying for 30 min.
             connectTimeoutSeconds: 1800,
+            ...pinned,
         };
 
         // Staging lives in the login user's home (CopyToRemote runs unprivileged) and is kept, so a
@@ -135,15 +201,14 @@ export class HeadProvisioner extends pulumi.ComponentResource {
                 triggers: [args.instanceId],
                 timeoutSeconds: 1800,
             },
-            { parent: this, dependsOn: args.provisionAfter },
+            { parent: this, dependsOn: [hostKey] },
         );
-        // Every later step talks only to the server that answered this one.
         const connection: SshConnectionArgs = {
             host: args.host,
             user: args.user,
             privateKey: args.privateKey,
             connectTimeoutSeconds: 300,
-            hostKeySha256: waitForBoot.hostKeySha256,
+            ...pinned,
         };
 
         // The Salt tree and the service bundle: copied to staging named by content hash.
@@ -220,6 +285,7 @@ export class HeadProvisioner extends pulumi.ComponentResource {
                 command: install,
                 triggers: [args.instanceId, ...staged.map((tree) => tree.hash), filesHash],
                 timeoutSeconds: 3600,
+                redact: args.secretValues,
             },
             {
                 parent: this,

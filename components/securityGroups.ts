@@ -54,10 +54,14 @@ function portLabel(range: PortRange): string {
  * The complete rule set of a cluster.
  *
  * @param scheduler decides the scheduler ports between head and workers.
- * @param allowedCidr the users' network range (already validated).
+ * @param allowedCidrs the users' network ranges (already validated). The first range's rules keep
+ *   the names a single range always had (`head-ssh-from-users`, ...), so adding a range replaces
+ *   no rule; the others are numbered from 2.
  */
-export function securityGroupRules(scheduler: SchedulerKind, allowedCidr: string): RuleSpec[] {
-    const usersEthertype = ethertypeOf(allowedCidr);
+export function securityGroupRules(
+    scheduler: SchedulerKind,
+    allowedCidrs: readonly string[],
+): RuleSpec[] {
     const sched = schedulerPorts(scheduler);
     const tcpFrom = (
         suffix: string,
@@ -69,21 +73,30 @@ export function securityGroupRules(scheduler: SchedulerKind, allowedCidr: string
         suffix,
         group,
         direction: "ingress",
-        ethertype: "cidr" in remote ? usersEthertype : "IPv4",
+        ethertype: "cidr" in remote ? ethertypeOf(remote.cidr) : "IPv4",
         protocol: "tcp",
         ports,
         remote,
         description,
     });
+    const numbered = (suffix: string, i: number) => (i === 0 ? suffix : `${suffix}-${i + 1}`);
     return [
-        tcpFrom("head-ssh-from-users", "head", SSH_PORT, { cidr: allowedCidr }, "SSH from users"),
-        tcpFrom(
-            "head-https-from-users",
-            "head",
-            HTTPS_PORT,
-            { cidr: allowedCidr },
-            "Dashboard, API and Graphite from users",
-        ),
+        ...allowedCidrs.flatMap((cidr, i) => [
+            tcpFrom(
+                numbered("head-ssh-from-users", i),
+                "head",
+                SSH_PORT,
+                { cidr },
+                "SSH from users",
+            ),
+            tcpFrom(
+                numbered("head-https-from-users", i),
+                "head",
+                HTTPS_PORT,
+                { cidr },
+                "Dashboard, API and Graphite from users",
+            ),
+        ]),
         tcpFrom(
             "head-salt-from-workers",
             "head",

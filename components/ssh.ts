@@ -23,22 +23,34 @@
  * inside the methods, and this module imports no npm package at run time.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { Client, ConnectConfig } from "ssh2";
+import {
+    connect,
+    execute,
+    OUTPUT_LIMIT,
+    requireSuccess,
+    sha256,
+    type SshConnection,
+    tail,
+    checkConnection,
+} from "./sshSession";
 import { containsUnknown } from "./unknown";
+
+export {
+    checkConnection,
+    connect,
+    ERROR_OUTPUT_LIMIT,
+    hostKeyFingerprint,
+    isRetryableConnectError,
+    OUTPUT_LIMIT,
+    redact,
+    REDACTED,
+    type Session,
+    type SshConnection,
+    tail,
+} from "./sshSession";
 
 /** Bumped when the providers' behaviour changes (stored, so a new version updates the state). */
 export const SSH_PROVIDER_VERSION = 1;
-
-/** How to reach the remote host. */
-export interface SshConnection {
-    host: string;
-    port: number;
-    user: string;
-    /** How long to keep retrying to connect, seconds. */
-    connectTimeoutSeconds: number;
-    /** OpenSSH-style `SHA256:...` host key the server must present; "" accepts any and records it. */
-    hostKeySha256: string;
-}
 
 /** Inputs of {@link RemoteCommand} as the provider sees them. */
 export interface RemoteCommandInputs {
@@ -50,6 +62,11 @@ export interface RemoteCommandInputs {
     stdin: string;
     triggers: unknown[];
     timeoutSeconds: number;
+    /**
+     * Secret values the command's output may echo (a state run's failure shows rendered data):
+     * redacted from the error when it fails. A secret input of its own, never in the outputs.
+     */
+    redact?: string[];
 }
 
 /** Outputs of {@link RemoteCommand}: the inputs without secrets, and what the command printed. */
@@ -92,228 +109,15 @@ export interface RemoteCopyOutputs {
     providerVersion: number;
 }
 
-/** Most of a command's output kept in the state (its end, where errors and summaries are). */
-export const OUTPUT_LIMIT = 64 * 1024;
-
-/** Keeps the end of a text to at most `limit` characters. */
-export function tail(text: string, limit: number): string {
-    return text.length <= limit
-        ? text
-        : `[... ${text.length - limit} characters cut]\n${text.slice(-limit)}`;
-}
-
-/** Problems of a connection's inputs, as `check` failures. */
-export function checkConnection(
-    connection: Partial<SshConnection> | undefined,
-): Array<{ property: string; reason: string }> {
-    const failures: Array<{ property: string; reason: string }> = [];
-    // Not known yet during a preview (the address of a server still to be created).
-    if (containsUnknown(connection)) return failures;
-    const c = connection ?? {};
-    if (typeof c.host !== "string" || c.host === "") {
-        failures.push({
-            property: "connection",
-            reason: "connection.host must be an address or name.",
-        });
-    }
-    if (typeof c.user !== "string" || !/^[a-z_][a-z0-9_.-]*$/i.test(c.user)) {
-        failures.push({ property: "connection", reason: "connection.user must be a login name." });
-    }
-    if (!Number.isInteger(c.port) || (c.port as number) < 1 || (c.port as number) > 65535) {
-        failures.push({ property: "connection", reason: "connection.port must be 1 to 65535." });
-    }
-    if (!Number.isInteger(c.connectTimeoutSeconds) || (c.connectTimeoutSeconds as number) < 1) {
-        failures.push({
-            property: "connection",
-            reason: "connection.connectTimeoutSeconds must be a positive whole number.",
-        });
-    }
-    return failures;
-}
-
-function sha256(text: string): string {
-    const { createHash } = require("node:crypto") as typeof import("node:crypto");
-    return createHash("sha256").update(text).digest("hex");
-}
-
-/** OpenSSH's `SHA256:<base64 without padding>` fingerprint of a raw host key. */
-export function hostKeyFingerprint(key: Buffer): string {
-    const { createHash } = require("node:crypto") as typeof import("node:crypto");
-    return `SHA256:${createHash("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
-}
-
-/** Connect errors worth retrying while a server boots: refused, unreachable, no key yet. */
-export function isRetryableConnectError(err: unknown): boolean {
-    const e = err as { code?: string; level?: string; message?: string };
-    if (e?.level === "client-authentication") return true; // cloud-init has not installed the key yet
-    if (e?.level === "client-timeout") return true;
-    return [
-        "ECONNREFUSED",
-        "ECONNRESET",
-        "EHOSTUNREACH",
-        "ENETUNREACH",
-        "ETIMEDOUT",
-        "EAI_AGAIN",
-        "ENOTFOUND",
-        "EPIPE",
-    ].includes(e?.code ?? "");
-}
-
-/** An open SSH session and the host key the server presented. */
-interface Session {
-    client: Client;
-    hostKeySha256: string;
-}
-
-/** Connects, retrying while the server is not ready, until the connection's deadline. */
-async function connect(connection: SshConnection, privateKey: string): Promise<Session> {
-    const { Client: SshClient } = require("ssh2") as typeof import("ssh2");
-    const deadline = Date.now() + connection.connectTimeoutSeconds * 1000;
-    let delay = 1000;
-    let lastError: unknown;
-    for (let attempt = 1; ; attempt++) {
-        let presented = "";
-        const client = new SshClient();
-        const config: ConnectConfig = {
-            host: connection.host,
-            port: connection.port,
-            username: connection.user,
-            readyTimeout: 20_000,
-            keepaliveInterval: 15_000,
-            keepaliveCountMax: 8,
-            hostVerifier: (key: Buffer) => {
-                presented = hostKeyFingerprint(key);
-                return connection.hostKeySha256 === "" || connection.hostKeySha256 === presented;
-            },
-        };
-        if (privateKey) config.privateKey = privateKey;
-        else config.agent = process.env["SSH_AUTH_SOCK"];
-        try {
-            await new Promise<void>((resolve, reject) => {
-                client.once("ready", () => resolve());
-                client.once("error", reject);
-                client.connect(config);
-            });
-            client.on("error", () => undefined); // later errors surface through the channel
-            return { client, hostKeySha256: presented };
-        } catch (err) {
-            client.end();
-            lastError = err;
-            if (presented && connection.hostKeySha256 && presented !== connection.hostKeySha256) {
-                throw new Error(
-                    `${connection.host} presented SSH host key ${presented}, not ${connection.hostKeySha256} ` +
-                        "which it presented earlier in this deployment. If the head node was rebuilt " +
-                        "outside Pulumi, run `pulumi up --refresh`; otherwise someone else answers at " +
-                        "this address.",
-                );
-            }
-            if (!privateKey && !process.env["SSH_AUTH_SOCK"]) {
-                throw new Error(
-                    `No SSH key to log in to ${connection.user}@${connection.host}: start an ssh-agent ` +
-                        "holding the key pair's private key, or run " +
-                        "`pulumi config set --secret sshPrivateKey < ~/.ssh/your-key`.",
-                );
-            }
-            if (!isRetryableConnectError(err) || Date.now() + delay > deadline) break;
-            await new Promise((resolve) => setTimeout(resolve, delay));
-            delay = Math.min(delay * 2, 10_000);
-            if (attempt > 1000) break;
-        }
-    }
-    const message = lastError instanceof Error ? lastError.message : String(lastError);
-    throw new Error(
-        `Could not log in to ${connection.user}@${connection.host}:${connection.port} within ` +
-            `${connection.connectTimeoutSeconds}s: ${message}. Check that the server is running, that ` +
-            "allowedCidr includes this workstation, and that the key pair's private key is in the " +
-            "ssh-agent or in `sshPrivateKey`.",
-    );
-}
-
-/** What a finished remote command produced. */
-interface CommandResult {
-    code: number | null;
-    signal: string | undefined;
-    stdout: string;
-    stderr: string;
-}
-
-/**
- * Runs `command` in the session; writes `stdin` (a string or a stream) to it; kills it after
- * `timeoutSeconds`.
- */
-function execute(
-    session: Session,
-    command: string,
-    stdin: string | NodeJS.ReadableStream,
-    timeoutSeconds: number,
-): Promise<CommandResult> {
-    return new Promise((resolve, reject) => {
-        session.client.exec(command, (err, channel) => {
-            if (err) {
-                reject(err);
-                return;
-            }
-            const stdout: Buffer[] = [];
-            const stderr: Buffer[] = [];
-            let timedOut = false;
-            const timer = setTimeout(() => {
-                timedOut = true;
-                channel.signal("KILL");
-                channel.close();
-            }, timeoutSeconds * 1000);
-            channel.on("data", (chunk: Buffer) => stdout.push(chunk));
-            channel.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
-            channel.on("close", (code: number | null, signal?: string) => {
-                clearTimeout(timer);
-                const result = {
-                    code,
-                    signal,
-                    stdout: Buffer.concat(stdout).toString("utf8"),
-                    stderr: Buffer.concat(stderr).toString("utf8"),
-                };
-                if (timedOut) {
-                    reject(
-                        Object.assign(
-                            new Error(
-                                `the command did not finish within ${timeoutSeconds}s and was stopped`,
-                            ),
-                            { result },
-                        ),
-                    );
-                } else {
-                    resolve(result);
-                }
-            });
-            if (typeof stdin === "string") channel.end(stdin);
-            else {
-                stdin.on("error", (e: Error) => {
-                    channel.close();
-                    reject(e);
-                });
-                stdin.pipe(channel);
-            }
-        });
-    });
-}
-
-/** Fails with the exit status and the end of the output when a command did not succeed. */
-function requireSuccess(what: string, host: string, result: CommandResult): void {
-    if (result.code === 0) return;
-    const status =
-        result.code === null
-            ? `was killed by ${result.signal ?? "a signal"}`
-            : `exited with ${result.code}`;
-    const output = [result.stderr.trim(), result.stdout.trim()].filter(Boolean).join("\n");
-    throw new Error(
-        `${what} on ${host} ${status}${output ? `:\n${tail(output, 4000)}` : " (no output)"}`,
-    );
-}
-
 async function runCommand(inputs: RemoteCommandInputs): Promise<RemoteCommandOutputs> {
     const session = await connect(inputs.connection, inputs.privateKey);
     try {
         const result = await execute(session, inputs.command, inputs.stdin, inputs.timeoutSeconds);
-        requireSuccess("The provisioning command", inputs.connection.host, result);
+        requireSuccess("The provisioning command", inputs.connection.host, result, [
+            ...(inputs.redact ?? []),
+            inputs.stdin,
+            inputs.privateKey,
+        ]);
         return {
             connection: inputs.connection,
             command: inputs.command,
@@ -495,11 +299,14 @@ export interface SshConnectionArgs {
     privateKey?: pulumi.Input<string>;
     /** How long to keep retrying to connect, seconds (default 600). */
     connectTimeoutSeconds?: pulumi.Input<number>;
-    /** Host key the server must present (from an earlier step's `hostKeySha256`). */
+    /** Host key the server must present (the head's {@link SshHostKey}). */
     hostKeySha256?: pulumi.Input<string>;
+    /** The URN of the resource that checked the pinned key (for the remedy when it changes). */
+    hostKeyPinnedBy?: pulumi.Input<string>;
 }
 
-function connectionInputs(args: SshConnectionArgs): pulumi.Input<SshConnection> {
+/** The connection as the providers take it (no key; defaults filled in). */
+export function connectionInputs(args: SshConnectionArgs): pulumi.Input<SshConnection> {
     const { privateKey: _key, ...connection } = args;
     return pulumi.output(connection).apply((c) => ({
         host: c.host,
@@ -507,11 +314,12 @@ function connectionInputs(args: SshConnectionArgs): pulumi.Input<SshConnection> 
         user: c.user,
         connectTimeoutSeconds: c.connectTimeoutSeconds ?? 600,
         hostKeySha256: c.hostKeySha256 ?? "",
+        hostKeyPinnedBy: c.hostKeyPinnedBy ?? "",
     }));
 }
 
 /** The private key input: always secret, "" for the ssh-agent. */
-function privateKeyInput(args: SshConnectionArgs): pulumi.Output<string> {
+export function privateKeyInput(args: SshConnectionArgs): pulumi.Output<string> {
     return pulumi.secret(pulumi.output(args.privateKey ?? ""));
 }
 
@@ -526,6 +334,8 @@ export interface RemoteCommandArgs {
     triggers?: pulumi.Input<unknown[]>;
     /** Seconds before the command is killed (default 600). */
     timeoutSeconds?: pulumi.Input<number>;
+    /** Secret values to redact from the error should the command fail (stdin always is). */
+    redact?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /** A command run once over SSH (again when its command, stdin or triggers change). */
@@ -553,6 +363,7 @@ export class RemoteCommand extends pulumi.dynamic.Resource {
                 stdin: args.stdin ?? "",
                 triggers: args.triggers ?? [],
                 timeoutSeconds: args.timeoutSeconds ?? 600,
+                redact: pulumi.secret(args.redact ?? []),
                 stdout: undefined,
                 stderr: undefined,
                 hostKeySha256: undefined,

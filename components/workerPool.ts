@@ -6,18 +6,23 @@
  * - create boots `count` servers in parallel (bounded), tagged `dc`, `dc-cluster-<id>`,
  *   `dc-pool-static`, each with its own minion ID in metadata and user-data, and waits for
  *   ACTIVE within `bootTimeoutSeconds` (dynamic providers get no customTimeouts);
- * - a count change is an update in place: grow fills the lowest free indexes; shrink hands the
- *   highest ones to the head-node service instead of deleting them (their pool tag becomes
- *   `dc-pool-burst`): the service drains each, deletes it once its jobs are done, and keeps
- *   its node in slurm.conf until then (autoscaler/nodesInUse.ts), so lowering `workers.min`
- *   kills no job (docs/architecture.md, "Lowering workers.min or workers.max"); a change of
+ * - every update keeps one live server per node name and never deletes a server that may run a
+ *   job (components/workerPoolPlan.ts): a server the pool gives up is handed to the head-node
+ *   service instead (tag `dc-retiring`), which drains its node and deletes it once its jobs are
+ *   done (the same path as nodes beyond a lowered workers.max, autoscaler/policy.ts `retire`).
+ *   Lowering the count hands over the highest indexes; raising it boots the lowest free ones,
+ *   or takes back a retiring server of that name booted with the current settings; a change of
  *   image, flavor, network, key, groups, zone, master or user-data template is a rolling
- *   replacement inside update, one batch at a time;
- * - a partial failure is an init error that carries the servers that booted (so the next
- *   `pulumi up` reconciles and nothing leaks) with Nova's fault messages as reasons; a failure
- *   that booted nothing leaves nothing behind;
+ *   replacement, one batch at a time: the batch is handed over, and each replacement boots (with
+ *   the same name) as soon as its predecessor is gone. The update waits for that up to
+ *   `drainTimeoutSeconds`; what is still draining then is an init error naming the nodes, and
+ *   the next `pulumi up` carries on;
+ * - a partial failure is an init error that carries the servers that exist (so the next `pulumi
+ *   up` reconciles and nothing leaks) with Nova's fault messages as reasons; a failure that
+ *   booted nothing leaves nothing behind;
  * - read refreshes from Nova (a server deleted out of band disappears); delete removes every
- *   server it owns, by ID and by tag, and waits until they are gone.
+ *   server of the floor's names, retiring ones included, by ID and by tag, and waits until they
+ *   are gone (a destroyed cluster runs no more jobs).
  * Credentials come from the provider's Pulumi config (`openstack:*`) or the `OS_*`/clouds.yaml
  * environment, never from resource inputs; no output is secret.
  *
@@ -29,21 +34,26 @@ import { createHash } from "node:crypto";
 import { mapBounded } from "../lib/concurrency";
 import { newMinionId } from "../lib/minionId";
 import { type ComputeClient, OpenStackApiError, type Server } from "../lib/openstack";
-import { clusterTag, poolTag, workerMetadata, workerTags } from "../lib/tags";
+import {
+    clusterTag,
+    retiringWorkerTags,
+    workerIdentity,
+    workerMetadata,
+    workerTags,
+} from "../lib/tags";
 import { configureFromStack, novaClient } from "./providerCloud";
 import { containsUnknown } from "./unknown";
 import { encodeUserData, renderWorkerUserData } from "../lib/userData";
 import {
     indexOfNodeName,
     nodeName,
-    planRollingReplace,
-    planScale,
-    rollingBatchSize,
+    planPool,
+    rollingBatches,
     type WorkerRecord,
 } from "./workerPoolPlan";
 
 /** Bumped when the provider's behaviour changes, so `diff` rewrites the stored provider code. */
-export const WORKER_POOL_PROVIDER_VERSION = 2;
+export const WORKER_POOL_PROVIDER_VERSION = 3;
 
 /** Resolved inputs of the provider. */
 export interface WorkerPoolInputs {
@@ -60,10 +70,15 @@ export interface WorkerPoolInputs {
     masterFinger: string;
     userDataTemplate: string;
     bootTimeoutSeconds: number;
+    /**
+     * How long an update waits for the servers it hands over to be drained and deleted by the
+     * head-node service before it boots their replacements, seconds (`workers.drainTimeout`).
+     */
+    drainTimeoutSeconds: number;
     maxConcurrency: number;
 }
 
-/** Outputs: every input, the workers, and the provider version. */
+/** Outputs: every input, the workers (retiring ones flagged), and the provider version. */
 export interface WorkerPoolOutputs extends WorkerPoolInputs {
     servers: WorkerRecord[];
     providerVersion: number;
@@ -120,6 +135,7 @@ export function checkInputs(
     };
     int("count", 0, 1000);
     int("bootTimeoutSeconds", 1, 86400);
+    int("drainTimeoutSeconds", 0, 7 * 86400);
     int("maxConcurrency", 1, 100);
     text("flavor");
     text("image");
@@ -160,8 +176,12 @@ function inputsOf(props: Record<string, unknown>): WorkerPoolInputs {
     return inputs as unknown as WorkerPoolInputs;
 }
 
-function poolTags(inputs: WorkerPoolInputs): string[] {
-    return [clusterTag(inputs.clusterId), poolTag("static")];
+/**
+ * The tags the pool lists its servers by: the cluster's (the floor's servers carry the static
+ * pool's tag, but a server handed over by an older release carries the burst pool's).
+ */
+function listTags(inputs: WorkerPoolInputs): string[] {
+    return [clusterTag(inputs.clusterId)];
 }
 
 /** IDs Nova needs, resolved once per operation. */
@@ -236,7 +256,7 @@ async function bootWorkers(
         started.length > 0
             ? await nova.waitForBoot(
                   started.map((s) => s.id),
-                  poolTags(inputs),
+                  listTags(inputs),
                   deadline,
               )
             : new Map<string, Server | undefined>();
@@ -262,18 +282,22 @@ async function bootWorkers(
 }
 
 /**
- * Hands servers of the floor to the head-node service (workers.min lowered): their tags become
- * the burst pool's, so the WorkerPool no longer owns them and the service retires them (drained,
- * deleted once idle). A server already gone is skipped.
+ * Hands servers of the floor to the head-node service (`retiring`: it drains each node and
+ * deletes the server once idle), or takes retiring ones back (`retiring` false). A server
+ * already gone is skipped.
  */
-async function handOver(
+async function retag(
     nova: ComputeClient,
     inputs: WorkerPoolInputs,
-    ids: string[],
+    workers: readonly WorkerRecord[],
+    retiring: boolean,
 ): Promise<void> {
-    await mapBounded(ids, inputs.maxConcurrency, async (id) => {
+    const tags = retiring
+        ? retiringWorkerTags(inputs.clusterId)
+        : workerTags(inputs.clusterId, "static");
+    await mapBounded([...workers], inputs.maxConcurrency, async (worker) => {
         try {
-            await nova.replaceServerTags(id, workerTags(inputs.clusterId, "burst"));
+            await nova.replaceServerTags(worker.id, tags);
         } catch (err) {
             if (err instanceof OpenStackApiError && err.status === 404) return;
             throw err;
@@ -290,32 +314,39 @@ async function deleteServers(
     await mapBounded(ids, inputs.maxConcurrency, (id) => nova.deleteServer(id));
     await nova.waitForDeleted(
         ids,
-        poolTags(inputs),
+        listTags(inputs),
         Date.now() + Math.max(300, inputs.bootTimeoutSeconds) * 1000,
     );
 }
 
-/** The pool's servers as Nova sees them now, as records. */
+/**
+ * Every server of the floor's names as Nova sees it now, as records: live members of the floor
+ * and retiring ones (tag `dc-retiring`, or handed over by an older release with the burst
+ * pool's tag). Only servers lib/tags.ts `workerIdentity` recognises count.
+ */
 async function observe(
     nova: ComputeClient,
     inputs: WorkerPoolInputs,
     known: readonly WorkerRecord[],
 ): Promise<WorkerRecord[]> {
     const byId = new Map(known.map((w) => [w.id, w]));
-    const servers = await nova.listServersByTags(poolTags(inputs));
+    const servers = await nova.listServersByTags(listTags(inputs));
     return servers.flatMap((server) => {
+        const identity = workerIdentity(server, inputs.clusterId);
         const index = indexOfNodeName(inputs.namePrefix, server.name);
-        if (index === undefined) return [];
+        if (!identity || index === undefined || identity.node !== server.name) return [];
         const previous = byId.get(server.id);
+        const retiring = identity.retiring || identity.pool === "burst";
         return [
             {
                 id: server.id,
                 name: server.name,
                 index,
-                minionId: server.metadata["dc:minion"] ?? previous?.minionId ?? "",
+                minionId: identity.minionId ?? previous?.minionId ?? "",
                 address: server.address ?? previous?.address ?? "",
                 status: server.status,
                 generation: previous?.generation ?? "unknown",
+                ...(retiring ? { retiring: true } : {}),
             },
         ];
     });
@@ -347,60 +378,109 @@ function initError(
     return err;
 }
 
-/** Brings the pool from `current` to the inputs: rolling replacement, then scale. */
+/** What a part of an update achieved: the workers it booted and what went wrong. */
+interface StepOutcome {
+    booted: WorkerRecord[];
+    reasons: string[];
+}
+
+/**
+ * Boots a server for each of `indexes`, each only once no retiring server holds its name any
+ * more (the service deletes it once its node is drained and idle): those free now at once, the
+ * others as their predecessors disappear, until `deadline`. What is still held then is reported.
+ */
+async function fill(
+    nova: ComputeClient,
+    inputs: WorkerPoolInputs,
+    refs: () => Promise<ResolvedRefs>,
+    indexes: readonly number[],
+    known: Map<string, WorkerRecord>,
+    deadline: number,
+): Promise<StepOutcome> {
+    const outcome: StepOutcome = { booted: [], reasons: [] };
+    const remaining = new Set(indexes);
+    while (remaining.size > 0) {
+        const held = new Set(
+            (await observe(nova, inputs, [...known.values()]))
+                .filter((w) => w.retiring)
+                .map((w) => w.index),
+        );
+        const free = [...remaining].filter((index) => !held.has(index));
+        if (free.length > 0) {
+            const boot = await bootWorkers(nova, inputs, await refs(), free);
+            outcome.booted.push(...boot.booted);
+            outcome.reasons.push(...boot.reasons);
+            for (const worker of boot.booted) known.set(worker.id, worker);
+            for (const index of free) remaining.delete(index);
+            if (boot.reasons.length > 0) return outcome; // stop on a failed boot
+            continue;
+        }
+        if (Date.now() >= deadline) {
+            for (const index of [...remaining].sort((a, b) => a - b)) {
+                const name = nodeName(inputs.namePrefix, index);
+                outcome.reasons.push(
+                    `${name}: the server it replaces still runs jobs after ${inputs.drainTimeoutSeconds} s ` +
+                        "(workers.drainTimeout): its node is drained and the head-node service deletes it " +
+                        "once they end (`squeue -w " +
+                        name +
+                        "` on the head node; `systemctl status dynamic-cluster` if nothing happens). " +
+                        "Run `pulumi up` again then to boot its replacement",
+                );
+            }
+            return outcome;
+        }
+        await new Promise((resolve) =>
+            setTimeout(resolve, Math.min(nova.pollMs, Math.max(0, deadline - Date.now()))),
+        );
+    }
+    return outcome;
+}
+
+/**
+ * Brings the pool from `current` to the inputs (components/workerPoolPlan.ts `planPool`):
+ * broken servers deleted, retiring ones taken back, surplus ones handed over, missing indexes
+ * filled, then the rolling replacement of out-of-date servers. Returns the pool as Nova shows it
+ * afterwards and what went wrong.
+ */
 async function reconcile(
     nova: ComputeClient,
     inputs: WorkerPoolInputs,
     current: WorkerRecord[],
 ): Promise<{ servers: WorkerRecord[]; reasons: string[] }> {
-    let servers = current;
+    const generation = bootFingerprint(inputs);
+    const plan = planPool(current, inputs.count, generation);
+    const deadline = Date.now() + inputs.drainTimeoutSeconds * 1000;
+    const known = new Map(current.map((w) => [w.id, w]));
+    let resolved: Promise<ResolvedRefs> | undefined;
+    const refs = (): Promise<ResolvedRefs> => (resolved ??= resolveRefs(nova, inputs));
     const reasons: string[] = [];
-    // Servers that failed earlier are deleted first: they are useless and hold quota.
-    const broken = servers.filter((w) => w.status === "ERROR");
+
+    // Servers in ERROR run nothing and hold quota.
     await deleteServers(
         nova,
         inputs,
-        broken.map((w) => w.id),
+        plan.broken.map((w) => w.id),
     );
-    servers = servers.filter((w) => w.status !== "ERROR");
-
-    const refs = await resolveRefs(nova, inputs);
-    const generation = bootFingerprint(inputs);
-    const inRange = servers.filter((w) => w.index <= inputs.count);
-    for (const batch of planRollingReplace(inRange, generation, rollingBatchSize(inputs.count))) {
-        const outcome = await bootWorkers(
-            nova,
-            inputs,
-            refs,
-            batch.map((w) => w.index),
-        );
-        reasons.push(...outcome.reasons);
-        const replaced = new Set(outcome.booted.map((w) => w.index));
-        const old = batch.filter((w) => replaced.has(w.index));
-        await deleteServers(
-            nova,
-            inputs,
-            old.map((w) => w.id),
-        );
-        const oldIds = new Set(old.map((w) => w.id));
-        servers = [...servers.filter((w) => !oldIds.has(w.id)), ...outcome.booted];
-        if (outcome.reasons.length > 0) return { servers, reasons }; // stop rolling on failure
+    await retag(nova, inputs, plan.adopt, false);
+    await retag(nova, inputs, plan.handOver, true);
+    const filled = await fill(nova, inputs, refs, plan.missing, known, deadline);
+    reasons.push(...filled.reasons);
+    if (reasons.length === 0) {
+        for (const batch of rollingBatches(plan.stale, inputs.count)) {
+            await retag(nova, inputs, batch, true);
+            const replaced = await fill(
+                nova,
+                inputs,
+                refs,
+                batch.map((w) => w.index),
+                known,
+                deadline,
+            );
+            reasons.push(...replaced.reasons);
+            if (replaced.reasons.length > 0) break; // stop rolling on failure
+        }
     }
-
-    const plan = planScale(servers, inputs.count);
-    await handOver(
-        nova,
-        inputs,
-        plan.remove.map((w) => w.id),
-    );
-    const removed = new Set(plan.remove.map((w) => w.id));
-    servers = servers.filter((w) => !removed.has(w.id));
-    if (plan.create.length > 0) {
-        const outcome = await bootWorkers(nova, inputs, refs, plan.create);
-        servers = [...servers, ...outcome.booted];
-        reasons.push(...outcome.reasons);
-    }
-    return { servers, reasons };
+    return { servers: await observe(nova, inputs, [...known.values()]), reasons };
 }
 
 /** The provider. Exported for tests and for the gRPC-host test, which serializes it. */
@@ -417,12 +497,14 @@ export const workerPoolProvider: pulumi.dynamic.ResourceProvider = {
         const rolling = ROLLING_KEYS.some(
             (key) => JSON.stringify(olds[key]) !== JSON.stringify(news[key]),
         );
-        const other = (["count", "bootTimeoutSeconds", "maxConcurrency"] as const).some(
-            (key) => olds[key] !== news[key],
-        );
+        const other = (
+            ["count", "bootTimeoutSeconds", "drainTimeoutSeconds", "maxConcurrency"] as const
+        ).some((key) => olds[key] !== news[key]);
+        // A server still handed over (its replacement not booted yet) or one down: carry on.
+        const live = (olds.servers ?? []).filter((w) => !w.retiring);
         const unhealthy =
-            (olds.servers ?? []).some((w) => w.status !== "ACTIVE") ||
-            (olds.servers ?? []).length !== olds.count;
+            (olds.servers ?? []).some((w) => w.retiring || w.status !== "ACTIVE") ||
+            live.length !== olds.count;
         const stale = olds.providerVersion !== WORKER_POOL_PROVIDER_VERSION;
         return {
             changes: replaces.length > 0 || rolling || other || unhealthy || stale,
@@ -478,10 +560,10 @@ export const workerPoolProvider: pulumi.dynamic.ResourceProvider = {
     async delete(_id: string, props: WorkerPoolOutputs) {
         const inputs = inputsOf(props as unknown as Record<string, unknown>);
         const nova = novaClient();
-        const tagged = await nova.listServersByTags(poolTags(inputs));
+        const listed = await observe(nova, inputs, props.servers ?? []);
         const ids = new Set([
             ...(props.servers ?? []).map((w) => w.id),
-            ...tagged.map((s) => s.id),
+            ...listed.map((w) => w.id),
         ]);
         await deleteServers(
             nova,
@@ -519,6 +601,11 @@ export interface WorkerPoolArgs {
     userDataTemplate: pulumi.Input<string>;
     /** Deadline for servers to reach ACTIVE, seconds (default 600). */
     bootTimeoutSeconds?: pulumi.Input<number>;
+    /**
+     * How long an update waits for replaced or handed-over servers to be drained and deleted by
+     * the head-node service, seconds (default 3600).
+     */
+    drainTimeoutSeconds?: pulumi.Input<number>;
     /** Servers created at once (default 10). */
     maxConcurrency?: pulumi.Input<number>;
 }
@@ -543,6 +630,7 @@ export class WorkerPool extends pulumi.dynamic.Resource {
                 ...args,
                 availabilityZone: args.availabilityZone ?? "",
                 bootTimeoutSeconds: args.bootTimeoutSeconds ?? 600,
+                drainTimeoutSeconds: args.drainTimeoutSeconds ?? 3600,
                 maxConcurrency: args.maxConcurrency ?? 10,
                 servers: undefined,
                 providerVersion: undefined,

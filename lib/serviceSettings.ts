@@ -72,6 +72,8 @@ const programPart = z.object({
         config_dir: nonEmpty.default("/etc/salt"),
         /** The `salt-run` executable. */
         salt_run: nonEmpty.default("salt-run"),
+        /** The `salt` executable (the service publishes the worker highstates with it). */
+        salt: nonEmpty.default("salt"),
     }),
     listen: z.object({ local_api: listen, http: listen }),
     graphite: z.object({ host: nonEmpty, port, prefix: nonEmpty.default("dynamic_cluster") }),
@@ -194,6 +196,11 @@ const knobsPart = z.object({
      * scheduler's network is in another namespace or container.
      */
     scheduler_command_prefix: z.array(z.string()).default([]),
+    /**
+     * A command prefix for `salt` (it reaches the master's request port on the head's cluster
+     * address), e.g. `["nsenter", "--net=..."]` when that address is in another namespace.
+     */
+    salt_command_prefix: z.array(z.string()).default([]),
     tuning,
 });
 

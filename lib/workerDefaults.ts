@@ -10,6 +10,7 @@ export const WORKER_DEFAULTS = {
     max: 8,
     idleTimeout: 600,
     launchTimeout: 1200,
+    drainTimeout: 3600,
     namePrefix: "compute",
 } as const;
 

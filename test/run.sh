@@ -31,6 +31,8 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 # Debian tools: one line per step here, apt's output in the log (its end on failure).
 DC_TOOLS_LOG="${PWD}/${out}/tools.log" bash test/env/tools.sh
+# The system accounts the head's states and firewall rules name (salt, nginx, graphite).
+bash test/env/accounts.sh
 
 osbox_pid=""
 osbox_started_here=0

@@ -18,10 +18,13 @@
  *   the client sent) in every location that reaches the service, the Graphite login check
  *   (`/_auth`) included, and the service reads that header only on connections from the proxy's
  *   address (127.0.0.1); otherwise it takes the connection's own peer. `X-Forwarded-For` is never
- *   read (a client can put anything into it).
+ *   read (a client can put anything into it). On the head node only nginx's account can open a
+ *   connection to this port at all: the host firewall refuses every other local account's
+ *   (salt/dynamic_cluster/files/head/loopback-owners.rules.jinja), so a local user cannot charge
+ *   failed logins to the admin's address with a made-up X-Real-IP.
  * - per account: 20 failed logins for the dashboard's user name in a minute, from anywhere, block
  *   that account for the rest of it (other user names share one more entry), so rotating
- *   addresses (a local user can talk to 127.0.0.1:8080 with any X-Real-IP) gains nothing. An
+ *   addresses gains nothing. An
  *   address the user logged in from in the last 24 h is exempt from the account's block (not
  *   from its own), so an attack on the account does not lock its user out.
  * Locked means not checked: the right password is refused too until the minute is over. The

@@ -1,9 +1,15 @@
 /**
  * The minion-admission rule (the original system's step 4, made strict): a pending key is
- * accepted only for a minion ID this cluster generated for a worker that exists, that is still
- * within its launch deadline, that has no accepted key yet, and only if it is the first key
- * ever seen for that ID. Everything else is rejected (or ignored) with a reason that is logged.
- * Pure: the caller supplies what Nova, Salt and the service's memory say.
+ * accepted only for a minion ID this cluster generated for a worker that exists, that has no
+ * accepted key yet, and only if it is the first key ever seen for that ID; a burst worker's key
+ * only within its launch deadline. Everything else is rejected (or ignored) with a reason that
+ * is logged. Pure: the caller supplies what Nova, Salt and the service's memory say.
+ *
+ * Static workers have no deadline: their servers are Pulumi's, which issued the minion ID, and
+ * they stay for good, so their first key may come at any time: a worker whose minion was slow to
+ * start, or every static worker after the head node was replaced (a new master knows no key and
+ * the service's first-key memory is gone with the old head; the minions keep their keys and
+ * authenticate again within their re-auth interval). The first-key rule still holds for them.
  */
 import { isMinionId } from "../../lib/minionId";
 
@@ -23,7 +29,9 @@ export interface AdmissionCandidate {
     minionId: string;
     /** Launch time (service memory, else the server's creation time), ms. */
     launchedAt: number;
-    /** True while the worker is being deleted or has failed. */
+    /** The static floor's (no launch deadline) or the burst pool's. */
+    pool: "static" | "burst";
+    /** True while the worker is being deleted, has failed, or was handed over (retiring). */
     leaving: boolean;
 }
 
@@ -78,7 +86,7 @@ export function decideAuth(input: AuthInput): AuthDecision {
     if (candidate.leaving) {
         return { action: "reject", reason: `worker ${candidate.node} is being deleted` };
     }
-    if (input.now > candidate.launchedAt + input.launchTimeoutMs) {
+    if (candidate.pool === "burst" && input.now > candidate.launchedAt + input.launchTimeoutMs) {
         return {
             action: "reject",
             reason: `worker ${candidate.node} is past its launch deadline (${Math.round(input.launchTimeoutMs / 1000)} s)`,

@@ -17,6 +17,7 @@
  *   dropped and counted.
  * IDs that are not valid file names (`../../etc/evil`, spaces, quotes) are refused before any look-up.
  */
+import { Mutex } from "../../lib/concurrency";
 import { nodeNameOfMinionId } from "../../lib/minionId";
 import { metricComponent } from "../infra/carbon";
 import type { ServiceCore, ServiceDeps } from "../service";
@@ -24,12 +25,19 @@ import type { ServiceCore, ServiceDeps } from "../service";
 /** What the bridge works with besides the service core. */
 export type SaltBridgeDeps = Pick<ServiceDeps, "keys" | "jobs" | "store" | "log" | "metrics" | "scheduler">;
 import { type AdmissionCandidate, type AuthDecision, type AuthEvent, decideAuth } from "./auth";
+import type { WorkerRecord } from "../model";
 import { HIGHSTATE_FUNCTIONS, highstateVerdict, type HighstateVerdict } from "./jobs";
 import { isSafeMinionId, keyDigest, KeyError, normalizeKey } from "./keys";
-import { type SignedStats, verifySignedStats } from "./stats";
+import { collectorMetrics, type SignedStats, verifySignedStats } from "./stats";
 
 /** A look-up of one minion's highstate is made at most this often (ms). */
 const HIGHSTATE_CHECK_INTERVAL_MS = 5_000;
+
+/**
+ * A worker's highstate is started again on a minion start at most this often (ms): a restarted
+ * minion is configured again, a forged start event costs one highstate per worker per interval.
+ */
+export const HIGHSTATE_RESTART_INTERVAL_MS = 5 * 60_000;
 
 /** Handlers of the Salt events. */
 export class SaltBridge {
@@ -37,7 +45,24 @@ export class SaltBridge {
     droppedStats = 0;
     /** Newest stats time accepted per minion (replays are older). */
     private readonly lastStats = new Map<string, number>();
-    private overdueCheck?: Promise<void>;
+    /** The network interfaces each minion's stats were written for (at most MAX_INTERFACES). */
+    private readonly interfaces = new Map<string, Set<string>>();
+    /** Metrics refused since the start: not the collector's names, or too many interfaces. */
+    refusedMetrics = 0;
+    /** Highstates published since the start. */
+    highstatesStarted = 0;
+    /** Job-cache look-ups made since the start. */
+    jobLookups = 0;
+    /** Job-return hints for jobs the service did not start (or already decided on). */
+    ignoredJobHints = 0;
+    /** Highstates waiting to be published, by node (the newest minion ID of each). */
+    private readonly pendingStarts = new Map<string, string>();
+    /** One `salt --async` at a time. */
+    private readonly publishing = new Mutex();
+    /** Job IDs waiting to be looked up, each once. */
+    private readonly lookups = new Set<string>();
+    /** One job-cache look-up (`salt-run`) at a time. */
+    private readonly lookingUp = new Mutex();
 
     constructor(
         private readonly core: ServiceCore,
@@ -54,20 +79,29 @@ export class SaltBridge {
                 node: r.node,
                 minionId: r.minionId,
                 launchedAt: r.launchStartedAt,
+                pool: "burst",
                 leaving: r.deleteRequestedAt !== undefined || r.failedAt !== undefined,
             });
         }
         for (const s of this.core.currentObservation()?.servers ?? []) {
             if (!s.minionId || !s.node || seen.has(s.minionId)) continue;
-            if (!this.core.names.burst.includes(s.node) && !this.core.names.static.includes(s.node)) continue;
+            const pool = this.core.names.static.includes(s.node)
+                ? "static"
+                : this.core.names.burst.includes(s.node)
+                  ? "burst"
+                  : undefined;
+            // A server's pool tag must agree with its name's pool (lib/tags.ts, policy.ts).
+            if (!pool || s.pool !== pool) continue;
             if (nodeNameOfMinionId(s.minionId) !== s.node) continue;
             const r = this.core.findRecord(s.node);
             out.push({
                 node: s.node,
                 minionId: s.minionId,
                 launchedAt: s.createdAt,
+                pool,
                 leaving:
                     s.status === "ERROR" ||
+                    s.retiring === true ||
                     r?.deleteRequestedAt !== undefined ||
                     r?.failedAt !== undefined,
             });
@@ -175,8 +209,14 @@ export class SaltBridge {
         });
     }
 
-    /** `salt/minion/<id>/start`: the reactor queued the worker's highstate. */
-    async handleStart(minionId: string): Promise<{ node?: string }> {
+    /**
+     * `salt/minion/<id>/start`: a minion (re)started. Only for a worker whose key the master
+     * accepted does the service start its highstate itself, at most one at a time and at most
+     * once per {@link HIGHSTATE_RESTART_INTERVAL_MS} (the start reactor no longer runs it: an
+     * event's text never chooses a target, and a forged start costs at most that). Answers at
+     * once; the highstate is published in the background, one at a time.
+     */
+    async handleStart(minionId: string): Promise<{ node?: string; highstate?: "queued" | "running" | "recent" }> {
         const node = this.nodeOfMinion(minionId);
         if (!node || !isSafeMinionId(minionId)) {
             this.deps.log.warn({ minionId }, "start event from a minion that is not a worker");
@@ -189,99 +229,149 @@ export class SaltBridge {
             );
             return {};
         }
-        this.core.record(node).startedAt = this.core.now();
+        const r = this.core.record(node);
+        const now = this.core.now();
+        if (r.highstate?.minionId !== minionId) {
+            // Another server under this node's name (the floor's are replaced in place).
+            Object.assign(r, { configuredAt: undefined, configFailedAt: undefined, highstate: undefined });
+        }
+        r.startedAt = now;
+        const last = r.highstate;
+        const running =
+            last !== undefined &&
+            r.configuredAt === undefined &&
+            r.configFailedAt === undefined &&
+            now - last.requestedAt < this.core.settings.workers.launch_timeout * 1000;
+        if (running) return { node, highstate: "running" };
+        if (last !== undefined && now - last.requestedAt < HIGHSTATE_RESTART_INTERVAL_MS) {
+            this.deps.log.info({ node, minionId }, "start event: a highstate ran less than 5 minutes ago");
+            return { node, highstate: "recent" };
+        }
         this.core.event("info", `${node}: minion started, highstate queued`, node);
-        return { node };
+        this.queueHighstate(node, minionId);
+        return { node, highstate: "queued" };
+    }
+
+    /** Publishes the highstate of `node`'s minion `minionId`, after those queued before it. */
+    private queueHighstate(node: string, minionId: string): void {
+        const jobs = this.deps.jobs;
+        if (!jobs || this.pendingStarts.get(node) === minionId) return;
+        this.pendingStarts.set(node, minionId);
+        void this.publishing.run(async () => {
+            if (this.pendingStarts.get(node) !== minionId) return; // a newer minion took over
+            this.pendingStarts.delete(node);
+            const r = this.core.findRecord(node);
+            // The worker went away, or another server took the name, while this waited.
+            if (!r || this.nodeOfMinion(minionId) !== node) return;
+            try {
+                const jid = await jobs.startHighstate(minionId);
+                r.highstate = { minionId, jid, requestedAt: this.core.now() };
+                this.highstatesStarted++;
+                this.deps.log.info({ node, minionId, jid }, "highstate started");
+            } catch (err) {
+                this.core.fault("salt highstate", err);
+            }
+        });
+    }
+
+    /** The worker whose current highstate is job `jid`, if any. */
+    private recordOfJob(jid: string): WorkerRecord | undefined {
+        return this.core.workerRecords().find((r) => r.highstate?.jid === jid);
     }
 
     /**
-     * `salt/job/<jid>/ret/<id>` of a highstate: looks the job up in the master's cache and
-     * applies the authenticated return of every worker in it.
+     * `salt/job/<jid>/ret/<id>` of a state run: a hint that a highstate the service started may
+     * have returned. Only such a job is looked up (in the master's cache, later, one look-up at a
+     * time); any other job ID costs nothing, whoever sends it.
      */
-    async handleJobReturn(jid: string): Promise<{ nodes: string[] }> {
-        const jobs = this.deps.jobs;
-        if (!jobs) return { nodes: [] };
-        let job;
-        try {
-            job = await jobs.job(jid);
-        } catch (err) {
-            this.core.fault("salt jobs", err);
-            return { nodes: [] };
+    handleJobReturn(jid: string): { node?: string; lookup: boolean } {
+        const r = this.recordOfJob(jid);
+        if (!r || r.configuredAt !== undefined || r.configFailedAt !== undefined) {
+            this.ignoredJobHints++;
+            return { lookup: false };
         }
-        if (!job || !HIGHSTATE_FUNCTIONS.has(job.function)) return { nodes: [] };
-        const nodes: string[] = [];
-        for (const [minionId, ret] of job.results) {
-            const node = this.nodeOfMinion(minionId);
-            if (!node) continue;
-            await this.applyVerdict(node, minionId, highstateVerdict(ret), jid);
-            nodes.push(node);
-        }
-        return { nodes };
+        this.lookUp(jid);
+        return { node: r.node, lookup: true };
     }
 
     /**
      * A worker says its highstate ended (`dynamic-cluster/worker/ready|failed`): a hint to look
-     * for its newest highstate in the job cache.
+     * its current highstate up in the job cache.
      */
-    async handleWorkerOutcome(minionId: string): Promise<{ node?: string }> {
+    handleWorkerOutcome(minionId: string): { node?: string } {
         const node = this.nodeOfMinion(minionId);
         if (!node || !isSafeMinionId(minionId)) {
             this.deps.log.warn({ minionId }, "highstate outcome from a minion that is not a worker");
             return {};
         }
-        await this.checkHighstate(node, minionId);
+        const jid = this.core.findRecord(node)?.highstate?.jid;
+        if (jid) this.lookUp(jid);
         return { node };
     }
 
-    /** Looks up the newest highstate of `minionId` (rate-limited per worker). */
-    private async checkHighstate(node: string, minionId: string): Promise<void> {
-        const jobs = this.deps.jobs;
-        const r = this.core.record(node);
+    /** Queues a look-up of job `jid` (once while queued); look-ups run one at a time. */
+    private lookUp(jid: string): void {
+        if (!this.deps.jobs || this.lookups.has(jid)) return;
+        this.lookups.add(jid);
+        void this.lookingUp.run(async () => {
+            this.lookups.delete(jid);
+            await this.checkHighstate(jid);
+        });
+    }
+
+    /** Forgets what it kept per minion for minions no server has any more (after each round). */
+    forgetGone(live: ReadonlySet<string>): void {
+        for (const map of [this.lastStats, this.interfaces]) {
+            for (const id of map.keys()) if (!live.has(id)) map.delete(id);
+        }
+    }
+
+    /** Resolves once every highstate queued and every look-up queued so far is done (tests). */
+    async idle(): Promise<void> {
+        await this.publishing.run(async () => undefined);
+        await this.lookingUp.run(async () => undefined);
+    }
+
+    /** Reads job `jid` from the cache (at most every 5 s per worker) and applies its verdict. */
+    private async checkHighstate(jid: string): Promise<void> {
+        const r = this.recordOfJob(jid);
+        const hs = r?.highstate;
+        if (!r || !hs || r.configuredAt !== undefined || r.configFailedAt !== undefined) return;
         const now = this.core.now();
-        if (!jobs || (r.highstateCheckedAt !== undefined && now - r.highstateCheckedAt < HIGHSTATE_CHECK_INTERVAL_MS))
+        if (r.highstateCheckedAt !== undefined && now - r.highstateCheckedAt < HIGHSTATE_CHECK_INTERVAL_MS)
             return;
         r.highstateCheckedAt = now;
-        let jids: string[];
+        this.jobLookups++;
+        let job;
         try {
-            jids = await jobs.highstateJobs(minionId);
+            job = await this.deps.jobs!.job(jid);
         } catch (err) {
             this.core.fault("salt jobs", err);
             return;
         }
-        for (const jid of jids) {
-            const job = await jobs.job(jid).catch((err: unknown) => {
-                this.core.fault("salt jobs", err);
-                return undefined;
-            });
-            const ret = job?.results.get(minionId);
-            if (ret) {
-                await this.applyVerdict(node, minionId, highstateVerdict(ret), jid);
-                return;
-            }
-        }
+        const ret = job && HIGHSTATE_FUNCTIONS.has(job.function) ? job.results.get(hs.minionId) : undefined;
+        if (ret) await this.applyVerdict(r.node, hs.minionId, highstateVerdict(ret), jid);
     }
 
     /**
-     * Workers whose minion started but whose highstate result has not arrived for a while:
-     * looked up in the job cache (a lost job-return event must not leave a worker waiting out
-     * its launch deadline). Called after each round; one look-up runs at a time.
+     * Workers whose highstate the service started a while ago and whose outcome has not arrived:
+     * looked up in the job cache (a lost job-return event must not leave a worker waiting out its
+     * launch deadline). Called after each round.
      */
     checkOverdueHighstates(): void {
-        if (this.overdueCheck || !this.deps.jobs) return;
         const now = this.core.now();
-        const overdue = this.core.workerRecords().filter(
-            (r) =>
-                r.minionId &&
-                r.startedAt !== undefined &&
+        for (const r of this.core.workerRecords()) {
+            const hs = r.highstate;
+            if (
+                hs &&
                 r.configuredAt === undefined &&
                 r.configFailedAt === undefined &&
-                now - r.startedAt > 30_000 &&
-                (r.highstateCheckedAt === undefined || now - r.highstateCheckedAt > 30_000),
-        );
-        if (overdue.length === 0) return;
-        this.overdueCheck = (async () => {
-            for (const r of overdue) await this.checkHighstate(r.node, r.minionId!);
-        })().finally(() => (this.overdueCheck = undefined));
+                now - hs.requestedAt > 30_000 &&
+                (r.highstateCheckedAt === undefined || now - r.highstateCheckedAt > 30_000)
+            ) {
+                this.lookUp(hs.jid);
+            }
+        }
     }
 
     private async applyVerdict(
@@ -334,8 +424,18 @@ export class SaltBridge {
             return { node, written: 0 };
         }
         this.lastStats.set(stats.id, verified.time);
+        let interfaces = this.interfaces.get(stats.id);
+        if (!interfaces) this.interfaces.set(stats.id, (interfaces = new Set()));
+        const { accepted, refused } = collectorMetrics(verified.metrics, interfaces);
+        if (refused > 0) {
+            this.refusedMetrics += refused;
+            this.deps.log.warn(
+                { minionId: stats.id, refused },
+                "stats: metrics that are not the collector's refused (names outside dc_stats.py's, or too many interfaces)",
+            );
+        }
         let written = 0;
-        for (const [name, value] of Object.entries(verified.metrics)) {
+        for (const [name, value] of Object.entries(accepted)) {
             if (typeof value !== "number" || !Number.isFinite(value)) continue;
             const path = name.split(".").map(metricComponent).join(".");
             this.deps.metrics.send(`nodes.${metricComponent(node)}.${path}`, value, verified.time * 1000);

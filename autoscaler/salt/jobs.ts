@@ -1,6 +1,8 @@
 /**
- * Highstate outcomes from the Salt master's job cache, the only record of a worker's
- * configuration the service trusts. Events on the master's bus are claims: a minion can fire
+ * The worker highstates: started by the service itself (`salt --async -L <id> state.apply`,
+ * only for minions it admitted, so an event's text never chooses a target), and their outcomes
+ * read from the Salt master's job cache, the only record of a worker's configuration the service
+ * trusts. Events on the master's bus are claims: a minion can fire
  * batched events with any tag and any `id` (`event.send ... preload={"events": [...]}` is fired
  * by the master as is), so `dynamic-cluster/worker/ready`, `salt/job/<jid>/ret/<id>` and the
  * like only tell the service where to look. Job returns, in contrast, reach the cache through
@@ -79,24 +81,60 @@ export function highstateVerdict(ret: JobReturn): HighstateVerdict {
 /** Salt job IDs are timestamps: 20 digits. */
 export const JID_PATTERN = /^\d{20}$/;
 
-/** Reads jobs from the master's job cache with `salt-run`. */
-export class SaltJobs {
+/** How to run Salt's command-line tools against the master. */
+export interface SaltTools {
+    /** Runs `salt-run` (job cache look-ups: local, no master connection). */
+    run: CommandRunner;
+    /** The `salt-run` executable. */
+    saltRun: string;
     /**
-     * @param run runs commands (`salt-run` is run as the service's user, root on the head).
-     * @param saltRun the `salt-run` executable.
-     * @param configDir the master's configuration directory (`-c`).
+     * Runs `salt` (publishing a job: it reaches the master's request port on the head's cluster
+     * address), with the head's network.
      */
-    constructor(
-        private readonly run: CommandRunner,
-        private readonly saltRun: string,
-        private readonly configDir: string,
-    ) {}
+    publish: CommandRunner;
+    /** The `salt` executable. */
+    salt: string;
+    /** The master's configuration directory (`-c`). */
+    configDir: string;
+}
+
+/** Reads jobs from the master's job cache with `salt-run`, and starts worker highstates. */
+export class SaltJobs {
+    /** @param tools the Salt commands (run as the service's user, root on the head). */
+    constructor(private readonly tools: SaltTools) {}
 
     private async runner(args: string[]): Promise<unknown> {
-        const { stdout } = await this.run(this.saltRun, ["-c", this.configDir, "--out", "json", ...args], {
+        const { run, saltRun, configDir } = this.tools;
+        const { stdout } = await run(saltRun, ["-c", configDir, "--out", "json", ...args], {
             timeoutMs: 60_000,
         });
         return JSON.parse(stdout.trim() || "null");
+    }
+
+    /**
+     * Publishes the highstate to exactly one minion (a list target: no glob, no other minion),
+     * queued behind any state run in progress there, and returns its job ID at once.
+     * @throws Error when the ID is not a safe minion ID, or the master matched no minion (not
+     * connected, or its key not accepted).
+     */
+    async startHighstate(minionId: string): Promise<string> {
+        if (!/^[A-Za-z0-9._-]+$/.test(minionId)) {
+            throw new Error(`refusing to target ${JSON.stringify(minionId)}: not a minion ID`);
+        }
+        const { publish, salt, configDir } = this.tools;
+        const { stdout } = await publish(
+            salt,
+            ["-c", configDir, "--async", "-L", minionId, "state.apply", "queue=True"],
+            { timeoutMs: 60_000 },
+        );
+        const jid = /Executed command with job ID: (\d+)/.exec(stdout)?.[1];
+        if (!jid || !JID_PATTERN.test(jid)) {
+            throw new Error(
+                `the master published no highstate for ${minionId} (${stdout.trim() || "no output"}): ` +
+                    "the minion is not connected, or its key is not accepted",
+            );
+        }
+        return jid;
     }
 
     /** The job `jid`, or undefined when the cache has none. */
@@ -108,19 +146,5 @@ export class SaltJobs {
         } | null;
         if (!raw || typeof raw.Function !== "string") return undefined;
         return { jid, function: raw.Function, results: new Map(Object.entries(raw.Result ?? {})) };
-    }
-
-    /** IDs of the highstate jobs targeted at `minionId`, newest first. */
-    async highstateJobs(minionId: string): Promise<string[]> {
-        const found = (await this.runner([
-            "jobs.list_jobs",
-            `search_target=${minionId}`,
-        ])) as Record<string, { Function?: string; Target?: unknown }> | null;
-        return Object.entries(found ?? {})
-            .filter(([jid, job]) => JID_PATTERN.test(jid) && HIGHSTATE_FUNCTIONS.has(job.Function ?? ""))
-            .filter(([, job]) => job.Target === minionId)
-            .map(([jid]) => jid)
-            .sort()
-            .reverse();
     }
 }

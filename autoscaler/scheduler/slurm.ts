@@ -76,6 +76,7 @@ export function parseSinfoJson(text: string): Map<string, SchedulerNode> {
             reason: String(raw["reason"] ?? ""),
             cpus: Number(raw["cpus"] ?? 0),
             allocatedCpus: Number(raw["alloc_cpus"] ?? 0),
+            slurmdStartedAt: epochMs(raw["slurmd_start_time"]) || undefined,
         });
     }
     return nodes;

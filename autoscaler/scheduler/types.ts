@@ -36,6 +36,12 @@ export interface SchedulerNode {
     reason: string;
     cpus: number;
     allocatedCpus: number;
+    /**
+     * When the node's slurmd last started (registered), ms since the epoch; undefined when the
+     * scheduler does not say. A slurmd that started before a server was created is not that
+     * server's.
+     */
+    slurmdStartedAt?: number;
 }
 
 /** A job's state, scheduler-neutral. */

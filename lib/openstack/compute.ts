@@ -193,6 +193,18 @@ export class ComputeClient {
         await this.nova("PUT", `/servers/${encodeURIComponent(id)}/tags`, { tags });
     }
 
+    /**
+     * The last `lines` lines of a server's console log (`os-getConsoleOutput`), where cloud-init
+     * prints the SSH host key fingerprints. Only the workstation's providers call it (not the
+     * service: it is not in components/accessRules.ts).
+     */
+    async consoleOutput(id: string, lines = 2000): Promise<string> {
+        const json = (await this.nova("POST", `/servers/${encodeURIComponent(id)}/action`, {
+            "os-getConsoleOutput": { length: lines },
+        })) as { output?: string };
+        return json.output ?? "";
+    }
+
     /** One server, or undefined when Nova no longer knows it. */
     async getServer(id: string): Promise<Server | undefined> {
         try {

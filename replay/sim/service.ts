@@ -237,6 +237,7 @@ export class SimService {
                 this.record(action.node).unreachableSince = action.since;
                 return;
             case "drain":
+            case "undrain":
             case "set-address":
             case "remove-keys":
             case "forget-first-keys":

@@ -1,7 +1,7 @@
-{#- salt/job/<jid>/ret/<id>: a minion returned a job. Only state runs matter (the highstate the
-    start reactor queues, or one run by hand): the service gets the job's ID as a hint and reads
-    the result from the master's job cache itself, so nothing of the return travels here. Every
-    other job's return is ignored. #}
+{#- salt/job/<jid>/ret/<id>: a minion returned a job. Only state runs matter: the service gets the
+    job's ID as a hint and, when it is a highstate the service started itself, reads the result
+    from the master's job cache (one look-up at a time); any other job ID costs it nothing. Every
+    other job's return is ignored here. #}
 {%- if data.get('fun') in ('state.apply', 'state.highstate') and data.get('id') and data.get('jid') %}
 dynamic-cluster-reactor-job-return-forward:
   runner.dc_forward.post:

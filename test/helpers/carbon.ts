@@ -52,7 +52,7 @@ export class CarbonCache {
         if (!conf || !schemas) throw new Error("the head highstate renders no carbon files");
         for (const sub of ["conf", "whisper", "log", "run"])
             fs.mkdirSync(path.join(dir, sub), { recursive: true });
-        const [line, pickle, query] = [await freePort(), await freePort(), await freePort()];
+        const [line, query] = [await freePort(), await freePort()];
         const text = setConfigKeys(
             conf,
             {
@@ -62,7 +62,6 @@ export class CarbonCache {
                 PID_DIR: `${dir}/run/`,
                 USER: "", // the tests run as root; on the head node carbon runs as graphite
                 LINE_RECEIVER_PORT: String(line),
-                PICKLE_RECEIVER_PORT: String(pickle),
                 CACHE_QUERY_PORT: String(query),
             },
             { separator: " = ", file: "the generated carbon.conf" },

@@ -8,6 +8,7 @@ import type { Registration } from "./program";
 /** Type tokens of the project's dynamic resources (`pulumi-nodejs:dynamic/<module>:<type>`). */
 export const REMOTE_COMMAND = "pulumi-nodejs:dynamic/dynamic-cluster:RemoteCommand";
 export const REMOTE_COPY = "pulumi-nodejs:dynamic/dynamic-cluster:RemoteCopy";
+export const SSH_HOST_KEY = "pulumi-nodejs:dynamic/dynamic-cluster:SshHostKey";
 export const WORKER_POOL = "pulumi-nodejs:dynamic/dynamic-cluster:WorkerPool";
 export const BURST_SWEEP = "pulumi-nodejs:dynamic/dynamic-cluster:BurstSweep";
 
@@ -32,6 +33,7 @@ export const COMMON_RESOURCES: ReadonlyArray<[string, string]> = [
     ["openstack:networking/port:Port", "dc-head-port"],
     ["openstack:compute/instance:Instance", "dc-head-server"],
     ["openstack:compute/volumeAttach:VolumeAttach", "dc-head-data-attach"],
+    [SSH_HOST_KEY, "dc-provisioner-host-key"],
     [REMOTE_COMMAND, "dc-provisioner-wait-for-cloud-init"],
     [REMOTE_COPY, "dc-provisioner-copy-salt-tree"],
     [REMOTE_COPY, "dc-provisioner-copy-service"],
@@ -85,33 +87,39 @@ export interface ExpectedRule {
 const HEAD = "dc-network-head-id";
 const WORKER = "dc-network-worker-id";
 
-/** The complete rule set for a scheduler and users' CIDR. */
-export function expectedRules(
-    scheduler: "slurm" | "torque",
-    cidr: string,
-    ethertype: "IPv4" | "IPv6" = "IPv4",
-): ExpectedRule[] {
+/**
+ * The complete rule set for a scheduler and the users' ranges: the first range's rules keep the
+ * plain names, the others are numbered from 2.
+ */
+export function expectedRules(scheduler: "slurm" | "torque", cidrs: string[]): ExpectedRule[] {
+    const users: ExpectedRule[] = cidrs.flatMap((cidr, i) => {
+        const n = i === 0 ? "" : `-${i + 1}`;
+        const ethertype = cidr.includes(":") ? ("IPv6" as const) : ("IPv4" as const);
+        return [
+            {
+                name: `dc-network-head-ssh-from-users${n}`,
+                securityGroupId: HEAD,
+                direction: "ingress",
+                ethertype,
+                protocol: "tcp",
+                portRangeMin: 22,
+                portRangeMax: 22,
+                remoteIpPrefix: cidr,
+            },
+            {
+                name: `dc-network-head-https-from-users${n}`,
+                securityGroupId: HEAD,
+                direction: "ingress",
+                ethertype,
+                protocol: "tcp",
+                portRangeMin: 443,
+                portRangeMax: 443,
+                remoteIpPrefix: cidr,
+            },
+        ];
+    });
     const common: ExpectedRule[] = [
-        {
-            name: "dc-network-head-ssh-from-users",
-            securityGroupId: HEAD,
-            direction: "ingress",
-            ethertype,
-            protocol: "tcp",
-            portRangeMin: 22,
-            portRangeMax: 22,
-            remoteIpPrefix: cidr,
-        },
-        {
-            name: "dc-network-head-https-from-users",
-            securityGroupId: HEAD,
-            direction: "ingress",
-            ethertype,
-            protocol: "tcp",
-            portRangeMin: 443,
-            portRangeMax: 443,
-            remoteIpPrefix: cidr,
-        },
+        ...users,
         {
             name: "dc-network-head-salt-from-workers",
             securityGroupId: HEAD,

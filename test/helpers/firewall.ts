@@ -107,3 +107,80 @@ export function loadRules(ipv4: string, ipv6: string, workerSet: string): Loaded
         fs.rmSync(dir, { recursive: true, force: true });
     }
 }
+
+/** Whether each account could connect to each loopback port once the rules are loaded. */
+export interface LoopbackReach {
+    /** Exit status of the whole run: 0 when the rules loaded and every probe ran. */
+    status: number | null;
+    output: string;
+    /** `port user address` (127.0.0.1 or ::1) -> true (connected) or false (refused). */
+    reach: Map<string, boolean>;
+}
+
+/**
+ * Loads both rules files in a network namespace of its own (loopback up), listens on `ports` of
+ * 127.0.0.1 and ::1 there (socat), and tries to connect to each port, over IPv4 and IPv6, as each
+ * of `users` (setpriv, with only the user's own groups): the kernel's owner match decides, as on
+ * the head node. The namespace and its listeners end with the run.
+ */
+export function loopbackReach(
+    ipv4: string,
+    ipv6: string,
+    workerSet: string,
+    ports: readonly number[],
+    users: readonly string[],
+): LoopbackReach {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dc-loopback-"));
+    try {
+        fs.writeFileSync(path.join(dir, "iptables"), ipv4);
+        fs.writeFileSync(path.join(dir, "ip6tables"), ipv6);
+        const script = [
+            "set -e",
+            "ip link set lo up",
+            'ipset create "$1" hash:ip family inet',
+            'iptables-restore "$2"',
+            'ip6tables-restore "$3"',
+            "shift 3",
+            'ports="$1"; users="$2"',
+            "for p in $ports; do",
+            '  socat "TCP4-LISTEN:$p,bind=127.0.0.1,fork,reuseaddr" SYSTEM:true &',
+            '  socat "TCP6-LISTEN:$p,bind=[::1],fork,reuseaddr" SYSTEM:true &',
+            "done",
+            // Every listener up (both families), seen with ss: a probe connection could be refused.
+            'for p in $ports; do for i in $(seq 200); do [ "$(ss -Hltn "sport = :$p" | wc -l)" -ge 2 ] && break; sleep 0.05; done; done',
+            "for p in $ports; do for u in $users; do for a in 127.0.0.1 ::1; do",
+            '  if setpriv --reuid="$u" --regid="$u" --init-groups timeout 5 bash -c "exec 3<>/dev/tcp/$a/$p" 2>/dev/null; then r=ok; else r=refused; fi',
+            '  echo "reach $p $u $a $r"',
+            "done; done; done",
+            "kill $(jobs -p) 2>/dev/null || true",
+        ].join("\n");
+        const result = spawnSync(
+            "unshare",
+            [
+                "--net",
+                "bash",
+                "-c",
+                script,
+                "bash",
+                workerSet,
+                path.join(dir, "iptables"),
+                path.join(dir, "ip6tables"),
+                ports.join(" "),
+                users.join(" "),
+            ],
+            { encoding: "utf8", timeout: 120_000 },
+        );
+        const reach = new Map<string, boolean>();
+        for (const line of result.stdout.split("\n")) {
+            const m = /^reach (\d+) (\S+) (\S+) (ok|refused)$/.exec(line);
+            if (m) reach.set(`${m[1]} ${m[2]} ${m[3]}`, m[4] === "ok");
+        }
+        return {
+            status: result.status,
+            output: `${result.stdout}${result.stderr}${result.error ? String(result.error) : ""}`,
+            reach,
+        };
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}

@@ -21,6 +21,9 @@ export const LOCAL_SETTINGS = "/opt/graphite/webapp/graphite/local_settings.py";
 const GRAPHITE_USER = "_graphite";
 
 /** A running graphite-web. */
+/** gunicorn's access log line: the path and the two credential headers (`-` when absent). */
+const ACCESS_LOG_FORMAT = "%(U)s authorization=%({authorization}i)s cookie=%({cookie}i)s";
+
 export class GraphiteWeb {
     private constructor(
         readonly dir: string,
@@ -81,7 +84,10 @@ export class GraphiteWeb {
             `setpriv --reuid=${GRAPHITE_USER} --regid=${GRAPHITE_USER} --init-groups ` +
                 "django-admin migrate --settings=graphite.settings --noinput",
             `exec setpriv --reuid=${GRAPHITE_USER} --regid=${GRAPHITE_USER} --init-groups ` +
-                `gunicorn --bind 127.0.0.1:${String(port)} --workers 2 graphite.wsgi:application`,
+                `gunicorn --bind 127.0.0.1:${String(port)} --workers 2 ` +
+                // The unit's command, plus an access log of what reached it (accessLog()).
+                `--access-logfile ${path.join(storage, "log", "access.log")} ` +
+                `--access-logformat '${ACCESS_LOG_FORMAT}' graphite.wsgi:application`,
         ].join("\n");
         const child = spawn("sh", ["-c", script], {
             stdio: ["ignore", log, log],
@@ -117,6 +123,16 @@ export class GraphiteWeb {
             { timeoutMs: 60_000, intervalMs: 200 },
         );
         return web;
+    }
+
+    /**
+     * What reached graphite-web, one line per request: `<path> authorization=<header>
+     * cookie=<header>` (`-` for a header that did not arrive).
+     */
+    accessLog(): string[] {
+        const file = path.join(this.dir, "storage", "log", "access.log");
+        if (!fs.existsSync(file)) return [];
+        return fs.readFileSync(file, "utf8").split("\n").filter(Boolean);
     }
 
     /** Stops gunicorn and waits for it to exit. */

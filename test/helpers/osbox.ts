@@ -123,6 +123,7 @@ export function testPoolInputs(
             "utf8",
         ),
         bootTimeoutSeconds: 120,
+        drainTimeoutSeconds: 60,
         maxConcurrency: 10,
         ...overrides,
     };

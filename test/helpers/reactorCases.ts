@@ -97,7 +97,7 @@ export const REACTOR_CASES: ReactorCase[] = [
         },
     },
     {
-        name: "start: a worker's start is forwarded and its highstate queued",
+        name: "start: a worker's start is forwarded, and nothing is targeted (the service starts the highstate)",
         file: "reactor/start.sls",
         tag: `salt/minion/${MINION}/start`,
         data: {
@@ -113,9 +113,18 @@ export const REACTOR_CASES: ReactorCase[] = [
                 path: "/salt/start",
                 body: { id: MINION },
             },
-            "dynamic-cluster-reactor-start-highstate": {
-                call: "local.state.apply",
-                args: { tgt: MINION, kwarg: { queue: true } },
+        },
+    },
+    {
+        name: "start: a forged start in the name of every minion ('*') is forwarded as a claim, never run",
+        file: "reactor/start.sls",
+        tag: "salt/minion/*/start",
+        data: { id: "*", data: "Minion started" },
+        expect: {
+            "dynamic-cluster-reactor-start-forward": {
+                call: FORWARD,
+                path: "/salt/start",
+                body: { id: "*" },
             },
         },
     },

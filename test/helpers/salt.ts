@@ -76,7 +76,7 @@ const RENDER_BASE = { keyName: "hpc-key", allowedCidr: "203.0.113.0/24", network
  * The configs the Salt tree is rendered for (test/unit/salt-tree.test.ts with the emulation,
  * test/integration/salt-real-render.test.ts with Salt itself); together they reach every file of
  * the tree: Slurm with a floor, a burst pool and a user with a key; no floor and no users; a
- * floor only (min = max); an IPv6 users' network (allowedCidr); Torque (which the loader refuses
+ * floor only (min = max); users' networks of both families (allowedCidr); Torque (which the loader refuses
  * for now, so it is set after it).
  */
 export const RENDER_CONFIGS: Record<string, ClusterConfig> = {
@@ -91,7 +91,10 @@ export const RENDER_CONFIGS: Record<string, ClusterConfig> = {
         workers: { min: 0, max: 4 },
     }),
     "slurm, floor only (min = max)": configFrom({ ...RENDER_BASE, workers: { min: 3, max: 3 } }),
-    "slurm, IPv6 users' network": configFrom({ ...RENDER_BASE, allowedCidr: "2001:db8:42::/48" }),
+    "slurm, IPv4 and IPv6 users' networks": configFrom({
+        ...RENDER_BASE,
+        allowedCidr: "198.51.100.0/24,2001:db8:42::/48",
+    }),
     // The loader refuses Torque until it works end to end (config.test.ts); its Salt states stay
     // in the tree and are rendered here from an otherwise valid config.
     torque: { ...configFrom(RENDER_BASE), scheduler: "torque" },
@@ -182,9 +185,9 @@ export function renderHighstate(
 
 /**
  * Renders the highstate of `role` for `config` with the pillar's users' networks set to `cidrs`,
- * split by family by the program's own function (components/pillar.ts): the loader takes one
- * range (`allowedCidr`), the pillar and the firewall templates take a list per address family, so
- * this is how the templates are shown to handle both families, and several ranges, at once.
+ * split by family by the program's own function (components/pillar.ts): the pillar and the
+ * firewall templates take a list per address family; this shows the templates handle lists the
+ * loader never produces (IPv6 only: it requires an IPv4 range).
  */
 export function renderHighstateWithUsersCidrs(
     config: ClusterConfig,

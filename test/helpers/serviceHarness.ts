@@ -134,6 +134,8 @@ function hostSettings(head: Highstate, at: HostPlaces): HeadSettings {
         },
         scheduler_env: { SLURM_CONF: at.slurmConf },
         scheduler_command_prefix: IN_HEAD,
+        // `salt` reaches the master's request port on the head's address, in its namespace.
+        salt_command_prefix: IN_HEAD,
         graphite: {
             ...(settings["graphite"] as Record<string, unknown>),
             host: "127.0.0.1",
@@ -154,6 +156,7 @@ function hostSettings(head: Highstate, at: HostPlaces): HeadSettings {
         pki_dir: path.join(at.masterDir, "etc", "salt", "pki", "master"),
         config_dir: path.join(at.masterDir, "etc", "salt"),
         salt_run: path.join(saltVenv(), "bin", "salt-run"),
+        salt: path.join(saltVenv(), "bin", "salt"),
     });
     (settings["workers"] as Record<string, unknown>)["launch_timeout"] = at.launchTimeout;
     return settings;
@@ -442,6 +445,7 @@ export class ServiceHarness {
                     "utf8",
                 ),
                 bootTimeoutSeconds: 300,
+                drainTimeoutSeconds: 600,
                 maxConcurrency: 4,
             };
             try {
@@ -498,6 +502,22 @@ export class ServiceHarness {
             this.floorPool.outs = updated.outs as WorkerPoolOutputs;
         }
         return { slurmRestarted, serviceRestarted };
+    }
+
+    /**
+     * What `pulumi up` does to the floor when its boot settings change (a new image, flavor, key,
+     * user-data, ...): the real WorkerPool provider's update with `changes` (set by start when
+     * options.floor > 0). Resolves with the pool's outputs; rejects like the provider.
+     */
+    async updateFloor(changes: Partial<WorkerPoolInputs>): Promise<WorkerPoolOutputs> {
+        const pool = this.floorPool;
+        if (!pool) throw new Error("this harness has no floor (options.floor)");
+        const updated = await workerPoolProvider.update!(pool.id, pool.outs, {
+            ...pool.outs,
+            ...changes,
+        } as unknown as Record<string, unknown>);
+        pool.outs = updated.outs as WorkerPoolOutputs;
+        return pool.outs;
     }
 
     /** Starts (or restarts) the service process and waits until it has observed the cluster. */
@@ -653,10 +673,17 @@ export class ServiceHarness {
     }
 
     /**
-     * Stops everything; deletes what the cluster left in Nova and returns how many there were.
+     * Stops everything (the floor deleted by its WorkerPool, as `pulumi destroy` does); deletes
+     * what else the cluster left in Nova and returns how many there were.
      * The harness directory is removed when nothing was left (see DC_KEEP_TEST_DIRS).
      */
     async stop(): Promise<number> {
+        // The floor goes as `pulumi destroy` removes it: the WorkerPool deletes its servers.
+        if (this.floorPool) {
+            await workerPoolProvider.delete!(this.floorPool.id, this.floorPool.outs).catch(
+                () => undefined,
+            );
+        }
         await this.killService("SIGTERM").catch(() => undefined);
         await this.hosts.stop();
         await this.master.stop().catch(() => undefined);

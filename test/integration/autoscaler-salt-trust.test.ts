@@ -5,12 +5,17 @@
  * its authentication with the forger's own key, its start, its "ready", and stats signed with the
  * forger's key. The service decides only on what the master verified (the pending key file, the
  * job cache, the accepted key), so none of it counts and the genuine worker is not locked out.
- * A highstate that does not render fails its worker at once, from the job cache. And a broken
+ * Forged starts (`*` among them) and floods of job-return hints cost at most one highstate per
+ * worker and no job-cache look-up: the service starts highstates itself, by list target, and
+ * looks up only the jobs it started. A highstate that does not render fails its worker at once,
+ * from the job cache. And a broken
  * path to the service does not fail silently: the master logs the failed forward at WARNING and
  * the service reports the silent worker with the likely causes.
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { sign } from "node:crypto";
+import { promisify } from "node:util";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
@@ -24,6 +29,7 @@ interface Status {
 type Workers = { workers: Array<{ node: string; phase: string; note?: string }> };
 type Events = { events: Array<{ message: string; node?: string; at: number }> };
 
+const execFileAsync = promisify(execFile);
 const status = async (h: ServiceHarness) => (await h.api("GET", "/status")) as Status;
 const events = async (h: ServiceHarness) => ((await h.api("GET", "/events")) as Events).events;
 
@@ -183,6 +189,68 @@ describe("autoscaler: Salt events are claims; the service trusts only what the m
         );
         const values = (await h.carbon.fetch(`${prefix}.${victim.node}.load.1m`)) ?? [];
         assert.ok(!values.some(([, v]) => v === 42.5), "no forged value under the victim's node");
+    });
+
+    it("forged starts ('*', a worker's) and a flood of job-return hints cost at most one highstate per worker and no look-up", async () => {
+        const h = harness();
+        const victim = [...h.hosts.hosts.values()].find(
+            (x) => x.node === "compute-dy-2" && x.state === "configured",
+        )!;
+        const before = (await status(h)).salt as unknown as Record<string, number>;
+        const jid = (i: number) => `2026120600000000${String(i).padStart(4, "0")}`;
+        await forge(h, forger, [
+            { tag: "salt/minion/*/start", data: { id: "*" } },
+            ...Array.from({ length: 10 }, () => ({
+                tag: `salt/minion/${victim.minionId}/start`,
+                data: { id: victim.minionId },
+            })),
+            ...Array.from({ length: 100 }, (_, i) => ({
+                tag: `salt/job/${jid(i)}/ret/${victim.minionId}`,
+                data: { id: victim.minionId, jid: jid(i), fun: "state.apply", return: {} },
+            })),
+        ]);
+        const after = await waitFor(
+            "the service to take the 100 job-return hints",
+            async () => {
+                const now = (await status(h)).salt as unknown as Record<string, number>;
+                return now["ignoredJobHints"]! >= before["ignoredJobHints"]! + 100
+                    ? now
+                    : undefined;
+            },
+            { timeoutMs: 90_000, intervalMs: 500 },
+        );
+        // The victim's own highstate may be due again (once in five minutes), never ten.
+        assert.ok(
+            after["highstatesStarted"]! - before["highstatesStarted"]! <= 1,
+            JSON.stringify(after),
+        );
+        assert.ok(after["jobLookups"]! - before["jobLookups"]! <= 1, JSON.stringify(after));
+        // Nothing was ever published to '*' or to a target an event chose: every state run in
+        // the master's job cache went to exactly one minion, by list.
+        const { stdout } = await execFileAsync(
+            h.master.saltRun,
+            [
+                "-c",
+                h.master.configDir,
+                "--out",
+                "json",
+                "jobs.list_jobs",
+                "search_function=state.apply",
+            ],
+            { encoding: "utf8" },
+        );
+        const published = JSON.parse(stdout) as Record<
+            string,
+            { Target: unknown; "Target-type": string }
+        >;
+        assert.ok(Object.keys(published).length > 0);
+        for (const [id, job] of Object.entries(published)) {
+            assert.equal(job["Target-type"], "list", `${id}: ${JSON.stringify(job)}`);
+            assert.ok(
+                Array.isArray(job.Target) && job.Target.length === 1 && job.Target[0] !== "*",
+                `${id}: ${JSON.stringify(job.Target)}`,
+            );
+        }
     });
 
     it("an admin's delete removes the idle workers the suite kept", async () => {

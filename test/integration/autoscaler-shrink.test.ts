@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { REASONS } from "../../autoscaler/policy";
-import { clusterTag } from "../../lib/tags";
+import { clusterTag, RETIRING_TAG } from "../../lib/tags";
 import { ServiceHarness } from "../helpers/serviceHarness";
 import { waitFor } from "../helpers/waitFor";
 
@@ -121,7 +121,7 @@ describe("autoscaler: lowering workers.min under a running job", () => {
             (s) => s.name === node,
         );
         assert.ok(server, "the WorkerPool deleted no server");
-        assert.ok(server.tags.includes("dc-pool-burst"), "handed to the service");
+        assert.ok(server.tags.includes(RETIRING_TAG), "handed to the service");
         await waitFor(
             "the floor node to be drained with the reason, its job still running",
             async () => {

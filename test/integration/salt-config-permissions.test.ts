@@ -35,7 +35,7 @@
  * directory and the files, and `setpriv --reuid=<user> --regid=<user> --init-groups cat` (and
  * `ls`) as `salt` and `slurm`. The namespaces end with their commands, the temp dir is removed
  * after the tests. Users: `slurm` comes with Debian's slurm packages (test/env/packages),
- * `salt` from test/env/salt/users.sh (run by install.sh), as Salt's Rocky packages create it.
+ * `salt` from test/env/accounts.sh (run by test/run.sh), as Salt's Rocky packages create it.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -215,7 +215,7 @@ describe("real Salt applies the head's /etc/dynamic-cluster states: who reads wh
         for (const user of ["salt", "slurm"]) {
             assert.ok(
                 userExists(user),
-                `no user ${user} on this machine (bash test/env/salt/users.sh creates salt; ` +
+                `no user ${user} on this machine (bash test/env/accounts.sh creates salt; ` +
                     "bash test/env/tools.sh installs Debian's slurm packages)",
             );
         }

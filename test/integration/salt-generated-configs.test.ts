@@ -22,7 +22,7 @@ import { buildPublicApi } from "../../autoscaler/api/public";
 import type { DynamicClusterService } from "../../autoscaler/service";
 import { setConfigKeys } from "../helpers/configText";
 import { CarbonCache } from "../helpers/carbon";
-import { loadRules, restoreTest } from "../helpers/firewall";
+import { loadRules, loopbackReach, restoreTest } from "../helpers/firewall";
 import { GraphiteWeb } from "../helpers/graphiteWeb";
 import { NginxProxy, selfSignedCertificate } from "../helpers/nginxProxy";
 import {
@@ -479,6 +479,34 @@ describe("generated nginx configuration in front of the service's public API", (
         );
     });
 
+    it("graphite-web never receives the dashboard's credentials: nginx strips Authorization and the session cookie", async () => {
+        const from = "127.0.0.9";
+        const login = await viaProxy("/api/v1/login", {
+            from,
+            method: "POST",
+            json: { username: LOGIN.username, password: LOGIN.password },
+        });
+        const cookie = String(login.headers["set-cookie"]?.[0]).split(";")[0]!;
+        const marker = `/graphite/metrics/find?query=credentials-check-${Date.now()}`;
+        const basic = await viaProxy(marker, { from, password: LOGIN.password });
+        assert.equal(basic.status, 200, basic.body);
+        const session = await viaProxy(marker, { from, headers: { cookie } });
+        assert.equal(session.status, 200, session.body);
+        const lines = await waitFor(
+            "graphite-web's access log to show both requests",
+            () => {
+                const seen = graphite
+                    .accessLog()
+                    .filter((l) => l.startsWith("/graphite/metrics/find"));
+                return seen.length >= 2 ? seen : undefined;
+            },
+            { timeoutMs: 10_000, intervalMs: 100 },
+        );
+        for (const line of lines) {
+            assert.match(line, / authorization=- cookie=-$/, `graphite-web received: ${line}`);
+        }
+    });
+
     it("the live view streams through the proxy as it happens (nginx does not buffer it), behind the login", async () => {
         const from = "127.0.0.8";
         const login = await viaProxy("/api/v1/login", {
@@ -567,15 +595,19 @@ describe("generated host firewall, IPv4 and IPv6", () => {
     const cases: Array<[string, () => Highstate, string[], string[]]> = [
         ["an IPv4 users' network (allowedCidr)", () => head, [IPV4], []],
         [
-            "an IPv6 users' network (allowedCidr)",
-            () => renderHighstate(configFrom({ ...CONFIG_VALUES, allowedCidr: IPV6 }), "head"),
-            [],
+            "users' networks of both families (allowedCidr)",
+            () =>
+                renderHighstate(
+                    configFrom({ ...CONFIG_VALUES, allowedCidr: `${IPV4},${IPV6}` }),
+                    "head",
+                ),
+            [IPV4],
             [IPV6],
         ],
         [
-            "users' networks of both families (the pillar's lists)",
-            () => renderHighstateWithUsersCidrs(CONFIG, "head", [IPV4, IPV6]),
-            [IPV4],
+            "IPv6 users' networks only (the pillar's lists; the loader requires an IPv4 range)",
+            () => renderHighstateWithUsersCidrs(CONFIG, "head", [IPV6]),
+            [],
             [IPV6],
         ],
     ];
@@ -618,6 +650,41 @@ describe("generated host firewall, IPv4 and IPv6", () => {
             }
         });
     }
+
+    it("the kernel lets each loopback port be reached by the accounts that use it only", () => {
+        // carbon's line receiver, carbon's cache query port, graphite-web, the service's public
+        // API, the service's local API (components/ports.ts), as the rules name them.
+        const ports = [2003, 7002, 8090, 8080, 8081];
+        // `nobody` stands for any other local account, a cluster user on the head above all.
+        const users = ["root", "nginx", "graphite", "salt", "slurm", "nobody"];
+        const allowed: Record<number, string[]> = {
+            2003: ["root"],
+            7002: ["graphite"],
+            8090: ["nginx"],
+            8080: ["nginx"],
+            8081: ["root", "salt", "slurm"],
+        };
+        const result = loopbackReach(
+            file("/etc/sysconfig/iptables"),
+            file("/etc/sysconfig/ip6tables"),
+            WORKER_SET,
+            ports,
+            users,
+        );
+        assert.equal(result.status, 0, result.output);
+        const seen: Record<string, boolean> = {};
+        const want: Record<string, boolean> = {};
+        for (const port of ports) {
+            for (const user of users) {
+                for (const address of ["127.0.0.1", "::1"]) {
+                    const key = `${port} ${user} ${address}`;
+                    seen[key] = result.reach.get(key) ?? false;
+                    want[key] = allowed[port]!.includes(user);
+                }
+            }
+        }
+        assert.deepEqual(seen, want, result.output);
+    });
 
     it("and the same check rejects an IPv6 range in the IPv4 file (the check can fail)", () => {
         const rules = file("/etc/sysconfig/iptables");

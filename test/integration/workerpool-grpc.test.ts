@@ -183,16 +183,19 @@ describe("WorkerPool through the real dynamic-provider gRPC host", () => {
         request.setNews(S(inputs({ count: 1 })));
         outs = (await call("update", request)).getProperties().toJavaScript();
         assert.deepEqual(
-            outs["servers"].map((s: any) => s.name),
-            ["compute-st-1"],
+            outs["servers"].map((s: any) => [s.name, s.retiring ?? false]),
+            [
+                ["compute-st-1", false],
+                ["compute-st-2", true],
+            ],
         );
-        // compute-st-2 is handed to the head-node service (burst pool's tags), not deleted; the
+        // compute-st-2 is handed to the head-node service (tag dc-retiring), not deleted; the
         // test then deletes it as the service would once it is idle.
         const handed = (await nova.listServersByTags([`dc-cluster-${clusterId}`])).filter(
             (s) => s.name !== "compute-st-1",
         );
         assert.deepEqual(
-            handed.map((s) => [s.name, s.tags.includes("dc-pool-burst")]),
+            handed.map((s) => [s.name, s.tags.includes("dc-retiring")]),
             [["compute-st-2", true]],
         );
         await Promise.all(handed.map((s) => nova.deleteServer(s.id)));

@@ -5,7 +5,7 @@
  * that expires. Every test runs on its own cluster tag and proves nothing is left behind.
  */
 import assert from "node:assert/strict";
-import { workerTags } from "../../lib/tags";
+import { RETIRING_TAG, retiringWorkerTags, workerTags } from "../../lib/tags";
 import { after, before, describe, it } from "node:test";
 import {
     workerPoolProvider,
@@ -47,6 +47,49 @@ async function sweep(clusterId: string): Promise<number> {
         Date.now() + 120_000,
     );
     return left.length;
+}
+
+const liveIds = (outs: WorkerPoolOutputs): string[] =>
+    outs.servers.filter((s) => !s.retiring).map((s) => s.id);
+const retiringIds = (outs: WorkerPoolOutputs): string[] =>
+    outs.servers
+        .filter((s) => s.retiring)
+        .map((s) => s.id)
+        .sort();
+
+/**
+ * The head-node service's part in a replacement, played by the test (the service itself does it
+ * in test/integration/autoscaler-ownership.test.ts): every server the pool hands over (tag
+ * dc-retiring) is deleted, and every listing is checked for two servers under one name.
+ */
+function actAsService(clusterId: string) {
+    const deleted: string[] = [];
+    const overlaps: string[] = [];
+    let running = true;
+    const loop = (async () => {
+        while (running) {
+            const servers = await serversOf(clusterId);
+            const names = servers.map((s) => s.name);
+            for (const name of new Set(names)) {
+                if (names.filter((n) => n === name).length > 1) overlaps.push(name);
+            }
+            for (const server of servers) {
+                if (server.tags.includes(RETIRING_TAG) && !deleted.includes(server.id)) {
+                    deleted.push(server.id);
+                    await nova.deleteServer(server.id);
+                }
+            }
+            await new Promise((resolve) => setTimeout(resolve, 300));
+        }
+    })();
+    return {
+        deleted,
+        overlaps,
+        async stop() {
+            running = false;
+            await loop;
+        },
+    };
 }
 
 interface InitError extends Error {
@@ -151,49 +194,136 @@ describe("WorkerPool provider: lifecycle", () => {
         const handed = state.servers.slice(2).map((s) => s.id);
         state = (await provider.update(id, state, inputs(clusterId, { count: 2 })))
             .outs as WorkerPoolOutputs;
-        assert.deepEqual(
-            state.servers.map((s) => s.id),
-            keep,
-        );
-        // Every server still exists; the three surplus ones now carry the burst pool's tags (the
-        // service drains them and deletes each once idle), the kept ones the floor's.
+        // Every server still exists; the three surplus ones now carry dc-retiring (the service
+        // drains them and deletes each once idle), the kept ones the floor's tags only.
         const live = new Map((await serversOf(clusterId)).map((s) => [s.id, s]));
         assert.deepEqual([...live.keys()].sort(), [...keep, ...handed].sort());
         for (const sid of keep) {
             assert.deepEqual(live.get(sid)!.tags.sort(), workerTags(clusterId, "static").sort());
         }
         for (const sid of handed) {
-            assert.deepEqual(live.get(sid)!.tags.sort(), workerTags(clusterId, "burst").sort());
+            assert.deepEqual(live.get(sid)!.tags.sort(), retiringWorkerTags(clusterId).sort());
         }
-        // The pool no longer sees them: a refresh keeps only the floor.
-        const read = await provider.read!(id, state);
-        assert.deepEqual(
-            (read.props as WorkerPoolOutputs).servers.map((s) => s.id),
-            keep,
+        assert.deepEqual(liveIds(state), keep);
+        assert.deepEqual(retiringIds(state), [...handed].sort());
+        // A refresh sees the same: the floor, and the servers still draining.
+        const read = (await provider.read!(id, state)).props as WorkerPoolOutputs;
+        assert.deepEqual(liveIds(read), keep);
+        assert.deepEqual(retiringIds(read), [...handed].sort());
+        assert.equal(
+            (await provider.diff(id, read, inputs(clusterId, { count: 2 }))).changes,
+            true,
         );
-        // What the service does once they are idle (the rest of this suite counts servers).
-        await Promise.all(handed.map((sid) => nova.deleteServer(sid)));
-        await nova.waitForDeleted(handed, [`dc-cluster-${clusterId}`], Date.now() + 120_000);
     });
 
-    it("a flavor change replaces every worker, one batch at a time, keeping names", async () => {
+    it("raising the count again takes a retiring server back (same server, no second one under its name)", async () => {
+        const handed = state.servers.filter((s) => s.retiring);
+        const st3 = handed.find((s) => s.name === "compute-st-3")!;
+        state = (await provider.update(id, state, inputs(clusterId, { count: 3 })))
+            .outs as WorkerPoolOutputs;
+        assert.deepEqual(
+            state.servers.filter((s) => !s.retiring).map((s) => [s.name, s.id]),
+            [
+                ["compute-st-1", state.servers[0]!.id],
+                ["compute-st-2", state.servers[1]!.id],
+                ["compute-st-3", st3.id],
+            ],
+        );
+        const live = new Map((await serversOf(clusterId)).map((s) => [s.id, s]));
+        assert.deepEqual(live.get(st3.id)!.tags.sort(), workerTags(clusterId, "static").sort());
+        assert.equal(
+            (await serversOf(clusterId)).filter((s) => s.name === "compute-st-3").length,
+            1,
+        );
+        // What the service does with the other handed-over servers once idle; then back to 2.
+        const others = handed.filter((s) => s.id !== st3.id).map((s) => s.id);
+        await Promise.all(others.map((sid) => nova.deleteServer(sid)));
+        await nova.waitForDeleted(others, [`dc-cluster-${clusterId}`], Date.now() + 120_000);
+        state = (await provider.update(id, state, inputs(clusterId, { count: 2 })))
+            .outs as WorkerPoolOutputs;
+        await nova.deleteServer(st3.id);
+        await nova.waitForDeleted([st3.id], [`dc-cluster-${clusterId}`], Date.now() + 120_000);
+        state = (await provider.read!(id, state)).props as WorkerPoolOutputs;
+        assert.deepEqual(retiringIds(state), []);
+    });
+
+    it("a flavor change hands each batch over and boots each replacement, under the same name, only once its predecessor is gone", async () => {
         const old = new Set(state.servers.map((s) => s.id));
-        state = (
-            await provider.update(id, state, inputs(clusterId, { count: 2, flavor: "m1.small" }))
-        ).outs as WorkerPoolOutputs;
+        // The head-node service's part (autoscaler/policy.ts retire): delete what is handed over.
+        const service = actAsService(clusterId);
+        try {
+            state = (
+                await provider.update(
+                    id,
+                    state,
+                    inputs(clusterId, { count: 2, flavor: "m1.small" }),
+                )
+            ).outs as WorkerPoolOutputs;
+        } finally {
+            await service.stop();
+        }
         assert.deepEqual(
             state.servers.map((s) => s.name),
             ["compute-st-1", "compute-st-2"],
         );
         assert.ok(
-            state.servers.every((s) => !old.has(s.id)),
+            state.servers.every((s) => !old.has(s.id) && !s.retiring),
             "every server is new",
         );
+        assert.deepEqual(service.deleted.sort(), [...old].sort(), "each old one was handed over");
+        assert.deepEqual(service.overlaps, [], "never two servers under one name");
         const live = await serversOf(clusterId);
         assert.deepEqual(
             live.map((s) => s.id).sort(),
             state.servers.map((s) => s.id).sort(),
             "old servers are gone",
+        );
+    });
+
+    it("a replacement whose predecessor still drains at workers.drainTimeout is an init error naming the node; the next update carries on", async () => {
+        const before_ = state.servers.map((s) => s.id);
+        let failure: InitError | undefined;
+        try {
+            await provider.update(
+                id,
+                state,
+                inputs(clusterId, { count: 2, flavor: "m1.tiny", drainTimeoutSeconds: 2 }),
+            );
+        } catch (err) {
+            failure = err as InitError;
+        }
+        assert.ok(failure, "the update failed");
+        assert.equal(failure.reasons.length, 1, failure.message);
+        assert.match(
+            failure.reasons[0]!,
+            /^compute-st-1: the server it replaces still runs jobs after 2 s \(workers.drainTimeout\)/,
+        );
+        assert.match(failure.reasons[0]!, /Run `pulumi up` again/);
+        const carried = failure.properties;
+        assert.deepEqual(retiringIds(carried), [before_[0]!], "the first batch is handed over");
+        assert.deepEqual(liveIds(carried), [before_[1]!], "the second is untouched");
+        assert.equal(
+            (await provider.diff(id, carried, inputs(clusterId, { count: 2, flavor: "m1.tiny" })))
+                .changes,
+            true,
+        );
+        const service = actAsService(clusterId);
+        try {
+            state = (
+                await provider.update(
+                    id,
+                    carried,
+                    inputs(clusterId, { count: 2, flavor: "m1.tiny" }),
+                )
+            ).outs as WorkerPoolOutputs;
+        } finally {
+            await service.stop();
+        }
+        assert.deepEqual(service.overlaps, []);
+        assert.ok(state.servers.every((s) => !before_.includes(s.id) && !s.retiring));
+        assert.deepEqual(
+            state.servers.map((s) => s.name),
+            ["compute-st-1", "compute-st-2"],
         );
     });
 
@@ -209,22 +339,11 @@ describe("WorkerPool provider: lifecycle", () => {
             ["compute-st-1"],
         );
         assert.equal(
-            (
-                await provider.diff(
-                    id,
-                    refreshed,
-                    inputs(clusterId, { count: 2, flavor: "m1.small" }),
-                )
-            ).changes,
+            (await provider.diff(id, refreshed, inputs(clusterId, { count: 2 }))).changes,
             true,
         );
-        state = (
-            await provider.update(
-                id,
-                refreshed,
-                inputs(clusterId, { count: 2, flavor: "m1.small" }),
-            )
-        ).outs as WorkerPoolOutputs;
+        state = (await provider.update(id, refreshed, inputs(clusterId, { count: 2 })))
+            .outs as WorkerPoolOutputs;
         assert.deepEqual(
             state.servers.map((s) => s.name),
             ["compute-st-1", "compute-st-2"],
@@ -263,8 +382,13 @@ describe("WorkerPool provider: failures", () => {
             "state keeps the provider code",
         );
         assert.equal(error.reasons.length, 2);
+        // Nova refuses at the API (403), or, when the create raced its own count of the first
+        // ones, accepts and fails the server at its quota recheck (ERROR, same message).
         for (const reason of error.reasons)
-            assert.match(reason, /create failed: 403 Quota exceeded for instances/);
+            assert.match(
+                reason,
+                /(create failed: 403|went to ERROR:) Quota exceeded for instances/,
+            );
         assert.equal(
             (await serversOf(clusterId)).length,
             2,

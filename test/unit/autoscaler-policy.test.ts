@@ -14,6 +14,7 @@ import {
     obsoleteRecords,
     type PolicyInput,
     REASONS,
+    REPLACED_DELETE_REASON,
     RETIRED_DELETE_REASON,
 } from "../../autoscaler/policy";
 import type { KeyListing } from "../../autoscaler/salt/keys";
@@ -90,6 +91,12 @@ interface Situation {
     unavailable?: Record<string, UnavailableEntry>;
     /** First seen as an orphan, by server ID. */
     orphanSince?: Record<string, number>;
+    /** Slurm's reason text of nodes, by name. */
+    reasons?: Record<string, string>;
+    /** Slurm's address of nodes, by name (default: the ACTIVE server's, once registered). */
+    addresses?: Record<string, string>;
+    /** When each node's slurmd started, by name (default: a minute ago, once registered). */
+    slurmdStarted?: Record<string, number>;
 }
 
 function input(s: Situation): PolicyInput {
@@ -103,10 +110,16 @@ function input(s: Situation): PolicyInput {
     const servers = s.servers ?? [server("compute-st-1")];
     for (const [name, text] of Object.entries({ ...defaults, ...s.nodes })) {
         if (text === "absent") continue;
-        const addr = servers.find((x) => x.node === name && x.status === "ACTIVE")?.address ?? name;
+        const addr =
+            s.addresses?.[name] ??
+            servers.find((x) => x.node === name && x.status === "ACTIVE")?.address ??
+            name;
         // Slurm keeps NodeAddr = name until the node registers (or is told its address).
         const unregistered = /powered_down|powering_up/.test(text);
-        nodes.set(name, sched(name, text, unregistered ? name : addr));
+        const node = sched(name, text, unregistered ? name : addr);
+        node.reason = s.reasons?.[name] ?? "";
+        node.slurmdStartedAt = unregistered ? undefined : (s.slurmdStarted?.[name] ?? NOW - MIN);
+        nodes.set(name, node);
     }
     return {
         now: NOW,
@@ -433,22 +446,18 @@ const CASES: Case[] = [
         ],
     },
     {
-        name: "a tagged server no worker accounts for is deleted once an orphan for the grace period, counted from when first seen so",
+        name: "a worker no node accounts for is deleted once an orphan for the grace period, counted from when first seen so",
         situation: {
             servers: [
                 st1,
-                server("x-1", {
+                server("compute-dy-70", {
                     id: "srv-old",
                     name: "someone-renamed-it",
-                    node: undefined,
-                    pool: undefined,
                     createdAt: NOW - 60 * MIN,
                 }),
                 // Created long ago, an orphan only since this round: not yet.
-                server("x-2", {
+                server("compute-dy-71", {
                     id: "srv-new-orphan",
-                    node: undefined,
-                    pool: undefined,
                     createdAt: NOW - 60 * MIN,
                 }),
                 server("compute-st-7", {
@@ -467,6 +476,32 @@ const CASES: Case[] = [
                 reason: "orphan: server someone-renamed-it belongs to no worker of this cluster",
             },
         ],
+    },
+    {
+        name: "a server that is no worker (the head node: no pool tag, no node name; or a pool tag without a node name) is never an orphan, however long it has been seen",
+        situation: {
+            servers: [
+                st1,
+                server("x-1", {
+                    id: "srv-head",
+                    name: "dc-head",
+                    node: undefined,
+                    minionId: undefined,
+                    pool: undefined,
+                    createdAt: NOW - 600 * MIN,
+                }),
+                server("x-2", {
+                    id: "srv-tagged-by-hand",
+                    name: "my-vm",
+                    node: undefined,
+                    pool: "burst",
+                    createdAt: NOW - 600 * MIN,
+                }),
+            ],
+            keys: keys([st1.minionId!]),
+            orphanSince: { "srv-head": NOW - 500 * MIN, "srv-tagged-by-hand": NOW - 500 * MIN },
+        },
+        actions: [],
     },
     {
         name: "workers.max lowered: a busy node it no longer covers is drained, its server kept",
@@ -544,6 +579,130 @@ const CASES: Case[] = [
             keys: keys([st1.minionId!, minion("compute-st-2")]),
         },
         actions: [{ type: "remove-keys", minionIds: [minion("compute-st-2")] }],
+    },
+    {
+        name: "a static server the WorkerPool handed over to replace it (dc-retiring) is drained while it runs a job, never deleted",
+        situation: {
+            nodes: { "compute-st-1": "allocated+cloud" },
+            servers: [server("compute-st-1", { retiring: true })],
+        },
+        actions: [{ type: "drain", nodes: ["compute-st-1"], reason: REASONS.replaced }],
+        phase: ["compute-st-1", "draining"],
+    },
+    {
+        name: "a replaced static server goes once drained and idle; the node stays drained (no power-down) for its next server",
+        situation: {
+            nodes: { "compute-st-1": "idle+cloud+drain" },
+            servers: [server("compute-st-1", { retiring: true })],
+        },
+        actions: [
+            {
+                type: "delete",
+                node: "compute-st-1",
+                serverId: "srv-compute-st-1",
+                reason: REPLACED_DELETE_REASON,
+                serverOnly: true,
+            },
+        ],
+        phase: ["compute-st-1", "deleting"],
+    },
+    {
+        name: "a handed-over server that still runs a job at the node's address keeps it when the node's next server exists: no drain, no delete, no new address",
+        situation: {
+            nodes: { "compute-st-1": "allocated+cloud" },
+            servers: [
+                server("compute-st-1", { retiring: true }),
+                server("compute-st-1", { id: "srv-next", address: "192.0.2.99" }),
+            ],
+            addresses: { "compute-st-1": "192.0.2.11" },
+        },
+        actions: [],
+    },
+    {
+        name: "a handed-over server that does not hold the node goes at once when the node's next server exists, and the node learns the new address",
+        situation: {
+            nodes: { "compute-st-1": "allocated+cloud" },
+            servers: [
+                server("compute-st-1", { retiring: true }),
+                server("compute-st-1", { id: "srv-next", address: "192.0.2.99" }),
+            ],
+            addresses: { "compute-st-1": "192.0.2.50" },
+        },
+        actions: [
+            {
+                type: "delete",
+                node: "compute-st-1",
+                serverId: "srv-compute-st-1",
+                reason: REPLACED_DELETE_REASON,
+                serverOnly: true,
+            },
+            { type: "set-address", node: "compute-st-1", address: "192.0.2.99" },
+        ],
+    },
+    {
+        name: "workers.min raised again: a floor server the WorkerPool took back (no dc-retiring) is undrained, its job untouched",
+        situation: {
+            nodes: { "compute-st-1": "allocated+cloud+drain" },
+            reasons: { "compute-st-1": REASONS.retired },
+        },
+        actions: [{ type: "undrain", nodes: ["compute-st-1"] }],
+    },
+    {
+        name: "workers.max raised again: a retired burst node the policy covers again is undrained",
+        situation: {
+            nodes: { "compute-dy-2": "allocated+cloud+drain" },
+            servers: [st1, server("compute-dy-2")],
+            reasons: { "compute-dy-2": REASONS.retired },
+        },
+        actions: [{ type: "undrain", nodes: ["compute-dy-2"] }],
+    },
+    {
+        name: "a replaced static node's next server registered: the node the service drained for the replacement is undrained",
+        situation: {
+            nodes: { "compute-st-1": "idle+cloud+drain" },
+            reasons: { "compute-st-1": REASONS.replaced },
+        },
+        actions: [{ type: "undrain", nodes: ["compute-st-1"] }],
+    },
+    {
+        name: "a replaced static node Slurm still thinks up on the old server's slurmd (started before the new server existed) stays drained",
+        situation: {
+            nodes: { "compute-st-1": "idle+cloud+drain" },
+            reasons: { "compute-st-1": REASONS.replaced },
+            slurmdStarted: { "compute-st-1": NOW - 60 * MIN },
+        },
+        actions: [],
+    },
+    {
+        name: "a replaced static node whose next server has not registered yet stays drained",
+        situation: {
+            nodes: { "compute-st-1": "down+cloud+drain+not_responding" },
+            reasons: { "compute-st-1": REASONS.replaced },
+        },
+        actions: [],
+    },
+    {
+        name: "a node an admin drained (another reason) is never undrained by the service",
+        situation: {
+            nodes: { "compute-st-1": "idle+cloud+drain" },
+            reasons: { "compute-st-1": "disk failing" },
+        },
+        actions: [],
+    },
+    {
+        name: "a handed-over static server whose node Slurm does not have is an orphan (grace first), not a static server to leave alone",
+        situation: {
+            nodes: { "compute-st-1": "absent" },
+            servers: [server("compute-st-1", { retiring: true })],
+            orphanSince: { "srv-compute-st-1": NOW - 6 * MIN },
+        },
+        actions: [
+            {
+                type: "delete",
+                serverId: "srv-compute-st-1",
+                reason: "orphan: server compute-st-1 belongs to no worker of this cluster",
+            },
+        ],
     },
     {
         name: "a burst server for a node neither workers.max nor Slurm has is an orphan (grace first)",

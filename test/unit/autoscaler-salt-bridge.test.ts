@@ -3,8 +3,11 @@
  * out as the master's pki dir) and state store: an event is acted on only when what the master
  * itself recorded backs it. Forged authentications (no pending key, or another key than the
  * master's) are ignored and never recorded as an ID's first key; starts count only for accepted
- * keys; highstate outcomes come from the job cache; stats count only when signed by the accepted
- * key and newer than the last ones. The real master runs these paths in the end-to-end tests.
+ * keys, and the service starts a worker's highstate itself (one at a time, at most once per five
+ * minutes per worker); highstate outcomes come from the job cache, looked up only for the jobs
+ * the service started, one at a time, whatever the number of hints; stats count only when signed
+ * by the accepted key and newer than the last ones. The real master runs these paths in the
+ * end-to-end tests.
  */
 import assert from "node:assert/strict";
 import { generateKeyPairSync, sign } from "node:crypto";
@@ -14,7 +17,11 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import type { CarbonClient } from "../../autoscaler/infra/carbon";
 import type { Observation, WorkerRecord } from "../../autoscaler/model";
-import { SaltBridge, type SaltBridgeDeps } from "../../autoscaler/salt/bridge";
+import {
+    HIGHSTATE_RESTART_INTERVAL_MS,
+    SaltBridge,
+    type SaltBridgeDeps,
+} from "../../autoscaler/salt/bridge";
 import type { CachedJob, SaltJobs } from "../../autoscaler/salt/jobs";
 import { SaltKeyStore } from "../../autoscaler/salt/keys";
 import type { ServiceCore } from "../../autoscaler/service";
@@ -41,6 +48,11 @@ describe("SaltBridge", () => {
     let events: string[];
     let sent: Array<[string, number, number]>;
     let jobs: Map<string, CachedJob>;
+    /** Minion IDs `startHighstate` was called for, in order. */
+    let started: string[];
+    /** Job IDs `job` was called for, in order. */
+    let lookedUp: string[];
+    let now: number;
     let bridge: SaltBridge;
     const genuine = keyPair();
     const forger = keyPair();
@@ -58,6 +70,9 @@ describe("SaltBridge", () => {
         events = [];
         sent = [];
         jobs = new Map();
+        started = [];
+        lookedUp = [];
+        now = NOW;
         const observation: Observation = {
             at: NOW,
             servers: [],
@@ -79,8 +94,14 @@ describe("SaltBridge", () => {
             } as unknown as CarbonClient,
             scheduler: { setAddress: async () => undefined },
             jobs: {
-                job: async (jid: string) => jobs.get(jid),
-                highstateJobs: async () => [...jobs.keys()].sort().reverse(),
+                job: async (jid: string) => {
+                    lookedUp.push(jid);
+                    return jobs.get(jid);
+                },
+                startHighstate: async (minionId: string) => {
+                    started.push(minionId);
+                    return `2026120620000000000${started.length}`;
+                },
             } as unknown as SaltJobs,
         } as unknown as SaltBridgeDeps;
         const core = {
@@ -88,7 +109,7 @@ describe("SaltBridge", () => {
             settings: { workers: { launch_timeout: 120 } },
             workerRecords: () => [...records.values()],
             findRecord: (node: string) => records.get(node),
-            now: () => NOW,
+            now: () => now,
             currentObservation: () => observation,
             record: (node: string) => {
                 if (!records.has(node)) records.set(node, { node });
@@ -143,38 +164,107 @@ describe("SaltBridge", () => {
         assert.deepEqual(fs.readdirSync(path.join(pki, "minions_rejected")), []);
     });
 
-    it("counts a minion start only for an accepted key", async () => {
+    const acceptKey = () => fs.writeFileSync(path.join(pki, "minions", MINION), genuine.pub);
+    const FIRST_JID = "20261206200000000001";
+    const highstateJob = (
+        jid: string,
+        ret: CachedJob["results"] extends Map<string, infer R> ? R : never,
+    ) => jobs.set(jid, { jid, function: "state.apply", results: new Map([[MINION, ret]]) });
+
+    it("counts a minion start only for an accepted key, and then starts its highstate itself, once", async () => {
         assert.deepEqual(await bridge.handleStart(MINION), {});
         assert.equal(records.get(NODE)!.startedAt, undefined);
-        fs.writeFileSync(path.join(pki, "minions", MINION), genuine.pub);
-        assert.deepEqual(await bridge.handleStart(MINION), { node: NODE });
+        acceptKey();
+        assert.deepEqual(await bridge.handleStart(MINION), { node: NODE, highstate: "queued" });
         assert.equal(records.get(NODE)!.startedAt, NOW);
+        await bridge.idle();
+        assert.deepEqual(started, [MINION]);
+        assert.deepEqual(records.get(NODE)!.highstate, {
+            minionId: MINION,
+            jid: FIRST_JID,
+            requestedAt: NOW,
+        });
+        // A second start while it runs (a forged one, or a restart): nothing more.
+        assert.deepEqual(await bridge.handleStart(MINION), { node: NODE, highstate: "running" });
+        await bridge.idle();
+        assert.deepEqual(started, [MINION]);
     });
 
-    it("takes a highstate's outcome from the job cache, not from the event", async () => {
-        // A "ready" claim with no highstate in the cache changes nothing.
-        await bridge.handleWorkerOutcome(MINION);
-        assert.equal(records.get(NODE)!.configuredAt, undefined);
-        jobs.set("20261130190933550870", {
-            jid: "20261130190933550870",
-            function: "state.apply",
-            results: new Map([[MINION, { return: ["Rendering SLS 'base:x' failed"], retcode: 1 }]]),
-        });
-        assert.deepEqual(await bridge.handleJobReturn("20261130190933550870"), { nodes: [NODE] });
+    it("a forged start for every minion ('*') or an unknown one targets nobody", async () => {
+        acceptKey();
+        for (const id of ["*", "compute-dy-*", `compute-dy-2-${"b".repeat(26)}`]) {
+            assert.deepEqual(await bridge.handleStart(id), {}, id);
+        }
+        await bridge.idle();
+        assert.deepEqual(started, []);
+    });
+
+    it("starts a worker's highstate again on a minion start at most once per five minutes", async () => {
+        acceptKey();
+        await bridge.handleStart(MINION);
+        await bridge.idle();
+        highstateJob(FIRST_JID, { return: { "a_|-b_|-c_|-d": { result: true } }, retcode: 0 });
+        bridge.handleJobReturn(FIRST_JID);
+        await bridge.idle();
+        assert.equal(records.get(NODE)!.configuredAt, NOW);
+        // A burst of starts (forged ones cost this much at most).
+        for (let i = 0; i < 50; i++) await bridge.handleStart(MINION);
+        await bridge.idle();
+        assert.deepEqual(started, [MINION]);
+        now = NOW + HIGHSTATE_RESTART_INTERVAL_MS + 1;
+        assert.deepEqual(await bridge.handleStart(MINION), { node: NODE, highstate: "queued" });
+        await bridge.idle();
+        assert.deepEqual(started, [MINION, MINION]);
+    });
+
+    it("takes a highstate's outcome from the job cache, only for the job the service started", async () => {
+        // A "ready" claim with no highstate started changes nothing and looks nothing up.
+        bridge.handleWorkerOutcome(MINION);
+        await bridge.idle();
+        assert.deepEqual(lookedUp, []);
+        acceptKey();
+        await bridge.handleStart(MINION);
+        await bridge.idle();
+        // Another job of the minion in the cache (one it ran by hand, or anyone's jid): ignored.
+        highstateJob("20261130190933550870", { return: { "x_|-y_|-z_|-w": { result: true } } });
+        assert.deepEqual(bridge.handleJobReturn("20261130190933550870"), { lookup: false });
+        highstateJob(FIRST_JID, { return: ["Rendering SLS 'base:x' failed"], retcode: 1 });
+        assert.deepEqual(bridge.handleJobReturn(FIRST_JID), { node: NODE, lookup: true });
+        await bridge.idle();
+        assert.deepEqual(lookedUp, [FIRST_JID]);
         const r = records.get(NODE)!;
         assert.equal(r.configFailedAt, NOW);
         assert.match(r.configFailureReason!, /did not compile: Rendering SLS 'base:x' failed/);
         assert.equal(r.configuredAt, undefined);
     });
 
-    it("ignores a job-return hint for a job that is not a highstate", async () => {
-        jobs.set("20261130190933550871", {
-            jid: "20261130190933550871",
+    it("a flood of job-return hints costs one look-up: unknown jobs none, the started one once at a time", async () => {
+        acceptKey();
+        await bridge.handleStart(MINION);
+        await bridge.idle();
+        for (let i = 0; i < 1000; i++) {
+            bridge.handleJobReturn(`2026113019093355${String(i).padStart(4, "0")}`);
+            bridge.handleJobReturn(FIRST_JID);
+        }
+        await bridge.idle();
+        assert.deepEqual(lookedUp, [FIRST_JID], "one look-up; the job has not returned yet");
+        assert.equal(bridge.ignoredJobHints, 1000);
+        assert.equal(bridge.jobLookups, 1);
+    });
+
+    it("ignores the started job's return when the cache says it was not a highstate", async () => {
+        acceptKey();
+        await bridge.handleStart(MINION);
+        await bridge.idle();
+        jobs.set(FIRST_JID, {
+            jid: FIRST_JID,
             function: "test.ping",
             results: new Map([[MINION, { return: true, retcode: 0 }]]),
         });
-        assert.deepEqual(await bridge.handleJobReturn("20261130190933550871"), { nodes: [] });
+        bridge.handleJobReturn(FIRST_JID);
+        await bridge.idle();
         assert.equal(records.get(NODE)!.configuredAt, undefined);
+        assert.equal(records.get(NODE)!.configFailedAt, undefined);
     });
 
     it("writes stats signed by the accepted key, and drops forged, unsigned and replayed ones", async () => {
@@ -203,5 +293,24 @@ describe("SaltBridge", () => {
         }
         assert.equal(bridge.droppedStats, 4);
         assert.equal(sent.length, 1);
+    });
+
+    it("writes only the collector's metric names, and at most 8 network interfaces per worker", async () => {
+        fs.writeFileSync(path.join(pki, "minions", MINION), genuine.pub);
+        const time = Math.floor(NOW / 1000);
+        const metrics: Record<string, number> = { "load.1m": 1, "memory.used_percent": 50 };
+        // What a worker's root could sign: 5,500 invented names (each a whisper file).
+        for (let i = 0; i < 5500; i++) metrics[`junk.m${i}`] = i;
+        for (let i = 0; i < 12; i++) metrics[`net.eth${i}.rx_bytes_per_second`] = i;
+        const signed = JSON.stringify({ id: MINION, metrics, time });
+        const result = await bridge.handleStats({
+            id: MINION,
+            signed,
+            signature: sign("sha256", Buffer.from(signed), genuine.priv).toString("base64"),
+        });
+        assert.equal(result.written, 2 + 8);
+        assert.equal(bridge.refusedMetrics, 5500 + 4);
+        assert.ok(sent.every(([p]) => !p.includes("junk")));
+        assert.equal(sent.filter(([p]) => p.includes(".net.")).length, 8);
     });
 });

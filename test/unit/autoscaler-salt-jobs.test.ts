@@ -27,8 +27,6 @@ function capturedSaltRun(calls: string[][]): CommandRunner {
     return async (command, args) => {
         calls.push([command, ...args]);
         const fun = args[4];
-        if (fun === "jobs.list_jobs")
-            return { stdout: fixture("list_jobs-by-target.json"), stderr: "" };
         if (fun === "jobs.list_job") {
             return { stdout: fixture(byJid[args[5]!] ?? "list_job-unknown.json"), stderr: "" };
         }
@@ -77,10 +75,27 @@ describe("highstateVerdict (real job returns)", () => {
     }
 });
 
+/** The tools of a SaltJobs whose `salt-run` answers from the captures and `salt` with `publish`. */
+function tools(
+    calls: string[][],
+    publish: (args: readonly string[]) => string = () => "",
+): ConstructorParameters<typeof SaltJobs>[0] {
+    return {
+        run: capturedSaltRun(calls),
+        saltRun: "/opt/salt/bin/salt-run",
+        publish: async (command, args) => {
+            calls.push([command, ...args]);
+            return { stdout: publish(args), stderr: "" };
+        },
+        salt: "/opt/salt/bin/salt",
+        configDir: "/etc/salt",
+    };
+}
+
 describe("SaltJobs", () => {
     it("reads a job with `salt-run -c <master config> --out json jobs.list_job <jid>`", async () => {
         const calls: string[][] = [];
-        const jobs = new SaltJobs(capturedSaltRun(calls), "/opt/salt/bin/salt-run", "/etc/salt");
+        const jobs = new SaltJobs(tools(calls));
         const job = await jobs.job("20261130191243619337");
         assert.equal(job?.function, "state.apply");
         assert.deepEqual([...job!.results.keys()], [MINION]);
@@ -98,20 +113,42 @@ describe("SaltJobs", () => {
     });
     it("answers undefined for a jid the cache lacks, and never passes a malformed jid", async () => {
         const calls: string[][] = [];
-        const jobs = new SaltJobs(capturedSaltRun(calls), "salt-run", "/etc/salt");
+        const jobs = new SaltJobs(tools(calls));
         assert.equal(await jobs.job("20261130000000000000"), undefined);
         assert.equal(await jobs.job("1; rm -rf /"), undefined);
         assert.equal(calls.length, 1);
     });
-    it("lists a minion's highstate jobs newest first, without its other jobs", async () => {
-        const jobs = new SaltJobs(capturedSaltRun([]), "salt-run", "/etc/salt");
-        assert.deepEqual(await jobs.highstateJobs(MINION), [
-            "20261130191244200974",
-            "20261130191243619337",
-            "20261130191243006645",
-            "20261130190933550870",
-            "20261130190931792699",
+    it("starts a highstate on exactly one minion (a list target), queued, and returns its job ID", async () => {
+        const calls: string[][] = [];
+        // What salt 3006 prints for `--async` (salt/cli/salt.py).
+        const jobs = new SaltJobs(
+            tools(calls, () => "Executed command with job ID: 20261206201500123456\n"),
+        );
+        assert.equal(await jobs.startHighstate(MINION), "20261206201500123456");
+        assert.deepEqual(calls, [
+            [
+                "/opt/salt/bin/salt",
+                "-c",
+                "/etc/salt",
+                "--async",
+                "-L",
+                MINION,
+                "state.apply",
+                "queue=True",
+            ],
         ]);
+    });
+    it("fails when the master matched no minion (job ID 0), and never targets a glob or a list", async () => {
+        const calls: string[][] = [];
+        const jobs = new SaltJobs(tools(calls, () => "Executed command with job ID: 0\n"));
+        await assert.rejects(
+            jobs.startHighstate(MINION),
+            /published no highstate for test-minion-1/,
+        );
+        for (const target of ["*", "a,b", "a b", "../x", ""]) {
+            await assert.rejects(jobs.startHighstate(target), /refusing to target/);
+        }
+        assert.equal(calls.length, 1);
     });
 });
 

@@ -45,7 +45,13 @@ function auth(over: Partial<AuthInput> & { act?: string; id?: string } = {}) {
     return decideAuth({
         event: { id, act, pub: PUB },
         candidates: [
-            { node: "compute-dy-2", minionId: ID, launchedAt: NOW - 60_000, leaving: false },
+            {
+                node: "compute-dy-2",
+                minionId: ID,
+                launchedAt: NOW - 60_000,
+                pool: "burst",
+                leaving: false,
+            },
         ],
         alreadyAccepted: false,
         presentedKeyDigest: keyDigest(PUB),
@@ -101,9 +107,47 @@ describe("minion admission", () => {
 
     it("rejects a worker that is being deleted", () => {
         const decision = auth({
-            candidates: [{ node: "compute-dy-2", minionId: ID, launchedAt: NOW, leaving: true }],
+            candidates: [
+                {
+                    node: "compute-dy-2",
+                    minionId: ID,
+                    launchedAt: NOW,
+                    pool: "burst",
+                    leaving: true,
+                },
+            ],
         });
         assert.equal(decision.action, "reject");
+    });
+
+    const STATIC_ID = `compute-st-1-${"d".repeat(26)}`;
+    const staticWorker = (leaving = false) => [
+        {
+            node: "compute-st-1",
+            minionId: STATIC_ID,
+            launchedAt: NOW - 30 * 86_400_000,
+            pool: "static" as const,
+            leaving,
+        },
+    ];
+
+    it("accepts the first key of a static worker whatever its age (a slow minion, or every static worker after the head node was replaced)", () => {
+        assert.deepEqual(auth({ id: STATIC_ID, candidates: staticWorker() }), {
+            action: "accept",
+            node: "compute-st-1",
+        });
+    });
+
+    it("still holds a static worker to its first key, and refuses one being replaced", () => {
+        assert.equal(
+            auth({
+                id: STATIC_ID,
+                candidates: staticWorker(),
+                firstKeyDigest: keyDigest("another key"),
+            }).action,
+            "reject",
+        );
+        assert.equal(auth({ id: STATIC_ID, candidates: staticWorker(true) }).action, "reject");
     });
 
     it("ignores events that need no decision (accepted re-auth, Salt's own denial)", () => {

@@ -61,8 +61,33 @@ describe("parseClusterConfig: bad input", () => {
         },
         {
             name: "whole IPv6 Internet",
-            input: raw({ ...BASE, allowedCidr: "::/0" }),
+            input: raw({ ...BASE, allowedCidr: "203.0.113.0/24,::/0" }),
             expect: [["allowedCidr", /whole Internet/]],
+        },
+        {
+            name: "IPv6 ranges only: the head node is reached over IPv4, so pulumi up could never log in",
+            input: raw({ ...BASE, allowedCidr: "2001:db8::/48, 2001:db8:1::/48" }),
+            expect: [
+                [
+                    "allowedCidr",
+                    /only IPv6 ranges \(2001:db8::\/48, 2001:db8:1::\/48\).*reached over IPv4.*pulumi config set allowedCidr '2001:db8::\/48,2001:db8:1::\/48,203\.0\.113\.0\/24'/,
+                ],
+            ],
+        },
+        {
+            name: "an empty range in a list",
+            input: raw({ ...BASE, allowedCidr: "203.0.113.0/24,,198.51.100.0/24" }),
+            expect: [["allowedCidr", /empty range.*separated by commas/]],
+        },
+        {
+            name: "a bad range in a list names it",
+            input: raw({ ...BASE, allowedCidr: "203.0.113.0/24,198.51.100.7/24" }),
+            expect: [
+                [
+                    "allowedCidr",
+                    /"198\.51\.100\.7\/24" has host bits set; did you mean 198\.51\.100\.0\/24/,
+                ],
+            ],
         },
         {
             name: "bad boolean",
@@ -161,8 +186,51 @@ describe("parseClusterConfig: bad input", () => {
         },
         {
             name: "reserved user",
-            input: raw({ ...BASE, users: [{ name: "root", uid: 1000 }] }),
-            expect: [["users[0].name", /reserved/]],
+            input: raw({ ...BASE, users: [{ name: "root", uid: 2000 }] }),
+            expect: [["users[0].name", /"root" is an account the cluster's own services run as/]],
+        },
+        {
+            name: "a user named like a service account of the states (salt, slurm, munge, nginx, graphite)",
+            input: raw({
+                ...BASE,
+                users: ["salt", "slurm", "munge", "nginx", "graphite"].map((name, i) => ({
+                    name,
+                    uid: 2000 + i,
+                })),
+            }),
+            expect: [0, 1, 2, 3, 4].map((i): [string, RegExp] => [
+                `users[${i}].name`,
+                /an account the cluster's own services run as: a cluster user of that name would take over its UID, home and keys; choose another name with `pulumi config set --path 'users\[\d\]\.name' fred`/,
+            ]),
+        },
+        {
+            name: "a user named like the login user (sshUser), whatever it is",
+            input: raw({ ...BASE, sshUser: "labadmin", users: [{ name: "labadmin", uid: 2000 }] }),
+            expect: [["users[0].name", /the image's login user \(sshUser\)/]],
+        },
+        {
+            name: "a user named like the default login user",
+            input: raw({ ...BASE, users: [{ name: "rocky", uid: 2000 }] }),
+            expect: [["users[0].name", /login user \(sshUser\)/]],
+        },
+        {
+            name: "a user named like a system account or a systemd one",
+            input: raw({
+                ...BASE,
+                users: [
+                    { name: "sshd", uid: 2000 },
+                    { name: "systemd-network", uid: 2001 },
+                ],
+            }),
+            expect: [
+                ["users[0].name", /"sshd" is a system account/],
+                ["users[1].name", /"systemd-network" is a system account/],
+            ],
+        },
+        {
+            name: "uid 1000 (the image's login user's)",
+            input: raw({ ...BASE, users: [{ name: "alice", uid: 1000 }] }),
+            expect: [["users[0].uid", /must be 1001 or more.*1000 is the image's login user's/]],
         },
         {
             name: "duplicate uid",
@@ -178,7 +246,7 @@ describe("parseClusterConfig: bad input", () => {
         {
             name: "low uid",
             input: raw({ ...BASE, users: [{ name: "a", uid: 10 }] }),
-            expect: [["users[0].uid", /must be at least 1000/]],
+            expect: [["users[0].uid", /must be 1001 or more/]],
         },
         {
             name: "bad ssh key",
@@ -279,7 +347,7 @@ describe("parseClusterConfig: good input", () => {
             {
                 clusterName: "dev",
                 keyName: "hpc-key",
-                allowedCidr: "203.0.113.0/24",
+                allowedCidrs: ["203.0.113.0/24"],
                 scheduler: "slurm",
                 network: { kind: "existing", network: "private", floatingIpPool: undefined },
                 headNode: { name: "dc-head", flavor: "m1.large", image: "Rocky-9" },
@@ -290,12 +358,14 @@ describe("parseClusterConfig: good input", () => {
                     image: "Rocky-9",
                     idleTimeout: 600,
                     launchTimeout: 1200,
+                    drainTimeout: 3600,
                     namePrefix: "compute",
                 },
                 data: { size: 100, protect: true },
                 users: [{ name: "fred", uid: 10001, sshKeys: [] }],
                 dashboard: { username: "admin" },
                 sshUser: "rocky",
+                sshHostKeyCheck: "console",
                 sshPrivateKey: undefined,
                 dashboardPassword: undefined,
             },
@@ -363,7 +433,7 @@ describe("parseClusterConfig: good input", () => {
                 { secretKeys: new Set(["dashboardPassword"]) },
             ),
         );
-        assert.equal(config.allowedCidr, "0.0.0.0/0");
+        assert.deepEqual(config.allowedCidrs, ["0.0.0.0/0"]);
         assert.equal(await pulumi.isSecret(config.dashboardPassword!), true);
     });
 

@@ -49,7 +49,7 @@ describe("program: created network, scheduler set to slurm, an existing /data vo
     });
 
     it("opens the Slurm ports", () => {
-        assert.deepEqual(actualRules(run.resources), expectedRules("slurm", "198.51.100.0/24"));
+        assert.deepEqual(actualRules(run.resources), expectedRules("slurm", ["198.51.100.0/24"]));
     });
 
     it("creates network, subnet and router on the external network", () => {

@@ -33,7 +33,7 @@ describe("program: existing network by ID with a floating IP", () => {
         run = await runProgram(
             {
                 keyName: "lab",
-                allowedCidr: "2001:db8:42::/48",
+                allowedCidr: "198.51.100.0/24, 2001:db8:42::/48",
                 network: MOCK_VALUES.existingNetworkId,
                 floatingIpPool: "public",
                 headNode: {
@@ -64,10 +64,10 @@ describe("program: existing network by ID with a floating IP", () => {
         );
     });
 
-    it("opens SSH and HTTPS to the IPv6 users' range only", () => {
+    it("opens SSH and HTTPS to each users' range, IPv4 and IPv6, and no other", () => {
         assert.deepEqual(
             actualRules(run.resources),
-            expectedRules("slurm", "2001:db8:42::/48", "IPv6"),
+            expectedRules("slurm", ["198.51.100.0/24", "2001:db8:42::/48"]),
         );
     });
 
@@ -125,8 +125,11 @@ describe("program: existing network by ID with a floating IP", () => {
             /name: bob\n\s+uid: 20002\n\s+ssh_keys:\n\s+- ssh-ed25519 AAAAC3Nza bob@lab/,
         );
         assert.match(pillar, /cluster_cidr: 10.20.0.0\/22/);
-        // The IPv6 users' range goes to the IPv6 firewall rules only.
-        assert.match(pillar, /users_cidr_v4: \[\]\n\s+users_cidr_v6:\n\s+- 2001:db8:42::\/48\n/);
+        // Each users' range goes to its own family's firewall rules.
+        assert.match(
+            pillar,
+            /users_cidr_v4:\n\s+- 198\.51\.100\.0\/24\n\s+users_cidr_v6:\n\s+- 2001:db8:42::\/48\n/,
+        );
     });
     it("boots workers.min static workers that join the head node's Salt master", () => {
         const { __provider: provider, ...inputs } = named(run, "dc-workers").inputs;
@@ -148,6 +151,7 @@ describe("program: existing network by ID with a floating IP", () => {
                 "utf8",
             ),
             bootTimeoutSeconds: 1200,
+            drainTimeoutSeconds: 3600,
             maxConcurrency: 10,
         });
     });

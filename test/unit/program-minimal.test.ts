@@ -56,7 +56,7 @@ describe("program: minimal config (existing network by name, slurm)", () => {
     });
 
     it("opens exactly SSH and HTTPS to users and the cluster ports between groups", () => {
-        assert.deepEqual(actualRules(run.resources), expectedRules("slurm", "203.0.113.0/24"));
+        assert.deepEqual(actualRules(run.resources), expectedRules("slurm", ["203.0.113.0/24"]));
     });
 
     it("removes Neutron's default rules from both groups", () => {

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { describe, it } from "node:test";
+import { COLLECTOR_METRICS, collectorMetrics } from "../../autoscaler/salt/stats";
 import { SYSTEM_PYTHON } from "../helpers/salt";
 
 type Metrics = Record<string, number>;
@@ -75,6 +76,24 @@ describe("dc_stats collector", () => {
         assert.equal(out.second["cpu.busy_percent"], 42.11);
         assert.equal(out.second["net.eth0.rx_bytes_per_second"], 1000);
         assert.equal(out.second["net.eth0.tx_bytes_per_second"], undefined);
+    });
+
+    it("sends only names the service writes (autoscaler/salt/stats.ts COLLECTOR_METRICS), recorded and live", () => {
+        for (const metrics of [
+            out.first,
+            out.second,
+            out.live_first.metrics,
+            out.live_second.metrics,
+        ]) {
+            for (const name of Object.keys(metrics)) {
+                assert.ok(
+                    COLLECTOR_METRICS.some((pattern) => pattern.test(name)),
+                    `${name} is not one of the service's collector names`,
+                );
+            }
+        }
+        const { refused } = collectorMetrics(out.second, new Set());
+        assert.equal(refused, 0);
     });
 
     it("names metrics safely for Graphite", () => {

@@ -165,6 +165,16 @@ describe("Salt tree: every config renders to a valid highstate", () => {
                     .replace(/\//g, "."),
             );
         assert.deepEqual(slsFiles.filter((sls) => !slsSeen.has(sls)).sort(), []);
+        // A template another one includes (`{% include 'dynamic_cluster/...' %}`) counts as
+        // rendered with it.
+        for (const source of [...sourcesSeen]) {
+            const text = fs.readFileSync(
+                path.join(SALT_TREE, source.replace("salt://", "")),
+                "utf8",
+            );
+            for (const m of text.matchAll(/\{%-?\s*include\s+'([^']+)'/g))
+                sourcesSeen.add(`salt://${m[1]}`);
+        }
         const templates = files.filter((f) => f.includes("/files/")).map((f) => `salt://${f}`);
         assert.deepEqual(templates.filter((t) => !sourcesSeen.has(t)).sort(), []);
     });
@@ -351,7 +361,7 @@ describe("Salt tree: the head's host firewall, IPv4 and IPv6", () => {
         ipv6: "/etc/sysconfig/ip6tables",
     };
     const IPV4_ONLY = "slurm, floor 2, burst 8, one user";
-    const IPV6_ONLY = "slurm, IPv6 users' network";
+    const MIXED = "slurm, IPv4 and IPv6 users' networks";
     /** Users' networks of both families, and two of one (the pillar's lists; see the helper). */
     const BOTH = ["203.0.113.0/24", "2001:db8:42::/48", "2001:db8:99::/64"];
     let both: Highstate | undefined;
@@ -370,6 +380,7 @@ describe("Salt tree: the head's host firewall, IPv4 and IPv6", () => {
     /** `[source, port]` of every rule that accepts TCP. */
     const tcpAccepts = (r: string[]): Array<[string | undefined, string | undefined]> =>
         r
+            .filter((rule) => rule.startsWith("-A INPUT "))
             .filter((rule) => / -p tcp /.test(rule) && rule.endsWith("-j ACCEPT"))
             .filter((rule) => !/--match-set/.test(rule) && !/--dport 4505:4506/.test(rule))
             .map((rule) => [/ -s (\S+)/.exec(rule)?.[1], /--dport (\S+)/.exec(rule)?.[1]]);
@@ -396,9 +407,12 @@ describe("Salt tree: the head's host firewall, IPv4 and IPv6", () => {
         assert.deepEqual(tcpAccepts(rules(head, "ipv6")), []);
     });
 
-    it("an IPv6 users' network: SSH and HTTPS in ip6tables only, none in iptables", () => {
-        const head = highstates(IPV6_ONLY).head;
-        assert.deepEqual(tcpAccepts(rules(head, "ipv4")), []);
+    it("an IPv4 and an IPv6 users' network (allowedCidr): each in its own family's file only", () => {
+        const head = highstates(MIXED).head;
+        assert.deepEqual(tcpAccepts(rules(head, "ipv4")), [
+            ["198.51.100.0/24", "22"],
+            ["198.51.100.0/24", "443"],
+        ]);
         assert.ok(!rules(head, "ipv4").some((r) => r.includes("2001:db8")), "no IPv6 in iptables");
         assert.deepEqual(tcpAccepts(rules(head, "ipv6")), [
             ["2001:db8:42::/48", "22"],
@@ -431,11 +445,15 @@ describe("Salt tree: the head's host firewall, IPv4 and IPv6", () => {
                 ":FORWARD DROP [0:0]",
                 ":OUTPUT ACCEPT [0:0]",
             ]);
-            const input = v6.filter((rule) => rule.startsWith("-A "));
-            assert.ok(
-                input.every((rule) => rule.startsWith("-A INPUT ")),
-                `${name}: INPUT only`,
+            const appended = v6.filter((rule) => rule.startsWith("-A "));
+            const input = appended.filter((rule) => rule.startsWith("-A INPUT "));
+            const output = (r: string[]) => r.filter((rule) => rule.startsWith("-A OUTPUT "));
+            assert.deepEqual(
+                appended,
+                [...input, ...output(v6)],
+                `${name}: INPUT, then the loopback OUTPUT rules`,
             );
+            assert.deepEqual(output(v6), output(v4), `${name}: the same loopback rules in both`);
             assert.equal(input[0], "-A INPUT -i lo -j ACCEPT", name);
             assert.equal(input.at(-1), "-A INPUT -j REJECT --reject-with icmp6-adm-prohibited");
             const invalid = input.indexOf("-A INPUT -m conntrack --ctstate INVALID -j DROP");
@@ -472,7 +490,7 @@ describe("Salt tree: the head's host firewall, IPv4 and IPv6", () => {
             const v6Users =
                 name === BOTH_NAME
                     ? BOTH.filter((c) => c.includes(":"))
-                    : name === IPV6_ONLY
+                    : name === MIXED
                       ? ["2001:db8:42::/48"]
                       : [];
             for (const rule of input.filter((r) => r.endsWith("-j ACCEPT"))) {
@@ -487,6 +505,35 @@ describe("Salt tree: the head's host firewall, IPv4 and IPv6", () => {
         }
     });
 
+    it("loopback ports of the head's services: each open to the accounts that use it, refused to every other", () => {
+        const expected = (slurm: boolean) => {
+            const rules: string[] = [];
+            for (const [port, users] of [
+                [2003, ["root"]],
+                [7002, ["graphite"]],
+                [8090, ["nginx"]],
+                [8080, ["nginx"]],
+                [8081, ["root", "salt", ...(slurm ? ["slurm"] : [])]],
+            ] as const) {
+                for (const user of users) {
+                    rules.push(
+                        `-A OUTPUT -o lo -p tcp -m tcp --dport ${port} -m owner --uid-owner ${user} -j ACCEPT`,
+                    );
+                }
+                rules.push(
+                    `-A OUTPUT -o lo -p tcp -m tcp --dport ${port} -j REJECT --reject-with tcp-reset`,
+                );
+            }
+            return rules;
+        };
+        for (const [name, head] of heads()) {
+            for (const family of ["ipv4", "ipv6"] as const) {
+                const output = rules(head, family).filter((rule) => rule.startsWith("-A OUTPUT "));
+                assert.deepEqual(output, expected(!name.startsWith("torque")), `${name} ${family}`);
+            }
+        }
+    });
+
     it("the pillar splits the users' networks by address family in one place", () => {
         assert.deepEqual(usersCidrsByFamily(["203.0.113.0/24", "2001:db8:42::/48", "10.0.0.0/8"]), {
             users_cidr_v4: ["203.0.113.0/24", "10.0.0.0/8"],
@@ -494,7 +541,7 @@ describe("Salt tree: the head's host firewall, IPv4 and IPv6", () => {
         });
         for (const [name, v4, v6] of [
             [IPV4_ONLY, ["203.0.113.0/24"], []],
-            [IPV6_ONLY, [], ["2001:db8:42::/48"]],
+            [MIXED, ["198.51.100.0/24"], ["2001:db8:42::/48"]],
         ] as const) {
             const pillar = buildPillar(RENDER_CONFIGS[name]!, PILLAR_RESOURCES) as {
                 dynamic_cluster: { network: Record<string, unknown> };

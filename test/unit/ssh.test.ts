@@ -19,6 +19,8 @@ import {
     remoteCommandProvider,
     type RemoteCommandInputs,
     type RemoteCommandOutputs,
+    redact,
+    REDACTED,
     remoteCopyProvider,
     type RemoteCopyInputs,
     type RemoteCopyOutputs,
@@ -238,4 +240,74 @@ describe("unpackCommand", () => {
             "no staging directory left",
         );
     });
+});
+
+describe("redact", () => {
+    const PEM = [
+        "-----BEGIN RSA PRIVATE KEY-----",
+        "MIIEowIBAAKCAQEAvZ4kM1bq8Q2Q0o2xN3VvP1xX1pLb7mB2uYvYx3J6Zk1QwQ8n",
+        "c2VjcmV0LWxpbmUtdHdvLW9mLXRoZS1rZXktdGhhdC1pcy1sb25n",
+        "-----END RSA PRIVATE KEY-----",
+    ].join("\n");
+    const TOKEN = "Xk29fQp0LmN7vB3sD8eR1tY6uI4oP2aZ";
+    const cases: Array<[string, string, string[], (out: string) => void]> = [
+        [
+            "a secret value given, wherever it appears",
+            `ID: local_api_tokens\n    Comment: bearer ${TOKEN} refused\n`,
+            [TOKEN],
+            (out) => {
+                assert.ok(!out.includes(TOKEN));
+                assert.match(out, /bearer \[redacted\] refused/);
+            },
+        ],
+        [
+            "each long line of a multi-line secret (a PEM echoed line by line, out of its block)",
+            "diff:\n+ MIIEowIBAAKCAQEAvZ4kM1bq8Q2Q0o2xN3VvP1xX1pLb7mB2uYvYx3J6Zk1QwQ8n\n",
+            [PEM],
+            (out) => assert.ok(!out.includes("MIIEowIBAAKCAQEA"), out),
+        ],
+        [
+            "a PEM private key block nobody listed",
+            `Rendered: ${PEM}\nrest`,
+            [],
+            (out) => {
+                assert.ok(!out.includes("MIIE"), out);
+                assert.match(out, /\[redacted\] \(private key\)\nrest$/);
+            },
+        ],
+        [
+            "the credentials of an Authorization header",
+            "Authorization: Bearer abc.def-123\nauthorization: basic YWRtaW46aHVudGVyMg==",
+            [],
+            (out) => {
+                assert.ok(!out.includes("abc.def-123") && !out.includes("YWRtaW4"), out);
+            },
+        ],
+        [
+            "the values of fields named as secrets (YAML, JSON, key=value)",
+            'dashboard_password: hunter2hunter2\n"secret": "s3cr3t-value"\nmunge_key=bXVuZ2Uta2V5\n',
+            [],
+            (out) => {
+                for (const value of ["hunter2hunter2", "s3cr3t-value", "bXVuZ2Uta2V5"])
+                    assert.ok(!out.includes(value), out);
+            },
+        ],
+        [
+            "ordinary output stays readable",
+            "Summary for local\nSucceeded: 71\nFailed: 1\nID: dynamic-cluster-head-slurm-service-running",
+            ["short", ""],
+            (out) =>
+                assert.equal(
+                    out,
+                    "Summary for local\nSucceeded: 71\nFailed: 1\nID: dynamic-cluster-head-slurm-service-running",
+                ),
+        ],
+    ];
+    for (const [name, text, secrets, check] of cases) {
+        it(name, () => {
+            const out = redact(text, secrets);
+            check(out);
+            if (out !== text) assert.ok(out.includes(REDACTED));
+        });
+    }
 });

@@ -1,5 +1,6 @@
 {#- Host firewall of the head node, under the Neutron security groups: SSH and HTTPS from the
-    users' networks only; Salt from the cluster subnet; the scheduler and NFS only from addresses
+    users' networks only; Salt from the cluster subnet; the loopback ports of the head's own
+    services only for the accounts that use them; the scheduler and NFS only from addresses
     in the ipset of live workers, which the Dynamic Cluster service fills when it accepts a
     worker's key and empties when it deletes the worker. Two rules files, one per address family,
     each checked by its restore command before it replaces the old one and kept by its
@@ -7,6 +8,16 @@
     and /etc/sysconfig/ip6tables (IPv6: users' IPv6 ranges only; nginx also listens on [::]). #}
 {%- set tplroot = tpldir.split('/')[0] %}
 {%- from tplroot ~ "/map.jinja" import dc with context %}
+{#- The loopback rules (files/head/loopback-owners.rules.jinja) name the accounts of nginx,
+    graphite-web, Slurm and Salt: each rules file is checked and loaded only once they exist.
+    The states that create them are in the same highstate (head/init.sls); a requisite orders
+    the rules after them without moving the rest of the firewall. #}
+{%- set owner_states = [
+      ('pkg', 'dynamic-cluster-head-proxy-pkg-installed'),
+      ('user', 'dynamic-cluster-head-graphite-user-present')] %}
+{%- if dc.scheduler.kind == 'slurm' %}
+{%-   do owner_states.append(('pkg', 'dynamic-cluster-head-slurm-pkg-installed')) %}
+{%- endif %}
 
 dynamic-cluster-head-firewall-pkg-installed:
   pkg.installed:
@@ -37,6 +48,9 @@ dynamic-cluster-head-firewall-file-managed-iptables-rules:
     - require:
       - pkg: dynamic-cluster-head-firewall-pkg-installed
       - ipset: dynamic-cluster-head-firewall-ipset-set-present-workers
+{%- for module, id in owner_states %}
+      - {{ module }}: {{ id }}
+{%- endfor %}
 
 dynamic-cluster-head-firewall-file-managed-ip6tables-rules:
   file.managed:
@@ -49,6 +63,9 @@ dynamic-cluster-head-firewall-file-managed-ip6tables-rules:
     - check_cmd: ip6tables-restore --test
     - require:
       - pkg: dynamic-cluster-head-firewall-pkg-installed
+{%- for module, id in owner_states %}
+      - {{ module }}: {{ id }}
+{%- endfor %}
 
 {#- ipset.service restores the saved sets on boot, before iptables (whose rules need the set),
     but it saves them on stop only with IPSET_SAVE_ON_STOP="yes" (ipset-service ships "no"). #}

@@ -22,7 +22,7 @@ dynamic-cluster-head-graphite-pkg-installed-build:
 
 dynamic-cluster-head-graphite-user-present:
   user.present:
-    - name: graphite
+    - name: {{ dc.accounts.graphite }}
     - system: True
     - home: {{ prefix }}/storage
     - createhome: False
@@ -61,8 +61,8 @@ dynamic-cluster-head-graphite-cmd-run-virtualenv:
 dynamic-cluster-head-graphite-file-directory-{{ dir }}:
   file.directory:
     - name: {{ prefix }}/{{ dir }}
-    - user: graphite
-    - group: graphite
+    - user: {{ dc.accounts.graphite }}
+    - group: {{ dc.accounts.graphite }}
     - mode: '0750'
     - makedirs: True
     - require:
@@ -90,7 +90,7 @@ dynamic-cluster-head-graphite-file-managed-local-settings:
     - source: salt://{{ tplroot }}/files/head/graphite/local_settings.py.jinja
     - template: jinja
     - user: root
-    - group: graphite
+    - group: {{ dc.accounts.graphite }}
     - mode: '0640'
     - show_changes: False
     - context:
@@ -102,7 +102,7 @@ dynamic-cluster-head-graphite-file-managed-local-settings:
 dynamic-cluster-head-graphite-cmd-run-migrate:
   cmd.run:
     - name: {{ prefix }}/bin/django-admin migrate --settings=graphite.settings --noinput
-    - runas: graphite
+    - runas: {{ dc.accounts.graphite }}
     - env:
         PYTHONPATH: {{ prefix }}/webapp
     - onchanges:

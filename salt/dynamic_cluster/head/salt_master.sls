@@ -33,10 +33,12 @@ dynamic-cluster-head-salt-master-file-managed-local-api-header:
       - file: dynamic-cluster-head-config-dir-file-directory
 
 {#- Salt's packages (3006+) run salt-master as user salt (`user: salt` in /etc/salt/master), and
-    the master reads the pillar it serves to workers from pillar_roots. The Pulumi program writes
-    /srv/pillar root-only; give the salt group read access to the directory and to the files the
-    workers get (pillar top.sls). The head-only secrets stay root:root 0600 (only the head's own
-    `salt-call --local`, as root, reads them). #}
+    the master reads the pillar it serves to workers from pillar_roots: the salt group reads the
+    directory and the files the workers get (pillar top.sls). The head-only secrets stay
+    root:root 0600 (only the head's own `salt-call --local`, as root, reads them). The Pulumi
+    program writes each file with this same ownership (components/headFiles.ts) and never touches
+    the directory, so a later `pulumi up` never locks the running master out; these states keep
+    it so (and fix a directory made by hand). #}
 dynamic-cluster-head-salt-master-file-directory-pillar:
   file.directory:
     - name: /srv/pillar

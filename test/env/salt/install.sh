@@ -11,9 +11,9 @@
 # python3 (3.11, the version Salt's own packages bundle); timelib and contextvars build from
 # source with gcc and the Python headers (test/env/packages/salt.txt).
 #
-# It also creates the system user and group `salt` that Salt's packages create
-# (test/env/salt/users.sh), before anything else, so that a cached venv still gets them on a
-# fresh machine.
+# It also creates the system user and group `salt` that Salt's packages create (with the other
+# accounts of test/env/accounts.sh), before anything else, so that a cached venv still gets them
+# on a fresh machine.
 #
 # Environment: DC_CACHE_DIR (default /var/cache/dynamic-cluster) is where the venv, the
 # downloaded sdist and pip's cache for it live; removing ${DC_CACHE_DIR}/salt-* makes the next
@@ -33,7 +33,7 @@ cache="${DC_CACHE_DIR:-/var/cache/dynamic-cluster}"
 venv="${cache}/salt-${SALT_VERSION}-${SALT_LOCK_SHA256:0:12}"
 stamp_text="salt ${SALT_VERSION} lock ${SALT_LOCK_SHA256} python ${PYTHON}"
 
-bash "$(dirname "${BASH_SOURCE[0]}")/users.sh"
+bash "$(dirname "${BASH_SOURCE[0]}")/../accounts.sh"
 
 ready() {
     [ -x "${venv}/bin/salt-call" ] && [ "$(cat "${venv}/.dc-stamp" 2>/dev/null)" = "${stamp_text}" ]
