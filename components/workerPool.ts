@@ -185,7 +185,7 @@ function listTags(inputs: WorkerPoolInputs): string[] {
 }
 
 /** IDs Nova needs, resolved once per operation. */
-interface ResolvedRefs {
+export interface ResolvedRefs {
     flavorId: string;
     imageId: string;
     networkId: string;
@@ -200,17 +200,27 @@ async function resolveRefs(nova: ComputeClient, inputs: WorkerPoolInputs): Promi
     return { flavorId, imageId, networkId };
 }
 
+/** A server whose create call answered (or that the listing found after a lost answer). */
+interface Started {
+    id: string;
+    name: string;
+    index: number;
+    minionId: string;
+}
+
 /** Outcome of booting a set of indexes. */
-interface BootOutcome {
+export interface BootOutcome {
     booted: WorkerRecord[];
     reasons: string[];
 }
 
 /**
  * Boots one server per index, waits for ACTIVE until the deadline; servers that end in ERROR
- * or are not ACTIVE in time are deleted (they are useless and count against quota).
+ * or are not ACTIVE in time are deleted (they are useless and count against quota). A create
+ * whose answer was lost (a timeout, a reset, a 5xx) counts as booted when the listing shows the
+ * server with the minion ID it was sent. Exported for tests.
  */
-async function bootWorkers(
+export async function bootWorkers(
     nova: ComputeClient,
     inputs: WorkerPoolInputs,
     refs: ResolvedRefs,
@@ -247,11 +257,36 @@ async function bootWorkers(
         } catch (err) {
             const message =
                 err instanceof OpenStackApiError ? `${err.status} ${err.apiMessage}` : String(err);
-            reasons.push(`${name}: create failed: ${message}`);
-            return undefined;
+            // A 4xx answer created nothing; a lost answer (timeout, reset) or a 5xx may have.
+            const uncertain = !(err instanceof OpenStackApiError) || err.status >= 500;
+            return {
+                failed: `${name}: create failed: ${message}`,
+                uncertain,
+                name,
+                index,
+                minionId,
+            };
         }
     });
-    const started = launched.filter((l): l is NonNullable<typeof l> => l !== undefined);
+    const started: Started[] = [];
+    const unanswered = new Map<string, { name: string; index: number; failed: string }>();
+    for (const launch of launched) {
+        if (launch.failed === undefined) started.push(launch);
+        else if (launch.uncertain) unanswered.set(launch.minionId, launch);
+        else reasons.push(launch.failed);
+    }
+    if (unanswered.size > 0) {
+        // Nova may have created what it did not answer for (a loaded API answers a create after
+        // the client's timeout): the minion ID in the metadata says which server is whose.
+        for (const server of await nova.listServersByTags(listTags(inputs))) {
+            const minionId = workerIdentity(server, inputs.clusterId)?.minionId ?? "";
+            const launch = unanswered.get(minionId);
+            if (!launch) continue;
+            unanswered.delete(minionId);
+            started.push({ id: server.id, name: launch.name, index: launch.index, minionId });
+        }
+        for (const launch of unanswered.values()) reasons.push(launch.failed);
+    }
     const states =
         started.length > 0
             ? await nova.waitForBoot(

@@ -62,50 +62,76 @@ export interface LoadedRules {
     ipv6: string[];
 }
 
+/** What a script in the namespace printed, and its status. */
+interface NamespaceRun {
+    status: number | null;
+    stdout: string;
+    output: string;
+}
+
 /**
- * Loads both rules files for real, as the `iptables` and `ip6tables` services do on the head
- * (`iptables-restore <file>`), in a new network namespace holding the worker set, and lists what
- * the kernel then holds.
+ * Runs `script` (bash) in a new network namespace of its own, after creating the worker set and
+ * loading both rules files there for real, as the `iptables` and `ip6tables` services do on the
+ * head (`iptables-restore <file>`); `args` are the script's `$1`... The namespace ends with it.
  */
-export function loadRules(ipv4: string, ipv6: string, workerSet: string): LoadedRules {
-    const marker = "---- ip6tables -S ----";
-    const script = [
-        'ipset create "$1" hash:ip family inet',
-        'iptables-restore "$2"',
-        'ip6tables-restore "$3"',
-        "iptables -S",
-        `echo '${marker}'`,
-        "ip6tables -S",
-    ].join(" && ");
+function withRulesLoaded(
+    ipv4: string,
+    ipv6: string,
+    workerSet: string,
+    script: string,
+    args: string[] = [],
+): NamespaceRun {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dc-firewall-"));
     try {
         fs.writeFileSync(path.join(dir, "iptables"), ipv4);
         fs.writeFileSync(path.join(dir, "ip6tables"), ipv6);
+        const load = [
+            "set -e",
+            'ipset create "$1" hash:ip family inet',
+            'iptables-restore "$2"',
+            'ip6tables-restore "$3"',
+            "shift 3",
+        ].join("\n");
         const result = spawnSync(
             "unshare",
             [
                 "--net",
-                "sh",
+                "bash",
                 "-c",
-                script,
-                "sh",
+                `${load}\n${script}`,
+                "bash",
                 workerSet,
                 path.join(dir, "iptables"),
                 path.join(dir, "ip6tables"),
+                ...args,
             ],
-            { encoding: "utf8" },
+            { encoding: "utf8", timeout: 120_000 },
         );
-        const [v4 = "", v6 = ""] = result.stdout.split(`${marker}\n`);
-        const listing = (text: string) => text.split("\n").filter((line) => line !== "");
         return {
             status: result.status,
+            stdout: result.stdout,
             output: `${result.stdout}${result.stderr}${result.error ? String(result.error) : ""}`,
-            ipv4: listing(v4),
-            ipv6: listing(v6),
         };
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
+}
+
+/**
+ * Loads both rules files for real (as the head's services do), in a new network namespace
+ * holding the worker set, and lists what the kernel then holds.
+ */
+export function loadRules(ipv4: string, ipv6: string, workerSet: string): LoadedRules {
+    const marker = "---- ip6tables -S ----";
+    const run = withRulesLoaded(
+        ipv4,
+        ipv6,
+        workerSet,
+        `iptables -S && echo '${marker}' && ip6tables -S`,
+    );
+    const [v4 = "", v6 = ""] = run.stdout.split(`${marker}\n`);
+    const listing = (text: string) => text.split("\n").filter((line) => line !== "");
+    return { status: run.status, output: run.output, ipv4: listing(v4), ipv6: listing(v6) };
 }
 
 /** Whether each account could connect to each loopback port once the rules are loaded. */
@@ -130,57 +156,26 @@ export function loopbackReach(
     ports: readonly number[],
     users: readonly string[],
 ): LoopbackReach {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dc-loopback-"));
-    try {
-        fs.writeFileSync(path.join(dir, "iptables"), ipv4);
-        fs.writeFileSync(path.join(dir, "ip6tables"), ipv6);
-        const script = [
-            "set -e",
-            "ip link set lo up",
-            'ipset create "$1" hash:ip family inet',
-            'iptables-restore "$2"',
-            'ip6tables-restore "$3"',
-            "shift 3",
-            'ports="$1"; users="$2"',
-            "for p in $ports; do",
-            '  socat "TCP4-LISTEN:$p,bind=127.0.0.1,fork,reuseaddr" SYSTEM:true &',
-            '  socat "TCP6-LISTEN:$p,bind=[::1],fork,reuseaddr" SYSTEM:true &',
-            "done",
-            // Every listener up (both families), seen with ss: a probe connection could be refused.
-            'for p in $ports; do for i in $(seq 200); do [ "$(ss -Hltn "sport = :$p" | wc -l)" -ge 2 ] && break; sleep 0.05; done; done',
-            "for p in $ports; do for u in $users; do for a in 127.0.0.1 ::1; do",
-            '  if setpriv --reuid="$u" --regid="$u" --init-groups timeout 5 bash -c "exec 3<>/dev/tcp/$a/$p" 2>/dev/null; then r=ok; else r=refused; fi',
-            '  echo "reach $p $u $a $r"',
-            "done; done; done",
-            "kill $(jobs -p) 2>/dev/null || true",
-        ].join("\n");
-        const result = spawnSync(
-            "unshare",
-            [
-                "--net",
-                "bash",
-                "-c",
-                script,
-                "bash",
-                workerSet,
-                path.join(dir, "iptables"),
-                path.join(dir, "ip6tables"),
-                ports.join(" "),
-                users.join(" "),
-            ],
-            { encoding: "utf8", timeout: 120_000 },
-        );
-        const reach = new Map<string, boolean>();
-        for (const line of result.stdout.split("\n")) {
-            const m = /^reach (\d+) (\S+) (\S+) (ok|refused)$/.exec(line);
-            if (m) reach.set(`${m[1]} ${m[2]} ${m[3]}`, m[4] === "ok");
-        }
-        return {
-            status: result.status,
-            output: `${result.stdout}${result.stderr}${result.error ? String(result.error) : ""}`,
-            reach,
-        };
-    } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
+    const script = [
+        "ip link set lo up",
+        'ports="$1"; users="$2"',
+        "for p in $ports; do",
+        '  socat "TCP4-LISTEN:$p,bind=127.0.0.1,fork,reuseaddr" SYSTEM:true &',
+        '  socat "TCP6-LISTEN:$p,bind=[::1],fork,reuseaddr" SYSTEM:true &',
+        "done",
+        // Every listener up (both families), seen with ss: a probe connection could be refused.
+        'for p in $ports; do for i in $(seq 200); do [ "$(ss -Hltn "sport = :$p" | wc -l)" -ge 2 ] && break; sleep 0.05; done; done',
+        "for p in $ports; do for u in $users; do for a in 127.0.0.1 ::1; do",
+        '  if setpriv --reuid="$u" --regid="$u" --init-groups timeout 5 bash -c "exec 3<>/dev/tcp/$a/$p" 2>/dev/null; then r=ok; else r=refused; fi',
+        '  echo "reach $p $u $a $r"',
+        "done; done; done",
+        "kill $(jobs -p) 2>/dev/null || true",
+    ].join("\n");
+    const run = withRulesLoaded(ipv4, ipv6, workerSet, script, [ports.join(" "), users.join(" ")]);
+    const reach = new Map<string, boolean>();
+    for (const line of run.stdout.split("\n")) {
+        const m = /^reach (\d+) (\S+) (\S+) (ok|refused)$/.exec(line);
+        if (m) reach.set(`${m[1]} ${m[2]} ${m[3]}`, m[4] === "ok");
     }
+    return { status: run.status, output: run.output, reach };
 }

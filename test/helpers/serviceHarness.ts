@@ -22,7 +22,7 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { after, before } from "node:test";
+import { after, afterEach, before } from "node:test";
 import {
     type PillarResources,
     type PillarSecrets,
@@ -595,6 +595,14 @@ export class ServiceHarness {
         return JSON.parse(text);
     }
 
+    /** Slurm's restart count of a job (0: never requeued). */
+    async restartsOf(job: string): Promise<number> {
+        const text = await this.slurm.run("scontrol", "-o", "show", "job", job);
+        const match = /\bRestarts=(\d+)/.exec(text);
+        assert.ok(match, `scontrol shows no Restarts for job ${job}: ${text}`);
+        return Number(match[1]);
+    }
+
     /** Submits a batch job (as root, in the head's network namespace); returns its ID. */
     async submit(...args: string[]): Promise<string> {
         const out = await this.slurm.run("sbatch", "--parsable", "--output=/dev/null", ...args);
@@ -714,6 +722,26 @@ export class ServiceHarness {
     log(): string {
         return fs.readFileSync(this.logFile, "utf8");
     }
+}
+
+/**
+ * A harness per test: the returned `start` builds one for the running test, and the harness is
+ * stopped after it (afterEach) with the check that no server was left behind, whether the test
+ * passed or not.
+ */
+export function harnessPerTest(): (options: HarnessOptions) => Promise<ServiceHarness> {
+    let current: ServiceHarness | undefined;
+    afterEach(async () => {
+        const harness = current;
+        current = undefined;
+        if (!harness) return;
+        const leaked = await harness.stop();
+        assert.equal(leaked, 0, `servers left behind (log: ${harness.logFile})`);
+    });
+    return async (options) => {
+        current = await ServiceHarness.start(options);
+        return current;
+    };
 }
 
 /**

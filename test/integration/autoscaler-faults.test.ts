@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { after, afterEach, describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import {
     DEFAULT_INSTANCE_QUOTA,
     impossibleFlavor,
@@ -17,7 +17,7 @@ import {
     OSBOX_DIR,
     setInstanceQuota,
 } from "../helpers/osbox";
-import { ServiceHarness } from "../helpers/serviceHarness";
+import { harnessPerTest, type ServiceHarness } from "../helpers/serviceHarness";
 import { waitFor } from "../helpers/waitFor";
 
 interface Status {
@@ -42,18 +42,11 @@ async function noDuplicates(h: ServiceHarness): Promise<void> {
     assert.equal(new Set(names).size, names.length, `two servers for one node: ${names}`);
 }
 
-let h: ServiceHarness | undefined;
-afterEach(async () => {
-    const harness = h;
-    h = undefined;
-    if (!harness) return;
-    const leaked = await harness.stop();
-    assert.equal(leaked, 0, `servers left behind (log: ${harness.logFile})`);
-});
+const startHarness = harnessPerTest();
 
 describe("autoscaler faults: workers that never join", () => {
     it("cleans up a worker that never comes up and one whose highstate fails, cools them down, and runs the job elsewhere", async () => {
-        h = await ServiceHarness.start({
+        const h = await startHarness({
             burst: 4,
             // Long enough for a healthy worker to join through real Salt on a loaded machine.
             launchTimeout: 90,
@@ -77,9 +70,9 @@ describe("autoscaler faults: workers that never join", () => {
         await waitFor(
             "both failed nodes to cool down, set down with the reason",
             async () => {
-                const s = await status(h!);
+                const s = await status(h);
                 const reasons = new Map(
-                    (await h!.slurm.run("sinfo", "-h", "-N", "-R", "-o", "%n|%E"))
+                    (await h.slurm.run("sinfo", "-h", "-N", "-R", "-o", "%n|%E"))
                         .split("\n")
                         .filter((line) => line.includes("|"))
                         .map((line) => line.split("|", 2) as [string, string]),
@@ -110,7 +103,7 @@ describe("autoscaler faults: workers that never join", () => {
         await waitFor(
             "the cooldown to end",
             async () =>
-                Object.keys((await status(h!)).unavailable).length === 0 ? true : undefined,
+                Object.keys((await status(h)).unavailable).length === 0 ? true : undefined,
             { timeoutMs: 120_000, intervalMs: 1000 },
         );
         const states = await h.slurm.run("sinfo", "-h", "-N", "-o", "%N|%T");
@@ -123,13 +116,13 @@ describe("autoscaler faults: quota and capacity", () => {
     after(() => setInstanceQuota(DEFAULT_INSTANCE_QUOTA));
 
     it("backs off while the quota is exhausted and launches the rest when it is raised", async () => {
-        h = await ServiceHarness.start({ burst: 3, launchTimeout: 150 });
+        const h = await startHarness({ burst: 3, launchTimeout: 150 });
         await setInstanceQuota((await instancesInUse()) + 1);
         const ids = [];
         for (let i = 0; i < 3; i++) ids.push(await h.submit("--exclusive", "--wrap", "sleep 1"));
         const backedOff = await waitFor(
             "a quota error to back the flavor off",
-            async () => (await status(h!)).backoffs["m1.tiny"],
+            async () => (await status(h)).backoffs["m1.tiny"],
             { timeoutMs: 60_000, intervalMs: 500 },
         );
         // Nova refuses the create call (403), or accepts it and puts the server in ERROR when
@@ -149,7 +142,7 @@ describe("autoscaler faults: quota and capacity", () => {
     });
 
     it("deletes servers that go to ERROR (no valid host) and backs the flavor off", async () => {
-        h = await ServiceHarness.start({
+        const h = await startHarness({
             burst: 2,
             launchTimeout: 60,
             flavor: await impossibleFlavor(),
@@ -157,7 +150,7 @@ describe("autoscaler faults: quota and capacity", () => {
         const job = await h.submit("--exclusive", "--wrap", "true");
         const backedOff = await waitFor(
             "the ERROR server to back the flavor off",
-            async () => (await status(h!)).backoffs["dc-test-impossible"],
+            async () => (await status(h)).backoffs["dc-test-impossible"],
             { timeoutMs: 90_000, intervalMs: 500 },
         );
         assert.match(backedOff.reason, /went to ERROR: No valid host was found/);
@@ -170,7 +163,7 @@ describe("autoscaler faults: quota and capacity", () => {
 
 describe("autoscaler faults: the breaker", () => {
     it("stops launching after repeated boot failures, says so in Slurm, and resumes when reset", async () => {
-        h = await ServiceHarness.start({
+        const h = await startHarness({
             burst: 3,
             launchTimeout: 60,
             tuning: { breaker_threshold: 2, failure_cooldown: 600 },
@@ -182,7 +175,7 @@ describe("autoscaler faults: the breaker", () => {
         const opened = await waitFor(
             "the breaker to open",
             async () => {
-                const s = await status(h!);
+                const s = await status(h);
                 return s.breaker.open ? s : undefined;
             },
             { timeoutMs: 300_000, intervalMs: 1000 },
@@ -193,7 +186,7 @@ describe("autoscaler faults: the breaker", () => {
         await waitFor(
             "Slurm to show the breaker's reason",
             async () => {
-                const reasons = await h!.slurm.run("sinfo", "-h", "-R", "-o", "%n|%E");
+                const reasons = await h.slurm.run("sinfo", "-h", "-R", "-o", "%n|%E");
                 return /compute-dy-3\|dynamic-cluster: launches stopped/.test(reasons)
                     ? true
                     : undefined;
@@ -210,7 +203,7 @@ describe("autoscaler faults: the breaker", () => {
         // Nodes in cooldown stay out; the breaker's node is given back.
         await waitFor(
             "compute-dy-3 to be given back",
-            async () => ((await status(h!)).unavailable["compute-dy-3"] ? undefined : true),
+            async () => ((await status(h)).unavailable["compute-dy-3"] ? undefined : true),
             { timeoutMs: 60_000, intervalMs: 1000 },
         );
         const jobs = await h.waitForJobs([job, other], 300_000);
@@ -236,7 +229,7 @@ function novaApiPids(): number[] {
 
 describe("autoscaler faults: the Nova API paused and stopped", () => {
     it("rides out a paused Nova API mid-scale with no duplicate and no lost job, answering all along", async () => {
-        h = await ServiceHarness.start({
+        const h = await startHarness({
             burst: 4,
             launchTimeout: 180,
             tuning: { openstack_timeout: 8 },
@@ -244,7 +237,7 @@ describe("autoscaler faults: the Nova API paused and stopped", () => {
         const pids = novaApiPids();
         const ids = [];
         for (let i = 0; i < 2; i++) ids.push(await h.submit("--exclusive", "--wrap", "sleep 1"));
-        await waitFor("a first launch", () => (h!.hosts.hosts.size > 0 ? true : undefined), {
+        await waitFor("a first launch", () => (h.hosts.hosts.size > 0 ? true : undefined), {
             timeoutMs: 60_000,
         });
         for (const pid of pids) process.kill(pid, "SIGSTOP");
@@ -255,7 +248,7 @@ describe("autoscaler faults: the Nova API paused and stopped", () => {
             const s = await waitFor(
                 "the service to report Nova's failure",
                 async () => {
-                    const st = await status(h!);
+                    const st = await status(h);
                     return st.errors["nova"] ? st : undefined;
                 },
                 { timeoutMs: 60_000, intervalMs: 500 },
@@ -272,7 +265,7 @@ describe("autoscaler faults: the Nova API paused and stopped", () => {
     });
 
     it("rides out a stopped Nova API (connection refused) and resumes when it is back", async () => {
-        h = await ServiceHarness.start({
+        const h = await startHarness({
             burst: 2,
             launchTimeout: 180,
             tuning: { openstack_timeout: 8 },
@@ -281,7 +274,7 @@ describe("autoscaler faults: the Nova API paused and stopped", () => {
         const job = await h.submit("--exclusive", "--wrap", "hostname");
         await waitFor(
             "the service to report Nova's failure",
-            async () => ((await status(h!)).errors["nova"] ? true : undefined),
+            async () => ((await status(h)).errors["nova"] ? true : undefined),
             { timeoutMs: 60_000, intervalMs: 500 },
         );
         // Start the Nova API again (the environment script starts only what is not running).
@@ -296,12 +289,12 @@ describe("autoscaler faults: the Nova API paused and stopped", () => {
 
 describe("autoscaler faults: the service killed", () => {
     it("survives SIGKILL during a scale-up: no duplicate launch, no leaked server, no lost job", async () => {
-        h = await ServiceHarness.start({ burst: 5, launchTimeout: 180 });
+        const h = await startHarness({ burst: 5, launchTimeout: 180 });
         const ids = [];
         for (let i = 0; i < 5; i++) ids.push(await h.submit("--exclusive", "--wrap", "sleep 2"));
         await waitFor(
             "launches to be under way",
-            async () => ((await h!.servers()).length >= 1 ? true : undefined),
+            async () => ((await h.servers()).length >= 1 ? true : undefined),
             { timeoutMs: 60_000, intervalMs: 100 },
         );
         await h.killService("SIGKILL");

@@ -16,7 +16,7 @@
  *   head-node replacement).
  */
 import assert from "node:assert/strict";
-import { afterEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { REASONS } from "../../autoscaler/policy";
 import {
     clusterTag,
@@ -26,17 +26,10 @@ import {
     workerMetadata,
     workerTags,
 } from "../../lib/tags";
-import { ServiceHarness } from "../helpers/serviceHarness";
+import { harnessPerTest, type ServiceHarness } from "../helpers/serviceHarness";
 import { waitFor } from "../helpers/waitFor";
 
-let h: ServiceHarness | undefined;
-afterEach(async () => {
-    const harness = h;
-    h = undefined;
-    if (!harness) return;
-    const leaked = await harness.stop();
-    assert.equal(leaked, 0, `servers left behind (log: ${harness.logFile})`);
-});
+const startHarness = harnessPerTest();
 
 /** Boots a bare server in the test project with these tags and metadata; returns its ID. */
 async function bootTagged(
@@ -60,7 +53,7 @@ async function rounds(harness: ServiceHarness): Promise<number> {
 
 describe("autoscaler ownership: the head node and servers tagged by hand", () => {
     it("are never orphans: a real orphan is deleted after the grace, they stay", async () => {
-        h = await ServiceHarness.start({ burst: 1, tuning: { orphan_grace: 2 } });
+        const h = await startHarness({ burst: 1, tuning: { orphan_grace: 2 } });
         const id = h.clusterId;
         // As components/headNode.ts tags and labels the head node's server.
         const head = await bootTagged(h, "dc-head", [PRODUCT_TAG, clusterTag(id), HEAD_TAG], {
@@ -79,14 +72,14 @@ describe("autoscaler ownership: the head node and servers tagged by hand", () =>
         try {
             await waitFor(
                 "the service to delete the real orphan",
-                async () => ((await h!.servers()).some((s) => s.id === orphan) ? undefined : true),
+                async () => ((await h.servers()).some((s) => s.id === orphan) ? undefined : true),
                 { timeoutMs: 90_000, intervalMs: 500 },
             );
             // Several more rounds, each past the grace for the head-like servers too.
             const after = await rounds(h);
             await waitFor(
                 "three more rounds",
-                async () => ((await rounds(h!)) >= after + 3 ? true : undefined),
+                async () => ((await rounds(h)) >= after + 3 ? true : undefined),
                 { timeoutMs: 60_000, intervalMs: 500 },
             );
             const left = new Map((await h.servers()).map((s) => [s.id, s]));
@@ -111,19 +104,11 @@ describe("autoscaler ownership: the head node and servers tagged by hand", () =>
                 "the service does not report them as workers",
             );
         } finally {
-            await Promise.all([head, byHand].map((s) => h!.nova.deleteServer(s)));
+            await Promise.all([head, byHand].map((s) => h.nova.deleteServer(s)));
             await h.nova.waitForDeleted([head, byHand], [clusterTag(id)], Date.now() + 60_000);
         }
     });
 });
-
-/** Slurm's restart count of a job (0: never requeued). */
-async function restartsOf(harness: ServiceHarness, job: string): Promise<number> {
-    const text = await harness.slurm.run("scontrol", "-o", "show", "job", job);
-    const match = /\bRestarts=(\d+)/.exec(text);
-    assert.ok(match, `scontrol shows no Restarts for job ${job}: ${text}`);
-    return Number(match[1]);
-}
 
 /** `state|reason` of a node in Slurm. */
 async function nodeState(harness: ServiceHarness, node: string): Promise<string> {
@@ -171,7 +156,7 @@ function watchNames(harness: ServiceHarness) {
 
 describe("autoscaler ownership: the floor's servers", () => {
     it("a rolling replacement (new flavor) drains the old server, lets its job finish, and only then boots the new one under the same name", async () => {
-        h = await ServiceHarness.start({ floor: 1, burst: 1, launchTimeout: 150 });
+        const h = await startHarness({ floor: 1, burst: 1, launchTimeout: 150 });
         const node = "compute-st-1";
         await waitForIdle(h, node);
         const [old] = (await h.servers()).filter((s) => s.name === node);
@@ -185,8 +170,8 @@ describe("autoscaler ownership: the floor's servers", () => {
             await waitFor(
                 "the old server to be handed over and its node drained, the job still running",
                 async () => {
-                    const servers = (await h!.servers()).filter((s) => s.name === node);
-                    const state = await nodeState(h!, node);
+                    const servers = (await h.servers()).filter((s) => s.name === node);
+                    const state = await nodeState(h, node);
                     return servers.length === 1 &&
                         servers[0]!.id === old!.id &&
                         servers[0]!.tags.includes(RETIRING_TAG) &&
@@ -200,7 +185,7 @@ describe("autoscaler ownership: the floor's servers", () => {
             assert.equal((await h.jobs()).get(job)?.state, "RUNNING");
             const done = await h.waitForJobs([job], 240_000);
             assert.equal(done.get(job)!.nodes, node, "the job stayed on its node");
-            assert.equal(await restartsOf(h, job), 0, "the job was never requeued");
+            assert.equal(await h.restartsOf(job), 0, "the job was never requeued");
             const outs = await update;
             const [replacement] = outs.servers;
             assert.equal(outs.servers.length, 1);
@@ -225,7 +210,7 @@ describe("autoscaler ownership: the floor's servers", () => {
     });
 
     it("workers.min lowered then raised again under a running job takes the same server back: one server under the name, the job untouched, the node undrained", async () => {
-        h = await ServiceHarness.start({ floor: 2, burst: 1, launchTimeout: 150 });
+        const h = await startHarness({ floor: 2, burst: 1, launchTimeout: 150 });
         const node = "compute-st-2";
         await waitForIdle(h, node);
         const [server] = (await h.servers()).filter((s) => s.name === node);
@@ -237,7 +222,7 @@ describe("autoscaler ownership: the floor's servers", () => {
             await waitFor(
                 `${node} to be drained as retired`,
                 async () => {
-                    const state = await nodeState(h!, node);
+                    const state = await nodeState(h, node);
                     return /^(draining|drng)/.test(state) && state.endsWith(REASONS.retired)
                         ? true
                         : undefined;
@@ -247,7 +232,7 @@ describe("autoscaler ownership: the floor's servers", () => {
             await h.reconfigure(3, 2);
             await waitFor(
                 `${node} to accept jobs again, its job still running`,
-                async () => (/^allocated\|/.test(await nodeState(h!, node)) ? true : undefined),
+                async () => (/^allocated\|/.test(await nodeState(h, node)) ? true : undefined),
                 { timeoutMs: 60_000, intervalMs: 500 },
             );
             const servers = (await h.servers()).filter((s) => s.name === node);
@@ -258,7 +243,7 @@ describe("autoscaler ownership: the floor's servers", () => {
             );
             const done = await h.waitForJobs([job], 240_000);
             assert.equal(done.get(job)!.nodes, node);
-            assert.equal(await restartsOf(h, job), 0, "the job was never requeued");
+            assert.equal(await h.restartsOf(job), 0, "the job was never requeued");
         } finally {
             await names.stop();
         }
@@ -273,7 +258,7 @@ describe("autoscaler ownership: the floor's servers", () => {
 
     it("a static worker whose first key comes after workers.launchTimeout is admitted (no launch deadline for the floor)", async () => {
         const launchTimeout = 20;
-        h = await ServiceHarness.start({
+        const h = await startHarness({
             floor: 1,
             burst: 1,
             launchTimeout,

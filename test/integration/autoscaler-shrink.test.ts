@@ -8,32 +8,17 @@
  * their servers once idle, and leave slurm.conf at the next state run.
  */
 import assert from "node:assert/strict";
-import { afterEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { REASONS } from "../../autoscaler/policy";
 import { clusterTag, RETIRING_TAG } from "../../lib/tags";
-import { ServiceHarness } from "../helpers/serviceHarness";
+import { harnessPerTest } from "../helpers/serviceHarness";
 import { waitFor } from "../helpers/waitFor";
 
-let h: ServiceHarness | undefined;
-afterEach(async () => {
-    const harness = h;
-    h = undefined;
-    if (!harness) return;
-    const leaked = await harness.stop();
-    assert.equal(leaked, 0, `servers left behind (log: ${harness.logFile})`);
-});
-
-/** Slurm's restart count of a job (0: never requeued). */
-async function restartsOf(harness: ServiceHarness, job: string): Promise<number> {
-    const text = await harness.slurm.run("scontrol", "-o", "show", "job", job);
-    const match = /\bRestarts=(\d+)/.exec(text);
-    assert.ok(match, `scontrol shows no Restarts for job ${job}: ${text}`);
-    return Number(match[1]);
-}
+const startHarness = harnessPerTest();
 
 describe("autoscaler: lowering workers.max under running jobs", () => {
     it("kills no job: the surplus nodes are drained, deleted once idle, and leave slurm.conf at the next state run", async () => {
-        h = await ServiceHarness.start({ burst: 6, launchTimeout: 150 });
+        const h = await startHarness({ burst: 6, launchTimeout: 150 });
         const upper = ["compute-dy-5", "compute-dy-6"];
         const jobs: string[] = [];
         for (const node of upper) {
@@ -51,7 +36,7 @@ describe("autoscaler: lowering workers.max under running jobs", () => {
         await waitFor(
             "the surplus nodes to be drained with the reason, their jobs still running",
             async () => {
-                const reasons = await h!.slurm.run("sinfo", "-h", "-N", "-o", "%n|%T|%E");
+                const reasons = await h.slurm.run("sinfo", "-h", "-N", "-o", "%n|%T|%E");
                 const lines = reasons.split("\n").filter((l) => upper.includes(l.split("|")[0]!));
                 return lines.length === upper.length &&
                     lines.every(
@@ -69,14 +54,14 @@ describe("autoscaler: lowering workers.max under running jobs", () => {
         const done = await h.waitForJobs(jobs, 300_000);
         for (const [i, job] of jobs.entries()) {
             assert.equal(done.get(job)!.nodes, upper[i], `job ${job} stayed on its node`);
-            assert.equal(await restartsOf(h, job), 0, `job ${job} was never requeued`);
+            assert.equal(await h.restartsOf(job), 0, `job ${job} was never requeued`);
         }
         await h.waitForNoServers(180_000);
         // A round that saw them gone (the service then records the burst nodes it still uses).
         await waitFor(
             "the service to report the retired workers gone",
             async () => {
-                const { workers } = (await h!.api("GET", "/workers")) as {
+                const { workers } = (await h.api("GET", "/workers")) as {
                     workers: Array<{ node: string; phase: string }>;
                 };
                 return workers.some((w) => upper.includes(w.node)) ? undefined : true;
@@ -97,12 +82,12 @@ describe("autoscaler: lowering workers.max under running jobs", () => {
 
 describe("autoscaler: lowering workers.min under a running job", () => {
     it("kills no job: the WorkerPool hands the floor server to the service, which drains it and deletes it once idle", async () => {
-        h = await ServiceHarness.start({ floor: 1, burst: 2, launchTimeout: 150 });
+        const h = await startHarness({ floor: 1, burst: 2, launchTimeout: 150 });
         const node = "compute-st-1";
         await waitFor(
             "the floor worker (booted by the WorkerPool) to join Slurm",
             async () => {
-                const state = await h!.slurm.run("sinfo", "-h", "-N", "-n", node, "-o", "%T");
+                const state = await h.slurm.run("sinfo", "-h", "-N", "-n", node, "-o", "%T");
                 return /^idle/.test(state.trim()) ? true : undefined;
             },
             { timeoutMs: 180_000, intervalMs: 1000 },
@@ -125,7 +110,7 @@ describe("autoscaler: lowering workers.min under a running job", () => {
         await waitFor(
             "the floor node to be drained with the reason, its job still running",
             async () => {
-                const line = await h!.slurm.run("sinfo", "-h", "-N", "-n", node, "-o", "%n|%T|%E");
+                const line = await h.slurm.run("sinfo", "-h", "-N", "-n", node, "-o", "%n|%T|%E");
                 return /\|(draining|drng)[^|]*\|/.test(line.trim()) &&
                     line.trim().endsWith(REASONS.retired)
                     ? true
@@ -137,12 +122,12 @@ describe("autoscaler: lowering workers.min under a running job", () => {
 
         const done = await h.waitForJobs([job], 240_000);
         assert.equal(done.get(job)!.nodes, node, "the job stayed on its node");
-        assert.equal(await restartsOf(h, job), 0, "the job was never requeued");
+        assert.equal(await h.restartsOf(job), 0, "the job was never requeued");
         await h.waitForNoServers(180_000);
         await waitFor(
             "the service to report the retired floor worker gone",
             async () => {
-                const { workers } = (await h!.api("GET", "/workers")) as {
+                const { workers } = (await h.api("GET", "/workers")) as {
                     workers: Array<{ node: string }>;
                 };
                 return workers.some((w) => w.node === node) ? undefined : true;

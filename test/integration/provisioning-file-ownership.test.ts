@@ -16,21 +16,13 @@
  * `salt` from test/env/accounts.sh, as Salt's packages create it.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { headNodeFiles, MASTER_PKI_DIR, PILLAR_DIR } from "../../components/headFiles";
 import { type RemoteFile, writeFileCommand } from "../../components/provisioner";
-
-const ETC_OVERLAY = path.resolve(__dirname, "../helpers/etc-overlay.sh");
-
-interface Run {
-    status: number | null;
-    stdout: string;
-    stderr: string;
-}
+import { asUserArgv, inEtcOverlay, type Run, statOwnership } from "../helpers/etcOverlay";
 
 /** The program's files with a recognisable content each (plain strings: no engine here). */
 const CONTENT: Record<string, string> = {
@@ -58,54 +50,19 @@ before(() => {
 after(() => fs.rmSync(work, { recursive: true, force: true }));
 
 /** Runs `command` as root with the overlay over /etc and `<sandbox>/srv` bound over /srv. */
-function onHead(sandbox: string, command: string[], input?: string): Run {
-    fs.mkdirSync(path.join(sandbox, "srv"), { recursive: true });
-    const result = spawnSync(
-        "bash",
-        [
-            ETC_OVERLAY,
-            sandbox,
-            "bash",
-            "-c",
-            'mount --bind "$0" /srv && exec "$@"',
-            path.join(sandbox, "srv"),
-            ...command,
-        ],
-        { encoding: "utf8", input, timeout: 60_000 },
-    );
-    if (result.error) throw result.error;
-    if (result.status === 90) throw new Error(`no sandbox: ${result.stderr}`);
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const onHead = (sandbox: string, command: string[], input?: string): Run =>
+    inEtcOverlay(sandbox, command, { srv: true, input, timeoutMs: 60_000 });
 
 const sh = (sandbox: string, script: string, input?: string): Run =>
     onHead(sandbox, ["bash", "-c", script], input);
 
 /** `cat FILE` as USER with only USER's own groups. */
 const readAs = (sandbox: string, user: string, file: string): Run =>
-    onHead(sandbox, [
-        "setpriv",
-        `--reuid=${user}`,
-        `--regid=${user}`,
-        "--init-groups",
-        "cat",
-        file,
-    ]);
+    onHead(sandbox, asUserArgv(user, ["cat", file]));
 
 /** `owner group mode` of each path. */
-function ownership(sandbox: string, paths: string[]): Record<string, string> {
-    const run = onHead(sandbox, ["stat", "-c", "%n %U %G %a", ...paths]);
-    assert.equal(run.status, 0, run.stderr);
-    return Object.fromEntries(
-        run.stdout
-            .trim()
-            .split("\n")
-            .map((line) => {
-                const [name, ...rest] = line.split(" ");
-                return [name!, rest.join(" ")];
-            }),
-    );
-}
+const ownership = (sandbox: string, paths: string[]): Record<string, string> =>
+    statOwnership((command) => onHead(sandbox, command), paths);
 
 /** Writes every file with the provisioning step's command, stdin carrying the content. */
 function provision(sandbox: string): void {

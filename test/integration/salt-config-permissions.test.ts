@@ -43,6 +43,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { after, before, describe, it } from "node:test";
+import { asUserArgv, inEtcOverlay, type Run, statOwnership } from "../helpers/etcOverlay";
 import { RENDER_CONFIGS, renderHighstate } from "../helpers/salt";
 import {
     LocalMinion,
@@ -54,7 +55,6 @@ import {
     type StateResult,
 } from "../helpers/saltCall";
 
-const ETC_OVERLAY = path.resolve(__dirname, "../helpers/etc-overlay.sh");
 const CONFIG = RENDER_CONFIGS["slurm, floor 2, burst 8, one user"]!;
 const CONFIG_DIR = "/etc/dynamic-cluster";
 const REACTOR_HEADER = `${CONFIG_DIR}/reactor-local-api.header`;
@@ -94,34 +94,14 @@ const READS: Array<[file: string, user: "salt" | "slurm", readable: boolean]> = 
     [SETTINGS, "slurm", false],
 ];
 
-interface Run {
-    status: number | null;
-    stdout: string;
-    stderr: string;
-}
-
 /** Runs a command as root in a new mount namespace with the overlay over /etc. */
 function inSandbox(sandbox: string, command: string[]): Run {
-    const result = spawnSync("bash", [ETC_OVERLAY, sandbox, ...command], {
-        encoding: "utf8",
-        maxBuffer: 64 * 1024 * 1024,
-        env: SALT_CALL_ENV,
-        timeout: 300_000,
-    });
-    if (result.error) throw result.error;
-    if (result.status === 90) throw new Error(`no sandbox: ${result.stderr}`);
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+    return inEtcOverlay(sandbox, command, { env: SALT_CALL_ENV });
 }
 
 /** `cat FILE` (or `ls DIR`) as USER, with only USER's own groups. */
 function asUser(sandbox: string, user: string, command: string[]): Run {
-    return inSandbox(sandbox, [
-        "setpriv",
-        `--reuid=${user}`,
-        `--regid=${user}`,
-        "--init-groups",
-        ...command,
-    ]);
+    return inSandbox(sandbox, asUserArgv(user, command));
 }
 
 type Highstate = ReturnType<typeof fromHighData>;
@@ -183,17 +163,7 @@ function applyOnly(
 
 /** `stat` owner, group and mode of paths inside the sandbox, as in {@link OWNERSHIP}. */
 function ownership(sandbox: string, paths: string[]): Record<string, string> {
-    const run = inSandbox(sandbox, ["stat", "--format=%n %U %G %a", ...paths]);
-    assert.equal(run.status, 0, run.stderr);
-    return Object.fromEntries(
-        run.stdout
-            .trim()
-            .split("\n")
-            .map((line) => {
-                const [name, ...rest] = line.split(" ");
-                return [name!, rest.join(" ")];
-            }),
-    );
+    return statOwnership((command) => inSandbox(sandbox, command), paths);
 }
 
 const show = (rs: StateResult[]) =>
