@@ -755,8 +755,9 @@ describe("pulumi up for real: the program deployed into the local OpenStack", ()
                 .sort(),
             ["compute-st-1"],
         );
-        // The same server, now the service's to drain and delete once idle (README, "Lowering
-        // workers.max"); this emulated head runs no service, so the destroy below sweeps it.
+        // The same server, now the service's to drain and delete once idle (docs/service.md,
+        // "Lowering `workers.max` or `workers.min`"); this emulated head runs no service, so the
+        // destroy below sweeps it.
         const handed = tagged.filter((s) => s.id === second.id);
         assert.deepEqual(
             handed.map((s) => [

@@ -22,7 +22,8 @@
  * picks the intended file, and Salt makes exactly the calls the emulation renders; every forward
  * is a call of the tree's own runner (runner_dirs), dc_forward.post, with exactly path and data.
  * The runner itself runs under real Salt in test/integration/salt-forward-runner.test.ts.
- * What Salt cannot show here (Debian, not Rocky 9): see README "Tests" and render.py's header.
+ * What Salt cannot show here (Debian, not Rocky 9): see docs/testing.md ("What the tests prove,
+ * by layer") and render.py's header.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";

@@ -37,7 +37,7 @@ module.function names, requisite targets, sources, contents_pillar keys, the run
 reactors may call and their arguments) are pre-checks for the unit stage; Salt repeats them there
 (test/salt/state_args.py binds every argument to Salt's own state function, reactor_real.py every
 runner call to the runner the master loads). What neither can show on a Debian test machine (that the states apply on Rocky
-9) is listed in README.md, "Tests".
+9) is listed in docs/testing.md, "What the tests prove, by layer".
 """
 
 import copy
