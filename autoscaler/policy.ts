@@ -378,8 +378,7 @@ export function decide(input: PolicyInput): Decision {
             if (successorTakesOver(node, servers, sched, actions)) heldByRetiring.add(node);
             continue;
         }
-        const reason = poolOf.has(node) ? REASONS.replaced : REASONS.retired;
-        const view = retire(node, servers, sched, actions, reason);
+        const view = retire(node, servers, sched, actions, poolOf.has(node));
         if (view) workers.push(view);
     }
 
@@ -930,24 +929,24 @@ function firstKeysToForget(
 
 /**
  * A node the scheduler still has but the worker policy no longer covers (workers.max lowered, or a
- * floor server a lowered workers.min handed over), or a static node whose server the WorkerPool
- * handed over to replace it (pure; pushes its actions): drained first (with `reason`), whatever
- * it runs; its servers are deleted once the scheduler shows it drained and idle; a powered-up
- * node without a server is released in the scheduler. Returns its view while it still has a
- * server.
+ * floor server a lowered workers.min handed over), or, when `replaced`, a static node whose
+ * server the WorkerPool handed over to replace it (pure; pushes its actions): drained first,
+ * whatever it runs; its servers are deleted once the scheduler shows it drained and idle; a
+ * retired node (not a replaced one) that is powered up without a server is released in the
+ * scheduler. Returns its view while it still has a server.
  */
 function retire(
     node: string,
     servers: ServerView[],
     sched: SchedulerNode,
     actions: Action[],
-    reason: string,
+    replaced: boolean,
 ): WorkerView | undefined {
+    const reason = replaced ? REASONS.replaced : REASONS.retired;
     const drained = sched.flags.has("drain");
     if (!drained) actions.push({ type: "drain", nodes: [node], reason });
     const busy = isBusy(sched);
     const deletable = drained && !busy;
-    const replaced = reason === REASONS.replaced;
     if (deletable) {
         for (const server of servers) {
             actions.push({
