@@ -14,7 +14,7 @@ import { consoleHostKeyFingerprints } from "../../components/hostKey";
 import { hostKeyFingerprint } from "../../components/sshSession";
 
 const CONSOLE = readFileSync(
-    path.resolve(__dirname, "../fixtures/cloud-init/console-debian12.log"),
+    path.resolve(__dirname, "../fixtures/cloud-init/console-debian12.txt"),
     "latin1",
 );
 
