@@ -535,11 +535,16 @@ export const workerPoolProvider: pulumi.dynamic.ResourceProvider = {
         const other = (
             ["count", "bootTimeoutSeconds", "drainTimeoutSeconds", "maxConcurrency"] as const
         ).some((key) => olds[key] !== news[key]);
-        // A server still handed over (its replacement not booted yet) or one down: carry on.
+        // A name of the floor without its ACTIVE server (a replacement still waiting for the
+        // retiring server of its name, or one down): carry on. Retiring servers alone are the
+        // service's to drain and delete, and ask nothing of the pool.
         const live = (olds.servers ?? []).filter((w) => !w.retiring);
+        const activeIndexes = new Set(
+            live.filter((w) => w.status === "ACTIVE").map((w) => w.index),
+        );
         const unhealthy =
-            (olds.servers ?? []).some((w) => w.retiring || w.status !== "ACTIVE") ||
-            live.length !== olds.count;
+            live.length !== olds.count ||
+            Array.from({ length: olds.count }, (_, i) => i + 1).some((i) => !activeIndexes.has(i));
         const stale = olds.providerVersion !== WORKER_POOL_PROVIDER_VERSION;
         return {
             changes: replaces.length > 0 || rolling || other || unhealthy || stale,

@@ -4,7 +4,7 @@
  * system writes are read back from the overlay's upper layer.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 
 const SCRIPTS = path.resolve(__dirname, "../env/head");
@@ -17,8 +17,8 @@ export interface EmulatedHead {
     written(file: string): string;
     /** Content of a file the head wrote, or undefined when it did not write it. */
     read(file: string): string | undefined;
-    /** Octal mode and owner uid of a file the head wrote. */
-    modeOf(file: string): { mode: string; uid: number };
+    /** Owner, group and octal mode of a file the head wrote, as `root salt 0640`. */
+    ownershipOf(file: string): string;
     /** Lines the stand-ins recorded (`cloud-init.log`, `salt-call.log`, `salt-call.checks`). */
     log(name: string): string[];
     stop(): void;
@@ -79,9 +79,17 @@ export function startEmulatedHead(options: {
         written,
         read: (file) =>
             existsSync(written(file)) ? readFileSync(written(file), "utf8") : undefined,
-        modeOf: (file) => {
-            const stat = statSync(written(file));
-            return { mode: (stat.mode & 0o7777).toString(8).padStart(4, "0"), uid: stat.uid };
+        ownershipOf: (file) => {
+            const [owner, group, mode] = execFileSync(
+                "stat",
+                ["--format=%U %G %a", written(file)],
+                {
+                    encoding: "utf8",
+                },
+            )
+                .trim()
+                .split(" ");
+            return `${owner} ${group} ${mode!.padStart(4, "0")}`;
         },
         log: (logName) => {
             const file = written(`/var/log/dc-emulated-head/${logName}`);

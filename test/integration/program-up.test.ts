@@ -582,7 +582,7 @@ describe("pulumi up for real: the program deployed into the local OpenStack", ()
         assert.ok(depthOf("dynamic-cluster:index:Network", "dc-network") > cluster);
     });
 
-    it("provisioned the head over SSH: the tree, pillar and master key, root-only, then the state run", () => {
+    it("provisioned the head over SSH: the tree, pillar and master key, each with its final owner and mode, then the state run", () => {
         assert.deepEqual(head.log("cloud-init.log"), ["status --wait --long"]);
         assert.deepEqual(head.log("salt-call.log"), [
             `--local --retcode-passthrough --state-output=changes --id ${HEAD_NAME} state.apply`,
@@ -592,12 +592,18 @@ describe("pulumi up for real: the program deployed into the local OpenStack", ()
             [],
             "the salt-call stand-in found the delivery complete",
         );
-        for (const [file, mode] of [
-            ["/srv/pillar/dynamic_cluster_head_secrets.sls", "0600"],
-            ["/srv/pillar/dynamic_cluster_cluster_secrets.sls", "0600"],
-            ["/etc/salt/pki/master/master.pem", "0400"],
+        // Each with the owner and mode the head's states keep (components/headFiles.ts): the
+        // master (user salt) reads the pillar, never the head's own secrets.
+        for (const [file, ownership] of [
+            ["/srv/pillar", "root salt 0750"],
+            ["/srv/pillar/dynamic_cluster.sls", "root salt 0640"],
+            ["/srv/pillar/dynamic_cluster_head_secrets.sls", "root root 0600"],
+            ["/srv/pillar/dynamic_cluster_cluster_secrets.sls", "root salt 0640"],
+            ["/etc/salt/pki/master", "salt salt 0700"],
+            ["/etc/salt/pki/master/master.pem", "salt salt 0400"],
+            ["/etc/salt/pki/master/master.pub", "salt salt 0644"],
         ] as const) {
-            assert.deepEqual(head.modeOf(file), { mode, uid: 0 }, file);
+            assert.equal(head.ownershipOf(file), ownership, file);
         }
         const pillar = head.read("/srv/pillar/dynamic_cluster.sls")!;
         assert.match(pillar, new RegExp(`id: ${clusterId}`));
@@ -633,8 +639,11 @@ describe("pulumi up for real: the program deployed into the local OpenStack", ()
             );
         }
         const attach = stateResource(resources, "dc-head-data-attach");
+        // The host key check is provisioning's first contact with the head; every step follows it.
+        const hostKey = stateResource(resources, "dc-provisioner-host-key");
         const wait = stateResource(resources, "dc-provisioner-wait-for-cloud-init");
-        assert.ok(wait.dependencies?.includes(attach.urn), "provisioning waits for /data");
+        assert.ok(hostKey.dependencies?.includes(attach.urn), "provisioning waits for /data");
+        assert.ok(wait.dependencies?.includes(hostKey.urn), "every step after the host key check");
         const pool = stateResource(resources, "dc-workers");
         assert.ok(
             pool.dependencies?.includes(stateResource(resources, "dc-provisioner-state-apply").urn),
@@ -750,22 +759,23 @@ describe("pulumi up for real: the program deployed into the local OpenStack", ()
         const tagged = await serversTagged(`dc-cluster-${clusterId}`);
         assert.deepEqual(
             tagged
-                .filter((s) => s.tags.includes("dc-pool-static"))
+                .filter((s) => s.tags.includes("dc-pool-static") && !s.tags.includes("dc-retiring"))
                 .map((s) => s.name)
                 .sort(),
             ["compute-st-1"],
         );
-        // The same server, now the service's to drain and delete once idle (docs/service.md,
-        // "Lowering `workers.max` or `workers.min`"); this emulated head runs no service, so the
-        // destroy below sweeps it.
+        // The same server, now the service's to drain and delete once idle (tag dc-retiring;
+        // docs/service.md, "Lowering `workers.max` or `workers.min`"); this emulated head runs no
+        // service, so the destroy below sweeps it.
         const handed = tagged.filter((s) => s.id === second.id);
         assert.deepEqual(
             handed.map((s) => [
                 s.name,
-                s.tags.includes("dc-pool-burst"),
                 s.tags.includes("dc-pool-static"),
+                s.tags.includes("dc-retiring"),
+                s.tags.includes("dc-pool-burst"),
             ]),
-            [["compute-st-2", true, false]],
+            [["compute-st-2", true, true, false]],
         );
         assert.match(head.read("/srv/pillar/dynamic_cluster.sls")!, /static_count: 1/);
         expectSuccess(

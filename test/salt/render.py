@@ -168,7 +168,6 @@ def make_env(tree, pillar, grains):
         loader=jinja2.FileSystemLoader(tree),
         undefined=jinja2.StrictUndefined,
         extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols", ImportYaml],
-        keep_trailing_newline=True,
     )
     env.filters["json"] = salt_json
     env.filters["tojson"] = salt_tojson
@@ -182,6 +181,17 @@ def make_env(tree, pillar, grains):
     return env
 
 
+def render_top(env, rel_path, **context):
+    """Renders a template as Salt's render_jinja_tmpl does (salt/utils/templates.py): Jinja's
+    default drops the trailing newline of every template, and Salt adds back the top one's only,
+    so a template pulled in with {% include %} loses its last newline."""
+    source, _, _ = env.loader.get_source(env, rel_path)
+    output = env.get_template(rel_path).render(**context)
+    if source.endswith("\n"):  # os.linesep on the Linux masters this tree runs on
+        output += "\n"
+    return output
+
+
 def render_sls_text(env, rel_path, extra=None):
     tpldir = os.path.dirname(rel_path)
     sls = rel_path[:-4].replace("/", ".")
@@ -189,7 +199,7 @@ def render_sls_text(env, rel_path, extra=None):
         sls = sls[: -len(".init")]
     context = {"tpldir": tpldir, "tplfile": rel_path, "sls": sls, "slspath": tpldir}
     context.update(extra or {})
-    return env.get_template(rel_path).render(**context)
+    return render_top(env, rel_path, **context)
 
 
 def sls_file(tree, name):
@@ -343,7 +353,7 @@ def render_highstate(request):
                 context = dict(args.get("defaults") or {})
                 context.update(args.get("context") or {})
                 context.update({"source": source, "tpldir": os.path.dirname(rel), "sls": state["sls"]})
-                entry["content"] = env.get_template(rel).render(**context)
+                entry["content"] = render_top(env, rel, **context)
             else:
                 with open(os.path.join(tree, rel), encoding="utf-8") as handle:
                     entry["content"] = handle.read()
@@ -363,7 +373,7 @@ def render_reactor(request):
     # Reactors see only tag and data (and salt); no grains, no pillar.
     env.globals.pop("grains")
     env.globals.pop("pillar")
-    text = env.get_template(request["file"]).render(tag=request["tag"], data=request["data"])
+    text = render_top(env, request["file"], tag=request["tag"], data=request["data"])
     data = yaml.safe_load(text) or {}
     errors, reactions = [], {}
     if not isinstance(data, dict):
@@ -414,7 +424,7 @@ def render_reactor(request):
 
 def render_template(request):
     env = make_env(request["tree"], request.get("pillar", {}), request.get("grains", {}))
-    return {"content": env.get_template(request["file"]).render(**request.get("context", {}))}
+    return {"content": render_top(env, request["file"], **request.get("context", {}))}
 
 
 def main():

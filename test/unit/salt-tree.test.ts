@@ -106,6 +106,7 @@ describe("Salt tree: every config renders to a valid highstate", () => {
         const { head } = highstates("slurm, floor 2, burst 8, one user");
         assert.deepEqual(head.sls, [
             "dynamic_cluster.common.repos",
+            "dynamic_cluster.head.accounts",
             "dynamic_cluster.head.firewall",
             "dynamic_cluster.head.data_volume",
             "dynamic_cluster.common.users",

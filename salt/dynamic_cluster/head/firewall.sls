@@ -10,14 +10,11 @@
 {%- from tplroot ~ "/map.jinja" import dc with context %}
 {#- The loopback rules (files/head/loopback-owners.rules.jinja) name the accounts of nginx,
     graphite-web, Slurm and Salt: each rules file is checked and loaded only once they exist.
-    The states that create them are in the same highstate (head/init.sls); a requisite orders
-    the rules after them without moving the rest of the firewall. #}
-{%- set owner_states = [
-      ('pkg', 'dynamic-cluster-head-proxy-pkg-installed'),
-      ('user', 'dynamic-cluster-head-graphite-user-present')] %}
-{%- if dc.scheduler.kind == 'slurm' %}
-{%-   do owner_states.append(('pkg', 'dynamic-cluster-head-slurm-pkg-installed')) %}
-{%- endif %}
+    head/accounts.sls creates them ahead of the daemons' packages, so the firewall still goes up
+    before any daemon listens. #}
+{%- set owner_accounts = ['proxy', 'graphite'] + (['slurm'] if dc.scheduler.kind == 'slurm' else []) %}
+include:
+  - {{ tplroot }}.head.accounts
 
 dynamic-cluster-head-firewall-pkg-installed:
   pkg.installed:
@@ -48,8 +45,8 @@ dynamic-cluster-head-firewall-file-managed-iptables-rules:
     - require:
       - pkg: dynamic-cluster-head-firewall-pkg-installed
       - ipset: dynamic-cluster-head-firewall-ipset-set-present-workers
-{%- for module, id in owner_states %}
-      - {{ module }}: {{ id }}
+{%- for role in owner_accounts %}
+      - user: dynamic-cluster-head-accounts-user-present-{{ role }}
 {%- endfor %}
 
 dynamic-cluster-head-firewall-file-managed-ip6tables-rules:
@@ -63,8 +60,8 @@ dynamic-cluster-head-firewall-file-managed-ip6tables-rules:
     - check_cmd: ip6tables-restore --test
     - require:
       - pkg: dynamic-cluster-head-firewall-pkg-installed
-{%- for module, id in owner_states %}
-      - {{ module }}: {{ id }}
+{%- for role in owner_accounts %}
+      - user: dynamic-cluster-head-accounts-user-present-{{ role }}
 {%- endfor %}
 
 {#- ipset.service restores the saved sets on boot, before iptables (whose rules need the set),

@@ -13,20 +13,13 @@
       'graphite-web:' ~ salt['pillar.get']('dynamic_cluster_head_secrets:local_api_tokens:admin')) %}
 include:
   - {{ tplroot }}.common.repos
+  - {{ tplroot }}.head.accounts
 
 dynamic-cluster-head-graphite-pkg-installed-build:
   pkg.installed:
     - pkgs: {{ dc.packages.graphite_build | json }}
     - require:
       - sls: {{ tplroot }}.common.repos
-
-dynamic-cluster-head-graphite-user-present:
-  user.present:
-    - name: {{ dc.accounts.graphite }}
-    - system: True
-    - home: {{ prefix }}/storage
-    - createhome: False
-    - shell: /sbin/nologin
 
 {#- Every package pinned, dependencies included (files/head/graphite/requirements.txt): pip
     installs exactly the file (--no-deps) and `pip check` fails the state if a dependency is
@@ -67,7 +60,7 @@ dynamic-cluster-head-graphite-file-directory-{{ dir }}:
     - makedirs: True
     - require:
       - cmd: dynamic-cluster-head-graphite-cmd-run-virtualenv
-      - user: dynamic-cluster-head-graphite-user-present
+      - user: dynamic-cluster-head-accounts-user-present-graphite
 {%- endfor %}
 
 {%- for conf in ['carbon.conf', 'storage-schemas.conf'] %}
