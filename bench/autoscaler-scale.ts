@@ -7,16 +7,23 @@
  *    service's (request -> create call started), with slurm.conf as deployed
  *    (`power_save_interval=2`); baseline: the same with Slurm's default power-save interval
  *    (10 s: the generated SlurmctldParameters without `power_save_*`);
- * 2. 50 jobs at once on 50 powered-down nodes: time until 50 create calls, 50 servers ACTIVE,
- *    50 jobs running, 50 jobs done; baseline: 50 servers booted to ACTIVE with bare HTTP
- *    (bench/lib/rawNova.ts, the service's launch concurrency of 10);
+ * 2. 50 jobs at once on 50 powered-down nodes, twice. First with the worker hosts held back
+ *    (none starts; nothing lists Nova but the service, every 10 s as deployed, and the
+ *    benchmark's own wait, once a second as in the baseline): Slurm's resume requests, the service's create calls and 50
+ *    servers ACTIVE, in ABBA order against 50 servers booted to ACTIVE with bare HTTP
+ *    (bench/lib/rawNova.ts, the service's launch concurrency of 10), with the machine's CPU
+ *    use in each; this is the service's path to Nova, as on a cloud whose VMs run elsewhere.
+ *    Then as the tests run it, each host starting its real salt-minion, key admission and
+ *    highstate as its server turns ACTIVE, on the same 2 cores as Nova: time until 50 create
+ *    calls, 50 servers ACTIVE, 50 jobs running, 50 jobs done;
  * 3. the service idle with 50 workers: resident memory and CPU over 60 s; baseline: the same
  *    service idle with no worker, measured before the jobs;
  * 4. scale-down: Slurm's suspend requests come over a spread (nodes go idle at different times);
  *    from its last request to every server deleted, against the bare deletes of the baseline of
  *    2.; and jobs killed by it (must be 0).
  * `npm run bench -- autoscaler` starts the local OpenStack and installs Salt when needed
- * (bench/run.sh); `node --import tsx bench/autoscaler-scale.ts [latency|fifty]` expects them.
+ * (bench/run.sh); `node --import tsx bench/autoscaler-scale.ts [latency|fifty|held|full]` expects them
+ * (`held`: the held-back runs of 2. only; `full`: the run with hosts only).
  * The harness's directories are removed at the end (DC_KEEP_TEST_DIRS=1 keeps them).
  */
 import { readFileSync, rmSync } from "node:fs";
@@ -26,6 +33,7 @@ import { waitFor } from "../test/helpers/waitFor";
 import { demoEnv } from "../test/helpers/osbox";
 import { median } from "./lib/stats";
 import { rawCreateDelete } from "./lib/rawNova";
+import { TUNING_DEFAULTS } from "../lib/serviceSettings";
 
 interface LogLine {
     time: number;
@@ -171,15 +179,139 @@ async function latency(): Promise<void> {
     );
 }
 
-async function fifty(): Promise<void> {
+/** Busy and total jiffies of the whole machine (all cores), from /proc/stat. */
+function machineCpu(): { busy: number; total: number } {
+    const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1);
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = fields.map(Number) as number[];
+    const busy = user! + nice! + system! + irq! + softirq! + steal!;
+    return { busy, total: busy + idle! + iowait! };
+}
+
+/** Share of the machine's CPU (all cores) used while `body` ran, in %. */
+async function withCpuShare<T>(body: () => Promise<T>): Promise<{ result: T; cpu: number }> {
+    const before = machineCpu();
+    const result = await body();
+    const after = machineCpu();
+    return { result, cpu: (100 * (after.busy - before.busy)) / (after.total - before.total || 1) };
+}
+
+interface HeldBackRun {
+    /** From the first submission, ms: Slurm's first and last resume request. */
+    firstRequest: number;
+    lastRequest: number;
+    /** The service's first create call started, the last one answered. */
+    firstCall: number;
+    lastCall: number;
+    /** Median and longest create call. */
+    callMedian: number;
+    callMax: number;
+    /** 50 servers ACTIVE. */
+    active: number;
+}
+
+/**
+ * 50 jobs on 50 powered-down nodes with no worker host (no minion starts, so no job runs): how
+ * long Slurm, the service and Nova take to bring 50 servers to ACTIVE. The service reconciles
+ * every 10 s as deployed, and this polls Nova once a second, as the bare baseline does; nothing
+ * else lists servers.
+ */
+async function heldBack(n: number): Promise<HeldBackRun> {
+    return withHarness(
+        {
+            burst: n,
+            launchTimeout: 600,
+            suspendTime: 3600,
+            hosts: false,
+            tuning: { reconcile_interval: TUNING_DEFAULTS.reconcile_interval },
+        },
+        async (h) => {
+            const start = Date.now();
+            for (let i = 0; i < n; i++) await h.submit("--exclusive", "--wrap", "sleep 5");
+            await waitFor(
+                `${n} servers ACTIVE`,
+                async () =>
+                    (await h.servers()).filter((s) => s.status === "ACTIVE").length >= n
+                        ? true
+                        : undefined,
+                { timeoutMs: 600_000, intervalMs: 1000 },
+            );
+            const active = Date.now() - start;
+            const lines = logLines(h);
+            const requests = lines
+                .filter((l) => l.msg === "scheduler request" && l.want === "up")
+                .map((l) => l.time - start);
+            const calls = lines.filter((l) => l.msg === "launched");
+            const callStarts = calls.map((l) => l.time - (l.ms ?? 0) - start);
+            const callEnds = calls.map((l) => l.time - start);
+            const callMs = calls.map((l) => l.ms ?? 0);
+            await h.slurm.run("scancel", "--user=root");
+            return {
+                firstRequest: Math.min(...requests),
+                lastRequest: Math.max(...requests),
+                firstCall: Math.min(...callStarts),
+                lastCall: Math.max(...callEnds),
+                callMedian: median(callMs),
+                callMax: Math.max(...callMs),
+                active,
+            };
+        },
+    );
+}
+
+/** The held-back runs in ABBA order with bare HTTP; returns the bare baseline's means. */
+async function fiftyHeldBack(
+    n: number,
+): Promise<{ create: number; createCalls: number; del: number }> {
+    // ABBA: bare, service, service, bare; the ratio is of the sums.
+    const rawA = await withCpuShare(() => rawCreateDelete(n, 10));
+    const heldB1 = await withCpuShare(() => heldBack(n));
+    const heldB2 = await withCpuShare(() => heldBack(n));
+    const rawA2 = await withCpuShare(() => rawCreateDelete(n, 10));
+    const raws = [rawA.result, rawA2.result];
+    const helds = [heldB1.result, heldB2.result];
+    const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+    const raw = {
+        create: mean(raws.map((r) => r.create)),
+        createCalls: mean(raws.map((r) => r.createCalls)),
+        del: mean(raws.map((r) => r.del)),
+    };
+    const held = (key: keyof HeldBackRun) => mean(helds.map((r) => r[key]));
+    console.log(
+        `${n} jobs at once, worker hosts held back (means of 2 runs, ABBA with bare HTTP):`,
+    );
+    console.log(
+        `  Slurm's resume requests:   ${seconds(held("firstRequest"))} .. ${seconds(held("lastRequest"))} after the first submission`,
+    );
+    console.log(
+        `  the service's create calls: ${seconds(held("firstCall"))} .. ${seconds(held("lastCall"))} ` +
+            `(one call: median ${seconds(held("callMedian"))}, longest ${seconds(held("callMax"))}); ` +
+            `bare HTTP's ${n} create calls: ${seconds(raw.createCalls)}`,
+    );
+    console.log(
+        `  ${n} servers ACTIVE:         ${seconds(held("active"))} after the first submission, ` +
+            `${seconds(held("active") - held("firstRequest"))} after Slurm's first request; ` +
+            `bare HTTP: ${seconds(raw.create)}; ratio (from the first request) ` +
+            `${ratio(held("active") - held("firstRequest"), raw.create)}`,
+    );
+    console.log(
+        `  machine CPU busy: ${mean([heldB1.cpu, heldB2.cpu]).toFixed(0)} % (service runs), ` +
+            `${mean([rawA.cpu, rawA2.cpu]).toFixed(0)} % (bare runs)`,
+    );
+    return raw;
+}
+
+async function fifty(only?: string): Promise<void> {
     const n = 50;
-    const raw = await rawCreateDelete(n, 10);
+    // `full`: the run with hosts alone (ratios then print n/a).
+    const raw = only === "full" ? { create: 0, createCalls: 0, del: 0 } : await fiftyHeldBack(n);
+    if (only === "held") return;
     // SuspendTime 300 s: the first nodes go idle up to two minutes before the last job ends, and
     // all 50 workers must still be up through the 60 s idle window that follows.
     await withHarness({ burst: n, launchTimeout: 600, suspendTime: 300 }, async (h) => {
         const idleWindowMs = 60_000;
         const idleEmpty = await idleFigures(h, idleWindowMs);
 
+        const cpuAtStart = machineCpu();
         const start = Date.now();
         const ids: string[] = [];
         for (let i = 0; i < n; i++) ids.push(await h.submit("--exclusive", "--wrap", "sleep 5"));
@@ -199,6 +331,7 @@ async function fifty(): Promise<void> {
             { timeoutMs: 600_000, intervalMs: 500 },
         );
         const active = Date.now() - start;
+        const cpuAtActive = machineCpu();
         await waitFor(
             "50 jobs running or done",
             async () => {
@@ -214,8 +347,12 @@ async function fifty(): Promise<void> {
         const running = Date.now() - start;
         const finished = await h.waitForJobs(ids, 900_000);
         const done = Date.now() - start;
+        const busy =
+            (100 * (cpuAtActive.busy - cpuAtStart.busy)) / (cpuAtActive.total - cpuAtStart.total);
         console.log(
-            `50 jobs submitted in ${(submittedIn / 1000).toFixed(1)} s; from the first submission:`,
+            `50 jobs at once, each worker host starting its minion as its server turns ACTIVE ` +
+                `(machine CPU busy until 50 ACTIVE: ${busy.toFixed(0)} %); ` +
+                `submitted in ${(submittedIn / 1000).toFixed(1)} s; from the first submission:`,
         );
         console.log(`  50 create calls made:      ${seconds(created)}`);
         console.log(
@@ -269,7 +406,7 @@ async function main(): Promise<void> {
     Object.assign(process.env, demoEnv());
     const only = process.argv[2];
     if (!only || only === "latency") await latency();
-    if (!only || only === "fifty") await fifty();
+    if (!only || ["fifty", "held", "full"].includes(only)) await fifty(only);
 }
 
 main().catch((err: unknown) => {

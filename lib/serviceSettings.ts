@@ -130,7 +130,8 @@ const layoutPart = z.object({
     }),
 });
 
-const TUNING_DEFAULTS = {
+/** The service's tuning as deployed (settings `tuning.*`, seconds unless named otherwise). */
+export const TUNING_DEFAULTS = {
     reconcile_interval: 10,
     down_timeout: 480,
     orphan_grace: 300,

@@ -88,6 +88,11 @@ export interface HarnessOptions {
     /** Tuning overrides (seconds). */
     tuning?: Record<string, number>;
     /**
+     * false: no worker host is started and Nova is not watched for them (a benchmark of the
+     * path to Nova alone, with no listing of its own beside the service's). Default true.
+     */
+    hosts?: boolean;
+    /**
      * Nodes whose host never starts its minion, whose highstate fails (a failing state), or
      * whose highstate does not even render.
      */
@@ -426,7 +431,7 @@ export class ServiceHarness {
             await harness.stop().catch(() => undefined);
             throw err;
         }
-        hosts.start();
+        if (options.hosts !== false) hosts.start();
         if (config.workers.min > 0) {
             const inputs: WorkerPoolInputs = {
                 count: config.workers.min,
