@@ -105,6 +105,16 @@ export interface HarnessOptions {
     slurmOverrides?: Record<string, string>;
 }
 
+/** Job states of a job that has not finished yet (squeue's %T). */
+const UNFINISHED_JOB_STATES: ReadonlySet<string> = new Set([
+    "PENDING",
+    "CONFIGURING",
+    "RUNNING",
+    "COMPLETING",
+    "REQUEUED",
+    "RESIZING",
+]);
+
 /** The service's settings file, as the tests read it. */
 type HeadSettings = Record<string, unknown>;
 
@@ -621,9 +631,21 @@ export class ServiceHarness {
         for (const line of out.trim().split("\n").filter(Boolean)) {
             const [id, state, nodes, reason] = line.split("|") as [string, string, string, string];
             jobs.set(id, { state, nodes, reason });
+            // A requeued job runs again under its ID: only its last final state is kept.
+            if (UNFINISHED_JOB_STATES.has(state)) this.finishedJobs.delete(id);
+            else this.finishedJobs.set(id, { state, nodes, reason });
         }
+        // Slurm forgets a finished job after MinJobAge (300 s); on a loaded machine a test may
+        // look again only later, so a job seen finished keeps the state it finished with.
+        for (const [id, job] of this.finishedJobs) if (!jobs.has(id)) jobs.set(id, job);
         return jobs;
     }
+
+    /** Jobs seen in a final state, by ID (see {@link jobs}). */
+    private readonly finishedJobs = new Map<
+        string,
+        { state: string; nodes: string; reason: string }
+    >();
 
     /**
      * Waits until every job in `ids` has COMPLETED; fails at once if one ends otherwise (a job
@@ -633,14 +655,7 @@ export class ServiceHarness {
         ids: string[],
         timeoutMs = 300_000,
     ): Promise<Map<string, { state: string; nodes: string; reason: string }>> {
-        const waiting = new Set([
-            "PENDING",
-            "CONFIGURING",
-            "RUNNING",
-            "COMPLETING",
-            "REQUEUED",
-            "RESIZING",
-        ]);
+        const waiting = UNFINISHED_JOB_STATES;
         return waitFor(
             `jobs ${ids.join(",")} to complete`,
             async () => {

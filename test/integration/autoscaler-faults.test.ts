@@ -1,6 +1,6 @@
 /**
- * The Dynamic Cluster service under real faults (test/helpers/serviceHarness.ts): workers that
- * never join or fail their highstate, quota too low, servers that go to ERROR, repeated
+ * The Dynamic Cluster service under real faults (test/helpers/serviceHarness.ts; workers that
+ * never join are in autoscaler-faults-join.test.ts): quota too low, servers that go to ERROR, repeated
  * failures that trip the breaker, the Nova API paused and stopped mid-scale, and the service
  * killed with SIGKILL during a scale-up. After each: no leaked server, no duplicate launch, no
  * job lost or killed, and the service still answers.
@@ -18,18 +18,8 @@ import {
     setInstanceQuota,
 } from "../helpers/osbox";
 import { harnessPerTest, type ServiceHarness } from "../helpers/serviceHarness";
+import { serviceStatus as status } from "../helpers/serviceStatus";
 import { waitFor } from "../helpers/waitFor";
-
-interface Status {
-    breaker: { open: boolean; consecutiveFailures: number; reason?: string };
-    backoffs: Record<string, { until: number; reason: string }>;
-    unavailable: Record<string, { cause: string; reason: string }>;
-    errors: Record<string, { message: string }>;
-}
-
-async function status(h: ServiceHarness): Promise<Status> {
-    return (await h.api("GET", "/status")) as Status;
-}
 
 /** Every server the hosts saw, by node: a node with two servers alive at once is a duplicate. */
 /** Fails when a node ever had two servers at once (seen by the emulated hosts' listings). */
@@ -43,74 +33,6 @@ async function noDuplicates(h: ServiceHarness): Promise<void> {
 }
 
 const startHarness = harnessPerTest();
-
-describe("autoscaler faults: workers that never join", () => {
-    it("cleans up a worker that never comes up and one whose highstate fails, cools them down, and runs the job elsewhere", async () => {
-        const h = await startHarness({
-            burst: 4,
-            // Long enough for a healthy worker to join through real Salt on a loaded machine.
-            launchTimeout: 90,
-            tuning: { failure_cooldown: 60 },
-            behaviour: { hang: ["compute-dy-1"], failHighstate: ["compute-dy-2"] },
-        });
-        // Slurm gives the two jobs compute-dy-1 and compute-dy-2 first.
-        const first = await h.submit("--exclusive", "--wrap", "hostname");
-        const second = await h.submit("--exclusive", "--wrap", "hostname");
-        // Both fail (one never joins, one fails its highstate): cleaned up and cooled down,
-        // with the reason in Slurm. The highstate failure is found within seconds, the hang
-        // only after the launch timeout, so one cooldown may end before the other begins:
-        // each node is checked when it is seen cooling down.
-        const expectedReason: Record<string, RegExp> = {
-            "compute-dy-1":
-                /^dynamic-cluster: boot failed \((not ready 90 s after launch|the scheduler gave up)/,
-            "compute-dy-2":
-                /^dynamic-cluster: boot failed \(the worker highstate failed \(job \d{20}: failed states: dc-test-worker-slurmd/,
-        };
-        const seenCoolingDown = new Set<string>();
-        await waitFor(
-            "both failed nodes to cool down, set down with the reason",
-            async () => {
-                const s = await status(h);
-                const reasons = new Map(
-                    (await h.slurm.run("sinfo", "-h", "-N", "-R", "-o", "%n|%E"))
-                        .split("\n")
-                        .filter((line) => line.includes("|"))
-                        .map((line) => line.split("|", 2) as [string, string]),
-                );
-                const lastSeen: Record<string, string> = {};
-                for (const [node, pattern] of Object.entries(expectedReason)) {
-                    const cause = s.unavailable[node]?.cause;
-                    const reason = reasons.get(node) ?? "";
-                    lastSeen[node] = `${cause ?? "available"}: ${reason}`;
-                    if (cause === "cooldown" && pattern.test(reason)) seenCoolingDown.add(node);
-                }
-                if (seenCoolingDown.size === 2) return true;
-                // Becomes the timeout's message.
-                throw new Error(
-                    `seen cooling down: [${[...seenCoolingDown].join(", ")}]; now: ${JSON.stringify(lastSeen)}`,
-                );
-            },
-            { timeoutMs: 240_000, intervalMs: 1000 },
-        );
-        const jobs = await h.waitForJobs([first, second], 360_000);
-        // On the healthy workers (one may run both exclusive jobs in turn).
-        for (const id of [first, second]) assert.match(jobs.get(id)!.nodes, /^compute-dy-[34]$/);
-        const s = await status(h);
-        const hung = [...h.hosts.hosts.values()].find((x) => x.node === "compute-dy-1")!;
-        assert.equal(hung.state, "off", "the hung worker's server was deleted");
-        assert.equal(s.breaker.open, false);
-        // After the cooldown the nodes are given back to Slurm.
-        await waitFor(
-            "the cooldown to end",
-            async () =>
-                Object.keys((await status(h)).unavailable).length === 0 ? true : undefined,
-            { timeoutMs: 120_000, intervalMs: 1000 },
-        );
-        const states = await h.slurm.run("sinfo", "-h", "-N", "-o", "%N|%T");
-        assert.doesNotMatch(states, /compute-dy-[12]\|down/);
-        await h.waitForNoServers();
-    });
-});
 
 describe("autoscaler faults: quota and capacity", () => {
     after(() => setInstanceQuota(DEFAULT_INSTANCE_QUOTA));
