@@ -187,12 +187,26 @@ function machineCpu(): { busy: number; total: number } {
     return { busy, total: busy + idle! + iowait! };
 }
 
+/** Share of the machine's CPU (all cores) used between two readings, in %. */
+function cpuShare(before: ReturnType<typeof machineCpu>, after: ReturnType<typeof machineCpu>) {
+    return (100 * (after.busy - before.busy)) / (after.total - before.total || 1);
+}
+
 /** Share of the machine's CPU (all cores) used while `body` ran, in %. */
 async function withCpuShare<T>(body: () => Promise<T>): Promise<{ result: T; cpu: number }> {
     const before = machineCpu();
     const result = await body();
-    const after = machineCpu();
-    return { result, cpu: (100 * (after.busy - before.busy)) / (after.total - before.total || 1) };
+    return { result, cpu: cpuShare(before, machineCpu()) };
+}
+
+/** Waits until the harness's Nova lists `n` ACTIVE servers, polling every `intervalMs`. */
+async function untilActive(h: ServiceHarness, n: number, intervalMs: number): Promise<void> {
+    await waitFor(
+        `${n} servers ACTIVE`,
+        async () =>
+            (await h.servers()).filter((s) => s.status === "ACTIVE").length >= n ? true : undefined,
+        { timeoutMs: 600_000, intervalMs },
+    );
 }
 
 interface HeldBackRun {
@@ -227,14 +241,7 @@ async function heldBack(n: number): Promise<HeldBackRun> {
         async (h) => {
             const start = Date.now();
             for (let i = 0; i < n; i++) await h.submit("--exclusive", "--wrap", "sleep 5");
-            await waitFor(
-                `${n} servers ACTIVE`,
-                async () =>
-                    (await h.servers()).filter((s) => s.status === "ACTIVE").length >= n
-                        ? true
-                        : undefined,
-                { timeoutMs: 600_000, intervalMs: 1000 },
-            );
+            await untilActive(h, n, 1000);
             const active = Date.now() - start;
             const lines = logLines(h);
             const requests = lines
@@ -322,14 +329,7 @@ async function fifty(only?: string): Promise<void> {
             { timeoutMs: 600_000, intervalMs: 100 },
         );
         const created = Date.now() - start;
-        await waitFor(
-            "50 servers ACTIVE",
-            async () =>
-                (await h.servers()).filter((s) => s.status === "ACTIVE").length >= n
-                    ? true
-                    : undefined,
-            { timeoutMs: 600_000, intervalMs: 500 },
-        );
+        await untilActive(h, n, 500);
         const active = Date.now() - start;
         const cpuAtActive = machineCpu();
         await waitFor(
@@ -347,8 +347,7 @@ async function fifty(only?: string): Promise<void> {
         const running = Date.now() - start;
         const finished = await h.waitForJobs(ids, 900_000);
         const done = Date.now() - start;
-        const busy =
-            (100 * (cpuAtActive.busy - cpuAtStart.busy)) / (cpuAtActive.total - cpuAtStart.total);
+        const busy = cpuShare(cpuAtStart, cpuAtActive);
         console.log(
             `50 jobs at once, each worker host starting its minion as its server turns ACTIVE ` +
                 `(machine CPU busy until 50 ACTIVE: ${busy.toFixed(0)} %); ` +

@@ -13,21 +13,13 @@ import {
     workerPoolProvider,
 } from "../../components/workerPool";
 import type { WorkerRecord } from "../../components/workerPoolPlan";
+import { floorWorker } from "../helpers/floorWorker";
 import { testPoolInputs } from "../helpers/osbox";
 
 const CLUSTER = "unit1234";
 
 function worker(index: number, extra: Partial<WorkerRecord> = {}): WorkerRecord {
-    return {
-        id: `srv-${index}${extra.retiring ? "-old" : ""}`,
-        name: `compute-st-${index}`,
-        index,
-        minionId: `minion-${index}`,
-        address: `10.0.0.${10 + index}`,
-        status: "ACTIVE",
-        generation: "g1",
-        ...extra,
-    };
+    return floorWorker(index, "g1", extra);
 }
 
 function outputsWith(count: number, servers: WorkerRecord[]): WorkerPoolOutputs {

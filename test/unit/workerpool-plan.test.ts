@@ -12,21 +12,13 @@ import {
     rollingBatchSize,
     type WorkerRecord,
 } from "../../components/workerPoolPlan";
+import { floorWorker } from "../helpers/floorWorker";
 
 const NEW = "gen-new";
 const OLD = "gen-old";
 
 function w(index: number, over: Partial<WorkerRecord> = {}): WorkerRecord {
-    return {
-        id: `srv-${index}${over.retiring ? "-r" : ""}`,
-        name: `compute-st-${index}`,
-        index,
-        minionId: `compute-st-${index}-${"a".repeat(26)}`,
-        address: `192.0.2.${index}`,
-        status: "ACTIVE",
-        generation: NEW,
-        ...over,
-    };
+    return floorWorker(index, NEW, over);
 }
 
 const ids = (list: readonly WorkerRecord[]) => list.map((x) => x.id);
