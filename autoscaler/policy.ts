@@ -207,11 +207,20 @@ const OWN_DRAIN_REASONS: ReadonlySet<string> = new Set([REASONS.retired, REASONS
 
 /** The server kept for a node when several claim it: accepted key, then ACTIVE, then oldest. */
 function keeperOf(servers: ServerView[], keys: KeyListing): ServerView {
-    const score = (s: ServerView): number =>
+    // The usual case, decided without a copy and a sort (the replay runs this per node per round).
+    if (servers.length === 1) return servers[0]!;
+    return [...servers].sort(
+        (a, b) => keeperScore(b, keys) - keeperScore(a, keys) || a.createdAt - b.createdAt,
+    )[0]!;
+}
+
+/** {@link keeperOf}'s preference: accepted key, then ACTIVE; ERROR last. */
+function keeperScore(s: ServerView, keys: KeyListing): number {
+    return (
         (s.minionId && keys.accepted.has(s.minionId) ? 4 : 0) +
         (s.status === "ACTIVE" ? 2 : 0) +
-        (s.status === "ERROR" ? -8 : 0);
-    return [...servers].sort((a, b) => score(b) - score(a) || a.createdAt - b.createdAt)[0]!;
+        (s.status === "ERROR" ? -8 : 0)
+    );
 }
 
 /**
@@ -237,7 +246,11 @@ export function wantOf(
 
 function schedulerStateText(node: SchedulerNode | undefined): string | undefined {
     if (!node) return undefined;
-    return [node.state, ...[...node.flags].sort()].join("+");
+    // The state, then the flags in sorted order, joined by "+" (one flag needs no sort).
+    const flags = node.flags.size > 1 ? [...node.flags].sort() : node.flags;
+    let text: string = node.state;
+    for (const flag of flags) text += `+${flag}`;
+    return text;
 }
 
 function keyStateOf(minionId: string | undefined, keys: KeyListing): WorkerView["keyState"] {
@@ -286,27 +299,47 @@ function phaseOf(
         return f.sched.flags.has("drain") ? { phase: "draining" } : { phase: "ready" };
     }
     if (s.status !== "ACTIVE") return { phase: "booting", note: `server ${s.status}` };
-    const silent = (since: number | undefined, cause: string): string | undefined =>
-        since !== undefined && observedAt - since > silenceMs
-            ? `no progress for ${Math.round((observedAt - since) / 60_000)} min: ${cause}`
-            : undefined;
     if (s.minionId && keys.accepted.has(s.minionId)) {
         if (r?.configuredAt) return { phase: "configuring", note: "highstate done" };
         if (r?.startedAt !== undefined) {
             return {
                 phase: "configuring",
-                note: silent(r.startedAt, SALT_SILENCE_CAUSES.highstate),
+                note: silenceNote(
+                    observedAt,
+                    silenceMs,
+                    r.startedAt,
+                    SALT_SILENCE_CAUSES.highstate,
+                ),
             };
         }
         return {
             phase: "configuring",
-            note: silent(r?.authSeenAt ?? s.createdAt, SALT_SILENCE_CAUSES.start),
+            note: silenceNote(
+                observedAt,
+                silenceMs,
+                r?.authSeenAt ?? s.createdAt,
+                SALT_SILENCE_CAUSES.start,
+            ),
         };
     }
     return {
         phase: "booting",
-        note: silent(s.createdAt, SALT_SILENCE_CAUSES.auth) ?? "waiting for the Salt minion",
+        note:
+            silenceNote(observedAt, silenceMs, s.createdAt, SALT_SILENCE_CAUSES.auth) ??
+            "waiting for the Salt minion",
     };
+}
+
+/** {@link phaseOf}'s note for a Salt step not reached `silenceMs` after the previous one. */
+function silenceNote(
+    observedAt: number,
+    silenceMs: number,
+    since: number | undefined,
+    cause: string,
+): string | undefined {
+    return since !== undefined && observedAt - since > silenceMs
+        ? `no progress for ${Math.round((observedAt - since) / 60_000)} min: ${cause}`
+        : undefined;
 }
 
 function activityOf(sched: SchedulerNode | undefined): Activity {
@@ -388,15 +421,16 @@ export function decide(input: PolicyInput): Decision {
     const nodeViews: WorkerView[] = [];
     const undrain: string[] = [];
     for (const [node, pool] of poolOf) {
-        const candidates = sorted.byNode.get(node) ?? [];
+        const candidates = sorted.byNode.get(node);
         // A node whose only server is being replaced is reported by retire() above.
-        if (candidates.length === 0 && sorted.retired.get(node)?.length) continue;
-        const server = candidates.length ? keeperOf(candidates, keys) : undefined;
+        if (!candidates?.length && sorted.retired.get(node)?.length) continue;
+        const server = candidates?.length ? keeperOf(candidates, keys) : undefined;
         const facts: NodeFacts = {
             node,
             pool,
             server,
-            extras: candidates.filter((s) => s !== server),
+            extras:
+                candidates && candidates.length > 1 ? candidates.filter((s) => s !== server) : [],
             record: records.get(node),
             sched: snapshot.nodes.get(node),
         };
@@ -629,33 +663,32 @@ function whenWantedUp(
     const { now, config } = input;
     const r = f.record;
     const request = input.requests.get(f.node);
-    const keep = (note = seen.note, actions: Action[] = []): NodeOutcome => ({
-        actions,
-        phase: seen.phase,
-        note,
-    });
     if (!f.server && seen.phase === "absent") {
         const poweringUp = f.sched?.flags.has("powering_up") || request?.want === "up";
         const entry = input.unavailable.get(f.node);
         const keptOut = entry !== undefined && stillUnavailable(entry, input);
         if (!poweringUp) {
-            return f.sched && !keptOut ? { ...keep(), list: "gone" } : keep();
+            return f.sched && !keptOut ? { ...kept(seen), list: "gone" } : kept(seen);
         }
-        if (keptOut) return { ...keep(entry!.reason), list: "cooling" };
+        if (keptOut) return { ...kept(seen, entry!.reason), list: "cooling" };
         if (!input.autoMode || input.breakerOpen) {
             return {
-                ...keep(input.autoMode ? "launches stopped (breaker open)" : "auto mode is off"),
+                ...kept(
+                    seen,
+                    input.autoMode ? "launches stopped (breaker open)" : "auto mode is off",
+                ),
                 list: "stopped",
             };
         }
         if (input.backoffUntil !== undefined && input.backoffUntil > now) {
-            return keep(
+            return kept(
+                seen,
                 `waiting: flavor backing off until ${new Date(input.backoffUntil).toISOString()}`,
             );
         }
         return { actions: [{ type: "launch", node: f.node }], phase: "launching", note: seen.note };
     }
-    if (!f.server || failing(f)) return keep();
+    if (!f.server || failing(f)) return kept(seen);
     const server = f.server;
     const sched = f.sched;
     const wasRegistered =
@@ -675,8 +708,8 @@ function whenWantedUp(
     }
     if (seen.phase === "ready" || seen.phase === "draining") {
         return r?.unreachableSince !== undefined
-            ? keep(seen.note, [{ type: "track-unreachable", node: f.node, since: undefined }])
-            : keep();
+            ? kept(seen, seen.note, [{ type: "track-unreachable", node: f.node, since: undefined }])
+            : kept(seen);
     }
     if (wasRegistered) {
         // It registered once (Slurm no longer waits for it) and is unreachable now.
@@ -693,7 +726,7 @@ function whenWantedUp(
             );
             return { ...failed, actions: [...track, ...failed.actions] };
         }
-        return keep("unreachable since " + new Date(since).toISOString(), track);
+        return kept(seen, "unreachable since " + new Date(since).toISOString(), track);
     }
     const launchedAt = r?.launchStartedAt ?? server.createdAt;
     if (now - launchedAt > config.launchTimeoutMs) {
@@ -703,7 +736,16 @@ function whenWantedUp(
             `not ready ${Math.round(config.launchTimeoutMs / 1000)} s after launch (${seen.phase})`,
         );
     }
-    return keep();
+    return kept(seen);
+}
+
+/** A node's outcome as it was seen: its phase, a note (the seen one by default), and actions. */
+function kept(
+    seen: { phase: Phase | "absent"; note?: string },
+    note = seen.note,
+    actions: Action[] = [],
+): NodeOutcome {
+    return { actions, phase: seen.phase, note };
 }
 
 /**
