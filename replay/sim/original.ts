@@ -96,7 +96,8 @@ export class OriginalAllocator {
         this.lastTick = this.clock.now;
         const now = this.clock.now;
         const s = this.settings;
-        // 1. Node states, in list order.
+        // 1. Node states, in list order. `usable` counts the workers up, as each step sees them.
+        let usable = this.upCount();
         for (const w of [...this.workers]) {
             const server = this.nova.get(w.serverId);
             if (w.state === "deleting") {
@@ -109,6 +110,7 @@ export class OriginalAllocator {
                     this.destroy(w);
                 } else if (w.state === "joining" && now - w.readyAt! >= s.cloudPoll) {
                     w.state = "up";
+                    usable++;
                     this.slurm.join(w.node.name);
                 } else if (now - w.createdAt > s.maxLaunchTime) {
                     this.failures++;
@@ -116,7 +118,6 @@ export class OriginalAllocator {
                 }
                 continue;
             }
-            const usable = this.workers.filter((x) => x.state === "up").length;
             if (w.state === "up") {
                 if (
                     w.node.jobs.size === 0 &&
@@ -124,6 +125,7 @@ export class OriginalAllocator {
                     usable > s.min
                 ) {
                     w.state = "holding";
+                    usable--;
                     this.slurm.setOffline(w.node.name);
                 }
             } else if (w.state === "holding" && w.node.jobs.size === 0 && usable + 1 > s.min) {
@@ -151,10 +153,20 @@ export class OriginalAllocator {
         this.ticking = false;
         // Ticks go on while anything can still change by itself: jobs waiting, workers
         // starting or leaving, or more workers up than the minimum (their idle clocks run).
-        const up = this.workers.filter((w) => w.state === "up").length;
-        if (this.slurm.waiting > 0 || this.workers.some((w) => w.state !== "up") || up > s.min) {
+        if (
+            this.slurm.waiting > 0 ||
+            this.workers.some((w) => w.state !== "up") ||
+            this.upCount() > s.min
+        ) {
             this.wake();
         }
+    }
+
+    /** Workers in the batch system and accepting jobs. */
+    private upCount(): number {
+        let up = 0;
+        for (const w of this.workers) if (w.state === "up") up++;
+        return up;
     }
 
     /** resource_allocator.py can_fit: first-fit of `nodes=N:ppn=P` chunks into new VMs. */

@@ -26,6 +26,7 @@ import {
     type Action,
     type Decision,
     type FailureKind,
+    type PolicyConfig,
 } from "../../autoscaler/policy";
 import type { Tuning } from "../../lib/serviceSettings";
 import { defaultState, type PersistedState } from "../../autoscaler/store";
@@ -61,6 +62,8 @@ export class SimService {
     private minionSeq = 0;
     /** The burst nodes, for look-ups on every request and failure. */
     private readonly burst: ReadonlySet<string>;
+    /** The policy's settings (fixed for a replay: built once, not every round). */
+    private readonly config: PolicyConfig;
     rounds = 0;
     failures = 0;
     /** Time spent in decide(), ms (the policy's own cost). */
@@ -68,12 +71,20 @@ export class SimService {
 
     constructor(
         private readonly clock: EventQueue,
-        private readonly shape: ServiceShape,
+        shape: ServiceShape,
         private readonly tuning: Tuning,
         private readonly nova: SimNova,
         private readonly slurm: SimSlurm,
     ) {
         this.burst = new Set(shape.burstNodes);
+        this.config = {
+            names: { static: shape.staticNodes, burst: shape.burstNodes },
+            launchTimeoutMs: shape.launchTimeout * 1000,
+            downTimeoutMs: tuning.down_timeout * 1000,
+            orphanGraceMs: tuning.orphan_grace * 1000,
+            saltSilenceMs: tuning.salt_silence * 1000,
+            burstPrefix: shape.burstPrefix,
+        };
     }
 
     /** Slurm's ResumeProgram / SuspendProgram / ResumeFailProgram reached the local API. */
@@ -149,14 +160,7 @@ export class SimService {
         const started = performance.now();
         const decision = decide({
             now: at,
-            config: {
-                names: { static: this.shape.staticNodes, burst: this.shape.burstNodes },
-                launchTimeoutMs: this.shape.launchTimeout * 1000,
-                downTimeoutMs: this.tuning.down_timeout * 1000,
-                orphanGraceMs: this.tuning.orphan_grace * 1000,
-                saltSilenceMs: this.tuning.salt_silence * 1000,
-                burstPrefix: this.shape.burstPrefix,
-            },
+            config: this.config,
             observation,
             records: this.records,
             requests,
