@@ -1,0 +1,160 @@
+/**
+ * A batch of replays of one trace (the CLI's policies and sweep points), run on worker threads
+ * (one per core by default) or one after another in this thread, with the results in the order
+ * asked. Each replay is independent and deterministic for its inputs (its own clock, simulated
+ * cloud and seeded random stream), so where and when it runs changes its wall time, never its
+ * result. The worker side is batchWorker.ts.
+ */
+import { availableParallelism } from "node:os";
+import * as path from "node:path";
+import { Worker } from "node:worker_threads";
+import type { PolicyResult } from "./model";
+import { replay, type PolicyKind, type ReplayOptions } from "./simulate";
+import type { TraceJob } from "./trace/types";
+
+/** One replay of a batch (no callbacks: they cannot cross to a worker thread). */
+export interface ReplayTask {
+    policy: PolicyKind;
+    options: Omit<ReplayOptions, "onProgress">;
+}
+
+/** What the main thread sends a worker: the next task, or `undefined` to stop. */
+export interface TaskMessage {
+    index: number;
+    task: ReplayTask;
+}
+
+/** What a worker sends back. */
+export type WorkerMessage =
+    | { type: "progress"; index: number; finished: number }
+    | { type: "result"; index: number; result: PolicyResult }
+    | { type: "error"; index: number; message: string; stack?: string };
+
+/** How a batch runs. */
+export interface BatchOptions {
+    /** Replays at once: 1 runs them in this thread; more start that many worker threads. */
+    threads: number;
+    /** Jobs finished so far over the whole batch (a finished replay counts all its jobs). */
+    onProgress?: (finished: number) => void;
+}
+
+/** Threads for `tasks` replays: one per core, never more than there are replays. */
+export function defaultThreads(tasks: number): number {
+    return Math.max(1, Math.min(availableParallelism(), tasks));
+}
+
+/** Runs every task over `jobs`; the results are in the order of `tasks`. */
+export async function replayBatch(
+    jobs: readonly TraceJob[],
+    tasks: readonly ReplayTask[],
+    options: BatchOptions,
+): Promise<PolicyResult[]> {
+    const threads = Math.min(options.threads, tasks.length);
+    const progress = new BatchProgress(tasks.length, jobs.length, options.onProgress);
+    if (threads <= 1) {
+        return tasks.map((task, index) => {
+            const result = replay(jobs, task.policy, {
+                ...task.options,
+                onProgress: (finished) => progress.update(index, finished),
+            });
+            progress.done(index);
+            return result;
+        });
+    }
+    return inWorkers(jobs, tasks, threads, progress);
+}
+
+/** Sums the progress of the batch's replays. */
+class BatchProgress {
+    private readonly finished: number[];
+
+    constructor(
+        tasks: number,
+        private readonly jobs: number,
+        private readonly report?: (finished: number) => void,
+    ) {
+        this.finished = new Array<number>(tasks).fill(0);
+    }
+
+    update(index: number, finished: number): void {
+        this.finished[index] = finished;
+        this.report?.(this.finished.reduce((a, b) => a + b, 0));
+    }
+
+    done(index: number): void {
+        this.update(index, this.jobs);
+    }
+}
+
+/** The batch over `threads` workers: each takes the next task as soon as it is free. */
+function inWorkers(
+    jobs: readonly TraceJob[],
+    tasks: readonly ReplayTask[],
+    threads: number,
+    progress: BatchProgress,
+): Promise<PolicyResult[]> {
+    return new Promise((resolve, reject) => {
+        const results = new Array<PolicyResult | undefined>(tasks.length);
+        const workers: Worker[] = [];
+        /** Workers sent `undefined`: they exit, and that is no failure. */
+        const stopped = new Set<Worker>();
+        let next = 0;
+        let pending = tasks.length;
+        let failed = false;
+        const fail = (err: Error): void => {
+            if (failed) return;
+            failed = true;
+            for (const w of workers) void w.terminate();
+            reject(err);
+        };
+        const feed = (worker: Worker): void => {
+            if (next < tasks.length) {
+                const index = next++;
+                worker.postMessage({ index, task: tasks[index]! } satisfies TaskMessage);
+            } else {
+                stopped.add(worker);
+                worker.postMessage(undefined);
+            }
+        };
+        for (let i = 0; i < threads; i++) {
+            const worker = startWorker(jobs);
+            workers.push(worker);
+            worker.on("message", (message: WorkerMessage) => {
+                if (failed) return;
+                if (message.type === "progress") {
+                    progress.update(message.index, message.finished);
+                } else if (message.type === "result") {
+                    results[message.index] = message.result;
+                    progress.done(message.index);
+                    feed(worker);
+                    if (--pending === 0) resolve(results as PolicyResult[]);
+                } else {
+                    const err = new Error(message.message);
+                    if (message.stack) err.stack = message.stack;
+                    fail(err);
+                }
+            });
+            worker.on("error", fail);
+            worker.on("exit", (code) => {
+                if (!stopped.has(worker)) {
+                    fail(new Error(`a replay worker thread stopped early (exit code ${code})`));
+                }
+            });
+            feed(worker);
+        }
+    });
+}
+
+/**
+ * A worker thread running batchWorker.ts. Run from TypeScript source (tsx), the worker registers
+ * tsx's loader first: a worker thread does not inherit the loader of the main thread.
+ */
+function startWorker(jobs: readonly TraceJob[]): Worker {
+    const fromSource = __filename.endsWith(".ts");
+    const file = path.join(__dirname, `batchWorker${fromSource ? ".ts" : ".js"}`);
+    const source = [
+        fromSource ? `require(${JSON.stringify(require.resolve("tsx/cjs/api"))}).register();` : "",
+        `require(${JSON.stringify(file)});`,
+    ].join("\n");
+    return new Worker(source, { eval: true, workerData: { jobs } });
+}
