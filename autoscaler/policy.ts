@@ -356,8 +356,10 @@ export function obsoleteRecords(
     records: ReadonlyMap<string, WorkerRecord>,
     observation: Pick<Observation, "at" | "servers">,
 ): string[] {
-    const listed = new Set(observation.servers.map((s) => s.node));
     const obsolete: string[] = [];
+    if (!records.size) return obsolete;
+    const listed = new Set<string | undefined>();
+    for (const s of observation.servers) listed.add(s.node);
     for (const [node, r] of records) {
         if (r.launchInFlight || listed.has(node)) continue;
         if (r.launchReturnedAt !== undefined && r.launchReturnedAt >= observation.at) continue;
@@ -397,9 +399,7 @@ export function decide(input: PolicyInput): Decision {
     const actions: Action[] = [];
     const workers: WorkerView[] = [];
 
-    const poolOf = new Map<string, WorkerPoolKind>();
-    for (const n of config.names.static) poolOf.set(n, "static");
-    for (const n of config.names.burst) poolOf.set(n, "burst");
+    const poolOf = poolsOf(config.names);
 
     const sorted = sortServers(input, poolOf, actions);
     /** Nodes whose address a retiring server still holds while it runs a job. */
@@ -436,10 +436,10 @@ export function decide(input: PolicyInput): Decision {
         };
         const held = input.held.has(node);
         const seen = phaseOf(facts, keys, observation.at, config.saltSilenceMs ?? 180_000);
-        actions.push(...duplicateDeletes(facts));
+        if (facts.extras.length) actions.push(...duplicateDeletes(facts));
         const outcome =
             pool === "burst" ? burstOutcome(facts, held, seen, input) : staticOutcome(facts, seen);
-        actions.push(...outcome.actions);
+        if (outcome.actions.length) actions.push(...outcome.actions);
         if (outcome.list === "gone") gone.push(node);
         if (outcome.list === "stopped") stopped.push(node);
         if (outcome.list === "cooling") cooling.push(node);
@@ -462,6 +462,26 @@ export function decide(input: PolicyInput): Decision {
     if (forget.length) actions.push({ type: "forget-first-keys", minionIds: forget });
 
     return { actions, workers, orphans: sorted.orphans };
+}
+
+/** {@link poolsOf}'s maps, by the `names` object they were built from. */
+const poolsByNames = new WeakMap<NodeNames, ReadonlyMap<string, WorkerPoolKind>>();
+
+/**
+ * The pool of each node of the worker policy, static nodes first (a name in both pools is a
+ * burst node). Built once per `names` object: the service and the replay pass the same
+ * read-only names every round, and decide() goes through every node of them.
+ */
+function poolsOf(names: NodeNames): ReadonlyMap<string, WorkerPoolKind> {
+    let pools = poolsByNames.get(names);
+    if (!pools) {
+        const built = new Map<string, WorkerPoolKind>();
+        for (const n of names.static) built.set(n, "static");
+        for (const n of names.burst) built.set(n, "burst");
+        poolsByNames.set(names, built);
+        pools = built;
+    }
+    return pools;
 }
 
 /**
