@@ -246,11 +246,19 @@ export function wantOf(
 
 function schedulerStateText(node: SchedulerNode | undefined): string | undefined {
     if (!node) return undefined;
-    // The state, then the flags in sorted order, joined by "+" (one flag needs no sort).
-    const flags = node.flags.size > 1 ? [...node.flags].sort() : node.flags;
-    let text: string = node.state;
-    for (const flag of flags) text += `+${flag}`;
-    return text;
+    // The state, then the flags in sorted order, joined by "+". Nodes mostly have one or two
+    // flags (cloud, powered_down): those are ordered without an array to sort.
+    const flags = node.flags;
+    if (flags.size > 2) return `${node.state}+${[...flags].sort().join("+")}`;
+    let first: string | undefined;
+    let second: string | undefined;
+    for (const flag of flags) {
+        if (first === undefined) first = flag;
+        else second = flag;
+    }
+    if (first === undefined) return node.state;
+    if (second === undefined) return `${node.state}+${first}`;
+    return first < second ? `${node.state}+${first}+${second}` : `${node.state}+${second}+${first}`;
 }
 
 function keyStateOf(minionId: string | undefined, keys: KeyListing): WorkerView["keyState"] {
