@@ -39,6 +39,12 @@ export interface ReplayOptions {
      * policy stopped launching for good (say the breaker opened). Default 30 days.
      */
     stallLimit?: number;
+    /**
+     * Calls `decide()` in the rounds where a replay skips it (only jobs moved since a settled
+     * round: sim/service.ts) and fails if it decided anything: the tests' proof that skipping
+     * changes no result. Slower.
+     */
+    checkSkippedRounds?: boolean;
 }
 
 /** Static node names (the floor, `workers.min`) and burst node names of the simulation. */
@@ -85,7 +91,7 @@ export function replay(
         },
         {
             request: (node, want, failed) => service?.request(node, want, failed),
-            changed: () => service?.changed(),
+            changed: (what) => service?.changed(what),
             jobEvent: (job, what) => {
                 lastProgress = clock.now;
                 if (what === "start") {
@@ -111,7 +117,7 @@ export function replay(
                 service?.ready(node);
             }
         },
-        changed: () => service?.changed(),
+        changed: () => service?.changed("nodes"),
     });
     for (const node of staticNodes) nova.create(node, `${node}-static`, "static", true);
     if (policy === "service") {
@@ -126,6 +132,7 @@ export function replay(
             tuning,
             nova,
             slurm,
+            options.checkSkippedRounds,
         );
     } else if (policy === "original") {
         original = new OriginalAllocator(

@@ -46,11 +46,18 @@ export interface SimNode {
     viewEpoch: number;
 }
 
+/**
+ * What changed in the scheduler's view of the nodes: `jobs` when only the cores jobs hold did (a
+ * job was given cores, or gave them back: a node's idle, mixed or allocated state and its
+ * allocated CPUs), `nodes` for anything else (power state, down, registration).
+ */
+export type SlurmChange = "jobs" | "nodes";
+
 /** What Slurm tells the service (the power-saving programs). */
 export interface SlurmHooks {
     request(node: string, want: "up" | "down", failed: boolean): void;
     /** A node or job changed (the service's next round may decide differently). */
-    changed(): void;
+    changed(what: SlurmChange): void;
     /** A job started, finished, or went back to the queue. */
     jobEvent(job: SimJob, what: "start" | "end" | "requeue"): void;
 }
@@ -286,7 +293,7 @@ export class SimSlurm {
         for (const job of this.queue) if (!chosen.has(job)) this.queue[w++] = job;
         this.queue.length = w;
         for (const job of started) this.allocate(job);
-        this.hooks.changed();
+        this.hooks.changed("jobs");
     }
 
     private expectedEnd(job: SimJob, now: number): number {
@@ -312,7 +319,7 @@ export class SimSlurm {
                 node.jobs.add(job);
                 job.alloc.set(node.name, take);
                 if (node.power === "off") this.resumeNode(node);
-                this.touch(node);
+                this.touch(node, "jobs");
             }
         }
         if (need > 0) throw new Error(`internal: job ${job.trace.id} allocated without cores`);
@@ -355,11 +362,11 @@ export class SimSlurm {
             node.used -= cores;
             node.jobs.delete(job);
             if (node.jobs.size === 0) node.idleSince = this.clock.now;
-            this.touch(node);
+            this.touch(node, "jobs");
             if (node.jobs.size === 0 && node.power === "up") this.armSuspend(node);
         }
         job.alloc = new Map();
-        this.hooks.changed();
+        this.hooks.changed("jobs");
     }
 
     private resumeNode(node: SimNode): void {
@@ -402,9 +409,9 @@ export class SimSlurm {
         });
     }
 
-    private touch(node: SimNode): void {
+    private touch(node: SimNode, what: SlurmChange = "nodes"): void {
         node.epoch++;
-        this.hooks.changed();
+        this.hooks.changed(what);
     }
 }
 
