@@ -274,25 +274,32 @@ interface NodeFacts {
     node: string;
     pool: WorkerPoolKind;
     server?: ServerView;
-    extras: ServerView[];
+    extras: readonly ServerView[];
     record?: WorkerRecord;
     sched?: SchedulerNode;
 }
 
+/** A node's phase and note as {@link phaseOf} sees them, before the rules. */
+type Seen = Readonly<{ phase: Phase | "absent"; note?: string }>;
+
+// decide() goes through every node every round (the replay: 10^5 rounds of up to 256 nodes), so
+// what most nodes share is allocated once: the phases without a note, no servers, no actions.
+const ABSENT: Seen = { phase: "absent" };
+const READY: Seen = { phase: "ready" };
+const DRAINING: Seen = { phase: "draining" };
+const LAUNCHING: Seen = { phase: "launching" };
+const NO_SERVERS: readonly ServerView[] = Object.freeze([]);
+const NO_ACTIONS: readonly Action[] = Object.freeze([]);
+
 /** Phase and note of a node from what is known of it. */
-function phaseOf(
-    f: NodeFacts,
-    keys: KeyListing,
-    observedAt: number,
-    silenceMs: number,
-): { phase: Phase | "absent"; note?: string } {
+function phaseOf(f: NodeFacts, keys: KeyListing, observedAt: number, silenceMs: number): Seen {
     const r = f.record;
     const s = f.server;
     if (s && r?.deleteRequestedAt !== undefined) return { phase: "deleting", note: r.deleteReason };
     if (s && r?.failedAt !== undefined) return { phase: "failed", note: r.failureReason };
     if (!s) {
         if (r?.launchInFlight || (r?.launchStartedAt !== undefined && !r.serverId)) {
-            return { phase: "launching" };
+            return LAUNCHING;
         }
         if (r?.launchReturnedAt !== undefined && r.launchReturnedAt >= observedAt) {
             return { phase: "launching", note: "created; not listed yet" };
@@ -300,11 +307,11 @@ function phaseOf(
         if (r?.launchUncertainAt !== undefined && r.launchUncertainAt >= observedAt) {
             return { phase: "launching", note: "create call outcome unknown" };
         }
-        return { phase: "absent" };
+        return ABSENT;
     }
     if (s.status === "ERROR") return { phase: "failed", note: s.fault ?? "server in ERROR" };
     if (f.sched && isUp(f.sched)) {
-        return f.sched.flags.has("drain") ? { phase: "draining" } : { phase: "ready" };
+        return f.sched.flags.has("drain") ? DRAINING : READY;
     }
     if (s.status !== "ACTIVE") return { phase: "booting", note: `server ${s.status}` };
     if (s.minionId && keys.accepted.has(s.minionId)) {
@@ -405,7 +412,7 @@ export function decide(input: PolicyInput): Decision {
     const { keys } = observation;
     const snapshot = observation.scheduler;
     const actions: Action[] = [];
-    const workers: WorkerView[] = [];
+    const retiredViews: WorkerView[] = [];
 
     const poolOf = poolsOf(config.names);
 
@@ -420,7 +427,7 @@ export function decide(input: PolicyInput): Decision {
             continue;
         }
         const view = retire(node, servers, sched, actions, poolOf.has(node));
-        if (view) workers.push(view);
+        if (view) retiredViews.push(view);
     }
 
     const gone: string[] = [];
@@ -438,7 +445,9 @@ export function decide(input: PolicyInput): Decision {
             pool,
             server,
             extras:
-                candidates && candidates.length > 1 ? candidates.filter((s) => s !== server) : [],
+                candidates && candidates.length > 1
+                    ? candidates.filter((s) => s !== server)
+                    : NO_SERVERS,
             record: records.get(node),
             sched: snapshot.nodes.get(node),
         };
@@ -459,7 +468,7 @@ export function decide(input: PolicyInput): Decision {
         nodeViews.push(workerView(facts, outcome, held, keys));
     }
     // Views of the policy's nodes first, then the retired ones (the API lists them so).
-    workers.unshift(...nodeViews);
+    const workers = retiredViews.length ? nodeViews.concat(retiredViews) : nodeViews;
     if (undrain.length) actions.push({ type: "undrain", nodes: undrain });
 
     actions.push(...unavailableActions(input, poolOf, sorted.byNode, { gone, stopped, cooling }));
@@ -510,9 +519,9 @@ function sortServers(
     const retired = new Map<string, ServerView[]>();
     const orphans: string[] = [];
     const add = (map: Map<string, ServerView[]>, node: string, server: ServerView): void => {
-        const list = map.get(node) ?? [];
-        list.push(server);
-        map.set(node, list);
+        const list = map.get(node);
+        if (list) list.push(server);
+        else map.set(node, [server]);
     };
     for (const server of input.observation.servers) {
         const node = server.node;
@@ -621,7 +630,7 @@ function duplicateDeletes(f: NodeFacts): Action[] {
 
 /** What the rules decided for one node: its actions, final phase and note, and a list to join. */
 interface NodeOutcome {
-    actions: Action[];
+    actions: readonly Action[];
     phase: Phase | "absent";
     note?: string;
     /** The scheduler must stop waiting for it: server gone, launches stopped, or cooling down. */
@@ -629,15 +638,12 @@ interface NodeOutcome {
 }
 
 /** A static node: Pulumi replaces it; only an ERROR server gets a note saying so. */
-function staticOutcome(
-    f: NodeFacts,
-    seen: { phase: Phase | "absent"; note?: string },
-): NodeOutcome {
+function staticOutcome(f: NodeFacts, seen: Seen): NodeOutcome {
     const note =
         f.server?.status === "ERROR"
             ? `server in ERROR (${f.server.fault ?? "no fault"}); \`pulumi up\` replaces it`
             : seen.note;
-    return { actions: [], phase: seen.phase, note };
+    return { actions: NO_ACTIONS, phase: seen.phase, note };
 }
 
 /** A failure of the node's worker: counted, the server deleted, the node cooled down. */
@@ -653,23 +659,18 @@ function failure(f: NodeFacts, kind: FailureKind, reason: string): NodeOutcome {
  * Step 3, a burst node: nothing on a node the scheduler does not list; otherwise what the
  * scheduler wants decides ({@link whenWantedUp}, {@link whenWantedDown}).
  */
-function burstOutcome(
-    f: NodeFacts,
-    held: boolean,
-    seen: { phase: Phase | "absent"; note?: string },
-    input: PolicyInput,
-): NodeOutcome {
+function burstOutcome(f: NodeFacts, held: boolean, seen: Seen, input: PolicyInput): NodeOutcome {
     const request = input.requests.get(f.node);
     if (!f.sched && !request) {
         // Not in the scheduler's listing: nothing is decided on a node it cannot vouch for.
         return {
-            actions: [],
+            actions: NO_ACTIONS,
             phase: seen.phase,
             note: f.server ? "not listed by the scheduler; kept as it is" : seen.note,
         };
     }
     return wantOf(f.sched, request) === "up"
-        ? whenWantedUp(f, seen, input)
+        ? whenWantedUp(f, seen, input, request)
         : whenWantedDown(f, held, seen, request);
 }
 
@@ -685,12 +686,12 @@ function failing(f: NodeFacts): boolean {
  */
 function whenWantedUp(
     f: NodeFacts,
-    seen: { phase: Phase | "absent"; note?: string },
+    seen: Seen,
     input: PolicyInput,
+    request: NodeRequest | undefined,
 ): NodeOutcome {
     const { now, config } = input;
     const r = f.record;
-    const request = input.requests.get(f.node);
     if (!f.server && seen.phase === "absent") {
         const poweringUp = f.sched?.flags.has("powering_up") || request?.want === "up";
         const entry = input.unavailable.get(f.node);
@@ -768,11 +769,7 @@ function whenWantedUp(
 }
 
 /** A node's outcome as it was seen: its phase, a note (the seen one by default), and actions. */
-function kept(
-    seen: { phase: Phase | "absent"; note?: string },
-    note = seen.note,
-    actions: Action[] = [],
-): NodeOutcome {
+function kept(seen: Seen, note = seen.note, actions: readonly Action[] = NO_ACTIONS): NodeOutcome {
     return { actions, phase: seen.phase, note };
 }
 
@@ -783,18 +780,18 @@ function kept(
 function whenWantedDown(
     f: NodeFacts,
     held: boolean,
-    seen: { phase: Phase | "absent"; note?: string },
+    seen: Seen,
     request: NodeRequest | undefined,
 ): NodeOutcome {
-    if (!f.server) return { actions: [], phase: seen.phase, note: seen.note };
+    if (!f.server) return { actions: NO_ACTIONS, phase: seen.phase, note: seen.note };
     if (held) {
         return {
-            actions: [],
+            actions: NO_ACTIONS,
             phase: seen.phase,
             note: "held: kept although the scheduler released it",
         };
     }
-    if (failing(f)) return { actions: [], phase: seen.phase, note: seen.note };
+    if (failing(f)) return { actions: NO_ACTIONS, phase: seen.phase, note: seen.note };
     if (request?.failed) {
         return failure(
             f,
