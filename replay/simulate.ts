@@ -155,6 +155,7 @@ export function replay(
     }
 
     const sim: SimJob[] = [];
+    const submitted: SimJob[] = [];
     let neverFits = 0;
     for (const [index, trace] of jobs.entries()) {
         const job: SimJob = {
@@ -174,12 +175,17 @@ export function replay(
             neverFits++;
             continue;
         }
-        clock.at(trace.submit, () => {
+        submitted.push(job);
+    }
+    clock.series(
+        submitted,
+        (job) => job.trace.submit,
+        (job) => {
             lastProgress = clock.now;
             slurm.submit(job);
             original?.wake();
-        });
-    }
+        },
+    );
     const replayable = total - neverFits;
     if (original && staticCount === 0 && shape.min > 0) original.wake();
     const stallLimit = options.stallLimit ?? 30 * 86_400;

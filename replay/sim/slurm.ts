@@ -41,8 +41,7 @@ export interface SimNode {
     epoch: number;
     /** Identifies the current resume: its ResumeTimeout applies to that resume only. */
     resumeToken: number;
-    /** Cached scheduler view (rebuilt when `viewEpoch` lags). */
-    view?: SchedulerNode;
+    /** The `epoch` the node's scheduler view was built at (the view is rebuilt when it lags). */
     viewEpoch: number;
 }
 
@@ -87,6 +86,8 @@ export class SimSlurm {
     private readonly active = new Set<SimJob>();
     private passQueued = false;
     private readonly view = new Map<string, SchedulerNode>();
+    /** Nodes whose view changed since the last snapshot (every node before the first). */
+    private readonly changedViews: SimNode[];
     readonly totalCores: number;
     /** Nodes a job may be given. */
     private readonly usable: (node: SimNode) => boolean;
@@ -114,6 +115,7 @@ export class SimSlurm {
             viewEpoch: -1,
         }));
         for (const n of this.nodes) this.byName.set(n.name, n);
+        this.changedViews = [...this.nodes];
         this.totalCores = this.nodes.reduce((sum, n) => sum + n.cpus, 0);
     }
 
@@ -199,13 +201,11 @@ export class SimSlurm {
 
     /** The nodes as the service's scheduler adapter reports them. */
     snapshot(): Map<string, SchedulerNode> {
-        for (const node of this.nodes) {
-            if (node.viewEpoch !== node.epoch) {
-                node.view = viewOf(node);
-                node.viewEpoch = node.epoch;
-                this.view.set(node.name, node.view);
-            }
+        for (const node of this.changedViews) {
+            node.viewEpoch = node.epoch;
+            this.view.set(node.name, viewOf(node));
         }
+        this.changedViews.length = 0;
         return this.view;
     }
 
@@ -410,6 +410,8 @@ export class SimSlurm {
     }
 
     private touch(node: SimNode, what: SlurmChange = "nodes"): void {
+        // A view that was current is out of date from now on: rebuilt at the next snapshot.
+        if (node.viewEpoch === node.epoch) this.changedViews.push(node);
         node.epoch++;
         this.hooks.changed(what);
     }
