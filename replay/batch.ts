@@ -3,12 +3,15 @@
  * (one per core by default) or one after another in this thread, with the results in the order
  * asked. Each replay is independent and deterministic for its inputs (its own clock, simulated
  * cloud and seeded random stream), so where and when it runs changes its wall time, never its
- * result. The worker side is batchWorker.ts.
+ * result: identical tasks run once (the CLI's point under the service policy is also a point of
+ * its default sweep), and worker threads take the replays expected to take longest first, so
+ * that the batch does not end waiting for a long one started last. The worker side is
+ * batchWorker.ts.
  */
 import { availableParallelism } from "node:os";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
-import type { PolicyResult } from "./model";
+import type { PolicyResult, WorkerShape } from "./model";
 import { replay, type PolicyKind, type ReplayOptions } from "./simulate";
 import type { TraceJob } from "./trace/types";
 
@@ -38,46 +41,112 @@ export interface BatchOptions {
     onProgress?: (finished: number) => void;
 }
 
+/** The policies the CLI runs at the user's point, in the order it reports them. */
+export const POINT_POLICIES = ["service", "static", "original"] as const;
+
+/**
+ * The CLI's batch: the user's point under each of {@link POINT_POLICIES}, then each sweep point
+ * (a `workers.max` and `idleTimeout` over the user's shape) under the service policy.
+ */
+export function pointAndSweepTasks(
+    options: Omit<ReplayTask["options"], "shape"> & { shape: WorkerShape },
+    grid: ReadonlyArray<Pick<WorkerShape, "max" | "idleTimeout">>,
+): ReplayTask[] {
+    return [
+        ...POINT_POLICIES.map((policy) => ({ policy, options })),
+        ...grid.map((point) => ({
+            policy: "service" as const,
+            options: { ...options, shape: { ...options.shape, ...point } },
+        })),
+    ];
+}
+
 /** Threads for `tasks` replays: one per core, never more than there are replays. */
 export function defaultThreads(tasks: number): number {
     return Math.max(1, Math.min(availableParallelism(), tasks));
 }
 
-/** Runs every task over `jobs`; the results are in the order of `tasks`. */
+/**
+ * Runs every task over `jobs`; the results are in the order of `tasks` (identical tasks share
+ * one result object).
+ */
 export async function replayBatch(
     jobs: readonly TraceJob[],
     tasks: readonly ReplayTask[],
     options: BatchOptions,
 ): Promise<PolicyResult[]> {
-    const threads = Math.min(options.threads, tasks.length);
-    const progress = new BatchProgress(tasks.length, jobs.length, options.onProgress);
-    if (threads <= 1) {
-        return tasks.map((task, index) => {
-            const result = replay(jobs, task.policy, {
-                ...task.options,
-                onProgress: (finished) => progress.update(index, finished),
-            });
-            progress.done(index);
-            return result;
-        });
-    }
-    return inWorkers(jobs, tasks, threads, progress);
+    // Each distinct task once; `slot` maps a task to its distinct one.
+    const distinct: ReplayTask[] = [];
+    const copies: number[] = [];
+    const byKey = new Map<string, number>();
+    const slot = tasks.map((task) => {
+        const key = canonicalJson(task);
+        let index = byKey.get(key);
+        if (index === undefined) {
+            index = distinct.push(task) - 1;
+            copies.push(0);
+            byKey.set(key, index);
+        }
+        copies[index]!++;
+        return index;
+    });
+    const threads = Math.min(options.threads, distinct.length);
+    const progress = new BatchProgress(copies, jobs.length, options.onProgress);
+    const results =
+        threads <= 1
+            ? distinct.map((task, index) => {
+                  const result = replay(jobs, task.policy, {
+                      ...task.options,
+                      onProgress: (finished) => progress.update(index, finished),
+                  });
+                  progress.done(index);
+                  return result;
+              })
+            : await inWorkers(jobs, distinct, threads, progress);
+    return slot.map((index) => results[index]!);
 }
 
-/** Sums the progress of the batch's replays. */
+/**
+ * A rough relative run time of a replay, to start the longest first: the service's rounds grow
+ * with the nodes and with how often they come and go (a short idle timeout); the original's
+ * 10 s ticks cost about what the service costs at a 10-minute idle timeout; the static cluster
+ * has no controller to run.
+ */
+function estimatedCost(task: ReplayTask): number {
+    const { max, idleTimeout } = task.options.shape;
+    if (task.policy === "static") return 0.2 * max;
+    if (task.policy === "original") return 1.2 * max;
+    return max * (1 + 120 / idleTimeout);
+}
+
+/** JSON with every object's keys sorted: equal for equal values, whatever the key order. */
+function canonicalJson(value: unknown): string {
+    return JSON.stringify(value, (_key, v: unknown) =>
+        v !== null && typeof v === "object" && !Array.isArray(v)
+            ? Object.fromEntries(
+                  Object.entries(v as Record<string, unknown>).sort(([a], [b]) =>
+                      a < b ? -1 : a > b ? 1 : 0,
+                  ),
+              )
+            : v,
+    );
+}
+
+/** Sums the progress of the batch's replays (a replay that stands for identical ones, for each). */
 class BatchProgress {
     private readonly finished: number[];
 
     constructor(
-        tasks: number,
+        /** How many tasks of the batch each replay stands for. */
+        private readonly copies: readonly number[],
         private readonly jobs: number,
         private readonly report?: (finished: number) => void,
     ) {
-        this.finished = new Array<number>(tasks).fill(0);
+        this.finished = new Array<number>(copies.length).fill(0);
     }
 
     update(index: number, finished: number): void {
-        this.finished[index] = finished;
+        this.finished[index] = finished * this.copies[index]!;
         this.report?.(this.finished.reduce((a, b) => a + b, 0));
     }
 
@@ -86,7 +155,10 @@ class BatchProgress {
     }
 }
 
-/** The batch over `threads` workers: each takes the next task as soon as it is free. */
+/**
+ * The batch over `threads` workers: each takes the next task as soon as it is free, the one
+ * expected to take longest ({@link estimatedCost}) first.
+ */
 function inWorkers(
     jobs: readonly TraceJob[],
     tasks: readonly ReplayTask[],
@@ -98,6 +170,10 @@ function inWorkers(
         const workers: Worker[] = [];
         /** Workers sent `undefined`: they exit, and that is no failure. */
         const stopped = new Set<Worker>();
+        const order = tasks
+            .map((task, index) => ({ index, cost: estimatedCost(task) }))
+            .sort((a, b) => b.cost - a.cost || a.index - b.index)
+            .map((t) => t.index);
         let next = 0;
         let pending = tasks.length;
         let failed = false;
@@ -108,8 +184,8 @@ function inWorkers(
             reject(err);
         };
         const feed = (worker: Worker): void => {
-            if (next < tasks.length) {
-                const index = next++;
+            if (next < order.length) {
+                const index = order[next++]!;
                 worker.postMessage({ index, task: tasks[index]! } satisfies TaskMessage);
             } else {
                 stopped.add(worker);

@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import { SingleBar } from "cli-progress";
 import { DEFAULT_SHAPE, MEASURED_CLOUD } from "./defaults";
 import type { CloudModel, PolicyResult, WorkerShape } from "./model";
-import { defaultThreads, replayBatch, type ReplayTask } from "./batch";
+import { defaultThreads, pointAndSweepTasks, replayBatch, POINT_POLICIES } from "./batch";
 import { foresight } from "./simulate";
 import { choose, configCommands, defaultGrid, markPareto, type SweepPoint } from "./sweep";
 import { sweepSvg } from "./plot";
@@ -172,20 +172,10 @@ async function main(argv: string[]): Promise<number> {
     const sweepIdle = o["sweep-idle"]
         ? list(o["sweep-idle"], "--sweep-idle", 1, false)
         : defaults.idle;
-    // The user's point under each policy, then the sweep's points; each replay is independent.
     const grid: Array<Pick<WorkerShape, "max" | "idleTimeout">> = sweep
         ? sweepMax.flatMap((max) => sweepIdle.map((idleTimeout) => ({ max, idleTimeout })))
         : [];
-    const tasks: ReplayTask[] = [
-        ...(["service", "static", "original"] as const).map((policy) => ({
-            policy,
-            options: { shape, cloud, seed },
-        })),
-        ...grid.map((point) => ({
-            policy: "service" as const,
-            options: { shape: { ...shape, ...point }, cloud, seed },
-        })),
-    ];
+    const tasks = pointAndSweepTasks({ shape, cloud, seed }, grid);
     const threads = threadsWanted ?? defaultThreads(tasks.length);
     const bar = progress(tasks.length * jobs.length);
     const results = await replayBatch(jobs, tasks, {
@@ -197,7 +187,7 @@ async function main(argv: string[]): Promise<number> {
     const limitRow = foresight(fixed);
     const points: SweepPoint[] = grid.map((point, i) => ({
         ...point,
-        result: results[3 + i]!,
+        result: results[POINT_POLICIES.length + i]!,
         pareto: false,
     }));
     const rows = [service, fixed, original, limitRow];

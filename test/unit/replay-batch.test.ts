@@ -1,6 +1,7 @@
 /**
  * A batch of replays (replay/batch.ts) on worker threads gives the results the same replays give
- * one after another in this thread, in the order asked, whatever order they finish in; progress
+ * one after another in this thread, in the order asked, whatever order they finish in (the
+ * threads start the costliest first); identical tasks run once and share their result; progress
  * reaches every job of every replay; a replay that fails in a worker fails the batch with its
  * error (no hang).
  */
@@ -60,6 +61,29 @@ describe("replayBatch", () => {
             tasks.map((t) => t.policy),
         );
         assert.equal(lastProgress, tasks.length * jobs.length);
+    });
+
+    it("runs identical tasks once, whatever their keys' order, and gives each the result", async () => {
+        const first = tasks[3]!;
+        const same: ReplayTask = {
+            options: {
+                seed: first.options.seed,
+                cloud: { ...first.options.cloud },
+                shape: { ...first.options.shape },
+            },
+            policy: first.policy,
+        };
+        let lastProgress = 0;
+        const results = await replayBatch(jobs, [first, tasks[1]!, same], {
+            threads: 2,
+            onProgress: (finished) => {
+                lastProgress = finished;
+            },
+        });
+        assert.equal(results[0], results[2], "one replay for both");
+        const alone = await replayBatch(jobs, [first], { threads: 1 });
+        assert.deepEqual(simulated(results[0]!), simulated(alone[0]!));
+        assert.equal(lastProgress, 3 * jobs.length);
     });
 
     it("fails with the error of a replay that failed in a worker", async () => {
