@@ -58,6 +58,8 @@ interface Worker {
 /** The original allocator in simulated time. */
 export class OriginalAllocator {
     private readonly workers: Worker[] = [];
+    /** The nodes of `workers` (a node has at most one worker). */
+    private readonly withWorker = new Set<SimNode>();
     private ticking = false;
     private lastTick = -Infinity;
     rounds = 0;
@@ -99,13 +101,15 @@ export class OriginalAllocator {
         // 1. Node states, in list order. `usable` counts the workers up, as each step sees them.
         let usable = this.upCount();
         for (const w of [...this.workers]) {
-            const server = this.nova.get(w.serverId);
             if (w.state === "deleting") {
-                if (!server) this.workers.splice(this.workers.indexOf(w), 1);
+                if (!this.nova.get(w.serverId)) {
+                    this.workers.splice(this.workers.indexOf(w), 1);
+                    this.withWorker.delete(w.node);
+                }
                 continue;
             }
             if (w.state === "starting" || w.state === "joining") {
-                if (server?.status === "ERROR") {
+                if (this.nova.get(w.serverId)?.status === "ERROR") {
                     this.failures++;
                     this.destroy(w);
                 } else if (w.state === "joining" && now - w.readyAt! >= s.cloudPoll) {
@@ -192,9 +196,7 @@ export class OriginalAllocator {
 
     private launch(count: number): void {
         for (let i = 0; i < count; i++) {
-            const node = this.slurm.nodes.find(
-                (n) => n.power === "off" && !this.workers.some((w) => w.node === n),
-            );
+            const node = this.slurm.nodes.find((n) => n.power === "off" && !this.withWorker.has(n));
             if (!node) return;
             let serverId: string;
             try {
@@ -203,6 +205,7 @@ export class OriginalAllocator {
                 return; // the original logs "try again later" and the next tick re-evaluates
             }
             this.workers.push({ node, serverId, createdAt: this.clock.now, state: "starting" });
+            this.withWorker.add(node);
         }
     }
 
