@@ -40,9 +40,9 @@ export interface ReplayOptions {
      */
     stallLimit?: number;
     /**
-     * Calls `decide()` in the rounds where a replay skips it (only jobs moved since a settled
-     * round: sim/service.ts) and fails if it decided anything: the tests' proof that skipping
-     * changes no result. Slower.
+     * Asks the policy in the rounds where a replay skips it (only jobs moved since a round whose
+     * decision repeats: sim/service.ts) and fails if it decided anything new: the tests' proof
+     * that skipping changes no result. Slower.
      */
     checkSkippedRounds?: boolean;
 }

@@ -1,11 +1,12 @@
 /**
- * The rounds whose `decide()` call a replay skips (replay/sim/service.ts): after a settled round
- * without orphans, a round where only jobs moved (cores given to jobs or given back) runs and
- * counts, but the policy is not asked, because it would decide nothing. With
- * `checkSkippedRounds`, the replay asks it anyway and fails if it decided anything: on the
- * provided trace and on a synthetic one, under shapes, a floor, a quota and failure rates that
- * exercise launches, quota refusals and backoff, failed boots, cooldowns and requeues, it never
- * does, and the results are the same with and without the check.
+ * The rounds where a replay does not ask the policy (replay/sim/service.ts): a round where only
+ * jobs moved (cores given to jobs or given back), or nothing, since a round whose decision
+ * repeats (nothing asked, no orphan, no node in transit, no cooldown or backoff) runs and counts,
+ * but the policy would decide the same again. With `checkSkippedRounds`, the replay asks it
+ * anyway and fails if it decided anything new: on the provided trace and on synthetic ones,
+ * under shapes, floors, a quota and failure rates that exercise launches, quota refusals and
+ * backoff, failed boots, cooldowns, requeues and an open breaker, it never does, and the results
+ * are the same with and without the check.
  */
 import assert from "node:assert/strict";
 import * as path from "node:path";
@@ -31,6 +32,7 @@ const cases: Array<{
     shape: Partial<WorkerShape>;
     cloud?: Partial<CloudModel>;
     seed: number;
+    stallLimit?: number;
 }> = [
     {
         name: "provided trace, 32 x 8 cores, idle 600 s",
@@ -56,15 +58,26 @@ const cases: Array<{
         cloud: { bootMedian: 10, bootP95: 40, configureMedian: 20, failureRate: 0.05 },
         seed: 2,
     },
+    {
+        // 5 failed boots in a row open the breaker (the jobs left never run); the service then
+        // waits for an admin, round after round, until the replay gives up a day later.
+        name: "synthetic, a floor of 2, 10 % failed boots, 30 s launch timeout: the breaker opens",
+        jobs: resampledTrace(lublin, 1000, 4),
+        shape: { min: 2, max: 32, launchTimeout: 30 },
+        cloud: { failureRate: 0.1 },
+        seed: 2,
+        stallLimit: 86_400,
+    },
 ];
 
-describe("replay: rounds where only jobs moved", () => {
+describe("replay: rounds where only jobs moved since a decision that repeats", () => {
     for (const c of cases) {
-        it(`${c.name}: decide() would decide nothing in them`, () => {
+        it(`${c.name}: the policy would decide nothing new in them`, () => {
             const options = {
                 shape: { ...DEFAULT_SHAPE, ...c.shape },
                 cloud: { ...MEASURED_CLOUD, ...c.cloud },
                 seed: c.seed,
+                stallLimit: c.stallLimit,
             };
             const skipping = replay(c.jobs, "service", options);
             const checked = replay(c.jobs, "service", { ...options, checkSkippedRounds: true });
