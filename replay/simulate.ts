@@ -150,7 +150,6 @@ export function replay(
             },
             nova,
             slurm,
-            () => slurm.queued().map((job) => job.trace),
         );
     }
 

@@ -70,8 +70,6 @@ export class OriginalAllocator {
         private readonly settings: OriginalSettings,
         private readonly nova: SimNova,
         private readonly slurm: SimSlurm,
-        /** Queued jobs in queue order (qstat). */
-        private readonly queued: () => Iterable<{ processors: number }>,
     ) {}
 
     /** Starts the tick loop (idempotent; jobs and workers wake it); it stops when settled. */
@@ -147,10 +145,10 @@ export class OriginalAllocator {
         // 3. The allocator.
         if (!launched && !starting) {
             const proposal: number[] = [];
-            let seen = 0;
-            for (const job of this.queued()) {
-                if (seen++ >= s.queuedJobsSeen) break;
-                this.fit(job.processors, proposal, current);
+            // qstat's queued jobs, in queue order.
+            const queued = this.slurm.queued();
+            for (let i = 0; i < queued.length && i < s.queuedJobsSeen; i++) {
+                this.fit(queued[i]!.trace.processors, proposal, current);
             }
             if (proposal.length) this.launch(proposal.length);
         }
