@@ -182,6 +182,20 @@ export interface Decision {
     orphans: string[];
 }
 
+/**
+ * The policy's answer without the API's views ({@link decideActions}): the same actions and
+ * orphans, and how many nodes are in transit.
+ */
+export interface ActionDecision {
+    actions: Action[];
+    orphans: string[];
+    /**
+     * Nodes whose view's phase is neither `absent` nor `ready` (launching, booting, configuring,
+     * draining, deleting, failed): the ones the rules may act on as time passes.
+     */
+    inTransit: number;
+}
+
 /** Why a retired node's server is deleted (the service's events and log). */
 export const RETIRED_DELETE_REASON =
     "retired: the worker policy no longer covers it (workers.max or workers.min lowered) and it runs no job";
@@ -207,11 +221,20 @@ const OWN_DRAIN_REASONS: ReadonlySet<string> = new Set([REASONS.retired, REASONS
 
 /** The server kept for a node when several claim it: accepted key, then ACTIVE, then oldest. */
 function keeperOf(servers: ServerView[], keys: KeyListing): ServerView {
-    const score = (s: ServerView): number =>
+    // The usual case, decided without a copy and a sort (the replay runs this per node per round).
+    if (servers.length === 1) return servers[0]!;
+    return [...servers].sort(
+        (a, b) => keeperScore(b, keys) - keeperScore(a, keys) || a.createdAt - b.createdAt,
+    )[0]!;
+}
+
+/** {@link keeperOf}'s preference: accepted key, then ACTIVE; ERROR last. */
+function keeperScore(s: ServerView, keys: KeyListing): number {
+    return (
         (s.minionId && keys.accepted.has(s.minionId) ? 4 : 0) +
         (s.status === "ACTIVE" ? 2 : 0) +
-        (s.status === "ERROR" ? -8 : 0);
-    return [...servers].sort((a, b) => score(b) - score(a) || a.createdAt - b.createdAt)[0]!;
+        (s.status === "ERROR" ? -8 : 0)
+    );
 }
 
 /**
@@ -237,7 +260,19 @@ export function wantOf(
 
 function schedulerStateText(node: SchedulerNode | undefined): string | undefined {
     if (!node) return undefined;
-    return [node.state, ...[...node.flags].sort()].join("+");
+    // The state, then the flags in sorted order, joined by "+". Nodes mostly have one or two
+    // flags (cloud, powered_down): those are ordered without an array to sort.
+    const flags = node.flags;
+    if (flags.size > 2) return `${node.state}+${[...flags].sort().join("+")}`;
+    let first: string | undefined;
+    let second: string | undefined;
+    for (const flag of flags) {
+        if (first === undefined) first = flag;
+        else second = flag;
+    }
+    if (first === undefined) return node.state;
+    if (second === undefined) return `${node.state}+${first}`;
+    return first < second ? `${node.state}+${first}+${second}` : `${node.state}+${second}+${first}`;
 }
 
 function keyStateOf(minionId: string | undefined, keys: KeyListing): WorkerView["keyState"] {
@@ -253,25 +288,32 @@ interface NodeFacts {
     node: string;
     pool: WorkerPoolKind;
     server?: ServerView;
-    extras: ServerView[];
+    extras: readonly ServerView[];
     record?: WorkerRecord;
     sched?: SchedulerNode;
 }
 
+/** A node's phase and note as {@link phaseOf} sees them, before the rules. */
+type Seen = Readonly<{ phase: Phase | "absent"; note?: string }>;
+
+// decide() goes through every node every round (the replay: 10^5 rounds of up to 256 nodes), so
+// what most nodes share is allocated once: the phases without a note, no servers, no actions.
+const ABSENT: Seen = { phase: "absent" };
+const READY: Seen = { phase: "ready" };
+const DRAINING: Seen = { phase: "draining" };
+const LAUNCHING: Seen = { phase: "launching" };
+const NO_SERVERS: readonly ServerView[] = Object.freeze([]);
+const NO_ACTIONS: readonly Action[] = Object.freeze([]);
+
 /** Phase and note of a node from what is known of it. */
-function phaseOf(
-    f: NodeFacts,
-    keys: KeyListing,
-    observedAt: number,
-    silenceMs: number,
-): { phase: Phase | "absent"; note?: string } {
+function phaseOf(f: NodeFacts, keys: KeyListing, observedAt: number, silenceMs: number): Seen {
     const r = f.record;
     const s = f.server;
     if (s && r?.deleteRequestedAt !== undefined) return { phase: "deleting", note: r.deleteReason };
     if (s && r?.failedAt !== undefined) return { phase: "failed", note: r.failureReason };
     if (!s) {
         if (r?.launchInFlight || (r?.launchStartedAt !== undefined && !r.serverId)) {
-            return { phase: "launching" };
+            return LAUNCHING;
         }
         if (r?.launchReturnedAt !== undefined && r.launchReturnedAt >= observedAt) {
             return { phase: "launching", note: "created; not listed yet" };
@@ -279,34 +321,54 @@ function phaseOf(
         if (r?.launchUncertainAt !== undefined && r.launchUncertainAt >= observedAt) {
             return { phase: "launching", note: "create call outcome unknown" };
         }
-        return { phase: "absent" };
+        return ABSENT;
     }
     if (s.status === "ERROR") return { phase: "failed", note: s.fault ?? "server in ERROR" };
     if (f.sched && isUp(f.sched)) {
-        return f.sched.flags.has("drain") ? { phase: "draining" } : { phase: "ready" };
+        return f.sched.flags.has("drain") ? DRAINING : READY;
     }
     if (s.status !== "ACTIVE") return { phase: "booting", note: `server ${s.status}` };
-    const silent = (since: number | undefined, cause: string): string | undefined =>
-        since !== undefined && observedAt - since > silenceMs
-            ? `no progress for ${Math.round((observedAt - since) / 60_000)} min: ${cause}`
-            : undefined;
     if (s.minionId && keys.accepted.has(s.minionId)) {
         if (r?.configuredAt) return { phase: "configuring", note: "highstate done" };
         if (r?.startedAt !== undefined) {
             return {
                 phase: "configuring",
-                note: silent(r.startedAt, SALT_SILENCE_CAUSES.highstate),
+                note: silenceNote(
+                    observedAt,
+                    silenceMs,
+                    r.startedAt,
+                    SALT_SILENCE_CAUSES.highstate,
+                ),
             };
         }
         return {
             phase: "configuring",
-            note: silent(r?.authSeenAt ?? s.createdAt, SALT_SILENCE_CAUSES.start),
+            note: silenceNote(
+                observedAt,
+                silenceMs,
+                r?.authSeenAt ?? s.createdAt,
+                SALT_SILENCE_CAUSES.start,
+            ),
         };
     }
     return {
         phase: "booting",
-        note: silent(s.createdAt, SALT_SILENCE_CAUSES.auth) ?? "waiting for the Salt minion",
+        note:
+            silenceNote(observedAt, silenceMs, s.createdAt, SALT_SILENCE_CAUSES.auth) ??
+            "waiting for the Salt minion",
     };
+}
+
+/** {@link phaseOf}'s note for a Salt step not reached `silenceMs` after the previous one. */
+function silenceNote(
+    observedAt: number,
+    silenceMs: number,
+    since: number | undefined,
+    cause: string,
+): string | undefined {
+    return since !== undefined && observedAt - since > silenceMs
+        ? `no progress for ${Math.round((observedAt - since) / 60_000)} min: ${cause}`
+        : undefined;
 }
 
 function activityOf(sched: SchedulerNode | undefined): Activity {
@@ -323,8 +385,10 @@ export function obsoleteRecords(
     records: ReadonlyMap<string, WorkerRecord>,
     observation: Pick<Observation, "at" | "servers">,
 ): string[] {
-    const listed = new Set(observation.servers.map((s) => s.node));
     const obsolete: string[] = [];
+    if (!records.size) return obsolete;
+    const listed = new Set<string | undefined>();
+    for (const s of observation.servers) listed.add(s.node);
     for (const [node, r] of records) {
         if (r.launchInFlight || listed.has(node)) continue;
         if (r.launchReturnedAt !== undefined && r.launchReturnedAt >= observation.at) continue;
@@ -358,15 +422,32 @@ export function stillUnavailable(
  *    ({@link firstKeysToForget}).
  */
 export function decide(input: PolicyInput): Decision {
+    const { actions, workers, orphans } = decideNodes(input, true);
+    return { actions, workers: workers!, orphans };
+}
+
+/**
+ * {@link decide}'s actions and orphans without the views of the nodes, for a caller that reads
+ * nothing else of them (the replay asks the policy 10^5 times per trace, and building the views
+ * is a fifth of its time); and the number of nodes in transit, which the views would show.
+ */
+export function decideActions(input: PolicyInput): ActionDecision {
+    const { actions, orphans, inTransit } = decideNodes(input, false);
+    return { actions, orphans, inTransit };
+}
+
+/** {@link decide}'s steps; the views of the policy's nodes only when asked for. */
+function decideNodes(
+    input: PolicyInput,
+    withViews: boolean,
+): ActionDecision & { workers?: WorkerView[] } {
     const { config, observation, records } = input;
     const { keys } = observation;
     const snapshot = observation.scheduler;
     const actions: Action[] = [];
-    const workers: WorkerView[] = [];
+    const retiredViews: WorkerView[] = [];
 
-    const poolOf = new Map<string, WorkerPoolKind>();
-    for (const n of config.names.static) poolOf.set(n, "static");
-    for (const n of config.names.burst) poolOf.set(n, "burst");
+    const poolOf = poolsOf(config.names);
 
     const sorted = sortServers(input, poolOf, actions);
     /** Nodes whose address a retiring server still holds while it runs a job. */
@@ -379,7 +460,7 @@ export function decide(input: PolicyInput): Decision {
             continue;
         }
         const view = retire(node, servers, sched, actions, poolOf.has(node));
-        if (view) workers.push(view);
+        if (view) retiredViews.push(view);
     }
 
     const gone: string[] = [];
@@ -387,25 +468,30 @@ export function decide(input: PolicyInput): Decision {
     const cooling: string[] = [];
     const nodeViews: WorkerView[] = [];
     const undrain: string[] = [];
+    // The retired nodes' views (draining or deleting) are in transit.
+    let inTransit = retiredViews.length;
     for (const [node, pool] of poolOf) {
-        const candidates = sorted.byNode.get(node) ?? [];
+        const candidates = sorted.byNode.get(node);
         // A node whose only server is being replaced is reported by retire() above.
-        if (candidates.length === 0 && sorted.retired.get(node)?.length) continue;
-        const server = candidates.length ? keeperOf(candidates, keys) : undefined;
+        if (!candidates?.length && sorted.retired.get(node)?.length) continue;
+        const server = candidates?.length ? keeperOf(candidates, keys) : undefined;
         const facts: NodeFacts = {
             node,
             pool,
             server,
-            extras: candidates.filter((s) => s !== server),
+            extras:
+                candidates && candidates.length > 1
+                    ? candidates.filter((s) => s !== server)
+                    : NO_SERVERS,
             record: records.get(node),
             sched: snapshot.nodes.get(node),
         };
         const held = input.held.has(node);
         const seen = phaseOf(facts, keys, observation.at, config.saltSilenceMs ?? 180_000);
-        actions.push(...duplicateDeletes(facts));
+        if (facts.extras.length) actions.push(...duplicateDeletes(facts));
         const outcome =
             pool === "burst" ? burstOutcome(facts, held, seen, input) : staticOutcome(facts, seen);
-        actions.push(...outcome.actions);
+        if (outcome.actions.length) actions.push(...outcome.actions);
         if (outcome.list === "gone") gone.push(node);
         if (outcome.list === "stopped") stopped.push(node);
         if (outcome.list === "cooling") cooling.push(node);
@@ -414,10 +500,11 @@ export function decide(input: PolicyInput): Decision {
         if (server && !sorted.retired.has(node) && drainedByService(facts.sched, server)) {
             undrain.push(node);
         }
-        nodeViews.push(workerView(facts, outcome, held, keys));
+        if (outcome.phase !== "absent" && outcome.phase !== "ready") inTransit++;
+        if (withViews) nodeViews.push(workerView(facts, outcome, held, keys));
     }
     // Views of the policy's nodes first, then the retired ones (the API lists them so).
-    workers.unshift(...nodeViews);
+    const workers = retiredViews.length ? nodeViews.concat(retiredViews) : nodeViews;
     if (undrain.length) actions.push({ type: "undrain", nodes: undrain });
 
     actions.push(...unavailableActions(input, poolOf, sorted.byNode, { gone, stopped, cooling }));
@@ -427,7 +514,32 @@ export function decide(input: PolicyInput): Decision {
     const forget = firstKeysToForget(input, stale, live);
     if (forget.length) actions.push({ type: "forget-first-keys", minionIds: forget });
 
-    return { actions, workers, orphans: sorted.orphans };
+    return {
+        actions,
+        orphans: sorted.orphans,
+        inTransit,
+        workers: withViews ? workers : undefined,
+    };
+}
+
+/** {@link poolsOf}'s maps, by the `names` object they were built from. */
+const poolsByNames = new WeakMap<NodeNames, ReadonlyMap<string, WorkerPoolKind>>();
+
+/**
+ * The pool of each node of the worker policy, static nodes first (a name in both pools is a
+ * burst node). Built once per `names` object: the service and the replay pass the same
+ * read-only names every round, and decide() goes through every node of them.
+ */
+function poolsOf(names: NodeNames): ReadonlyMap<string, WorkerPoolKind> {
+    let pools = poolsByNames.get(names);
+    if (!pools) {
+        const built = new Map<string, WorkerPoolKind>();
+        for (const n of names.static) built.set(n, "static");
+        for (const n of names.burst) built.set(n, "burst");
+        poolsByNames.set(names, built);
+        pools = built;
+    }
+    return pools;
 }
 
 /**
@@ -448,9 +560,9 @@ function sortServers(
     const retired = new Map<string, ServerView[]>();
     const orphans: string[] = [];
     const add = (map: Map<string, ServerView[]>, node: string, server: ServerView): void => {
-        const list = map.get(node) ?? [];
-        list.push(server);
-        map.set(node, list);
+        const list = map.get(node);
+        if (list) list.push(server);
+        else map.set(node, [server]);
     };
     for (const server of input.observation.servers) {
         const node = server.node;
@@ -559,7 +671,7 @@ function duplicateDeletes(f: NodeFacts): Action[] {
 
 /** What the rules decided for one node: its actions, final phase and note, and a list to join. */
 interface NodeOutcome {
-    actions: Action[];
+    actions: readonly Action[];
     phase: Phase | "absent";
     note?: string;
     /** The scheduler must stop waiting for it: server gone, launches stopped, or cooling down. */
@@ -567,15 +679,12 @@ interface NodeOutcome {
 }
 
 /** A static node: Pulumi replaces it; only an ERROR server gets a note saying so. */
-function staticOutcome(
-    f: NodeFacts,
-    seen: { phase: Phase | "absent"; note?: string },
-): NodeOutcome {
+function staticOutcome(f: NodeFacts, seen: Seen): NodeOutcome {
     const note =
         f.server?.status === "ERROR"
             ? `server in ERROR (${f.server.fault ?? "no fault"}); \`pulumi up\` replaces it`
             : seen.note;
-    return { actions: [], phase: seen.phase, note };
+    return { actions: NO_ACTIONS, phase: seen.phase, note };
 }
 
 /** A failure of the node's worker: counted, the server deleted, the node cooled down. */
@@ -591,23 +700,18 @@ function failure(f: NodeFacts, kind: FailureKind, reason: string): NodeOutcome {
  * Step 3, a burst node: nothing on a node the scheduler does not list; otherwise what the
  * scheduler wants decides ({@link whenWantedUp}, {@link whenWantedDown}).
  */
-function burstOutcome(
-    f: NodeFacts,
-    held: boolean,
-    seen: { phase: Phase | "absent"; note?: string },
-    input: PolicyInput,
-): NodeOutcome {
+function burstOutcome(f: NodeFacts, held: boolean, seen: Seen, input: PolicyInput): NodeOutcome {
     const request = input.requests.get(f.node);
     if (!f.sched && !request) {
         // Not in the scheduler's listing: nothing is decided on a node it cannot vouch for.
         return {
-            actions: [],
+            actions: NO_ACTIONS,
             phase: seen.phase,
             note: f.server ? "not listed by the scheduler; kept as it is" : seen.note,
         };
     }
     return wantOf(f.sched, request) === "up"
-        ? whenWantedUp(f, seen, input)
+        ? whenWantedUp(f, seen, input, request)
         : whenWantedDown(f, held, seen, request);
 }
 
@@ -623,39 +727,38 @@ function failing(f: NodeFacts): boolean {
  */
 function whenWantedUp(
     f: NodeFacts,
-    seen: { phase: Phase | "absent"; note?: string },
+    seen: Seen,
     input: PolicyInput,
+    request: NodeRequest | undefined,
 ): NodeOutcome {
     const { now, config } = input;
     const r = f.record;
-    const request = input.requests.get(f.node);
-    const keep = (note = seen.note, actions: Action[] = []): NodeOutcome => ({
-        actions,
-        phase: seen.phase,
-        note,
-    });
     if (!f.server && seen.phase === "absent") {
         const poweringUp = f.sched?.flags.has("powering_up") || request?.want === "up";
         const entry = input.unavailable.get(f.node);
         const keptOut = entry !== undefined && stillUnavailable(entry, input);
         if (!poweringUp) {
-            return f.sched && !keptOut ? { ...keep(), list: "gone" } : keep();
+            return f.sched && !keptOut ? { ...kept(seen), list: "gone" } : kept(seen);
         }
-        if (keptOut) return { ...keep(entry!.reason), list: "cooling" };
+        if (keptOut) return { ...kept(seen, entry!.reason), list: "cooling" };
         if (!input.autoMode || input.breakerOpen) {
             return {
-                ...keep(input.autoMode ? "launches stopped (breaker open)" : "auto mode is off"),
+                ...kept(
+                    seen,
+                    input.autoMode ? "launches stopped (breaker open)" : "auto mode is off",
+                ),
                 list: "stopped",
             };
         }
         if (input.backoffUntil !== undefined && input.backoffUntil > now) {
-            return keep(
+            return kept(
+                seen,
                 `waiting: flavor backing off until ${new Date(input.backoffUntil).toISOString()}`,
             );
         }
         return { actions: [{ type: "launch", node: f.node }], phase: "launching", note: seen.note };
     }
-    if (!f.server || failing(f)) return keep();
+    if (!f.server || failing(f)) return kept(seen);
     const server = f.server;
     const sched = f.sched;
     const wasRegistered =
@@ -675,8 +778,8 @@ function whenWantedUp(
     }
     if (seen.phase === "ready" || seen.phase === "draining") {
         return r?.unreachableSince !== undefined
-            ? keep(seen.note, [{ type: "track-unreachable", node: f.node, since: undefined }])
-            : keep();
+            ? kept(seen, seen.note, [{ type: "track-unreachable", node: f.node, since: undefined }])
+            : kept(seen);
     }
     if (wasRegistered) {
         // It registered once (Slurm no longer waits for it) and is unreachable now.
@@ -693,7 +796,7 @@ function whenWantedUp(
             );
             return { ...failed, actions: [...track, ...failed.actions] };
         }
-        return keep("unreachable since " + new Date(since).toISOString(), track);
+        return kept(seen, "unreachable since " + new Date(since).toISOString(), track);
     }
     const launchedAt = r?.launchStartedAt ?? server.createdAt;
     if (now - launchedAt > config.launchTimeoutMs) {
@@ -703,7 +806,12 @@ function whenWantedUp(
             `not ready ${Math.round(config.launchTimeoutMs / 1000)} s after launch (${seen.phase})`,
         );
     }
-    return keep();
+    return kept(seen);
+}
+
+/** A node's outcome as it was seen: its phase, a note (the seen one by default), and actions. */
+function kept(seen: Seen, note = seen.note, actions: readonly Action[] = NO_ACTIONS): NodeOutcome {
+    return { actions, phase: seen.phase, note };
 }
 
 /**
@@ -713,18 +821,18 @@ function whenWantedUp(
 function whenWantedDown(
     f: NodeFacts,
     held: boolean,
-    seen: { phase: Phase | "absent"; note?: string },
+    seen: Seen,
     request: NodeRequest | undefined,
 ): NodeOutcome {
-    if (!f.server) return { actions: [], phase: seen.phase, note: seen.note };
+    if (!f.server) return { actions: NO_ACTIONS, phase: seen.phase, note: seen.note };
     if (held) {
         return {
-            actions: [],
+            actions: NO_ACTIONS,
             phase: seen.phase,
             note: "held: kept although the scheduler released it",
         };
     }
-    if (failing(f)) return { actions: [], phase: seen.phase, note: seen.note };
+    if (failing(f)) return { actions: NO_ACTIONS, phase: seen.phase, note: seen.note };
     if (request?.failed) {
         return failure(
             f,

@@ -1,20 +1,35 @@
 /**
- * Replay speed (`npm run bench -- replay`): jobs per second of `npm run replay`'s simulation on
- * the provided trace (test/fixtures/replay/lublin_256.swf) and on a 100,000-job synthetic trace
- * resampled from it, per policy. The baseline, run in the same process, is the static cluster:
- * the simulated Slurm alone, with no controller. The service's ratio to it is the cost of
- * running the real `decide()` round by round (its own share is printed too); the original
- * allocator's, the cost of its 10 s ticks.
+ * Replay speed (`npm run bench -- replay`), in two parts:
+ * 1. jobs per second of `npm run replay`'s simulation per policy on the provided trace
+ *    (test/fixtures/replay/lublin_256.swf) and on a 100,000-job trace resampled from it, 32
+ *    workers of 8 cores. The baseline, run in the same process, is the static cluster: the
+ *    simulated Slurm alone, with no controller. The service's ratio to it is the cost of running
+ *    the real `decide()` round by round (its own share is printed too); the original
+ *    allocator's, the cost of its 10 s ticks.
+ * 2. a larger fleet: the NASA Ames iPSC/860 trace (the Parallel Workloads Archive's cleaned
+ *    NASA-iPSC-1993-3.1-cln.swf, gzipped in test/fixtures/replay/: 18,066 replayable
+ *    jobs over 92 days) on 128 one-core workers. Seconds for one replay of the user's point
+ *    (workers.max 128, idleTimeout 600 s), then the whole batch `npm run replay -- TRACE --max
+ *    128 --cores-per-node 1` runs (the point under the three policies and the 25 points of the
+ *    default sweep, each distinct replay once) in this thread, against the same batch on worker
+ *    threads (one per core): wall time, job replays per second, and the seconds of its median
+ *    and slowest replay.
  */
+import { availableParallelism } from "node:os";
 import * as path from "node:path";
+import { readFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
+import { POINT_POLICIES, pointAndSweepTasks, replayBatch, type ReplayTask } from "../replay/batch";
 import { replay, type PolicyKind } from "../replay/simulate";
+import { defaultGrid } from "../replay/sweep";
 import { resampledTrace } from "../replay/synthetic";
-import { readTraceFile } from "../replay/trace";
+import { readTrace, readTraceFile } from "../replay/trace";
 import type { TraceJob } from "../replay/trace/types";
 import { DEFAULT_SHAPE, MEASURED_CLOUD } from "../replay/defaults";
 
-const tracePath = path.join(__dirname, "../test/fixtures/replay/lublin_256.swf");
-const lublin = readTraceFile(tracePath);
+const fixtures = path.join(__dirname, "../test/fixtures/replay");
+const lublinPath = path.join(fixtures, "lublin_256.swf");
+const lublin = readTraceFile(lublinPath);
 // 32 workers of 8 cores: the 256 processors the Lublin model was made for.
 const shape = { ...DEFAULT_SHAPE, max: 32 };
 
@@ -36,5 +51,67 @@ function measure(name: string, jobs: readonly TraceJob[]): void {
     }
 }
 
-measure(`provided trace ${path.basename(tracePath)}`, lublin.jobs);
-measure("synthetic trace (resampled from it)", resampledTrace(lublin.jobs, 100_000, 1));
+/** Seconds, 2 decimals. */
+const s = (ms: number): string => (ms / 1000).toFixed(2);
+
+/** The larger fleet: one point, then the CLI's whole batch in this thread and on threads. */
+async function largerFleet(): Promise<void> {
+    const nasaFile = "NASA-iPSC-1993-3.1-cln.swf.gz";
+    const nasa = readTrace(
+        gunzipSync(readFileSync(path.join(fixtures, nasaFile))).toString("utf8"),
+        nasaFile,
+    );
+    const jobs = nasa.jobs;
+    const fleet = { ...DEFAULT_SHAPE, max: 128, coresPerNode: 1 };
+    const options = { shape: fleet, cloud: MEASURED_CLOUD, seed: 1 };
+    console.log(
+        `\nlarger fleet, ${nasaFile}: ${jobs.length.toLocaleString("en-US")} jobs, workers.max ${fleet.max} x 1 core, idleTimeout ${fleet.idleTimeout} s`,
+    );
+    const point = replay(jobs, "service", options);
+    console.log(
+        `one replay of the point (service): ${s(point.wallMs)} s, ${Math.round(jobs.length / (point.wallMs / 1000)).toLocaleString("en-US")} jobs/s, ${point.rounds} rounds, ${(((point.decideMs ?? 0) / point.wallMs) * 100).toFixed(0)} % in decide()`,
+    );
+    const grid = defaultGrid(fleet);
+    const tasks = pointAndSweepTasks(
+        options,
+        grid.max.flatMap((max) => grid.idle.map((idleTimeout) => ({ max, idleTimeout }))),
+    );
+    const threads = availableParallelism();
+    console.log(
+        `the CLI's batch: ${tasks.length} replays (${POINT_POLICIES.length} policies, a ${grid.max.length} x ${grid.idle.length} sweep; the service's point is a sweep point, run once)`,
+    );
+    console.log(
+        "run on       wall (s)   x 1 thread   jobs/s    median replay (s)   slowest replay (s)",
+    );
+    let oneThread = 0;
+    for (const n of [1, threads]) {
+        const started = performance.now();
+        const results = await replayBatch(jobs, tasks, { threads: n });
+        const wall = performance.now() - started;
+        if (n === 1) oneThread = wall;
+        const distinct = [...new Set(results)];
+        const times = distinct.map((r) => r.wallMs).sort((a, b) => a - b);
+        const slowest = distinct.reduce((a, b) => (b.wallMs > a.wallMs ? b : a));
+        const jobsPerSecond = (distinct.length * jobs.length) / (wall / 1000);
+        console.log(
+            `${`${n} thread${n > 1 ? "s" : ""}`.padEnd(10)} ${s(wall).padStart(10)}   ${(wall / oneThread).toFixed(2).padStart(9)}x   ${Math.round(jobsPerSecond).toLocaleString("en-US").padStart(7)}   ${s(times[Math.floor(times.length / 2)]!).padStart(17)}   ${s(slowest.wallMs).padStart(9)} (${label(tasks[results.indexOf(slowest)]!)})`,
+        );
+    }
+}
+
+/** Which replay of the batch a task is. */
+function label(task: ReplayTask): string {
+    const { max, idleTimeout } = task.options.shape;
+    return `${task.policy}, max ${max}, idle ${idleTimeout} s`;
+}
+
+async function main(): Promise<void> {
+    measure(`provided trace ${path.basename(lublinPath)}`, lublin.jobs);
+    measure("synthetic trace (resampled from it)", resampledTrace(lublin.jobs, 100_000, 1));
+    await largerFleet();
+}
+
+main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+});

@@ -10,7 +10,8 @@ import { parseArgs } from "node:util";
 import { SingleBar } from "cli-progress";
 import { DEFAULT_SHAPE, MEASURED_CLOUD } from "./defaults";
 import type { CloudModel, PolicyResult, WorkerShape } from "./model";
-import { foresight, replay, type PolicyKind } from "./simulate";
+import { defaultThreads, pointAndSweepTasks, replayBatch, POINT_POLICIES } from "./batch";
+import { foresight } from "./simulate";
 import { choose, configCommands, defaultGrid, markPareto, type SweepPoint } from "./sweep";
 import { sweepSvg } from "./plot";
 import { policyTable, sweepTable, traceSummary } from "./table";
@@ -44,12 +45,13 @@ Sweep and output:
   --json FILE           all results as JSON
   --format swf|sacct|torque
   --limit N             replay only the first N jobs
+  --threads N           replays run at once (worker threads)       [cores]
   -h, --help`;
 
 /** A usage error: exit 2 with the message. */
 class UsageError extends Error {}
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
     let args;
     try {
         args = parseArgs({
@@ -77,6 +79,7 @@ function main(argv: string[]): number {
                 json: { type: "string" },
                 format: { type: "string" },
                 limit: { type: "string" },
+                threads: { type: "string" },
                 help: { type: "boolean", short: "h" },
             },
         });
@@ -145,6 +148,7 @@ function main(argv: string[]): number {
         );
     }
     const seed = int(o.seed, "--seed", 1, 0);
+    const threadsWanted = o.threads === undefined ? undefined : int(o.threads, "--threads", 1, 1);
     const format = o.format as Trace["format"] | undefined;
     if (format !== undefined && !["swf", "sacct", "torque"].includes(format)) {
         throw new UsageError(`--format must be swf, sacct or torque (got "${format}")`);
@@ -161,43 +165,31 @@ function main(argv: string[]): number {
     );
 
     const sweep = !o["no-sweep"];
-    const grid = defaultGrid(shape);
+    const defaults = defaultGrid(shape);
     const sweepMax = o["sweep-max"]
         ? list(o["sweep-max"], "--sweep-max", shape.min, true)
-        : grid.max;
-    const sweepIdle = o["sweep-idle"] ? list(o["sweep-idle"], "--sweep-idle", 1, false) : grid.idle;
-    const runs = 3 + (sweep ? sweepMax.length * sweepIdle.length : 0);
-    const bar = progress(runs * jobs.length);
-    let doneBefore = 0;
-    const run = (policy: PolicyKind, s: WorkerShape): PolicyResult => {
-        const result = replay(jobs, policy, {
-            shape: s,
-            cloud,
-            seed,
-            onProgress: (finished) => bar?.update(doneBefore + finished),
-        });
-        doneBefore += jobs.length;
-        bar?.update(doneBefore);
-        return result;
-    };
-    const service = run("service", shape);
-    const fixed = run("static", shape);
-    const original = run("original", shape);
-    const limitRow = foresight(fixed);
-    const points: SweepPoint[] = [];
-    if (sweep) {
-        for (const max of sweepMax) {
-            for (const idleTimeout of sweepIdle) {
-                points.push({
-                    max,
-                    idleTimeout,
-                    result: run("service", { ...shape, max, idleTimeout }),
-                    pareto: false,
-                });
-            }
-        }
-    }
+        : defaults.max;
+    const sweepIdle = o["sweep-idle"]
+        ? list(o["sweep-idle"], "--sweep-idle", 1, false)
+        : defaults.idle;
+    const grid: Array<Pick<WorkerShape, "max" | "idleTimeout">> = sweep
+        ? sweepMax.flatMap((max) => sweepIdle.map((idleTimeout) => ({ max, idleTimeout })))
+        : [];
+    const tasks = pointAndSweepTasks({ shape, cloud, seed }, grid);
+    const threads = threadsWanted ?? defaultThreads(tasks.length);
+    const bar = progress(tasks.length * jobs.length);
+    const results = await replayBatch(jobs, tasks, {
+        threads,
+        onProgress: (finished) => bar?.update(finished),
+    });
     bar?.stop();
+    const [service, fixed, original] = results as [PolicyResult, PolicyResult, PolicyResult];
+    const limitRow = foresight(fixed);
+    const points: SweepPoint[] = grid.map((point, i) => ({
+        ...point,
+        result: results[POINT_POLICIES.length + i]!,
+        pareto: false,
+    }));
     const rows = [service, fixed, original, limitRow];
     console.log(
         `\nworkers.min ${shape.min}, workers.max ${shape.max}, idleTimeout ${shape.idleTimeout} s, ${shape.coresPerNode} cores per node:`,
@@ -308,13 +300,16 @@ function list(text: string, flag: string, min: number, integer: boolean): number
     return [...new Set(values)].sort((a, b) => a - b);
 }
 
-try {
-    process.exitCode = main(process.argv.slice(2));
-} catch (err) {
-    if (err instanceof UsageError || err instanceof TraceError) {
-        console.error(`replay: ${err.message}`);
-        process.exitCode = 2;
-    } else {
-        throw err;
-    }
-}
+main(process.argv.slice(2)).then(
+    (code) => {
+        process.exitCode = code;
+    },
+    (err: unknown) => {
+        if (err instanceof UsageError || err instanceof TraceError) {
+            console.error(`replay: ${err.message}`);
+            process.exitCode = 2;
+        } else {
+            throw err;
+        }
+    },
+);

@@ -39,6 +39,12 @@ export interface ReplayOptions {
      * policy stopped launching for good (say the breaker opened). Default 30 days.
      */
     stallLimit?: number;
+    /**
+     * Asks the policy in the rounds where a replay skips it (only jobs moved since a round whose
+     * decision repeats: sim/service.ts) and fails if it decided anything new: the tests' proof
+     * that skipping changes no result. Slower.
+     */
+    checkSkippedRounds?: boolean;
 }
 
 /** Static node names (the floor, `workers.min`) and burst node names of the simulation. */
@@ -85,7 +91,7 @@ export function replay(
         },
         {
             request: (node, want, failed) => service?.request(node, want, failed),
-            changed: () => service?.changed(),
+            changed: (what) => service?.changed(what),
             jobEvent: (job, what) => {
                 lastProgress = clock.now;
                 if (what === "start") {
@@ -111,7 +117,7 @@ export function replay(
                 service?.ready(node);
             }
         },
-        changed: () => service?.changed(),
+        changed: () => service?.changed("nodes"),
     });
     for (const node of staticNodes) nova.create(node, `${node}-static`, "static", true);
     if (policy === "service") {
@@ -126,6 +132,7 @@ export function replay(
             tuning,
             nova,
             slurm,
+            options.checkSkippedRounds,
         );
     } else if (policy === "original") {
         original = new OriginalAllocator(
@@ -143,11 +150,11 @@ export function replay(
             },
             nova,
             slurm,
-            () => slurm.queued().map((job) => job.trace),
         );
     }
 
     const sim: SimJob[] = [];
+    const submitted: SimJob[] = [];
     let neverFits = 0;
     for (const [index, trace] of jobs.entries()) {
         const job: SimJob = {
@@ -167,12 +174,17 @@ export function replay(
             neverFits++;
             continue;
         }
-        clock.at(trace.submit, () => {
+        submitted.push(job);
+    }
+    clock.series(
+        submitted,
+        (job) => job.trace.submit,
+        (job) => {
             lastProgress = clock.now;
             slurm.submit(job);
             original?.wake();
-        });
-    }
+        },
+    );
     const replayable = total - neverFits;
     if (original && staticCount === 0 && shape.min > 0) original.wake();
     const stallLimit = options.stallLimit ?? 30 * 86_400;

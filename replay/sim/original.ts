@@ -58,6 +58,8 @@ interface Worker {
 /** The original allocator in simulated time. */
 export class OriginalAllocator {
     private readonly workers: Worker[] = [];
+    /** The nodes of `workers` (a node has at most one worker). */
+    private readonly withWorker = new Set<SimNode>();
     private ticking = false;
     private lastTick = -Infinity;
     rounds = 0;
@@ -68,8 +70,6 @@ export class OriginalAllocator {
         private readonly settings: OriginalSettings,
         private readonly nova: SimNova,
         private readonly slurm: SimSlurm,
-        /** Queued jobs in queue order (qstat). */
-        private readonly queued: () => Iterable<{ processors: number }>,
     ) {}
 
     /** Starts the tick loop (idempotent; jobs and workers wake it); it stops when settled. */
@@ -96,19 +96,23 @@ export class OriginalAllocator {
         this.lastTick = this.clock.now;
         const now = this.clock.now;
         const s = this.settings;
-        // 1. Node states, in list order.
+        // 1. Node states, in list order. `usable` counts the workers up, as each step sees them.
+        let usable = this.upCount();
         for (const w of [...this.workers]) {
-            const server = this.nova.get(w.serverId);
             if (w.state === "deleting") {
-                if (!server) this.workers.splice(this.workers.indexOf(w), 1);
+                if (!this.nova.get(w.serverId)) {
+                    this.workers.splice(this.workers.indexOf(w), 1);
+                    this.withWorker.delete(w.node);
+                }
                 continue;
             }
             if (w.state === "starting" || w.state === "joining") {
-                if (server?.status === "ERROR") {
+                if (this.nova.get(w.serverId)?.status === "ERROR") {
                     this.failures++;
                     this.destroy(w);
                 } else if (w.state === "joining" && now - w.readyAt! >= s.cloudPoll) {
                     w.state = "up";
+                    usable++;
                     this.slurm.join(w.node.name);
                 } else if (now - w.createdAt > s.maxLaunchTime) {
                     this.failures++;
@@ -116,7 +120,6 @@ export class OriginalAllocator {
                 }
                 continue;
             }
-            const usable = this.workers.filter((x) => x.state === "up").length;
             if (w.state === "up") {
                 if (
                     w.node.jobs.size === 0 &&
@@ -124,6 +127,7 @@ export class OriginalAllocator {
                     usable > s.min
                 ) {
                     w.state = "holding";
+                    usable--;
                     this.slurm.setOffline(w.node.name);
                 }
             } else if (w.state === "holding" && w.node.jobs.size === 0 && usable + 1 > s.min) {
@@ -141,20 +145,30 @@ export class OriginalAllocator {
         // 3. The allocator.
         if (!launched && !starting) {
             const proposal: number[] = [];
-            let seen = 0;
-            for (const job of this.queued()) {
-                if (seen++ >= s.queuedJobsSeen) break;
-                this.fit(job.processors, proposal, current);
+            // qstat's queued jobs, in queue order.
+            const queued = this.slurm.queued();
+            for (let i = 0; i < queued.length && i < s.queuedJobsSeen; i++) {
+                this.fit(queued[i]!.trace.processors, proposal, current);
             }
             if (proposal.length) this.launch(proposal.length);
         }
         this.ticking = false;
         // Ticks go on while anything can still change by itself: jobs waiting, workers
         // starting or leaving, or more workers up than the minimum (their idle clocks run).
-        const up = this.workers.filter((w) => w.state === "up").length;
-        if (this.slurm.waiting > 0 || this.workers.some((w) => w.state !== "up") || up > s.min) {
+        if (
+            this.slurm.waiting > 0 ||
+            this.workers.some((w) => w.state !== "up") ||
+            this.upCount() > s.min
+        ) {
             this.wake();
         }
+    }
+
+    /** Workers in the batch system and accepting jobs. */
+    private upCount(): number {
+        let up = 0;
+        for (const w of this.workers) if (w.state === "up") up++;
+        return up;
     }
 
     /** resource_allocator.py can_fit: first-fit of `nodes=N:ppn=P` chunks into new VMs. */
@@ -180,9 +194,7 @@ export class OriginalAllocator {
 
     private launch(count: number): void {
         for (let i = 0; i < count; i++) {
-            const node = this.slurm.nodes.find(
-                (n) => n.power === "off" && !this.workers.some((w) => w.node === n),
-            );
+            const node = this.slurm.nodes.find((n) => n.power === "off" && !this.withWorker.has(n));
             if (!node) return;
             let serverId: string;
             try {
@@ -191,6 +203,7 @@ export class OriginalAllocator {
                 return; // the original logs "try again later" and the next tick re-evaluates
             }
             this.workers.push({ node, serverId, createdAt: this.clock.now, state: "starting" });
+            this.withWorker.add(node);
         }
     }
 

@@ -41,16 +41,22 @@ export interface SimNode {
     epoch: number;
     /** Identifies the current resume: its ResumeTimeout applies to that resume only. */
     resumeToken: number;
-    /** Cached scheduler view (rebuilt when `viewEpoch` lags). */
-    view?: SchedulerNode;
+    /** The `epoch` the node's scheduler view was built at (the view is rebuilt when it lags). */
     viewEpoch: number;
 }
+
+/**
+ * What changed in the scheduler's view of the nodes: `jobs` when only the cores jobs hold did (a
+ * job was given cores, or gave them back: a node's idle, mixed or allocated state and its
+ * allocated CPUs), `nodes` for anything else (power state, down, registration).
+ */
+export type SlurmChange = "jobs" | "nodes";
 
 /** What Slurm tells the service (the power-saving programs). */
 export interface SlurmHooks {
     request(node: string, want: "up" | "down", failed: boolean): void;
     /** A node or job changed (the service's next round may decide differently). */
-    changed(): void;
+    changed(what: SlurmChange): void;
     /** A job started, finished, or went back to the queue. */
     jobEvent(job: SimJob, what: "start" | "end" | "requeue"): void;
 }
@@ -80,6 +86,8 @@ export class SimSlurm {
     private readonly active = new Set<SimJob>();
     private passQueued = false;
     private readonly view = new Map<string, SchedulerNode>();
+    /** Nodes whose view changed since the last snapshot (every node before the first). */
+    private readonly changedViews: SimNode[];
     readonly totalCores: number;
     /** Nodes a job may be given. */
     private readonly usable: (node: SimNode) => boolean;
@@ -107,6 +115,7 @@ export class SimSlurm {
             viewEpoch: -1,
         }));
         for (const n of this.nodes) this.byName.set(n.name, n);
+        this.changedViews = [...this.nodes];
         this.totalCores = this.nodes.reduce((sum, n) => sum + n.cpus, 0);
     }
 
@@ -192,13 +201,11 @@ export class SimSlurm {
 
     /** The nodes as the service's scheduler adapter reports them. */
     snapshot(): Map<string, SchedulerNode> {
-        for (const node of this.nodes) {
-            if (node.viewEpoch !== node.epoch) {
-                node.view = viewOf(node);
-                node.viewEpoch = node.epoch;
-                this.view.set(node.name, node.view);
-            }
+        for (const node of this.changedViews) {
+            node.viewEpoch = node.epoch;
+            this.view.set(node.name, viewOf(node));
         }
+        this.changedViews.length = 0;
         return this.view;
     }
 
@@ -286,7 +293,7 @@ export class SimSlurm {
         for (const job of this.queue) if (!chosen.has(job)) this.queue[w++] = job;
         this.queue.length = w;
         for (const job of started) this.allocate(job);
-        this.hooks.changed();
+        this.hooks.changed("jobs");
     }
 
     private expectedEnd(job: SimJob, now: number): number {
@@ -312,7 +319,7 @@ export class SimSlurm {
                 node.jobs.add(job);
                 job.alloc.set(node.name, take);
                 if (node.power === "off") this.resumeNode(node);
-                this.touch(node);
+                this.touch(node, "jobs");
             }
         }
         if (need > 0) throw new Error(`internal: job ${job.trace.id} allocated without cores`);
@@ -355,11 +362,11 @@ export class SimSlurm {
             node.used -= cores;
             node.jobs.delete(job);
             if (node.jobs.size === 0) node.idleSince = this.clock.now;
-            this.touch(node);
+            this.touch(node, "jobs");
             if (node.jobs.size === 0 && node.power === "up") this.armSuspend(node);
         }
         job.alloc = new Map();
-        this.hooks.changed();
+        this.hooks.changed("jobs");
     }
 
     private resumeNode(node: SimNode): void {
@@ -402,9 +409,11 @@ export class SimSlurm {
         });
     }
 
-    private touch(node: SimNode): void {
+    private touch(node: SimNode, what: SlurmChange = "nodes"): void {
+        // A view that was current is out of date from now on: rebuilt at the next snapshot.
+        if (node.viewEpoch === node.epoch) this.changedViews.push(node);
         node.epoch++;
-        this.hooks.changed();
+        this.hooks.changed(what);
     }
 }
 

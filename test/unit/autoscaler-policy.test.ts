@@ -10,6 +10,8 @@ import type { NodeRequest, ServerView, WorkerRecord } from "../../autoscaler/mod
 import {
     type Action,
     decide,
+    decideActions,
+    type Decision,
     FIRST_KEYS_MAX,
     obsoleteRecords,
     type PolicyInput,
@@ -928,6 +930,29 @@ describe("policy: situations", () => {
     });
 });
 
+/** What decideActions() must give for an input decide() gave `decision` for. */
+function withoutViews(decision: Decision): ReturnType<typeof decideActions> {
+    return {
+        actions: decision.actions,
+        orphans: decision.orphans,
+        inTransit: decision.workers.filter((w) => w.phase !== "absent" && w.phase !== "ready")
+            .length,
+    };
+}
+
+describe("policy: decideActions() is decide() without the views", () => {
+    it("in every situation above: the same actions and orphans, the nodes in transit counted", () => {
+        let inTransit = 0;
+        for (const c of CASES) {
+            const decision = decide(input(c.situation));
+            const actions = decideActions(input(c.situation));
+            assert.deepEqual(actions, withoutViews(decision), c.name);
+            inTransit += actions.inTransit;
+        }
+        assert.ok(inTransit > 0, "some situations have nodes in transit");
+    });
+});
+
 describe("policy: the bound on remembered first keys", () => {
     it("is a documented constant, large enough for every worker a cluster can have", () => {
         assert.equal(FIRST_KEYS_MAX, 10_000);
@@ -1023,15 +1048,15 @@ describe("policy: properties", () => {
                         launchStartedAt,
                         launchInFlight,
                     }));
-                const decision = decide(
-                    input({
-                        nodes: Object.fromEntries(burst.map((n, i) => [n, s.states[i]!])),
-                        servers,
-                        records,
-                        autoMode: s.autoMode,
-                        breakerOpen: s.breakerOpen,
-                    }),
-                );
+                const situation = {
+                    nodes: Object.fromEntries(burst.map((n, i) => [n, s.states[i]!])),
+                    servers,
+                    records,
+                    autoMode: s.autoMode,
+                    breakerOpen: s.breakerOpen,
+                };
+                const decision = decide(input(situation));
+                assert.deepEqual(decideActions(input(situation)), withoutViews(decision));
                 const launched = decision.actions
                     .filter((a) => a.type === "launch")
                     .map((a) => a.node);
