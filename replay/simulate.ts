@@ -35,8 +35,9 @@ export interface ReplayOptions {
     /** Called as jobs finish (at most about every 1 % of the jobs). */
     onProgress?: (finished: number, total: number) => void;
     /**
-     * A replay stops when no job started or ended for this long (s) while jobs still wait: the
-     * policy stopped launching for good (say the breaker opened). Default 30 days.
+     * A replay stops when no job was submitted, started or ended for this long (s) while jobs
+     * still wait: the policy stopped launching for good (say the breaker opened; requeues do not
+     * count). Default 30 days.
      */
     stallLimit?: number;
     /**
@@ -93,7 +94,9 @@ export function replay(
             request: (node, want, failed) => service?.request(node, want, failed),
             changed: (what) => service?.changed(what),
             jobEvent: (job, what) => {
-                lastProgress = clock.now;
+                // A requeue is not progress: with the breaker open, Slurm hands the waiting
+                // jobs to burst nodes that never resume and requeues them forever.
+                if (what !== "requeue") lastProgress = clock.now;
                 if (what === "start") {
                     runningCores += job.trace.processors;
                     peakBusyCores = Math.max(peakBusyCores, runningCores);

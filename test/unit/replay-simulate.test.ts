@@ -122,6 +122,25 @@ describe("replay: a hand-derived trace", () => {
         assert.deepEqual([service.jobs, service.neverRan, service.launches], [1, 0, 2]);
     });
 
+    it(
+        "ends when the breaker stopped launches, although Slurm keeps requeueing the jobs",
+        { timeout: 30_000 },
+        () => {
+            // Every boot fails: the breaker opens after its threshold and stays open (an admin
+            // resets it). Slurm still hands the jobs to burst nodes that never resume and requeues
+            // them at ResumeTimeout, forever; the replay must stop and count them as never ran.
+            const result = replay(TRACE, "service", {
+                shape: SHAPE,
+                cloud: { ...FIXED_CLOUD, failureRate: 1 },
+                seed: 1,
+                stallLimit: 86_400,
+            });
+            assert.equal(result.neverRan, 2);
+            assert.ok(result.requeues > 0, `requeues ${result.requeues}`);
+            assert.equal(result.launches, result.failures);
+        },
+    );
+
     it("nearest-rank percentile", () => {
         assert.equal(percentile([], 0.95), 0);
         assert.equal(percentile([1, 2, 3, 4], 0.5), 2);
