@@ -117,9 +117,32 @@ export function pillarFor(
     };
 }
 
-/** Grains of the head node or of a burst worker. */
-export function grainsFor(config: ClusterConfig, role: Role): Record<string, unknown> {
-    const base = { os_family: "RedHat", os: "Rocky", osmajorrelease: 9 };
+/**
+ * The OS families the states support (salt/dynamic_cluster/osfamilymap.yaml), each with the
+ * grains of the release it is tested as.
+ */
+export const OS_FAMILY_GRAINS = {
+    RedHat: { os_family: "RedHat", os: "Rocky", osmajorrelease: 9 },
+    Debian: { os_family: "Debian", os: "Debian", osmajorrelease: 12 },
+} as const;
+
+/** An OS family the states support. */
+export type OsFamily = keyof typeof OS_FAMILY_GRAINS;
+
+/** The OS grains the states read, for a family the tests do not list. */
+export interface OsGrains {
+    os_family: string;
+    os: string;
+    osmajorrelease: number;
+}
+
+/** Grains of the head node or of a burst worker (Rocky 9 unless `family` says otherwise). */
+export function grainsFor(
+    config: ClusterConfig,
+    role: Role,
+    family: OsFamily | OsGrains = "RedHat",
+): Record<string, unknown> {
+    const base = typeof family === "string" ? OS_FAMILY_GRAINS[family] : family;
     if (role === "head") return { ...base, id: headMinionId(config) };
     return {
         ...base,
@@ -175,11 +198,12 @@ export function renderHighstate(
     role: Role,
     resources: PillarResources = PILLAR_RESOURCES,
     secrets: PillarSecrets = PILLAR_SECRETS,
+    family: OsFamily | OsGrains = "RedHat",
 ): Highstate {
     return runRenderer<Highstate>({
         mode: "highstate",
         pillar: pillarFor(config, role, resources, secrets),
-        grains: grainsFor(config, role),
+        grains: grainsFor(config, role, family),
     });
 }
 

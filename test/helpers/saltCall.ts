@@ -30,6 +30,7 @@ import {
     PILLAR_SECRETS,
     SALT_TREE,
     grainsFor,
+    type OsFamily,
     type RenderedState,
     type Role,
 } from "./salt";
@@ -98,6 +99,11 @@ export interface StateResult {
 export interface LocalMinionOptions {
     resources?: PillarResources;
     secrets?: PillarSecrets;
+    /**
+     * The OS family the grains say (default RedHat: Rocky 9). Debian is this machine's own, so
+     * Salt's real `pkg` (apt) and `service` modules load for it.
+     */
+    family?: OsFamily;
     /** Load the Rocky 9 stand-ins for `pkg` and `service` (for `state.apply test=True`). */
     rocky9Modules?: boolean;
     /**
@@ -121,7 +127,7 @@ export class LocalMinion {
         readonly role: Role,
         options: LocalMinionOptions = {},
     ) {
-        const grains = grainsFor(config, role);
+        const grains = grainsFor(config, role, options.family);
         this.id = String(grains["id"]);
         this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "dc-salt-real-"));
         this.configDir = path.join(this.dir, "config");

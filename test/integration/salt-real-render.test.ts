@@ -30,7 +30,9 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
+import * as yaml from "js-yaml";
 import {
+    PILLAR_RESOURCES,
     PILLAR_SECRETS,
     RENDER_CONFIGS,
     SALT_TREE,
@@ -38,6 +40,7 @@ import {
     renderReactor,
     type Highstate,
     type ReactorResult,
+    type OsFamily,
     type RenderedState,
     type Role,
 } from "../helpers/salt";
@@ -55,6 +58,16 @@ import { REACTOR_CASES } from "../helpers/reactorCases";
 import { restoreTest } from "../helpers/firewall";
 
 const ROLES: Role[] = ["head", "worker"];
+/** The Debian section's package lists of the tree's OS family map. */
+const DEBIAN = (
+    yaml.load(
+        fs.readFileSync(path.join(SALT_TREE, "dynamic_cluster", "osfamilymap.yaml"), "utf8"),
+    ) as { Debian: { packages: Record<string, string[]> } }
+).Debian.packages as Record<string, string[]> & {
+    slurm_worker: string[];
+    munge: string[];
+    nfs_client: string[];
+};
 const STATE_ARGS_SCRIPT = path.resolve(__dirname, "../salt/state_args.py");
 
 /** Paths a stray salt-call (one without its config dir) would write to. */
@@ -132,17 +145,49 @@ before(() => {
     systemBefore = systemSaltPaths();
 });
 
-for (const [name, config] of Object.entries(RENDER_CONFIGS)) {
-    describe(`real Salt: ${name}`, () => {
+/** Every config on Rocky 9 (Salt's pkg and service stand-ins), one on Debian 12 (this machine's
+ * own family: Salt's real apt and service modules). */
+const CASES: Array<[string, (typeof RENDER_CONFIGS)[string], OsFamily]> = [
+    ...Object.entries(RENDER_CONFIGS).map(
+        ([name, config]): [string, (typeof RENDER_CONFIGS)[string], OsFamily] => [
+            name,
+            config,
+            "RedHat",
+        ],
+    ),
+    [
+        "slurm, floor 2, burst 8, one user",
+        RENDER_CONFIGS["slurm, floor 2, burst 8, one user"]!,
+        "Debian",
+    ],
+];
+
+/** The head's firewall rules files per family (osfamilymap.yaml). */
+const RULES_FILES: Record<OsFamily, { ipv4: string; ipv6: string }> = {
+    RedHat: { ipv4: "/etc/sysconfig/iptables", ipv6: "/etc/sysconfig/ip6tables" },
+    Debian: { ipv4: "/etc/iptables/rules.v4", ipv6: "/etc/iptables/rules.v6" },
+};
+
+for (const [name, config, family] of CASES) {
+    describe(`real Salt: ${name}${family === "RedHat" ? "" : `, ${family}`}`, () => {
         const minions = {} as Record<Role, LocalMinion>;
         const high = {} as Record<Role, HighData>;
         const emulated = {} as Record<Role, Highstate>;
 
         before(() => {
             for (const role of ROLES) {
-                minions[role] = new LocalMinion(config, role, { rocky9Modules: true });
+                minions[role] = new LocalMinion(config, role, {
+                    family,
+                    rocky9Modules: family === "RedHat",
+                });
                 high[role] = minions[role].highData("state.show_highstate");
-                emulated[role] = renderHighstate(config, role);
+                emulated[role] = renderHighstate(
+                    config,
+                    role,
+                    PILLAR_RESOURCES,
+                    PILLAR_SECRETS,
+                    family,
+                );
                 assert.deepEqual(emulated[role].errors, []);
             }
         });
@@ -222,14 +267,12 @@ for (const [name, config] of Object.entries(RENDER_CONFIGS)) {
                 }
                 if (role === "head") {
                     // firewall.sls's check_cmd, which Salt's dry run does not run.
-                    for (const [file, family] of [
-                        ["/etc/sysconfig/iptables", "ipv4"],
-                        ["/etc/sysconfig/ip6tables", "ipv6"],
-                    ] as const) {
+                    for (const rulesFamily of ["ipv4", "ipv6"] as const) {
+                        const file = RULES_FILES[family][rulesFamily];
                         const rules = files[file];
                         assert.ok(rules, `${file} is written`);
                         const check = restoreTest(
-                            family,
+                            rulesFamily,
                             rules.content.toString("utf8"),
                             "dc-workers",
                         );
@@ -266,7 +309,7 @@ for (const [name, config] of Object.entries(RENDER_CONFIGS)) {
             ]);
         });
 
-        it("the head's state.apply test=True fails only where this is not a Rocky 9 head", () => {
+        it(`the head's state.apply test=True fails only where this machine is not a ${family} head`, () => {
             const { results, stderr } = minions.head.apply("test=True");
             assert.deepEqual(
                 results.map((r) => r.id).sort(),
@@ -279,14 +322,16 @@ for (const [name, config] of Object.entries(RENDER_CONFIGS)) {
                 // No Cinder volume attached to this machine.
                 "dynamic-cluster-head-data-volume-blockdev-formatted":
                     /^\/dev\/disk\/by-id\/virtio-0b6d3f2e-55aa-4c1e-9 does not exist$/,
+            };
+            if (family === "RedHat") {
                 // No SELinux: Salt's selinux module does not load on Debian.
-                "dynamic-cluster-head-proxy-selinux-boolean-network-connect":
-                    /'selinux' __virtual__ returned False/,
+                platform["dynamic-cluster-head-proxy-selinux-boolean-network-connect"] =
+                    /'selinux' __virtual__ returned False/;
                 // ipset-service ships this file; a dry run installs nothing (in a real run the
                 // pkg state it requires puts it there first).
-                "dynamic-cluster-head-firewall-file-replace-ipset-save-on-stop":
-                    /^\/etc\/sysconfig\/ipset-config: file not found$/,
-            };
+                platform["dynamic-cluster-head-firewall-file-replace-ipset-save-on-stop"] =
+                    /^\/etc\/sysconfig\/ipset-config: file not found$/;
+            }
             if (config.scheduler === "torque") {
                 platform["dynamic-cluster-head-torque-test-fail-without-changes"] =
                     /^If we weren't testing, this would be a failure!$/;
@@ -342,18 +387,37 @@ for (const [name, config] of Object.entries(RENDER_CONFIGS)) {
             }
             assert.deepEqual(failed, [], show(failed));
             const pkg = (id: string) => byId.get(id)!.comment;
-            assert.equal(
-                pkg("dynamic-cluster-worker-slurm-pkg-installed"),
-                "The following packages would be installed/updated: slurm, slurm-slurmd, slurm-pam_slurm",
-            );
-            assert.equal(
-                pkg("dynamic-cluster-common-munge-pkg-installed"),
-                "The following packages would be installed/updated: munge",
-            );
-            assert.equal(
-                byId.get("dynamic-cluster-worker-slurm-service-running")!.comment,
-                "Service is set to be started",
-            );
+            if (family === "Debian") {
+                // Salt's apt module on this Debian 12 machine: the names the map gives, less
+                // whatever this machine already has installed.
+                for (const [id, names] of [
+                    ["dynamic-cluster-worker-slurm-pkg-installed", DEBIAN.slurm_worker],
+                    ["dynamic-cluster-common-munge-pkg-installed", DEBIAN.munge],
+                    ["dynamic-cluster-worker-nfs-client-pkg-installed", DEBIAN.nfs_client],
+                ] as const) {
+                    const comment = pkg(id);
+                    const listed =
+                        /^The following packages would be installed\/updated: (.*)$/.exec(comment);
+                    if (!listed) {
+                        assert.match(comment, /^All specified packages are already installed$/, id);
+                        continue;
+                    }
+                    for (const name of listed[1]!.split(", ")) assert.ok(names.includes(name), id);
+                }
+            } else {
+                assert.equal(
+                    pkg("dynamic-cluster-worker-slurm-pkg-installed"),
+                    "The following packages would be installed/updated: slurm, slurm-slurmd, slurm-pam_slurm",
+                );
+                assert.equal(
+                    pkg("dynamic-cluster-common-munge-pkg-installed"),
+                    "The following packages would be installed/updated: munge",
+                );
+                assert.equal(
+                    byId.get("dynamic-cluster-worker-slurm-service-running")!.comment,
+                    "Service is set to be started",
+                );
+            }
             assert.match(
                 byId.get("dynamic-cluster-worker-nfs-client-mount-mounted")!.comment,
                 /^\/data would be (created and )?mounted/,
@@ -362,6 +426,26 @@ for (const [name, config] of Object.entries(RENDER_CONFIGS)) {
             assert.equal(ready.result, null);
             assert.equal(ready.comment, "Event would have been fired");
         });
+
+        if (family === "Debian") {
+            it("every package the Debian map names is in this Debian 12's archive", () => {
+                const names = [...new Set(Object.values(DEBIAN).flat())].sort();
+                assert.ok(names.length >= 15, names.join(" "));
+                const policy = execFileSync("apt-cache", ["policy", ...names], {
+                    encoding: "utf8",
+                });
+                const candidates = new Map(
+                    [...policy.matchAll(/^(\S+):\n(?:.*\n)*?\s+Candidate: (.*)$/gm)].map((m) => [
+                        m[1]!,
+                        m[2]!,
+                    ]),
+                );
+                for (const name of names) {
+                    const candidate = candidates.get(name);
+                    assert.ok(candidate && candidate !== "(none)", `${name}: ${candidate}`);
+                }
+            });
+        }
     });
 }
 

@@ -163,6 +163,10 @@ class ImportYaml(jinja2.ext.Extension):
         return yaml.safe_load(text)
 
 
+def jinja_raise(msg):
+    raise RenderError(msg)
+
+
 def make_env(tree, pillar, grains):
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(tree),
@@ -172,6 +176,8 @@ def make_env(tree, pillar, grains):
     env.filters["json"] = salt_json
     env.filters["tojson"] = salt_tojson
     env.globals.update(
+        # Salt's `raise` global (salt/utils/jinja.py jinja_raise): fails the render with a message.
+        **{"raise": jinja_raise},
         salt=SaltFunctions(salt_functions(pillar, grains)),
         grains=grains,
         pillar=pillar,

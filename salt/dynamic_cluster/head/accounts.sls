@@ -21,5 +21,5 @@ dynamic-cluster-head-accounts-user-present-{{ role }}:
     - usergroup: True
     - home: {{ home }}
     - createhome: False
-    - shell: /sbin/nologin
+    - shell: {{ dc.paths.nologin }}
 {%- endfor %}

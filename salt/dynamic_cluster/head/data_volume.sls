@@ -3,10 +3,17 @@
 {%- set tplroot = tpldir.split('/')[0] %}
 {%- from tplroot ~ "/map.jinja" import dc with context %}
 
+{#- mkfs.xfs: Rocky's cloud images have it (their root is XFS), Debian's do not. #}
+dynamic-cluster-head-data-volume-pkg-installed:
+  pkg.installed:
+    - pkgs: {{ dc.packages.data_volume | json }}
+
 dynamic-cluster-head-data-volume-blockdev-formatted:
   blockdev.formatted:
     - name: {{ dc.data.device }}
     - fs_type: xfs
+    - require:
+      - pkg: dynamic-cluster-head-data-volume-pkg-installed
 
 dynamic-cluster-head-data-volume-mount-mounted:
   mount.mounted:

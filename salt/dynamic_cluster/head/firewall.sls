@@ -3,9 +3,13 @@
     services only for the accounts that use them; the scheduler and NFS only from addresses
     in the ipset of live workers, which the Dynamic Cluster service fills when it accepts a
     worker's key and empties when it deletes the worker. Two rules files, one per address family,
-    each checked by its restore command before it replaces the old one and kept by its
-    iptables-services unit: /etc/sysconfig/iptables (IPv4: users' IPv4 ranges and the cluster)
-    and /etc/sysconfig/ip6tables (IPv6: users' IPv6 ranges only; nginx also listens on [::]). #}
+    each checked by its restore command before it replaces the old one: IPv4 (users' IPv4
+    ranges and the cluster) and IPv6 (users' IPv6 ranges only; nginx also listens on [::]).
+    What keeps them across reboots depends on the family (osfamilymap.yaml, firewall):
+    - iptables-services (Rocky/Alma): /etc/sysconfig/ip{,6}tables, one unit each, after
+      ipset-service, which restores the saved sets;
+    - netfilter-persistent (Debian): /etc/iptables/rules.v{4,6}, one unit that loads
+      /etc/iptables/ipsets first (the set's definition; the service refills its members). #}
 {%- set tplroot = tpldir.split('/')[0] %}
 {%- from tplroot ~ "/map.jinja" import dc with context %}
 {#- The loopback rules (files/head/loopback-owners.rules.jinja) name the accounts of nginx,
@@ -35,7 +39,7 @@ dynamic-cluster-head-firewall-ipset-set-present-workers:
 
 dynamic-cluster-head-firewall-file-managed-iptables-rules:
   file.managed:
-    - name: /etc/sysconfig/iptables
+    - name: {{ dc.firewall.rules_v4 }}
     - source: salt://{{ tplroot }}/files/head/iptables.rules.jinja
     - template: jinja
     - mode: '0600'
@@ -51,7 +55,7 @@ dynamic-cluster-head-firewall-file-managed-iptables-rules:
 
 dynamic-cluster-head-firewall-file-managed-ip6tables-rules:
   file.managed:
-    - name: /etc/sysconfig/ip6tables
+    - name: {{ dc.firewall.rules_v6 }}
     - source: salt://{{ tplroot }}/files/head/ip6tables.rules.jinja
     - template: jinja
     - mode: '0600'
@@ -64,11 +68,13 @@ dynamic-cluster-head-firewall-file-managed-ip6tables-rules:
       - user: dynamic-cluster-head-accounts-user-present-{{ role }}
 {%- endfor %}
 
+{%- if dc.firewall.persistence == 'iptables-services' %}
+
 {#- ipset.service restores the saved sets on boot, before iptables (whose rules need the set),
     but it saves them on stop only with IPSET_SAVE_ON_STOP="yes" (ipset-service ships "no"). #}
 dynamic-cluster-head-firewall-file-replace-ipset-save-on-stop:
   file.replace:
-    - name: /etc/sysconfig/ipset-config
+    - name: {{ dc.firewall.ipset_config }}
     - pattern: '^IPSET_SAVE_ON_STOP=.*$'
     - repl: 'IPSET_SAVE_ON_STOP="yes"'
     - append_if_not_found: True
@@ -101,3 +107,29 @@ dynamic-cluster-head-firewall-service-running-ip6tables:
       - service: dynamic-cluster-head-firewall-service-dead-firewalld
     - watch:
       - file: dynamic-cluster-head-firewall-file-managed-ip6tables-rules
+{%- elif dc.firewall.persistence == 'netfilter-persistent' %}
+
+{#- The set's definition only (`ipset restore -exist` at boot, before the rules that name it);
+    its members are the live workers, which the service writes again when it starts. #}
+dynamic-cluster-head-firewall-file-managed-ipsets:
+  file.managed:
+    - name: {{ dc.firewall.ipsets }}
+    - contents: 'create {{ dc.firewall.worker_set }} hash:ip family inet -exist'
+    - mode: '0640'
+    - require:
+      - pkg: dynamic-cluster-head-firewall-pkg-installed
+
+dynamic-cluster-head-firewall-service-running-netfilter-persistent:
+  service.running:
+    - name: netfilter-persistent
+    - enable: True
+    - require:
+      - service: dynamic-cluster-head-firewall-service-dead-firewalld
+      - ipset: dynamic-cluster-head-firewall-ipset-set-present-workers
+    - watch:
+      - file: dynamic-cluster-head-firewall-file-managed-ipsets
+      - file: dynamic-cluster-head-firewall-file-managed-iptables-rules
+      - file: dynamic-cluster-head-firewall-file-managed-ip6tables-rules
+{%- else %}
+{{- raise('firewall.persistence must be iptables-services or netfilter-persistent, not ' ~ dc.firewall.persistence) }}
+{%- endif %}

@@ -7,7 +7,7 @@ include:
 
 dynamic-cluster-head-nfs-server-pkg-installed:
   pkg.installed:
-    - pkgs: {{ dc.packages.nfs | json }}
+    - pkgs: {{ dc.packages.nfs_server | json }}
 
 dynamic-cluster-head-nfs-server-file-managed-nfs-conf:
   file.managed:
@@ -36,7 +36,7 @@ dynamic-cluster-head-nfs-server-file-managed-exports:
 
 dynamic-cluster-head-nfs-server-service-running:
   service.running:
-    - name: nfs-server
+    - name: {{ dc.services.nfs_server }}
     - enable: True
     - watch:
       - file: dynamic-cluster-head-nfs-server-file-managed-nfs-conf

@@ -46,6 +46,8 @@ dynamic-cluster-head-proxy-file-managed-config:
     - require:
       - pkg: dynamic-cluster-head-proxy-pkg-installed
 
+{%- if dc.selinux %}
+
 {#- SELinux (enforcing on Rocky/Alma) forbids nginx to connect to local ports by default. Salt's
     selinux module loads only if semanage is on PATH (policycoreutils-python-utils, in
     packages.proxy), so this state requires the package state. #}
@@ -57,6 +59,7 @@ dynamic-cluster-head-proxy-selinux-boolean-network-connect:
     - onlyif: selinuxenabled
     - require:
       - pkg: dynamic-cluster-head-proxy-pkg-installed
+{%- endif %}
 
 dynamic-cluster-head-proxy-service-running:
   service.running:
@@ -64,7 +67,11 @@ dynamic-cluster-head-proxy-service-running:
     - enable: True
     - reload: True
     - require:
+{%- if dc.selinux %}
       - selinux: dynamic-cluster-head-proxy-selinux-boolean-network-connect
+{%- else %}
+      - pkg: dynamic-cluster-head-proxy-pkg-installed
+{%- endif %}
     - watch:
       - file: dynamic-cluster-head-proxy-file-managed-config
       - file: dynamic-cluster-head-proxy-file-managed-tls-certificate

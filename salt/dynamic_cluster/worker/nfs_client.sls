@@ -4,7 +4,7 @@
 
 dynamic-cluster-worker-nfs-client-pkg-installed:
   pkg.installed:
-    - pkgs: {{ dc.packages.nfs | json }}
+    - pkgs: {{ dc.packages.nfs_client | json }}
 
 dynamic-cluster-worker-nfs-client-mount-mounted:
   mount.mounted:

@@ -25,14 +25,27 @@ dynamic-cluster-worker-slurm-file-managed-cgroup-conf:
     - require:
       - pkg: dynamic-cluster-worker-slurm-pkg-installed
 
-dynamic-cluster-worker-slurm-file-managed-sysconfig:
+dynamic-cluster-worker-slurm-file-managed-environment:
   file.managed:
-    - name: /etc/sysconfig/slurmd
+    - name: {{ dc.paths.slurmd_environment }}
     - contents: >-
         SLURMD_OPTIONS="--conf-server {{ dc.head.address }}:{{ dc.scheduler.slurm.slurmctld_port }} -N {{ node_name }}"
     - mode: '0644'
     - require:
       - pkg: dynamic-cluster-worker-slurm-pkg-installed
+
+{#- Configless: slurm.conf comes from slurmctld, so the packages' unit condition on a local
+    slurm.conf (Debian's slurmd.service has it) would leave slurmd "started" but never run.
+    An empty ConditionPathExists= in a drop-in clears the packaged one. #}
+dynamic-cluster-worker-slurm-file-managed-unit-configless:
+  file.managed:
+    - name: /etc/systemd/system/slurmd.service.d/dynamic-cluster-configless.conf
+    - contents: |
+        # Managed by Salt (Dynamic Cluster): slurmd fetches slurm.conf from slurmctld.
+        [Unit]
+        ConditionPathExists=
+    - makedirs: True
+    - mode: '0644'
 
 dynamic-cluster-worker-slurm-file-directory-spool:
   file.directory:
@@ -60,5 +73,6 @@ dynamic-cluster-worker-slurm-service-running:
       - file: dynamic-cluster-worker-slurm-file-directory-spool
       - file: dynamic-cluster-worker-slurm-file-directory-log
     - watch:
-      - file: dynamic-cluster-worker-slurm-file-managed-sysconfig
+      - file: dynamic-cluster-worker-slurm-file-managed-environment
+      - file: dynamic-cluster-worker-slurm-file-managed-unit-configless
       - file: dynamic-cluster-worker-slurm-file-managed-cgroup-conf
