@@ -446,12 +446,41 @@ const dataSchema = z
     .partial()
     .strict();
 
+/**
+ * True for one line of an OpenSSH public key: `<type> <base64 blob> [comment]`, where the blob
+ * decodes and starts with the same type (what sshd and Salt's ssh_auth check; a key that is cut
+ * or mistyped fails the head's state run otherwise).
+ */
+export function isOpenSshPublicKey(line: string): boolean {
+    const match =
+        /^((?:ssh|ecdsa|sk-ssh|sk-ecdsa)-[A-Za-z0-9@.-]+) ([A-Za-z0-9+/]+={0,2})(?: .*)?$/.exec(
+            line,
+        );
+    if (!match || match[2]!.length % 4 !== 0) return false;
+    // The blob: string type, then the key's first field (string), as RFC 4253 6.6 lays it out.
+    const blob = Buffer.from(match[2]!, "base64");
+    if (blob.length < 4) return false;
+    const at = 4 + blob.readUInt32BE(0);
+    if (blob.length < at + 4) return false;
+    return (
+        blob.subarray(4, at).toString("latin1") === match[1] &&
+        blob.length >= at + 4 + blob.readUInt32BE(at)
+    );
+}
+
 const userSchema = z
     .object({
         name: z.string().regex(POSIX_USER, "must be a POSIX user name"),
         uid: z.number().int().min(MIN_USER_UID).max(60000),
         sshKeys: z
-            .array(z.string().regex(/^(ssh-|ecdsa-|sk-)\S+ \S+/, "must be an OpenSSH public key"))
+            .array(
+                z
+                    .string()
+                    .refine(
+                        isOpenSshPublicKey,
+                        "must be one whole OpenSSH public key line (the content of ~/.ssh/id_ed25519.pub: type, key, comment)",
+                    ),
+            )
             .optional(),
     })
     .strict();

@@ -60,6 +60,9 @@ if [ "${stage}" != unit ]; then
     start_background pulumi-toolchain bash test/env/pulumi/build.sh
     start_background salt bash test/env/salt/install.sh
     start_background node-lts bash test/env/node-lts.sh
+    # The Debian 12 image the real-machine tests boot (cached by content; a cold build takes
+    # several minutes: debootstrap, the family map's packages, Salt, Graphite, Node.js).
+    start_background image-debian bash scripts/image/build-debian.sh
 fi
 # Waits for the background build NAME (in this shell: `wait` needs its parent); shows its log and
 # stops when it failed. Its result is then in test/.out/NAME.path.
@@ -108,7 +111,10 @@ if [ "${stage}" != unit ]; then
     echo "== waiting for the Pulumi toolchain (log: ${out}/pulumi-toolchain.log)"
     finish_background pulumi-toolchain
     DC_PULUMI_TOOLCHAIN="$(cat "${out}/pulumi-toolchain.path")"
-    export DC_SALT_VENV DC_PULUMI_TOOLCHAIN DC_NODE_LTS
+    echo "== waiting for the Debian 12 image (log: ${out}/image-debian.log)"
+    finish_background image-debian
+    DC_IMAGE_DEBIAN="$(cat "${out}/image-debian.path")"
+    export DC_SALT_VENV DC_PULUMI_TOOLCHAIN DC_NODE_LTS DC_IMAGE_DEBIAN
     shopt -s nullglob
     integration=(test/integration/*.test.ts)
     if [ -n "${osbox_pid}" ]; then

@@ -36,23 +36,13 @@ install="${cache}/${NODE_VERSION}"
 node="${install}/bin/node"
 stamp_text="${PACKAGE} ${NODE_VERSION} sha512 ${NODE_TGZ_SHA512}"
 
-ready() {
-    [ -x "${node}" ] && [ "$(cat "${install}/.dc-stamp" 2>/dev/null)" = "${stamp_text}" ]
-}
+# shellcheck source=test/env/cache.sh
+. "$(dirname "${BASH_SOURCE[0]}")/cache.sh"
 
-if ready; then
-    printf '%s\n' "${node}"
-    exit 0
-fi
-
-mkdir -p "${cache}"
-exec 9>"${cache}/install.lock"
-flock 9
+dc_cache_done "${node}" "${node}" "${install}/.dc-stamp" "${stamp_text}"
+dc_cache_lock "${cache}/install.lock"
 # Another run may have finished the install while this one waited for the lock.
-if ready; then
-    printf '%s\n' "${node}"
-    exit 0
-fi
+dc_cache_done "${node}" "${node}" "${install}/.dc-stamp" "${stamp_text}"
 
 work="$(mktemp -d "${cache}/install.XXXXXX")"
 trap 'rm -rf "${work}"' EXIT

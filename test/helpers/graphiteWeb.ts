@@ -3,9 +3,9 @@
  * tests, run from the `local_settings.py` the head highstate renders from the Salt tree, with
  * only the host-specific values swapped (storage paths, carbon's cache-query port) and asserted
  * present in the generated text. It runs as Debian's `_graphite` user. graphite-web imports its
- * local settings from the module GRAPHITE_SETTINGS_MODULE names (on the head node
- * `graphite.local_settings`, the file the state writes into the webapp): here the generated file
- * is the module `local_settings` in a private directory on PYTHONPATH, so the machine's
+ * local settings from the module GRAPHITE_SETTINGS_MODULE names (`local_settings`, as on the head
+ * node, where the state writes it to /opt/graphite/conf and the unit puts that on PYTHONPATH):
+ * here the generated file is that module in a private directory on PYTHONPATH, so the machine's
  * /etc/graphite is never read or touched.
  * It reads the whisper files a real carbon-cache (./carbon.ts) writes.
  */
@@ -16,7 +16,7 @@ import { freePort } from "./ports";
 import { waitFor } from "./waitFor";
 
 /** Where the head highstate writes graphite-web's settings (salt/dynamic_cluster/head/graphite.sls). */
-export const LOCAL_SETTINGS = "/opt/graphite/webapp/graphite/local_settings.py";
+export const LOCAL_SETTINGS = "/opt/graphite/conf/local_settings.py";
 /** The user Debian's graphite packages run as. */
 const GRAPHITE_USER = "_graphite";
 
@@ -55,6 +55,11 @@ export class GraphiteWeb {
             if (!pattern.test(settings)) throw new Error(`${key} is not in the generated file`);
             settings = settings.replace(pattern, `${key} = ${value}`);
         };
+        // The install's directories: Debian's package instead of the head's virtualenv.
+        swap("GRAPHITE_ROOT", JSON.stringify(dir));
+        swap("WEBAPP_DIR", JSON.stringify("/usr/share/graphite-web"));
+        swap("CONF_DIR", JSON.stringify(path.join(dir, "conf")));
+        fs.mkdirSync(path.join(dir, "conf"));
         swap("STORAGE_DIR", JSON.stringify(storage));
         swap("WHISPER_DIR", JSON.stringify(carbon.whisperDir));
         swap("LOG_DIR", JSON.stringify(path.join(storage, "log", "webapp")));
@@ -94,8 +99,7 @@ export class GraphiteWeb {
             env: {
                 ...process.env,
                 PYTHONPATH: moduleDir,
-                // graphite.wsgi would default it to graphite.local_settings, a file Debian's
-                // package does not have.
+                // As the head's unit sets it.
                 GRAPHITE_SETTINGS_MODULE: "local_settings",
                 HOME: storage,
             },

@@ -82,7 +82,15 @@ const RENDER_BASE = { keyName: "hpc-key", allowedCidr: "203.0.113.0/24", network
 export const RENDER_CONFIGS: Record<string, ClusterConfig> = {
     "slurm, floor 2, burst 8, one user": configFrom({
         ...RENDER_BASE,
-        users: [{ name: "fred", uid: 1001, sshKeys: ["ssh-ed25519 AAAAC3Nza fred@laptop"] }],
+        users: [
+            {
+                name: "fred",
+                uid: 1001,
+                sshKeys: [
+                    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILvbXJAl0jiGzk9VeUUwljGOdOMkZJuRSO6d37SV53mL fred@laptop",
+                ],
+            },
+        ],
         workers: { min: 2, max: 10 },
     }),
     "slurm, no floor, no users": configFrom({

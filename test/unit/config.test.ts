@@ -5,7 +5,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, parseClusterConfig, type RawConfig } from "../../components/config";
+import {
+    ConfigError,
+    isOpenSshPublicKey,
+    parseClusterConfig,
+    type RawConfig,
+} from "../../components/config";
 
 const BASE = { keyName: "hpc-key", allowedCidr: "203.0.113.0/24", network: "private" };
 
@@ -254,6 +259,16 @@ describe("parseClusterConfig: bad input", () => {
             expect: [["users[0].sshKeys.0", /OpenSSH public key/]],
         },
         {
+            // Seen on a real head: Salt's ssh_auth refuses it ("Invalid public ssh key") and the
+            // state run fails, so the loader refuses it first.
+            name: "ssh key cut short",
+            input: raw({
+                ...BASE,
+                users: [{ name: "a", uid: 2000, sshKeys: ["ssh-ed25519 AAAAC3Nza a@laptop"] }],
+            }),
+            expect: [["users[0].sshKeys.0", /one whole OpenSSH public key line/]],
+        },
+        {
             name: "users not a list",
             input: raw({ ...BASE, users: { name: "a" } }),
             expect: [["users", /must be a list/]],
@@ -440,4 +455,24 @@ describe("parseClusterConfig: good input", () => {
     it("derives the cluster name from the stack name", () => {
         assert.equal(parseClusterConfig(raw(BASE, { stack: "Prod_1" })).clusterName, "prod-1");
     });
+});
+
+describe("isOpenSshPublicKey", () => {
+    const ED25519 =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILvbXJAl0jiGzk9VeUUwljGOdOMkZJuRSO6d37SV53mL";
+    for (const [line, ok] of [
+        [`${ED25519} fred@laptop`, true],
+        [ED25519, true],
+        [`${ED25519} two words`, true],
+        ["ssh-ed25519 AAAAC3Nza fred@laptop", false], // cut: not whole base64
+        [`ssh-rsa ${ED25519.split(" ")[1]!} type says rsa`, false], // blob says ssh-ed25519
+        [`${ED25519.slice(0, -4)} fred@laptop`, false], // blob too short for its key
+        ["ssh-ed25519", false],
+        [`ssh-ed25519  ${ED25519.split(" ")[1]!}`, false], // two spaces
+        [`${ED25519}\nssh-ed25519 x`, false], // two lines
+    ] as const) {
+        it(`${ok ? "accepts" : "refuses"} ${JSON.stringify(line.slice(0, 40))}…`, () => {
+            assert.equal(isOpenSshPublicKey(line), ok);
+        });
+    }
 });

@@ -45,7 +45,13 @@ describe("program: existing network by ID with a floating IP", () => {
                 workers: { min: 2, max: 20, flavor: "c8.xlarge" },
                 users: [
                     { name: "alice", uid: 20001 },
-                    { name: "bob", uid: 20002, sshKeys: ["ssh-ed25519 AAAAC3Nza bob@lab"] },
+                    {
+                        name: "bob",
+                        uid: 20002,
+                        sshKeys: [
+                            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILvbXJAl0jiGzk9VeUUwljGOdOMkZJuRSO6d37SV53mL bob@lab",
+                        ],
+                    },
                 ],
                 dashboardPassword: "correct horse battery staple",
             },
@@ -122,7 +128,7 @@ describe("program: existing network by ID with a floating IP", () => {
         );
         assert.match(
             pillar,
-            /name: bob\n\s+uid: 20002\n\s+ssh_keys:\n\s+- ssh-ed25519 AAAAC3Nza bob@lab/,
+            /name: bob\n\s+uid: 20002\n\s+ssh_keys:\n\s+- ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILvbXJAl0jiGzk9VeUUwljGOdOMkZJuRSO6d37SV53mL bob@lab/,
         );
         assert.match(pillar, /cluster_cidr: 10.20.0.0\/22/);
         // Each users' range goes to its own family's firewall rules.

@@ -350,7 +350,9 @@ describe("Salt tree: what the rendered files say", () => {
         }
         assert.deepEqual(
             head.states["dynamic-cluster-common-users-ssh-auth-manage-fred"]!.args.ssh_keys,
-            ["ssh-ed25519 AAAAC3Nza fred@laptop"],
+            [
+                "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILvbXJAl0jiGzk9VeUUwljGOdOMkZJuRSO6d37SV53mL fred@laptop",
+            ],
         );
         assert.equal(worker.states["dynamic-cluster-common-users-ssh-auth-manage-fred"], undefined);
     });

@@ -2,7 +2,11 @@
     Graphite's own docs put it, a virtualenv under /opt/graphite, pinned to the last release
     with every dependency (files/head/graphite/requirements.txt).
     Both daemons listen on the head node's loopback only: the service writes to carbon, users
-    reach graphite-web through the TLS proxy. #}
+    reach graphite-web through the TLS proxy.
+    pip installs graphite-web's Python package into the virtualenv's site-packages (its old
+    setup.py layout, {{prefix}}/webapp/graphite, is for `setup.py install` only), so the local
+    settings are the module graphite-web loads by name (GRAPHITE_SETTINGS_MODULE=local_settings,
+    from {{prefix}}/conf on PYTHONPATH) and name the install's directories themselves. #}
 {%- set tplroot = tpldir.split('/')[0] %}
 {%- from tplroot ~ "/map.jinja" import dc with context %}
 {%- set g = dc.graphite %}
@@ -79,7 +83,7 @@ dynamic-cluster-head-graphite-file-managed-{{ conf }}:
 
 dynamic-cluster-head-graphite-file-managed-local-settings:
   file.managed:
-    - name: {{ prefix }}/webapp/graphite/local_settings.py
+    - name: {{ prefix }}/conf/local_settings.py
     - source: salt://{{ tplroot }}/files/head/graphite/local_settings.py.jinja
     - template: jinja
     - user: root
@@ -97,7 +101,8 @@ dynamic-cluster-head-graphite-cmd-run-migrate:
     - name: {{ prefix }}/bin/django-admin migrate --settings=graphite.settings --noinput
     - runas: {{ dc.accounts.graphite }}
     - env:
-        PYTHONPATH: {{ prefix }}/webapp
+        PYTHONPATH: {{ prefix }}/conf
+        GRAPHITE_SETTINGS_MODULE: local_settings
     - onchanges:
       - cmd: dynamic-cluster-head-graphite-cmd-run-virtualenv
     - require:

@@ -17,6 +17,7 @@ dynamic-cluster-head-proxy-file-directory-tls:
     - user: root
     - group: root
     - mode: '0700'
+    - makedirs: True
 
 dynamic-cluster-head-proxy-file-managed-tls-certificate:
   file.managed:

@@ -34,24 +34,13 @@ venv="${cache}/salt-${SALT_VERSION}-${SALT_LOCK_SHA256:0:12}"
 stamp_text="salt ${SALT_VERSION} lock ${SALT_LOCK_SHA256} python ${PYTHON}"
 
 bash "$(dirname "${BASH_SOURCE[0]}")/../accounts.sh"
+# shellcheck source=test/env/cache.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../cache.sh"
 
-ready() {
-    [ -x "${venv}/bin/salt-call" ] && [ "$(cat "${venv}/.dc-stamp" 2>/dev/null)" = "${stamp_text}" ]
-}
-
-if ready; then
-    printf '%s\n' "${venv}"
-    exit 0
-fi
-
-mkdir -p "${cache}"
-exec 9>"${cache}/salt-install.lock"
-flock 9
+dc_cache_done "${venv}" "${venv}/bin/salt-call" "${venv}/.dc-stamp" "${stamp_text}"
+dc_cache_lock "${cache}/salt-install.lock"
 # Another run may have finished the install while this one waited for the lock.
-if ready; then
-    printf '%s\n' "${venv}"
-    exit 0
-fi
+dc_cache_done "${venv}" "${venv}/bin/salt-call" "${venv}/.dc-stamp" "${stamp_text}"
 
 log() { echo "test/env/salt/install.sh: $*" >&2; }
 started=$(date +%s)
