@@ -14,15 +14,15 @@
  * graphite-web, netfilter-persistent and the service run as deployed. The head's guest has a
  * data disk whose serial is the Cinder volume's ID as Nova presents it.
  *
- * The worker boots with the minion configuration of the worker user-data the program renders
- * (lib/userData.ts: minion ID, master address, the master's pinned fingerprint, grains); its
+ * Both guests boot with the user-data the program renders (components/cluster.ts for the head,
+ * lib/userData.ts for the worker: minion ID, master address, the master's pinned fingerprint,
+ * grains), unchanged, and the key pair in the metadata as Nova gives it. The worker's
  * salt-minion authenticates to the head's real salt-master, which serves it the worker highstate
  * from the Salt tree and the pillar the head's states configured. Stood in for, until Nova boots
  * the guests (issue 18's next step): the service's admission. The service cannot see this worker
  * in Nova, so it is stopped once the head is up, and the test does what it would do for a
  * worker it launched: accepts the key, adds the address to the firewall's worker set and starts
- * the highstate. The user-data's package step (`dnf`, Rocky's) is replaced by starting the
- * minion the image already has.
+ * the highstate.
  *
  * Asserted: every state of both highstates succeeds; the head's daemons are active; /data is
  * the XFS volume, exported over NFSv4; the firewall is loaded; nginx serves the dashboard over
@@ -37,7 +37,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import * as yaml from "js-yaml";
+import { renderHeadUserData } from "../../components/cluster";
 import { consoleHostKeyFingerprints } from "../../components/hostKey";
 import { headNodeFiles } from "../../components/headFiles";
 import {
@@ -247,15 +247,6 @@ describe("the cluster in real Debian 12 guests", { timeout: 3_600_000 }, () => {
             workerFlavor: { vcpus: 1, ramMb: 1024 },
             serviceBundle: hashDirectory(serviceBundle()),
         };
-        const login = [
-            "ssh_pwauth: false",
-            "locale: C.UTF-8",
-            "users:",
-            `  - name: ${LOGIN}`,
-            "    sudo: ALL=(ALL) NOPASSWD:ALL",
-            "    shell: /bin/bash",
-            `    ssh_authorized_keys: ["${loginPublic}"]`,
-        ];
         const network = (mac: string, address: string) =>
             [
                 "version: 2",
@@ -268,25 +259,18 @@ describe("the cluster in real Debian 12 guests", { timeout: 3_600_000 }, () => {
                 `    addresses: [${address}/24]`,
                 "",
             ].join("\n");
-        // The worker's user-data as the program renders it, less its Rocky package step.
-        const rendered = yaml.load(
-            renderWorkerUserData(
-                fs.readFileSync(path.join(ROOT, "cloud-init/worker.yaml"), "utf8"),
-                {
-                    minionId: workerId,
-                    nodeName: workerNode,
-                    masterAddress: HEAD_ADDRESS,
-                    masterFinger: resources.masterFinger,
-                },
-            ),
-        ) as Record<string, unknown>;
-        delete rendered["yum_repos"];
-        rendered["write_files"] = (rendered["write_files"] as Array<{ path: string }>).filter(
-            (f) => !f.path.includes("dc-join-cluster"),
+        // The worker's user-data exactly as the program renders it.
+        const workerUserData = renderWorkerUserData(
+            fs.readFileSync(path.join(ROOT, "cloud-init/worker.yaml"), "utf8"),
+            {
+                minionId: workerId,
+                nodeName: workerNode,
+                masterAddress: HEAD_ADDRESS,
+                masterFinger: resources.masterFinger,
+            },
         );
-        rendered["runcmd"] = [["systemctl", "enable", "--now", "salt-minion"]];
-        const workerUserData = `#cloud-config\n${yaml.dump(rendered)}${login.join("\n")}\n`;
-
+        // The key pair arrives as Nova's does, in the metadata, for the image's default user.
+        const publicKeys = JSON.stringify([loginPublic]);
         const linkPort = await freePort();
         const bootImage = image();
         bootStarted = Date.now();
@@ -295,10 +279,13 @@ describe("the cluster in real Debian 12 guests", { timeout: 3_600_000 }, () => {
                 name: "head",
                 image: bootImage,
                 memoryMb: 2048,
-                metaData: { "instance-id": "vm-head-1", "local-hostname": config.headNode.name },
-                userData: ["#cloud-config", `hostname: ${config.headNode.name}`, ...login, ""].join(
-                    "\n",
-                ),
+                metaData: {
+                    "instance-id": "vm-head-1",
+                    "local-hostname": config.headNode.name,
+                    "public-keys": publicKeys,
+                },
+                // The head's user-data exactly as the program renders it.
+                userData: renderHeadUserData(config),
                 networkConfig: network("52:54:00:dc:01:05", HEAD_ADDRESS),
                 disks: [{ sizeGb: 4, serial: DATA_VOLUME_ID.slice(0, 20) }],
                 link: { port: linkPort, listen: true, mac: "52:54:00:dc:01:05" },
@@ -310,7 +297,11 @@ describe("the cluster in real Debian 12 guests", { timeout: 3_600_000 }, () => {
                 name: "worker",
                 image: bootImage,
                 memoryMb: 1536,
-                metaData: { "instance-id": "vm-worker-1", "local-hostname": workerNode },
+                metaData: {
+                    "instance-id": "vm-worker-1",
+                    "local-hostname": workerNode,
+                    "public-keys": publicKeys,
+                },
                 userData: workerUserData,
                 networkConfig: network("52:54:00:dc:01:0b", WORKER_ADDRESS),
                 link: { port: linkPort, listen: false, mac: "52:54:00:dc:01:0b" },
@@ -320,7 +311,12 @@ describe("the cluster in real Debian 12 guests", { timeout: 3_600_000 }, () => {
 
         await head.pinHostKey();
         mark("head: host key checked against the console");
-        await head.run("cloud-init status --wait >/dev/null; cloud-init status --long", "", 900);
+        // The program's wait step; the user-data's bootstrap script must have succeeded.
+        assert.match(
+            await head.run("cloud-init status --wait; true", "", 900),
+            /^status: done$/m,
+            head.guest.consoleTail(),
+        );
         mark("head: cloud-init done");
         await head.copy(SALT_TREE, "/srv/salt");
         await head.copy(serviceBundle(), "/opt/dynamic-cluster");
@@ -434,7 +430,12 @@ describe("the cluster in real Debian 12 guests", { timeout: 3_600_000 }, () => {
         // accepts the key, opens the firewall to the worker and starts its highstate.
         await head.run("sudo systemctl stop dynamic-cluster");
         await worker.pinHostKey();
-        mark("worker: host key checked against the console");
+        assert.match(
+            await worker.run("cloud-init status --wait; true", "", 900),
+            /^status: done$/m,
+            worker.guest.consoleTail(),
+        );
+        mark("worker: host key checked, cloud-init done");
         // Accepted again on each try: a key the service saw before it stopped may have been
         // rejected, or deleted and sent again by the minion.
         await waitFor(
