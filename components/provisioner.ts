@@ -108,6 +108,19 @@ export function shellQuote(value: string): string {
     return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * The shell command that puts a copied tree in place: `target` (created 0755 if missing) becomes
+ * exactly the staging directory's content, owned by root, except `keep` (a path pattern rsync
+ * leaves alone).
+ */
+export function installTreeCommand(staging: string, target: string, keep?: string): string {
+    const exclude = keep ? ` --exclude ${shellQuote(keep)}` : "";
+    return (
+        `sudo install -d -m 0755 ${target} && ` +
+        `sudo rsync -a --delete${exclude} --chown=root:root ${shellQuote(`${staging}/`)} ${target}/`
+    );
+}
+
 const MODE = /^0[0-7]{3}$/;
 const ACCOUNT = /^[a-z_][a-z0-9_-]{0,31}$/;
 
@@ -242,10 +255,8 @@ export class HeadProvisioner extends pulumi.ComponentResource {
                 },
                 { parent: this, dependsOn: [waitForBoot] },
             );
-            const exclude = tree.keep ? ` --exclude ${shellQuote(tree.keep)}` : "";
             const install =
-                `sudo install -d -m 0755 ${tree.target} && ` +
-                `sudo rsync -a --delete${exclude} --chown=root:root ${shellQuote(`${stagingRoot}/${staging}/`)} ${tree.target}/ && ` +
+                `${installTreeCommand(`${stagingRoot}/${staging}`, tree.target, tree.keep)} && ` +
                 `find ${shellQuote(stagingRoot)} -mindepth 1 -maxdepth 1 -name '${tree.key}-*' ! -name ${staging} -exec rm -rf {} +`;
             return { hash, copy, install };
         });

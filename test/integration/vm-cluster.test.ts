@@ -48,7 +48,7 @@ import {
     type PillarResources,
     type PillarSecrets,
 } from "../../components/pillar";
-import { hashDirectory, writeFileCommand } from "../../components/provisioner";
+import { hashDirectory, installTreeCommand, writeFileCommand } from "../../components/provisioner";
 import { remoteCommandProvider, remoteCopyProvider } from "../../components/ssh";
 import { connect, type SshConnection } from "../../components/sshSession";
 import { newMinionId } from "../../lib/minionId";
@@ -175,9 +175,7 @@ class Machine {
             contentHash: hashDirectory(source),
             triggers: [],
         });
-        await this.run(
-            `sudo install -d -m 0755 ${target} && sudo rsync -a --delete --chown=root:root ${staging}/ ${target}/`,
-        );
+        await this.run(installTreeCommand(staging, target));
     }
 }
 
@@ -270,7 +268,11 @@ describe("the cluster in real Debian 12 guests", { timeout: 3_600_000 }, () => {
             },
         );
         // The key pair arrives as Nova's does, in the metadata, for the image's default user.
-        const publicKeys = JSON.stringify([loginPublic]);
+        const metaData = (instanceId: string, hostname: string) => ({
+            "instance-id": instanceId,
+            "local-hostname": hostname,
+            "public-keys": JSON.stringify([loginPublic]),
+        });
         const linkPort = await freePort();
         const bootImage = image();
         bootStarted = Date.now();
@@ -279,11 +281,7 @@ describe("the cluster in real Debian 12 guests", { timeout: 3_600_000 }, () => {
                 name: "head",
                 image: bootImage,
                 memoryMb: 2048,
-                metaData: {
-                    "instance-id": "vm-head-1",
-                    "local-hostname": config.headNode.name,
-                    "public-keys": publicKeys,
-                },
+                metaData: metaData("vm-head-1", config.headNode.name),
                 // The head's user-data exactly as the program renders it.
                 userData: renderHeadUserData(config),
                 networkConfig: network("52:54:00:dc:01:05", HEAD_ADDRESS),
@@ -297,11 +295,7 @@ describe("the cluster in real Debian 12 guests", { timeout: 3_600_000 }, () => {
                 name: "worker",
                 image: bootImage,
                 memoryMb: 1536,
-                metaData: {
-                    "instance-id": "vm-worker-1",
-                    "local-hostname": workerNode,
-                    "public-keys": publicKeys,
-                },
+                metaData: metaData("vm-worker-1", workerNode),
                 userData: workerUserData,
                 networkConfig: network("52:54:00:dc:01:0b", WORKER_ADDRESS),
                 link: { port: linkPort, listen: false, mac: "52:54:00:dc:01:0b" },

@@ -146,10 +146,9 @@ describe("Salt tree per OS family", () => {
             assert.match(text, /--dport 8080 -m owner --uid-owner www-data -j ACCEPT/, file);
             assert.doesNotMatch(text, /--uid-owner nginx /, file);
         }
-        assert.equal(
-            head.states["dynamic-cluster-head-proxy-service-running"]!.args.require?.toString(),
-            [{ pkg: "dynamic-cluster-head-proxy-pkg-installed" }].toString(),
-        );
+        assert.deepEqual(head.states["dynamic-cluster-head-proxy-service-running"]!.args.require, [
+            { pkg: "dynamic-cluster-head-proxy-pkg-installed" },
+        ]);
     });
 
     it("Debian 12: the rules files load with iptables-restore --test and ip6tables-restore --test", () => {
