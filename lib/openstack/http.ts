@@ -20,6 +20,7 @@
  * trust (self-signed, unknown CA, another host's, expired) is an {@link OpenStackTlsError},
  * never retried, whose message names the URL and the setting that fixes it.
  */
+import * as fs from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
 import type { CloudTls } from "./credentials";
@@ -52,8 +53,16 @@ export interface HttpRequest {
     headers?: Record<string, string>;
     /** JSON body; serialized afresh for every attempt. */
     body?: unknown;
+    /** A file sent as the body instead, streamed from disk (a Glance image's data). */
+    upload?: FileUpload;
     /** TLS trust of `https:` URLs; absent means the system's CA store, verification on. */
     tls?: CloudTls;
+}
+
+/** A file to send as a request's body. */
+export interface FileUpload {
+    path: string;
+    contentType: string;
 }
 
 /** A successful answer. */
@@ -211,6 +220,12 @@ function send(request: HttpRequest, timeoutMs: number): Promise<RawResponse> {
                       "Content-Length": String(Buffer.byteLength(body)),
                   }
                 : {}),
+            ...(request.upload
+                ? {
+                      "Content-Type": request.upload.contentType,
+                      "Content-Length": String(fs.statSync(request.upload.path).size),
+                  }
+                : {}),
             ...request.headers,
         };
         // A holder declared before its users: Pulumi's closure serializer cannot capture a
@@ -267,7 +282,16 @@ function send(request: HttpRequest, timeoutMs: number): Promise<RawResponse> {
             req.destroy(err);
         }, timeoutMs);
         req.on("error", (err) => settle(() => reject(err)));
-        req.end(body);
+        if (request.upload) {
+            const file = fs.createReadStream(request.upload.path);
+            file.on("error", (err) => {
+                settle(() => reject(err));
+                req.destroy(err);
+            });
+            file.pipe(req);
+        } else {
+            req.end(body);
+        }
     });
 }
 

@@ -7,4 +7,5 @@ export * from "./compute";
 export * from "./credentials";
 export * from "./errors";
 export * from "./http";
+export * from "./images";
 export * from "./session";

@@ -183,11 +183,12 @@ export class Session {
 
     /**
      * Sends an authenticated request to `path` of service `type`; on a 401 the token is renewed
-     * and the request sent once more.
+     * and the request sent once more. `retry` replaces the session's policy for this request
+     * (an upload of gigabytes needs a longer deadline and must not be resent).
      */
     async request(
         type: string,
-        request: Omit<HttpRequest, "url"> & { path: string },
+        request: Omit<HttpRequest, "url"> & { path: string; retry?: RetryPolicy },
     ): Promise<HttpResponse> {
         for (let attempt = 1; ; attempt++) {
             const token = await this.getToken();
@@ -204,9 +205,10 @@ export class Session {
                         url: base + request.path,
                         headers: { ...request.headers, "X-Auth-Token": token.value },
                         body: request.body,
+                        upload: request.upload,
                         tls: this.credentials.tls,
                     },
-                    this.retry,
+                    request.retry ?? this.retry,
                 );
             } catch (err) {
                 if (attempt === 1 && err instanceof OpenStackApiError && err.status === 401) {

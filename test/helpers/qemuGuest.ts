@@ -13,6 +13,7 @@ import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { DEBIAN_IMAGE_COMMAND_LINE } from "../../scripts/image/bootParams";
 import { freePort } from "./ports";
 import { waitFor } from "./waitFor";
 
@@ -136,7 +137,7 @@ export class QemuGuest {
             "-initrd",
             path.join(image, "initrd.img"),
             "-append",
-            "root=LABEL=dc-root rw console=ttyS0 net.ifnames=0",
+            DEBIAN_IMAGE_COMMAND_LINE,
             "-drive",
             `file=${overlay},if=virtio,format=qcow2`,
             "-drive",

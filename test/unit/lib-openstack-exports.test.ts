@@ -10,6 +10,7 @@ import * as compute from "../../lib/openstack/compute";
 import * as credentials from "../../lib/openstack/credentials";
 import * as errors from "../../lib/openstack/errors";
 import * as http from "../../lib/openstack/http";
+import * as images from "../../lib/openstack/images";
 import * as session from "../../lib/openstack/session";
 
 const names = (module: object): string[] =>
@@ -17,7 +18,7 @@ const names = (module: object): string[] =>
 
 describe("lib/openstack/index.ts", () => {
     it("exports exactly what its modules export", () => {
-        const parts = [compute, credentials, errors, http, session].flatMap(names);
+        const parts = [compute, credentials, errors, http, images, session].flatMap(names);
         assert.deepEqual(
             names(barrel).filter((name) => !parts.includes(name)),
             [],

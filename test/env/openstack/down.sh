@@ -47,9 +47,26 @@ stop_group() { # signal name... : signal all at once, then wait for all
   return 0
 }
 
-stop_group TERM nova-compute nova-scheduler nova-conductor nova-api \
+# Real guests first, while their libvirtd still runs: QEMU daemonizes, so no guest is a child
+# of a recorded PID. Nova finds them shut off when it starts again.
+if running "$(cat "$RUN/libvirtd.pid" 2>/dev/null || echo 0)"; then
+  for guest in $(virsh -c qemu:///system list --name 2>/dev/null); do
+    virsh -c qemu:///system destroy "$guest" >/dev/null 2>&1 && echo "osbox: stopped guest $guest"
+  done
+fi
+stop_group TERM nova-compute nova-compute-qemu nova-scheduler nova-conductor nova-api \
                 cinder-volume cinder-scheduler cinder-api \
+                neutron-linuxbridge-agent neutron-dhcp-agent neutron-l3-agent \
                 neutron-server glance placement keystone
+# The DHCP agent's dnsmasq processes daemonize too: each one's PID is in the agent's state.
+for f in "$BOX"/state/neutron/dhcp/*/pid; do
+  [ -s "$f" ] || continue
+  p=$(cat "$f")
+  if running "$p" && grep -q dnsmasq "/proc/$p/cmdline" 2>/dev/null; then
+    kill -TERM "$p" && echo "osbox: stopped dnsmasq ($p)"
+  fi
+done
+stop_group TERM libvirtd virtlogd
 stop_group TERM memcached rabbitmq-beam rabbitmq
 stop_group TERM epmd
 stop_group INT postgres               # PostgreSQL "fast" shutdown

@@ -8,8 +8,12 @@
 - As demo: network `dc-test-net` with subnet 192.0.2.0/24 (database rows only: no traffic ever
   leaves loopback) and security group `dc-test-sg`.
 - As admin: the external network `dc-test-public` on 198.51.100.0/24 (TEST-NET-2, again rows
-  only), which demo uses for router gateways and floating IPs. The floating-IP pool is exactly
-  one address, FLOATING_IP, which a test's emulated head host holds in a network namespace.
+  only: its physical network is mapped to nothing), which demo uses for router gateways and
+  floating IPs. The floating-IP pool is exactly one address, FLOATING_IP, which a test's
+  emulated head host holds in a network namespace.
+- As admin: the external network `dc-vm-public` of real guests (osbox-qemu), physical network
+  `ext`: the linuxbridge agent's mapping to this machine's bridge osbox-ext, 203.0.113.1/24
+  (TEST-NET-3). Routers and floating IPs on it are real: the L3 agent plumbs them.
 - Leftovers of earlier runs that were killed before their clean-up (this cloud persists in
   /var/tmp between runs): every server, floating IP, volume, router, application credential
   and test key pair of project demo, and every network and security group but the two above,
@@ -52,20 +56,29 @@ def session(user, project):
     return ks_session.Session(auth=auth)
 
 
-def external_network(admin):
-    """dc-test-public and its two subnets, owned by admin, created or corrected."""
-    nets = admin.get(NEUTRON + '/networks?name=' + PUBLIC_NET).json()['networks']
+# Real guests' external network: the host bridge's subnet; floating IPs and router gateways from
+# one pool (any of them reaches the host).
+VM_PUBLIC_NET = 'dc-vm-public'
+VM_PUBLIC_SUBNETS = [
+    {'name': 'dc-vm-public-v4', 'cidr': '203.0.113.0/24', 'gateway_ip': '203.0.113.1',
+     'allocation_pools': [{'start': '203.0.113.10', 'end': '203.0.113.99'}],
+     'service_types': []},
+]
+
+
+def external_network(admin, name, physnet, subnets):
+    """An external flat network and its subnets, owned by admin, created or corrected."""
+    nets = admin.get(NEUTRON + '/networks?name=' + name).json()['networks']
     if nets:
         net_id = nets[0]['id']
     else:
-        # flat: an external network is usually a provider network; with no agents it is rows only.
         net_id = admin.post(NEUTRON + '/networks', json={'network': {
-            'name': PUBLIC_NET, 'admin_state_up': True, 'router:external': True,
+            'name': name, 'admin_state_up': True, 'router:external': True,
             'shared': False, 'provider:network_type': 'flat',
-            'provider:physical_network': 'public'}}).json()['network']['id']
+            'provider:physical_network': physnet}}).json()['network']['id']
     have = {s['name']: s for s in
             admin.get(NEUTRON + '/subnets?network_id=' + net_id).json()['subnets']}
-    for want in PUBLIC_SUBNETS:
+    for want in subnets:
         cur = have.get(want['name'])
         if cur is None:
             admin.post(NEUTRON + '/subnets', json={'subnet': dict(
@@ -161,7 +174,8 @@ def main():
         'network': 50, 'subnet': 50, 'router': 20, 'floatingip': 20}})
     admin.put('%s/%s/os-quota-sets/%s' % (CINDER, admin.get_project_id(), project_id),
               json={'quota_set': {'volumes': 50, 'gigabytes': 5000, 'snapshots': 50}})
-    public_id = external_network(admin)
+    public_id = external_network(admin, PUBLIC_NET, 'public', PUBLIC_SUBNETS)
+    vm_public_id = external_network(admin, VM_PUBLIC_NET, 'ext', VM_PUBLIC_SUBNETS)
     purged = purge_leftovers(demo, project_id)
     if purged:
         print('project: deleted what earlier runs left: ' + purged)
@@ -182,7 +196,8 @@ def main():
         demo.post(NEUTRON + '/security-groups', json={'security_group': {
             'name': 'dc-test-sg', 'description': 'Dynamic Cluster tests'}})
     print('project: quotas raised; network dc-test-net=%s; security group dc-test-sg; external '
-          'network %s=%s (floating IP %s)' % (net_id, PUBLIC_NET, public_id, FLOATING_IP))
+          'network %s=%s (floating IP %s); real guests\' external network %s=%s' % (
+              net_id, PUBLIC_NET, public_id, FLOATING_IP, VM_PUBLIC_NET, vm_public_id))
 
 
 if __name__ == '__main__':

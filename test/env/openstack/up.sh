@@ -1,8 +1,17 @@
 #!/bin/bash
-# The tests' real OpenStack: Debian bookworm's own OpenStack Zed packages - Keystone, Nova (fake
-# virt driver), Placement, Glance, Cinder (Cinder's own fake volume driver) and the Neutron API
-# (ML2 and the L3 router plugin, no agents) - bound to 127.0.0.1 and started by hand (no
-# systemd).
+# The tests' real OpenStack: Debian bookworm's own OpenStack Zed packages - Keystone, Nova,
+# Placement, Glance, Cinder (Cinder's own fake volume driver) and Neutron (ML2 and the L3 router
+# plugin) - bound to 127.0.0.1 and started by hand (no systemd). Two compute hosts:
+# - osbox: Nova's fake virt driver, for the many API-level tests (servers ACTIVE in seconds, no
+#   guest runs);
+# - osbox-qemu: the libvirt driver with virt_type=qemu (software emulation: this machine's KVM is
+#   paravirtual and runs no stock kernel), for tests that boot real guests. Its ports are Linux
+#   bridges plugged by the real linuxbridge agent; the DHCP agent (dnsmasq) serves the guests'
+#   addresses; the L3 agent routes them and NATs floating IPs onto the host bridge osbox-ext
+#   (203.0.113.0/24, TEST-NET-3; this machine forwards nothing from it, so no guest packet leaves
+#   the machine); user data reaches guests on a config drive. Only flavors that require the trait
+#   CUSTOM_OSBOX_QEMU (dc.vm, created here) run there, and only they: the host sits in an
+#   aggregate that Nova's isolated-aggregate filter keeps for them.
 #
 # Usage: bash test/env/openstack/up.sh   idempotent: installs missing packages, starts what is
 #                                        stopped, about 1 s when everything is up (services
@@ -28,6 +37,11 @@ PGPORT=15432
 DB=postgresql+psycopg2://osbox:osboxpass@127.0.0.1:$PGPORT
 RABBIT=rabbit://guest:guest@127.0.0.1:5672/
 HOSTNAME_NOVA=osbox
+# The compute host of real guests, and the host of the Neutron agents that serve them.
+HOSTNAME_QEMU=osbox-qemu
+# The host bridge of the guests' external network (floating IPs), and its address.
+EXT_BRIDGE=osbox-ext
+EXT_CIDR=203.0.113.1/24
 export DEBIAN_FRONTEND=noninteractive
 
 T_START=$(date +%s%N)
@@ -47,7 +61,9 @@ quiet() { grep -vE "Exception ignored in|^Traceback|^  File |_acquireLock|getcur
 PKGS="keystone nova-api nova-conductor nova-scheduler placement-api glance-api
 neutron-server python3-openstackclient rabbitmq-server memcached postgresql-15
 uwsgi-core uwsgi-plugin-python3 python3-psycopg2 curl
-cinder-api cinder-scheduler cinder-volume python3-fixtures"
+cinder-api cinder-scheduler cinder-volume python3-fixtures
+python3-libvirt libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
+genisoimage neutron-linuxbridge-agent neutron-dhcp-agent neutron-l3-agent"
 
 install_packages() {
   local missing=""
@@ -237,6 +253,9 @@ workers = 1
 [scheduler]
 workers = 1
 discover_hosts_in_cells_interval = 5
+# Hosts in an aggregate that requires a trait (osbox-qemu: CUSTOM_OSBOX_QEMU) take only
+# flavors that require it: the fake-driver tests never land on the real-guest host.
+enable_isolated_aggregate_filtering = true
 [glance]
 region_name = RegionOne
 [cinder]
@@ -318,9 +337,8 @@ EOF
   { cat <<EOF
 [DEFAULT]
 core_plugin = ml2
-# The L3 plugin serves routers, external gateways and floating IPs from the API and database
-# alone: with no L3 agent nothing is ever plumbed, routers are simply never scheduled to a host.
-# ML2 itself brings external-net and subnet-service-types (project.py uses both).
+# The L3 plugin: routers, external gateways and floating IPs, plumbed by the L3 agent on
+# osbox-qemu. ML2 itself brings external-net and subnet-service-types (project.py uses both).
 service_plugins = router
 auth_strategy = keystone
 transport_url = $RABBIT
@@ -342,9 +360,14 @@ driver = noop
 [ml2]
 type_drivers = flat,vxlan
 tenant_network_types = vxlan
-# osbox_fake (lib/py) binds every port: no L2 agent exists on this box.
-mechanism_drivers = osbox_fake
+# linuxbridge binds the ports of osbox-qemu, where its agent runs; osbox_fake (lib/py) binds the
+# fake-driver host's, where no packet ever flows.
+mechanism_drivers = linuxbridge,osbox_fake
 extension_drivers = port_security
+[experimental]
+# Zed marks the Linux bridge driver experimental (Open vSwitch is the default, and this machine's
+# kernel has no openvswitch module).
+linuxbridge = true
 [ml2_type_vxlan]
 vni_ranges = 1:1000
 [ml2_type_flat]
@@ -443,6 +466,115 @@ EOF
   chmod +x "$BOX/bin/nova-compute"
 }
 
+# ---------------------------------------------------------------- real guests
+# osbox-qemu's configuration, read after nova.conf (oslo.config: the later file wins), libvirtd's,
+# and the Neutron agents' (each read after neutron.conf).
+write_guest_configs() {
+  mkdir -p "$ETC/libvirt" "$ETC/nova/provider-qemu" "$ETC/neutron/agents"
+  cat >"$ETC/nova/nova-qemu.conf" <<EOF
+[DEFAULT]
+host = $HOSTNAME_QEMU
+compute_driver = libvirt.LibvirtDriver
+state_path = $ST/nova-qemu
+instances_path = $ST/nova-qemu/instances
+# User data and network configuration on a config drive (genisoimage): no metadata service.
+force_config_drive = true
+# A guest under software emulation is slow; its port is up only once the agent has wired it.
+vif_plugging_timeout = 300
+resume_guests_state_on_host_boot = false
+[libvirt]
+virt_type = qemu
+cpu_mode = none
+connection_uri = qemu:///system
+[compute]
+provider_config_location = $ETC/nova/provider-qemu
+[oslo_concurrency]
+lock_path = $ST/nova-qemu/lock
+EOF
+  # The trait that ties the real-guest flavor to this host (the aggregate: bootstrap.py guests).
+  cat >"$ETC/nova/provider-qemu/osbox-qemu.yaml" <<'EOF'
+meta:
+  schema_version: '1.0'
+providers:
+  - identification:
+      name: '$COMPUTE_NODE'
+    traits:
+      additional:
+        - CUSTOM_OSBOX_QEMU
+EOF
+  cat >"$ETC/libvirt/libvirtd.conf" <<EOF
+listen_tls = 0
+listen_tcp = 0
+unix_sock_group = "root"
+unix_sock_rw_perms = "0700"
+unix_sock_ro_perms = "0700"
+auth_unix_rw = "none"
+auth_unix_ro = "none"
+log_outputs = "3:file:$LOG/libvirtd.log"
+EOF
+  local agent_common="[DEFAULT]
+host = $HOSTNAME_QEMU
+interface_driver = linuxbridge
+[agent]
+# The agents run as root: no sudo/rootwrap in front of their commands.
+root_helper = env
+report_interval = 10"
+  cat >"$ETC/neutron/agents/linuxbridge.ini" <<EOF
+$agent_common
+[linux_bridge]
+bridge_mappings = ext:$EXT_BRIDGE
+[vxlan]
+enable_vxlan = true
+local_ip = ${EXT_CIDR%/*}
+l2_population = false
+[securitygroup]
+enable_security_group = true
+firewall_driver = iptables
+EOF
+  cat >"$ETC/neutron/agents/dhcp.ini" <<EOF
+$agent_common
+dhcp_driver = neutron.agent.linux.dhcp.Dnsmasq
+# Metadata comes from the config drive; dnsmasq forwards no query anywhere.
+enable_isolated_metadata = false
+dnsmasq_local_resolv = false
+EOF
+  cat >"$ETC/neutron/agents/l3.ini" <<EOF
+$agent_common
+agent_mode = legacy
+enable_metadata_proxy = false
+EOF
+}
+
+# The host side of real guests, idempotent: the account libvirt's QEMU driver looks up at start,
+# its configuration (libvirtd reads it only from /etc/libvirt/qemu.conf; no installed package owns
+# that file here), and the external bridge.
+prepare_guest_host() {
+  getent passwd libvirt-qemu >/dev/null ||
+    adduser --system --no-create-home --group --home /var/lib/libvirt libvirt-qemu >/dev/null
+  mkdir -p /etc/libvirt
+  # No systemd, no cgroup delegation, no AppArmor here: QEMU runs as root, unconfined, in no
+  # cgroup of its own.
+  cat >/etc/libvirt/qemu.conf <<'EOF'
+# Written by Dynamic Cluster's test/env/openstack/up.sh (osbox), for a machine without systemd.
+user = "root"
+group = "root"
+cgroup_controllers = [ ]
+security_driver = "none"
+namespaces = [ ]
+remember_owner = 0
+EOF
+  ip link show "$EXT_BRIDGE" >/dev/null 2>&1 || ip link add "$EXT_BRIDGE" type bridge
+  ip -4 addr show dev "$EXT_BRIDGE" | grep -q "inet $EXT_CIDR" || ip addr add "$EXT_CIDR" dev "$EXT_BRIDGE"
+  ip link set "$EXT_BRIDGE" up
+  # Guests may reach this machine's bridge address and nothing beyond it: should this machine
+  # forward (a Docker host does), nothing that comes in from the bridge is routed anywhere.
+  iptables -C FORWARD -i "$EXT_BRIDGE" ! -o "$EXT_BRIDGE" -j DROP 2>/dev/null ||
+    iptables -I FORWARD -i "$EXT_BRIDGE" ! -o "$EXT_BRIDGE" -j DROP
+  # Nor does a guest open a connection to this machine: only answers to the tests' own
+  # connections (SSH to a floating IP) come back in.
+  iptables -C INPUT -i "$EXT_BRIDGE" -m conntrack ! --ctstate ESTABLISHED,RELATED -j DROP 2>/dev/null ||
+    iptables -I INPUT -i "$EXT_BRIDGE" -m conntrack ! --ctstate ESTABLISHED,RELATED -j DROP
+}
 # ---------------------------------------------------------------- helpers in python
 # Written by this script so that up.sh is all one needs to copy.
 write_lib() {
@@ -453,6 +585,7 @@ write_lib() {
 
 phase "keystone": projects, users, roles, services, endpoints.
 phase "cloud":    flavors, the tiny image, the volume type.
+phase "guests":   the real-guest flavor dc.vm and the aggregate that isolates osbox-qemu.
 phase "canary":   a server and a volume attached to it, then both deleted.
 Talks only to 127.0.0.1.
 """
@@ -575,6 +708,43 @@ def cloud_phase(sess, image_file):
           'volume type fake' % image_id)
 
 
+# The real-guest host: flavor, trait and aggregate (see up.sh's header).
+GUEST_HOST = 'osbox-qemu'
+GUEST_TRAIT = 'CUSTOM_OSBOX_QEMU'
+GUEST_FLAVOR = ('dc.vm', 1, 1536, 8)  # name, vCPUs, MiB, GiB: a Debian 12 head or worker
+
+
+def guests_phase(sess):
+    """Flavor dc.vm, which requires the trait only osbox-qemu's provider has, and the aggregate
+    that keeps osbox-qemu for such flavors (Nova's isolated-aggregate filtering): fake-driver
+    flavors never land there, dc.vm lands nowhere else."""
+    def req(method, url, **kw):
+        kw.setdefault('raise_exc', True)
+        return sess.request(url, method, **kw)
+
+    name, vcpus, ram, disk = GUEST_FLAVOR
+    flavors = {f['name']: f for f in req('GET', NOVA + '/flavors?is_public=None').json()['flavors']}
+    if name not in flavors:
+        fid = req('POST', NOVA + '/flavors', json={'flavor': {
+            'id': name, 'name': name, 'vcpus': vcpus, 'ram': ram, 'disk': disk,
+            'os-flavor-access:is_public': True}}).json()['flavor']['id']
+        req('POST', NOVA + '/flavors/%s/os-extra_specs' % fid, json={'extra_specs': {
+            'trait:' + GUEST_TRAIT: 'required'}})
+    aggs = {a['name']: a for a in req('GET', NOVA + '/os-aggregates').json()['aggregates']}
+    agg = aggs.get(GUEST_HOST)
+    if agg is None:
+        agg = req('POST', NOVA + '/os-aggregates', json={'aggregate': {
+            'name': GUEST_HOST}}).json()['aggregate']
+    if agg.get('metadata', {}).get('trait:' + GUEST_TRAIT) != 'required':
+        req('POST', NOVA + '/os-aggregates/%s/action' % agg['id'], json={'set_metadata': {
+            'metadata': {'trait:' + GUEST_TRAIT: 'required'}}})
+    if GUEST_HOST not in agg.get('hosts', []):
+        req('POST', NOVA + '/os-aggregates/%s/action' % agg['id'], json={'add_host': {
+            'host': GUEST_HOST}})
+    print('guests: flavor %s (%d vCPU, %d MiB, %d GiB) runs only on %s' % (
+        name, vcpus, ram, disk, GUEST_HOST))
+
+
 def wait_for(what, get, done, timeout=90):
     """Poll get() every 0.25 s until done(value); return (value, seconds)."""
     t0 = time.time()
@@ -640,6 +810,8 @@ def main():
     for phase in sys.argv[1:]:
         if phase == 'keystone':
             keystone_phase(sess)
+        elif phase == 'guests':
+            guests_phase(sess)
         elif phase == 'canary':
             canary_phase(sess)
         elif phase.startswith('cloud='):
@@ -654,13 +826,17 @@ OSBOX_PY_EOF
   # ML2 mechanism driver, found by stevedore through this entry point when
   # neutron-server runs with PYTHONPATH=$LIB/py.
   cat >"$LIB/py/osbox_neutron/mech_fake.py" <<'OSBOX_PY_EOF'
-"""ML2 mechanism driver for a test box that has no L2 agents.
+"""ML2 mechanism driver for the hosts of a test box that have no L2 agent.
 
-It binds every port on every host (vif_type 'ovs'), and marks it ACTIVE, so
+It binds every port of such a host (vif_type 'ovs'), and marks it ACTIVE, so
 that nova-compute with the fake virt driver can boot servers on a network.
 No packet ever flows: this only makes the Neutron API/DB behave as if a real
-L2 backend had plugged the port.
+L2 backend had plugged the port. Hosts named in OSBOX_REAL_HOSTS (comma-
+separated) run real agents: their ports are left to the real drivers, so a
+port that no real driver can bind there fails as it would on a real cloud.
 """
+import os
+
 from neutron_lib.api.definitions import portbindings
 from neutron_lib import constants
 from neutron_lib.plugins.ml2 import api
@@ -676,6 +852,8 @@ class OsboxFakeMechanismDriver(api.MechanismDriver):
         return portbindings.CONNECTIVITY_L2
 
     def bind_port(self, context):
+        if context.host in os.environ.get('OSBOX_REAL_HOSTS', '').split(','):
+            return
         for segment in context.segments_to_bind:
             context.set_binding(segment[api.ID], portbindings.VIF_TYPE_OVS,
                                 {portbindings.CAP_PORT_FILTER: True,
@@ -824,7 +1002,7 @@ start_services() { # everything but nova-compute, all at once (CPU-bound imports
   start_bg keystone uwsgi --ini "$ETC/keystone/uwsgi.ini"
   start_bg placement uwsgi --ini "$ETC/placement/uwsgi.ini"
   start_bg glance uwsgi --ini "$ETC/glance/uwsgi.ini"
-  PYTHONPATH=$LIB/py start_bg neutron-server /usr/bin/neutron-server \
+  PYTHONPATH=$LIB/py OSBOX_REAL_HOSTS=$HOSTNAME_QEMU start_bg neutron-server /usr/bin/neutron-server \
     --config-file "$ETC/neutron/neutron.conf" --log-file "$LOG/neutron-server.log"
   start_bg nova-api uwsgi --ini "$ETC/nova/uwsgi.ini"
   start_bg nova-conductor /usr/bin/nova-conductor "${NC[@]}" --log-file "$LOG/nova-conductor.log"
@@ -833,6 +1011,22 @@ start_services() { # everything but nova-compute, all at once (CPU-bound imports
   start_bg cinder-scheduler /usr/bin/cinder-scheduler "${CC[@]}" --log-file "$LOG/cinder-scheduler.log"
   # cinder-volume forks one child per backend; down.sh stops the recorded parent and its children.
   start_bg cinder-volume /usr/bin/cinder-volume "${CC[@]}" --log-file "$LOG/cinder-volume.log"
+}
+
+QC=(--config-file "$ETC/nova/nova.conf" --config-file "$ETC/nova/nova-qemu.conf")
+NEUTRON_AGENTS="neutron-linuxbridge-agent:linuxbridge neutron-dhcp-agent:dhcp neutron-l3-agent:l3"
+start_libvirt() {
+  start_bg virtlogd /usr/sbin/virtlogd
+  start_bg libvirtd /usr/sbin/libvirtd -f "$ETC/libvirt/libvirtd.conf"
+}
+# The agents' first RPC calls (report state, sync) wait up to 60 s for an answer: start them once
+# neutron-server answers.
+start_neutron_agents() {
+  local a
+  for a in $NEUTRON_AGENTS; do
+    start_bg "${a%%:*}" "/usr/bin/${a%%:*}" --config-file "$ETC/neutron/neutron.conf" \
+      --config-file "$ETC/neutron/agents/${a#*:}.ini" --log-file "$LOG/${a%%:*}.log"
+  done
 }
 
 env_block() { # user project
@@ -866,11 +1060,13 @@ fi
 install_packages
 STAMP=$ST/.bootstrapped
 ALL_SVCS="postgres epmd rabbitmq-beam memcached keystone placement glance neutron-server nova-api
-nova-conductor nova-scheduler nova-compute cinder-api cinder-scheduler cinder-volume"
+nova-conductor nova-scheduler nova-compute cinder-api cinder-scheduler cinder-volume
+virtlogd libvirtd nova-compute-qemu neutron-linuxbridge-agent neutron-dhcp-agent neutron-l3-agent"
 # Running services keep the configuration they were started with. Its fingerprint: the code that
 # writes the configurations and starts the services (declare -f drops comments, so editing a
 # comment restarts nothing), recorded in run/up.sum when they start.
-UP_SUM=$(declare -f write_configs write_lib rabbit_env start_services | sha256sum | cut -d' ' -f1)
+UP_SUM=$(declare -f write_configs write_guest_configs prepare_guest_host write_lib rabbit_env \
+  start_services start_libvirt start_neutron_agents | sha256sum | cut -d' ' -f1)
 all_alive=1; any_alive=0
 for s in $ALL_SVCS; do if alive "$s"; then any_alive=1; else all_alive=0; fi; done
 if [ "$all_alive" = 1 ] && [ -f "$STAMP" ] && [ "$(cat "$RUN/up.sum" 2>/dev/null)" = "$UP_SUM" ] &&
@@ -896,15 +1092,25 @@ for pn in 5000:keystone 8774:nova-api 8778:placement 9292:glance 9696:neutron-se
   fi
 done
 
+# Another libvirtd (a distribution's, say) would own the socket Nova connects to.
+if [ -S /run/libvirt/libvirt-sock ] && ! alive libvirtd &&
+   virsh -c qemu:///system uri >/dev/null 2>&1; then
+  die "a libvirtd that osbox did not start answers on /run/libvirt/libvirt-sock; stop it first"
+fi
+
 write_configs
+write_guest_configs
 write_lib
+prepare_guest_host
 mkdir -p "$ST/nova/instances" "$ST/nova/lock" "$ST"/glance/{images,staging,tasks,lock} \
-  "$ST/neutron/lock" "$ST/cinder/lock" "$ST/cinder/coordination"
+  "$ST/neutron/lock" "$ST/cinder/lock" "$ST/cinder/coordination" \
+  "$ST/nova-qemu/instances" "$ST/nova-qemu/lock"
 echo "$UP_SUM" >"$RUN/up.sum"
 say "starting postgres, rabbitmq, memcached"
 start_postgres
 start_rabbit
 start_bg memcached memcached -u memcache -l 127.0.0.1 -p 11211 -U 0 -m 64
+start_libvirt
 
 SEEDED=0
 if [ "$NEW_DBS" = 0 ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(seed_versions)" ]; then
@@ -936,31 +1142,36 @@ wait_http keystone http://127.0.0.1:5000/v3 90
 wait_http placement http://127.0.0.1:8778/ 90
 # nova-compute creates its resource provider at start-up: needs both.
 start_bg nova-compute "$BOX/bin/nova-compute" "${NC[@]}" --log-file "$LOG/nova-compute.log"
+start_bg nova-compute-qemu "$BOX/bin/nova-compute" "${QC[@]}" --log-file "$LOG/nova-compute-qemu.log"
 wait_http glance http://127.0.0.1:9292/ 90
 wait_http neutron http://127.0.0.1:9696/ 90
+start_neutron_agents
 wait_http nova-api http://127.0.0.1:8774/v2.1/ 90
 wait_http cinder-api http://127.0.0.1:8776/ 90
-say "APIs answer; waiting for nova-compute to register and be mapped, and for cinder-volume"
-# Ready = compute host mapped to cell1 (scheduler's periodic discovery), nova-compute and
-# cinder-volume's fake backend have reported in since this script started them.
+say "APIs answer; waiting for both compute hosts to register and be mapped, for cinder-volume and the Neutron agents"
+# Ready = both compute hosts mapped to cell1 (scheduler's periodic discovery), both nova-computes,
+# cinder-volume's fake backend and the three Neutron agents have reported in since this script
+# started them.
 ok=0
 for _ in $(seq 1 240); do
-  n=$(psql_q -d nova_api -c "select count(*) from host_mappings where host='$HOSTNAME_NOVA'" 2>/dev/null || echo 0)
-  m=$(psql_q -d nova -c "select count(*) from services where host='$HOSTNAME_NOVA' and \"binary\"='nova-compute' and deleted=0 and last_seen_up >= '$T_SVC_UTC'" 2>/dev/null || echo 0)
+  n=$(psql_q -d nova_api -c "select count(*) from host_mappings where host in ('$HOSTNAME_NOVA', '$HOSTNAME_QEMU')" 2>/dev/null || echo 0)
+  m=$(psql_q -d nova -c "select count(*) from services where host in ('$HOSTNAME_NOVA', '$HOSTNAME_QEMU') and \"binary\"='nova-compute' and deleted=0 and last_seen_up >= '$T_SVC_UTC'" 2>/dev/null || echo 0)
   v=$(psql_q -d cinder -c "select count(*) from services where host='$HOSTNAME_NOVA@fake' and \"binary\"='cinder-volume' and not deleted and updated_at >= '$T_SVC_UTC'" 2>/dev/null || echo 0)
-  [ "$n" = 1 ] && [ "$m" = 1 ] && [ "$v" = 1 ] && { ok=1; break; }
+  g=$(psql_q -d neutron -c "select count(*) from agents where host='$HOSTNAME_QEMU' and admin_state_up and heartbeat_timestamp >= '$T_SVC_UTC'" 2>/dev/null || echo 0)
+  [ "$n" = 2 ] && [ "$m" = 2 ] && [ "$v" = 1 ] && [ "$g" = 3 ] && { ok=1; break; }
   for s in $ALL_SVCS; do
     alive "$s" || die "$s died; last log lines: $(tail -n 5 "$LOG/$s.log" "$LOG/$s-api.log" "$LOG/$s.out" 2>/dev/null | cut -c1-300)"
   done
   sleep 0.5
 done
-[ "$ok" = 1 ] || die "nova-compute or cinder-volume never became ready (mapped=$n reported=$m volume=$v)"
-say "compute and volume ready ($(secs_since "$T_SVC") after packages were in place)"
+[ "$ok" = 1 ] || die "compute, volume or network agents never became ready (mapped=$n of 2, computes=$m of 2, volume=$v of 1, agents=$g of 3)"
+say "compute, volume and network agents ready ($(secs_since "$T_SVC") after packages were in place)"
 
 if [ "$SEEDED" = 0 ]; then
   printf 'osbox tiny image\n' >"$ST/tiny.img"
   $PY "$LIB/bootstrap.py" "cloud=$ST/tiny.img"
 fi
+$PY "$LIB/bootstrap.py" guests || die "real-guest flavor and aggregate set-up failed"
 if [ "${OSBOX_CANARY:-1}" = 1 ]; then
   # End-to-end readiness: boot one server, attach a volume to it, detach, delete both.
   $PY "$LIB/bootstrap.py" canary || die "canary failed (see $LOG/nova-*.log and $LOG/cinder-*.log)"
