@@ -137,6 +137,14 @@ describe(
                 `/v2.0/networks?name=${EXTERNAL_NETWORK}`,
             )) as { networks: Array<{ id: string }> };
             const externalId = external.networks[0]!.id;
+            // SSH from this machine, whose bridge address is on the external network's subnet
+            // (an admin's: a project does not see the subnets of another project's network).
+            const externalSubnets = (await neutron(
+                adminSession(),
+                "GET",
+                `/v2.0/subnets?network_id=${externalId}`,
+            )) as { subnets: Array<{ cidr: string }> };
+            const hostRange = externalSubnets.subnets[0]!.cidr;
             const router = (await neutron(session, "POST", "/v2.0/routers", {
                 router: { name: tag, external_gateway_info: { network_id: externalId } },
             })) as { router: { id: string } };
@@ -176,7 +184,7 @@ describe(
                     protocol: "tcp",
                     port_range_min: 22,
                     port_range_max: 22,
-                    remote_ip_prefix: "203.0.113.0/24",
+                    remote_ip_prefix: hostRange,
                 },
             });
 

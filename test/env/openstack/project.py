@@ -12,14 +12,17 @@
   floating IPs. The floating-IP pool is exactly one address, FLOATING_IP, which a test's
   emulated head host holds in a network namespace.
 - As admin: the external network `dc-vm-public` of real guests (osbox-qemu), physical network
-  `ext`: the linuxbridge agent's mapping to this machine's bridge osbox-ext, 203.0.113.1/24
-  (TEST-NET-3). Routers and floating IPs on it are real: the L3 agent plumbs them.
+  `ext`: the linuxbridge agent's mapping to this machine's bridge osbox-ext, whose address
+  up.sh passes as OSBOX_EXT_CIDR (the gateway; the pool is the rest of the range). Routers and
+  floating IPs on it are real: the L3 agent plumbs them.
 - Leftovers of earlier runs that were killed before their clean-up (this cloud persists in
   /var/tmp between runs): every server, floating IP, volume, router, application credential
   and test key pair of project demo, and every network and security group but the two above,
   are deleted, so each run starts from the same cloud. Nothing else uses project demo.
 Talks only to 127.0.0.1.
 """
+import ipaddress
+import os
 import time
 
 from keystoneauth1 import session as ks_session
@@ -59,11 +62,16 @@ def session(user, project):
 # Real guests' external network: the host bridge's subnet; floating IPs and router gateways from
 # one pool (any of them reaches the host).
 VM_PUBLIC_NET = 'dc-vm-public'
-VM_PUBLIC_SUBNETS = [
-    {'name': 'dc-vm-public-v4', 'cidr': '203.0.113.0/24', 'gateway_ip': '203.0.113.1',
-     'allocation_pools': [{'start': '203.0.113.10', 'end': '203.0.113.99'}],
-     'service_types': []},
-]
+
+
+def vm_public_subnets(bridge_interface):
+    """The subnet of the host bridge (its address is the gateway), pool from .10 to .99."""
+    iface = ipaddress.ip_interface(bridge_interface)
+    hosts = list(iface.network.hosts())
+    return [{'name': 'dc-vm-public-v4', 'cidr': str(iface.network),
+             'gateway_ip': str(iface.ip),
+             'allocation_pools': [{'start': str(hosts[9]), 'end': str(hosts[98])}],
+             'service_types': []}]
 
 
 def external_network(admin, name, physnet, subnets):
@@ -83,6 +91,10 @@ def external_network(admin, name, physnet, subnets):
         if cur is None:
             admin.post(NEUTRON + '/subnets', json={'subnet': dict(
                 want, network_id=net_id, ip_version=4, enable_dhcp=False)})
+        elif cur['cidr'] != want['cidr']:
+            # The range changed (OSBOX_EXT_CIDR): the network is remade with it.
+            admin.delete(NEUTRON + '/networks/' + net_id)
+            return external_network(admin, name, physnet, subnets)
         elif any(cur[k] != want[k] for k in ('allocation_pools', 'service_types')):
             admin.put(NEUTRON + '/subnets/' + cur['id'], json={'subnet': {
                 k: want[k] for k in ('allocation_pools', 'service_types')}})
@@ -174,11 +186,14 @@ def main():
         'network': 50, 'subnet': 50, 'router': 20, 'floatingip': 20}})
     admin.put('%s/%s/os-quota-sets/%s' % (CINDER, admin.get_project_id(), project_id),
               json={'quota_set': {'volumes': 50, 'gigabytes': 5000, 'snapshots': 50}})
-    public_id = external_network(admin, PUBLIC_NET, 'public', PUBLIC_SUBNETS)
-    vm_public_id = external_network(admin, VM_PUBLIC_NET, 'ext', VM_PUBLIC_SUBNETS)
+    # Leftovers first: a router or floating IP of theirs would hold an external network that
+    # must be remade.
     purged = purge_leftovers(demo, project_id)
     if purged:
         print('project: deleted what earlier runs left: ' + purged)
+    public_id = external_network(admin, PUBLIC_NET, 'public', PUBLIC_SUBNETS)
+    vm_public_id = external_network(admin, VM_PUBLIC_NET, 'ext',
+                                    vm_public_subnets(os.environ['OSBOX_EXT_CIDR']))
 
     nets = demo.get(NEUTRON + '/networks?name=dc-test-net').json()['networks']
     if nets:

@@ -8,8 +8,8 @@
 #   paravirtual and runs no stock kernel), for tests that boot real guests. Its ports are Linux
 #   bridges plugged by the real linuxbridge agent; the DHCP agent (dnsmasq) serves the guests'
 #   addresses; the L3 agent routes them and NATs floating IPs onto the host bridge osbox-ext
-#   (203.0.113.0/24, TEST-NET-3; this machine forwards nothing from it, so no guest packet leaves
-#   the machine); user data reaches guests on a config drive. Only flavors that require the trait
+#   (10.199.113.0/24, or OSBOX_EXT_CIDR; this machine forwards nothing from it and guests open
+#   no connection to it, so no guest packet leaves the machine); user data reaches guests on a config drive. Only flavors that require the trait
 #   CUSTOM_OSBOX_QEMU (dc.vm, created here) run there, and only they: the host sits in an
 #   aggregate that Nova's isolated-aggregate filter keeps for them.
 #
@@ -41,7 +41,9 @@ HOSTNAME_NOVA=osbox
 HOSTNAME_QEMU=osbox-qemu
 # The host bridge of the guests' external network (floating IPs), and its address.
 EXT_BRIDGE=osbox-ext
-EXT_CIDR=203.0.113.1/24
+# OSBOX_EXT_CIDR: another private range, should this one be in use here; up.sh refuses a range
+# that overlaps a route of this machine (a registry mirror may sit in a documentation range).
+EXT_CIDR=${OSBOX_EXT_CIDR:-10.199.113.1/24}
 export DEBIAN_FRONTEND=noninteractive
 
 T_START=$(date +%s%N)
@@ -563,7 +565,34 @@ security_driver = "none"
 namespaces = [ ]
 remember_owner = 0
 EOF
+  # The range must be nobody else's: no route of this machine (but the bridge's own), gateway,
+  # name server, or address of a package registry the project installs from (a mirror may sit in
+  # a private or documentation range) may fall in it.
+  local clash host registries
+  registries="deb.debian.org registry.npmjs.org pypi.org files.pythonhosted.org proxy.golang.org
+    $(grep -hoE '^(deb|URIs:)[^#]*https?://[^/ ]+' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null |
+      sed -E 's|.*https?://||' | sort -u | tr '\n' ' ' || true)"
+  clash=$({ ip -4 route show | awk -v br="$EXT_BRIDGE" '$0 !~ (" dev " br " ") {print $1; if ($2 == "via") print $3}'
+            awk '$1 == "nameserver" {print $2}' /etc/resolv.conf
+            for host in $registries; do getent ahostsv4 "$host" | awk '{print $1}' || true; done; } |
+    $PY -c 'import ipaddress, sys
+ext = ipaddress.ip_interface(sys.argv[1]).network
+for line in sys.stdin:
+    dst = line.strip()
+    if dst == "default":
+        continue
+    try:
+        net = ipaddress.ip_network(dst, strict=False)
+    except ValueError:
+        continue
+    if net.version == 4 and net.overlaps(ext):
+        print(dst)' "$EXT_CIDR" | sort -u | tr '\n' ' ')
+  [ -z "$clash" ] || die "the guests' external range $EXT_CIDR is in use on this machine ($clash): set OSBOX_EXT_CIDR to a free private range, e.g. 10.199.114.1/24"
   ip link show "$EXT_BRIDGE" >/dev/null 2>&1 || ip link add "$EXT_BRIDGE" type bridge
+  # An address of an earlier range goes (the bridge holds only this one).
+  ip -4 -o addr show dev "$EXT_BRIDGE" | awk '{print $4}' | while read -r old; do
+    [ "$old" = "$EXT_CIDR" ] || ip addr del "$old" dev "$EXT_BRIDGE"
+  done
   ip -4 addr show dev "$EXT_BRIDGE" | grep -q "inet $EXT_CIDR" || ip addr add "$EXT_CIDR" dev "$EXT_BRIDGE"
   ip link set "$EXT_BRIDGE" up
   # Guests may reach this machine's bridge address and nothing beyond it: should this machine
@@ -1177,7 +1206,7 @@ if [ "${OSBOX_CANARY:-1}" = 1 ]; then
   $PY "$LIB/bootstrap.py" canary || die "canary failed (see $LOG/nova-*.log and $LOG/cinder-*.log)"
 fi
 
-$PY "$HERE/project.py" >&2 || die "project set-up (quotas, test network) failed"
+OSBOX_EXT_CIDR=$EXT_CIDR $PY "$HERE/project.py" >&2 || die "project set-up (quotas, test network) failed"
 env_block demo demo >"$BOX/openrc"
 env_block admin admin >"$BOX/admin-openrc"
 cat >"$BOX/clouds.yaml" <<'EOF'
