@@ -401,8 +401,10 @@ enabled_backends = fake
 # Volumes created without a type get 'fake' (bootstrap.py creates it, bound to this backend);
 # Cinder's own __DEFAULT__ type works too (no extra specs: any backend).
 default_volume_type = fake
-# Like Nova's: the volume service reports its pool at once instead of after up to 60 s.
+# Like Nova's: the volume service reports its pool at once instead of after up to 60 s, and
+# again every 10 s (not 60) should the first report be lost (bootstrap.py pools waits for it).
 periodic_fuzzy_delay = 0
+periodic_interval = 10
 [fake]
 volume_driver = cinder.tests.fake_driver.FakeLoggingVolumeDriver
 volume_backend_name = fake
@@ -615,6 +617,7 @@ write_lib() {
 phase "keystone": projects, users, roles, services, endpoints.
 phase "cloud":    flavors, the tiny image, the volume type.
 phase "guests":   the real-guest flavor dc.vm and the aggregate that isolates osbox-qemu.
+phase "pools":    waits until the volume scheduler knows every volume backend.
 phase "canary":   a server and a volume attached to it, then both deleted.
 Talks only to 127.0.0.1.
 """
@@ -737,6 +740,9 @@ def cloud_phase(sess, image_file):
           'volume type fake' % image_id)
 
 
+# The compute and volume host, and its volume backends (cinder.conf's enabled_backends).
+HOST = 'osbox'
+VOLUME_BACKENDS = ['fake']
 # The real-guest host: flavor, trait and aggregate (see up.sh's header).
 GUEST_HOST = 'osbox-qemu'
 GUEST_TRAIT = 'CUSTOM_OSBOX_QEMU'
@@ -782,8 +788,26 @@ def wait_for(what, get, done, timeout=90):
         time.sleep(0.25)
         value = get()
     if not done(value):
-        sys.exit('canary: %s: still %r after %ds' % (what, value, timeout))
+        sys.exit('bootstrap: %s: still %r after %ds' % (what, value, timeout))
     return value, time.time() - t0
+
+
+def pools_phase(sess):
+    """Waits until Cinder's scheduler has heard from every volume backend: cinder-volume's
+    first report can reach RabbitMQ before the scheduler's fanout exchange exists, and until the
+    next one (periodic_interval) every create fails with NoValidBackend."""
+    cinder = CINDER + sess.get_project_id()
+    want = ['%s@%s' % (HOST, b) for b in VOLUME_BACKENDS]
+
+    def known():
+        pools = sess.get(cinder + '/scheduler-stats/get_pools').json()['pools']
+        return sorted({p['name'].split('#')[0] for p in pools})
+
+    pools, took = wait_for('the volume scheduler to know ' + ', '.join(want), known,
+                           lambda have: all(w in have for w in want), timeout=180)
+    if not all(w in pools for w in want):
+        sys.exit('pools: the volume scheduler knows %s, not %s (see cinder-*.log)' % (pools, want))
+    print('pools: the volume scheduler knows %s (%.1fs)' % (', '.join(pools), took))
 
 
 def canary_phase(sess):
@@ -839,6 +863,8 @@ def main():
     for phase in sys.argv[1:]:
         if phase == 'keystone':
             keystone_phase(sess)
+        elif phase == 'pools':
+            pools_phase(sess)
         elif phase == 'guests':
             guests_phase(sess)
         elif phase == 'canary':
@@ -1201,6 +1227,7 @@ if [ "$SEEDED" = 0 ]; then
   $PY "$LIB/bootstrap.py" "cloud=$ST/tiny.img"
 fi
 $PY "$LIB/bootstrap.py" guests || die "real-guest flavor and aggregate set-up failed"
+$PY "$LIB/bootstrap.py" pools || die "Cinder's scheduler never heard from the volume backends"
 if [ "${OSBOX_CANARY:-1}" = 1 ]; then
   # End-to-end readiness: boot one server, attach a volume to it, detach, delete both.
   $PY "$LIB/bootstrap.py" canary || die "canary failed (see $LOG/nova-*.log and $LOG/cinder-*.log)"
