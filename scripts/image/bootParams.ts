@@ -1,7 +1,7 @@
 /**
  * How the image that scripts/image/build-debian.sh builds boots: it has no boot loader, so the
- * kernel and initramfs beside the root file system are booted directly, by QEMU in the tests
- * (test/helpers/qemuGuest.ts) and by Nova through the Glance properties that upload.ts sets.
+ * kernel and initramfs beside the root file system are booted directly, by Nova's libvirt
+ * driver through the Glance properties that upload.ts sets.
  */
 
 /** The kernel command line: the root by its label, the serial console as the console log. */

@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { uploadBuiltImage } from "../../lib/openstack/images";
+import { uploadBuiltImage, type GlanceImage } from "../../lib/openstack/images";
 import { resolveCredentials } from "../../lib/openstack/credentials";
 import { Session } from "../../lib/openstack/session";
 import { DEBIAN_IMAGE_COMMAND_LINE, DEBIAN_IMAGE_LOGIN } from "./bootParams";
@@ -44,6 +44,49 @@ function rootQcow2(dir: string): string {
     return qcow2;
 }
 
+/** What {@link uploadImageDir} was asked for. */
+export interface UploadOptions {
+    /** Glance name; default dynamic-cluster-debian12-<build hash>. */
+    name?: string;
+    visibility?: "private" | "shared" | "community" | "public";
+    log?: (message: string) => void;
+}
+
+/**
+ * Uploads the image in `dir` (build-debian.sh's output) to the Glance of `session`, or reuses
+ * an upload of the same build. @returns the root image and whether it was uploaded now.
+ */
+export async function uploadImageDir(
+    session: Session,
+    dir: string,
+    options: UploadOptions = {},
+): Promise<{ image: GlanceImage; uploaded: boolean }> {
+    for (const file of ["root.raw", "vmlinuz", "initrd.img"]) {
+        if (!fs.existsSync(path.join(dir, file))) {
+            throw new Error(`${dir} has no ${file}: build the image first (npm run image).`);
+        }
+    }
+    const hash = buildHash(path.resolve(dir));
+    return uploadBuiltImage(
+        session,
+        {
+            name: options.name ?? `dynamic-cluster-debian12-${hash}`,
+            hash,
+            kernelPath: path.join(dir, "vmlinuz"),
+            initrdPath: path.join(dir, "initrd.img"),
+            rootQcow2Path: rootQcow2(dir),
+            commandLine: DEBIAN_IMAGE_COMMAND_LINE,
+            properties: {
+                os_distro: "debian",
+                os_version: "12",
+                os_admin_user: DEBIAN_IMAGE_LOGIN,
+            },
+            visibility: options.visibility ?? "private",
+        },
+        options.log,
+    );
+}
+
 async function main(): Promise<void> {
     const { values, positionals } = parseArgs({
         allowPositionals: true,
@@ -60,32 +103,11 @@ async function main(): Promise<void> {
     if (!["private", "shared", "community", "public"].includes(visibility)) {
         throw new Error(`--visibility ${visibility}: one of private, shared, community, public.`);
     }
-    for (const file of ["root.raw", "vmlinuz", "initrd.img"]) {
-        if (!fs.existsSync(path.join(dir, file))) {
-            throw new Error(`${dir} has no ${file}: build the image first (npm run image).`);
-        }
-    }
-    const hash = buildHash(path.resolve(dir));
-    const name = values.name ?? `dynamic-cluster-debian12-${hash}`;
-    const session = new Session(resolveCredentials());
-    const { image, uploaded } = await uploadBuiltImage(
-        session,
-        {
-            name,
-            hash,
-            kernelPath: path.join(dir, "vmlinuz"),
-            initrdPath: path.join(dir, "initrd.img"),
-            rootQcow2Path: rootQcow2(dir),
-            commandLine: DEBIAN_IMAGE_COMMAND_LINE,
-            properties: {
-                os_distro: "debian",
-                os_version: "12",
-                os_admin_user: DEBIAN_IMAGE_LOGIN,
-            },
-            visibility: visibility as "private",
-        },
-        say,
-    );
+    const { image, uploaded } = await uploadImageDir(new Session(resolveCredentials()), dir, {
+        name: values.name,
+        visibility: visibility as UploadOptions["visibility"],
+        log: say,
+    });
     say(`${uploaded ? "uploaded" : "reusing"} ${image.name} (${image.id}); to use it:`);
     process.stdout.write(
         [
@@ -97,7 +119,9 @@ async function main(): Promise<void> {
     );
 }
 
-main().catch((err: unknown) => {
-    say(err instanceof Error ? err.message : String(err));
-    process.exit(1);
-});
+if (require.main === module) {
+    main().catch((err: unknown) => {
+        say(err instanceof Error ? err.message : String(err));
+        process.exit(1);
+    });
+}

@@ -6,8 +6,12 @@
  * `Retry-After: 3600`, with the wait between attempts recorded instead of slept.
  */
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
     backoffMs,
@@ -146,5 +150,70 @@ describe("httpRequest against a server asking for an hour", () => {
                 (err as { retryAfterSeconds?: number }).retryAfterSeconds === 3600,
         );
         assert.deepEqual(waits, [MAX_RETRY_AFTER_MS, MAX_RETRY_AFTER_MS]);
+    });
+});
+
+describe("a file upload", () => {
+    let server: Server;
+    let base: string;
+    const received: Array<{ length: string | undefined; type: string | undefined; body: Buffer }> =
+        [];
+    let dir: string;
+
+    before(async () => {
+        dir = mkdtempSync(path.join(tmpdir(), "dc-http-upload-"));
+        server = createServer((req, res) => {
+            const chunks: Buffer[] = [];
+            req.on("data", (chunk: Buffer) => chunks.push(chunk));
+            req.on("end", () => {
+                received.push({
+                    length: req.headers["content-length"],
+                    type: req.headers["content-type"],
+                    body: Buffer.concat(chunks),
+                });
+                res.writeHead(204);
+                res.end();
+            });
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    after(async () => {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("streams the file with its length and type, and no JSON body", async () => {
+        const file = path.join(dir, "image");
+        // Larger than one stream chunk (64 KiB), so the body arrives in pieces.
+        const content = randomBytes(300_000);
+        writeFileSync(file, content);
+        const response = await httpRequest({
+            method: "PUT",
+            url: `${base}/v2/images/x/file`,
+            upload: { path: file, contentType: "application/octet-stream" },
+        });
+        assert.equal(response.status, 204);
+        assert.equal(received.length, 1);
+        assert.equal(received[0]!.length, String(content.length));
+        assert.equal(received[0]!.type, "application/octet-stream");
+        assert.ok(received[0]!.body.equals(content));
+    });
+
+    it("fails with the file's error when the file cannot be read", async () => {
+        await assert.rejects(
+            httpRequest(
+                {
+                    method: "PUT",
+                    url: `${base}/v2/images/y/file`,
+                    upload: {
+                        path: path.join(dir, "missing"),
+                        contentType: "application/octet-stream",
+                    },
+                },
+                { attempts: 1, baseDelayMs: 0, maxDelayMs: 0, timeoutMs: 5000 },
+            ),
+            /ENOENT/,
+        );
     });
 });

@@ -66,7 +66,8 @@ for f in "$BOX"/state/neutron/dhcp/*/pid; do
     kill -TERM "$p" && echo "osbox: stopped dnsmasq ($p)"
   fi
 done
-stop_group TERM libvirtd virtlogd
+stop_group TERM libvirtd virtlogd ceph-mgr ceph-osd
+stop_group TERM ceph-mon
 stop_group TERM memcached rabbitmq-beam rabbitmq
 stop_group TERM epmd
 stop_group INT postgres               # PostgreSQL "fast" shutdown

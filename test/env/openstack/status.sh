@@ -6,7 +6,7 @@ BOX=${OSBOX_DIR:-/var/tmp/dc-osbox}
 RUN=$BOX/run
 for service in postgres epmd rabbitmq-beam memcached keystone placement glance neutron-server \
     nova-api nova-conductor nova-scheduler nova-compute cinder-api cinder-scheduler cinder-volume \
-    virtlogd libvirtd nova-compute-qemu neutron-linuxbridge-agent neutron-dhcp-agent neutron-l3-agent; do
+    ceph-mon ceph-osd ceph-mgr virtlogd libvirtd nova-compute-qemu neutron-linuxbridge-agent neutron-dhcp-agent neutron-l3-agent; do
     pid_file=$RUN/$service.pid
     if [ ! -s "$pid_file" ]; then
         echo "osbox: $service is not running (no $pid_file)" >&2

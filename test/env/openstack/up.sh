@@ -65,7 +65,8 @@ neutron-server python3-openstackclient rabbitmq-server memcached postgresql-15
 uwsgi-core uwsgi-plugin-python3 python3-psycopg2 curl
 cinder-api cinder-scheduler cinder-volume python3-fixtures
 python3-libvirt libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
-genisoimage neutron-linuxbridge-agent neutron-dhcp-agent neutron-l3-agent"
+genisoimage neutron-linuxbridge-agent neutron-dhcp-agent neutron-l3-agent
+ceph-mon ceph-osd ceph-mgr ceph-common qemu-block-extra uuid-runtime"
 
 install_packages() {
   local missing=""
@@ -161,6 +162,8 @@ start_bg() { # name cmd... ; records the PID of the started process
   nohup "$@" >"$LOG/$name.out" 2>&1 3>&- &
   echo $! >"$RUN/$name.pid"
 }
+# shellcheck source=test/env/openstack/ceph.sh
+. "$HERE/ceph.sh"
 psql_q() { /usr/bin/psql -h 127.0.0.1 -p $PGPORT -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
 
 # ---------------------------------------------------------------- configs
@@ -397,7 +400,7 @@ auth_strategy = keystone
 api_paste_config = $ETC/cinder/api-paste.ini
 osapi_volume_listen = 127.0.0.1
 osapi_volume_workers = 1
-enabled_backends = fake
+enabled_backends = fake,ceph
 # Volumes created without a type get 'fake' (bootstrap.py creates it, bound to this backend);
 # Cinder's own __DEFAULT__ type works too (no extra specs: any backend).
 default_volume_type = fake
@@ -409,6 +412,16 @@ periodic_interval = 10
 volume_driver = cinder.tests.fake_driver.FakeLoggingVolumeDriver
 volume_backend_name = fake
 target_helper = fake
+# Volumes that attach to real guests (volume type ceph): RBD images in the one-node Ceph
+# (ceph.sh), opened by QEMU itself with client.cinder's key (the libvirt secret).
+[ceph]
+volume_driver = cinder.volume.drivers.rbd.RBDDriver
+volume_backend_name = ceph
+rbd_pool = volumes
+rbd_ceph_conf = $ETC/ceph/ceph.conf
+rbd_user = cinder
+rbd_secret_uuid = $CEPH_SECRET_UUID
+rados_connect_timeout = 10
 [database]
 connection = $DB/cinder
 [coordination]
@@ -490,6 +503,9 @@ resume_guests_state_on_host_boot = false
 virt_type = qemu
 cpu_mode = none
 connection_uri = qemu:///system
+# RBD volumes (Cinder's ceph backend): the libvirt secret with client.cinder's key.
+rbd_user = cinder
+rbd_secret_uuid = $CEPH_SECRET_UUID
 [compute]
 provider_config_location = $ETC/nova/provider-qemu
 [oslo_concurrency]
@@ -616,7 +632,8 @@ write_lib() {
 
 phase "keystone": projects, users, roles, services, endpoints.
 phase "cloud":    flavors, the tiny image, the volume type.
-phase "guests":   the real-guest flavor dc.vm and the aggregate that isolates osbox-qemu.
+phase "guests":   the real-guest flavors, the aggregate that isolates osbox-qemu, the volume
+                  type ceph.
 phase "pools":    waits until the volume scheduler knows every volume backend.
 phase "canary":   a server and a volume attached to it, then both deleted.
 Talks only to 127.0.0.1.
@@ -742,24 +759,26 @@ def cloud_phase(sess, image_file):
 
 # The compute and volume host, and its volume backends (cinder.conf's enabled_backends).
 HOST = 'osbox'
-VOLUME_BACKENDS = ['fake']
+VOLUME_BACKENDS = ['fake', 'ceph']
 # The real-guest host: flavor, trait and aggregate (see up.sh's header).
 GUEST_HOST = 'osbox-qemu'
 GUEST_TRAIT = 'CUSTOM_OSBOX_QEMU'
-GUEST_FLAVOR = ('dc.vm', 1, 1536, 8)  # name, vCPUs, MiB, GiB: a Debian 12 head or worker
+# name, vCPUs, MiB, GiB: a Debian 12 worker, and a head node.
+GUEST_FLAVORS = [('dc.vm', 1, 1536, 8), ('dc.vm.large', 1, 2048, 8)]
 
 
 def guests_phase(sess):
-    """Flavor dc.vm, which requires the trait only osbox-qemu's provider has, and the aggregate
-    that keeps osbox-qemu for such flavors (Nova's isolated-aggregate filtering): fake-driver
-    flavors never land there, dc.vm lands nowhere else."""
+    """Flavors dc.vm and dc.vm.large, which require the trait only osbox-qemu's provider has, and
+    the aggregate that keeps osbox-qemu for such flavors (Nova's isolated-aggregate filtering):
+    fake-driver flavors never land there, these land nowhere else."""
     def req(method, url, **kw):
         kw.setdefault('raise_exc', True)
         return sess.request(url, method, **kw)
 
-    name, vcpus, ram, disk = GUEST_FLAVOR
     flavors = {f['name']: f for f in req('GET', NOVA + '/flavors?is_public=None').json()['flavors']}
-    if name not in flavors:
+    for name, vcpus, ram, disk in GUEST_FLAVORS:
+        if name in flavors:
+            continue
         fid = req('POST', NOVA + '/flavors', json={'flavor': {
             'id': name, 'name': name, 'vcpus': vcpus, 'ram': ram, 'disk': disk,
             'os-flavor-access:is_public': True}}).json()['flavor']['id']
@@ -776,8 +795,15 @@ def guests_phase(sess):
     if GUEST_HOST not in agg.get('hosts', []):
         req('POST', NOVA + '/os-aggregates/%s/action' % agg['id'], json={'add_host': {
             'host': GUEST_HOST}})
-    print('guests: flavor %s (%d vCPU, %d MiB, %d GiB) runs only on %s' % (
-        name, vcpus, ram, disk, GUEST_HOST))
+    # Volumes of real guests: the RBD backend (ceph.sh); the default type stays the fake one.
+    cinder = CINDER + sess.get_project_id()
+    if not [t for t in req('GET', cinder + '/types').json()['volume_types'] if t['name'] == 'ceph']:
+        req('POST', cinder + '/types', json={'volume_type': {
+            'name': 'ceph', 'description': 'osbox: RBD in the one-node Ceph; attaches to real guests',
+            'os-volume-type-access:is_public': True,
+            'extra_specs': {'volume_backend_name': 'ceph'}}})
+    print('guests: flavors %s run only on %s; volume type ceph' % (
+        ', '.join('%s (%d vCPU, %d MiB, %d GiB)' % f for f in GUEST_FLAVORS), GUEST_HOST))
 
 
 def wait_for(what, get, done, timeout=90):
@@ -1073,6 +1099,9 @@ NEUTRON_AGENTS="neutron-linuxbridge-agent:linuxbridge neutron-dhcp-agent:dhcp ne
 start_libvirt() {
   start_bg virtlogd /usr/sbin/virtlogd
   start_bg libvirtd /usr/sbin/libvirtd -f "$ETC/libvirt/libvirtd.conf"
+  local _
+  for _ in $(seq 1 120); do virsh -c qemu:///system uri >/dev/null 2>&1 && return 0; sleep 0.25; done
+  die "libvirtd did not answer on /run/libvirt/libvirt-sock ($LOG/libvirtd.log)"
 }
 # The agents' first RPC calls (report state, sync) wait up to 60 s for an answer: start them once
 # neutron-server answers.
@@ -1116,12 +1145,13 @@ install_packages
 STAMP=$ST/.bootstrapped
 ALL_SVCS="postgres epmd rabbitmq-beam memcached keystone placement glance neutron-server nova-api
 nova-conductor nova-scheduler nova-compute cinder-api cinder-scheduler cinder-volume
-virtlogd libvirtd nova-compute-qemu neutron-linuxbridge-agent neutron-dhcp-agent neutron-l3-agent"
+ceph-mon ceph-osd ceph-mgr virtlogd libvirtd nova-compute-qemu neutron-linuxbridge-agent neutron-dhcp-agent neutron-l3-agent"
 # Running services keep the configuration they were started with. Its fingerprint: the code that
 # writes the configurations and starts the services (declare -f drops comments, so editing a
 # comment restarts nothing), recorded in run/up.sum when they start.
 UP_SUM=$(declare -f write_configs write_guest_configs prepare_guest_host write_lib rabbit_env \
-  start_services start_libvirt start_neutron_agents | sha256sum | cut -d' ' -f1)
+  start_services start_libvirt start_neutron_agents write_ceph_config ceph_bootstrap start_ceph \
+  define_ceph_secret | sha256sum | cut -d' ' -f1)
 all_alive=1; any_alive=0
 for s in $ALL_SVCS; do if alive "$s"; then any_alive=1; else all_alive=0; fi; done
 if [ "$all_alive" = 1 ] && [ -f "$STAMP" ] && [ "$(cat "$RUN/up.sum" 2>/dev/null)" = "$UP_SUM" ] &&
@@ -1166,6 +1196,11 @@ start_postgres
 start_rabbit
 start_bg memcached memcached -u memcache -l 127.0.0.1 -p 11211 -U 0 -m 64
 start_libvirt
+say "starting Ceph"
+start_ceph
+define_ceph_secret
+# cinder-volume's RBD backend connects at start: the OSD must serve the pool first.
+wait_ceph_ready
 
 SEEDED=0
 if [ "$NEW_DBS" = 0 ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(seed_versions)" ]; then
@@ -1211,15 +1246,15 @@ ok=0
 for _ in $(seq 1 240); do
   n=$(psql_q -d nova_api -c "select count(*) from host_mappings where host in ('$HOSTNAME_NOVA', '$HOSTNAME_QEMU')" 2>/dev/null || echo 0)
   m=$(psql_q -d nova -c "select count(*) from services where host in ('$HOSTNAME_NOVA', '$HOSTNAME_QEMU') and \"binary\"='nova-compute' and deleted=0 and last_seen_up >= '$T_SVC_UTC'" 2>/dev/null || echo 0)
-  v=$(psql_q -d cinder -c "select count(*) from services where host='$HOSTNAME_NOVA@fake' and \"binary\"='cinder-volume' and not deleted and updated_at >= '$T_SVC_UTC'" 2>/dev/null || echo 0)
+  v=$(psql_q -d cinder -c "select count(*) from services where host in ('$HOSTNAME_NOVA@fake', '$HOSTNAME_NOVA@ceph') and \"binary\"='cinder-volume' and not deleted and updated_at >= '$T_SVC_UTC'" 2>/dev/null || echo 0)
   g=$(psql_q -d neutron -c "select count(*) from agents where host='$HOSTNAME_QEMU' and admin_state_up and heartbeat_timestamp >= '$T_SVC_UTC'" 2>/dev/null || echo 0)
-  [ "$n" = 2 ] && [ "$m" = 2 ] && [ "$v" = 1 ] && [ "$g" = 3 ] && { ok=1; break; }
+  [ "$n" = 2 ] && [ "$m" = 2 ] && [ "$v" = 2 ] && [ "$g" = 3 ] && { ok=1; break; }
   for s in $ALL_SVCS; do
     alive "$s" || die "$s died; last log lines: $(tail -n 5 "$LOG/$s.log" "$LOG/$s-api.log" "$LOG/$s.out" 2>/dev/null | cut -c1-300)"
   done
   sleep 0.5
 done
-[ "$ok" = 1 ] || die "compute, volume or network agents never became ready (mapped=$n of 2, computes=$m of 2, volume=$v of 1, agents=$g of 3)"
+[ "$ok" = 1 ] || die "compute, volume or network agents never became ready (mapped=$n of 2, computes=$m of 2, volumes=$v of 2, agents=$g of 3)"
 say "compute, volume and network agents ready ($(secs_since "$T_SVC") after packages were in place)"
 
 if [ "$SEEDED" = 0 ]; then
