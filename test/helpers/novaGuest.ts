@@ -15,11 +15,11 @@ import { adminSession } from "./osbox";
 import { waitFor } from "./waitFor";
 
 /** The flavor that runs only on the real-guest host (1 vCPU, 1.5 GiB, 8 GB). */
-export const GUEST_FLAVOR = "dc.vm";
+const GUEST_FLAVOR = "dc.vm";
 /** The same with 2 GiB, for a head node. */
 export const GUEST_FLAVOR_LARGE = "dc.vm.large";
 /** The external network of real guests (a bridge of this machine). */
-export const GUEST_EXTERNAL_NETWORK = "dc-vm-public";
+const GUEST_EXTERNAL_NETWORK = "dc-vm-public";
 
 /**
  * The directory of the built Debian 12 image: DC_IMAGE_DEBIAN (test/run.sh builds it in the
@@ -41,7 +41,7 @@ export async function builtImageId(nova: ComputeClient): Promise<string> {
 }
 
 /** A Neutron call; returns the parsed body. */
-export async function neutron(
+async function neutron(
     session: Session,
     method: "GET" | "POST" | "PUT" | "DELETE",
     apiPath: string,
