@@ -6,7 +6,9 @@
 # last two are cached outside the clone, in ${DC_CACHE_DIR:-/var/cache/dynamic-cluster}.
 # Stages: type check, lint, unit tests (one process per file), then integration tests against
 # real services, one file at a time. `npm test -- unit` or `npm test -- integration` runs one
-# stage. Services this script started are stopped at the end unless DC_KEEP_SERVICES=1.
+# stage. Services this script started are stopped at the end unless DC_KEEP_SERVICES=1. Before the
+# integration stage's services start, test/env/sweep.sh stops what an interrupted earlier run left,
+# and the local OpenStack starts from a fresh state (DC_OSBOX_KEEP_STATE=1 keeps it).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -34,14 +36,29 @@ DC_TOOLS_LOG="${PWD}/${out}/tools.log" bash test/env/tools.sh
 # The system accounts the head's states and firewall rules name (salt, nginx, graphite).
 bash test/env/accounts.sh
 
+# What an interrupted earlier run left (its namespaces and daemons), before anything of this run
+# starts: the sweep stops processes by the test directories they name.
+if [ "${stage}" != unit ]; then
+    bash test/env/sweep.sh
+fi
+
+# The local OpenStack starts from a fresh state (a snapshot: about a minute), so that nothing an
+# interrupted earlier run created in it (a stack's floating IP, servers, volumes) meets this run.
+# DC_OSBOX_KEEP_STATE=1 keeps a running box and its state instead (a developer's quicker loop).
 osbox_pid=""
 osbox_started_here=0
 osbox="test/env/openstack"
 if [ "${stage}" != unit ] && [ -f "${osbox}/up.sh" ]; then
-    if ! bash "${osbox}/status.sh" >/dev/null 2>&1; then
+    osbox_reset=1
+    if [ "${DC_OSBOX_KEEP_STATE:-0}" = 1 ]; then
+        osbox_reset=0
+        if ! bash "${osbox}/status.sh" >/dev/null 2>&1; then
+            osbox_started_here=1
+        fi
+    else
         osbox_started_here=1
     fi
-    bash "${osbox}/up.sh" >"${out}/openstack.env" 2>"${out}/openstack.log" &
+    OSBOX_RESET="${osbox_reset}" bash "${osbox}/up.sh" >"${out}/openstack.env" 2>"${out}/openstack.log" &
     osbox_pid=$!
 fi
 
