@@ -42,23 +42,41 @@ export interface BatchOptions {
 }
 
 /** The policies the CLI runs at the user's point, in the order it reports them. */
-export const POINT_POLICIES = ["service", "static", "original"] as const;
+export const POINT_POLICIES = ["service", "static", "original", "naive"] as const;
 
 /**
  * The CLI's batch: the user's point under each of {@link POINT_POLICIES}, then each sweep point
- * (a `workers.max` and `idleTimeout` over the user's shape) under the service policy.
+ * (a `workers.max` and `idleTimeout` over the user's shape) under the service policy, then the
+ * naive reference at each idle timeout of the sweep (its curve; {@link sweepIdleTimeouts}).
  */
 export function pointAndSweepTasks(
     options: Omit<ReplayTask["options"], "shape"> & { shape: WorkerShape },
     grid: ReadonlyArray<Pick<WorkerShape, "max" | "idleTimeout">>,
 ): ReplayTask[] {
+    const task = (policy: PolicyKind, shape: WorkerShape): ReplayTask => ({
+        policy,
+        options: { ...options, shape: policy === "naive" ? naiveShape(shape) : shape },
+    });
     return [
-        ...POINT_POLICIES.map((policy) => ({ policy, options })),
-        ...grid.map((point) => ({
-            policy: "service" as const,
-            options: { ...options, shape: { ...options.shape, ...point } },
-        })),
+        ...POINT_POLICIES.map((policy) => task(policy, options.shape)),
+        ...grid.map((point) => task("service", { ...options.shape, ...point })),
+        ...sweepIdleTimeouts(grid).map((idleTimeout) =>
+            task("naive", { ...options.shape, idleTimeout }),
+        ),
     ];
+}
+
+/** The sweep's idle timeouts, each once, in increasing order: the naive curve's points. */
+export function sweepIdleTimeouts(grid: ReadonlyArray<Pick<WorkerShape, "idleTimeout">>): number[] {
+    return [...new Set(grid.map((point) => point.idleTimeout))].sort((a, b) => a - b);
+}
+
+/**
+ * The naive reference reads only the idle timeout and the cores per node: the rest of its shape
+ * is fixed, so that its replay at the user's point and at the same sweep timeout is one task.
+ */
+function naiveShape(shape: WorkerShape): WorkerShape {
+    return { ...shape, min: 0, max: 0, launchTimeout: 0 };
 }
 
 /** Threads for `tasks` replays: one per core, never more than there are replays. */
@@ -116,6 +134,7 @@ function estimatedCost(task: ReplayTask): number {
     const { max, idleTimeout } = task.options.shape;
     if (task.policy === "static") return 0.2 * max;
     if (task.policy === "original") return 1.2 * max;
+    if (task.policy === "naive") return 1;
     return max * (1 + 120 / idleTimeout);
 }
 

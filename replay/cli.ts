@@ -10,11 +10,25 @@ import { parseArgs } from "node:util";
 import { SingleBar } from "cli-progress";
 import { DEFAULT_SHAPE, MEASURED_CLOUD } from "./defaults";
 import type { CloudModel, PolicyResult, WorkerShape } from "./model";
-import { defaultThreads, pointAndSweepTasks, replayBatch, POINT_POLICIES } from "./batch";
+import {
+    defaultThreads,
+    pointAndSweepTasks,
+    replayBatch,
+    sweepIdleTimeouts,
+    POINT_POLICIES,
+} from "./batch";
 import { foresight } from "./simulate";
-import { choose, configCommands, defaultGrid, markPareto, type SweepPoint } from "./sweep";
+import {
+    againstNaive,
+    choose,
+    configCommands,
+    defaultGrid,
+    markPareto,
+    type NaivePoint,
+    type SweepPoint,
+} from "./sweep";
 import { sweepSvg } from "./plot";
-import { policyTable, sweepTable, traceSummary } from "./table";
+import { naiveTable, policyTable, splitTable, sweepTable, traceSummary } from "./table";
 import { readTraceFile } from "./trace";
 import { TraceError, type Trace } from "./trace/types";
 
@@ -183,18 +197,27 @@ async function main(argv: string[]): Promise<number> {
         onProgress: (finished) => bar?.update(finished),
     });
     bar?.stop();
-    const [service, fixed, original] = results as [PolicyResult, PolicyResult, PolicyResult];
+    const [service, fixed, original, naive] = results as [
+        PolicyResult,
+        PolicyResult,
+        PolicyResult,
+        PolicyResult,
+    ];
     const limitRow = foresight(fixed);
     const points: SweepPoint[] = grid.map((point, i) => ({
         ...point,
         result: results[POINT_POLICIES.length + i]!,
         pareto: false,
     }));
-    const rows = [service, fixed, original, limitRow];
+    const naiveResults = results.slice(POINT_POLICIES.length + grid.length);
+    let naiveCurve: NaivePoint[] = [];
+    const rows = [service, fixed, original, naive, limitRow];
     console.log(
         `\nworkers.min ${shape.min}, workers.max ${shape.max}, idleTimeout ${shape.idleTimeout} s, ${shape.coresPerNode} cores per node:`,
     );
     console.log(policyTable(rows));
+    console.log(`\nwhere the node-hours went:`);
+    console.log(splitTable(rows));
     const speed = (r: PolicyResult) => Math.round(r.jobs / Math.max(r.wallMs / 1000, 1e-6));
     console.log(
         `\nreplay speed: service ${speed(service).toLocaleString("en-US")} jobs/s (decide() ${Math.round(service.decideMs ?? 0)} ms of ${Math.round(service.wallMs)} ms, ${service.rounds} rounds), original ${speed(original).toLocaleString("en-US")} jobs/s, static ${speed(fixed).toLocaleString("en-US")} jobs/s`,
@@ -211,6 +234,23 @@ async function main(argv: string[]): Promise<number> {
             `\nsweep (service policy; * = Pareto front, > = recommended; not run = never fit + never ran):`,
         );
         console.log(sweepTable(points, chosen));
+        naiveCurve = againstNaive(
+            points,
+            sweepIdleTimeouts(grid).map((idleTimeout, i) => ({
+                idleTimeout,
+                result: naiveResults[i]!,
+            })),
+        );
+        const beaten = naiveCurve.filter((n) => n.beatenBy).length;
+        console.log(
+            `\nnaive reference (no queue, no maximum, most recently freed node first; a lower bound on waits for its idle timeout):`,
+        );
+        console.log(naiveTable(naiveCurve));
+        console.log(
+            beaten === naiveCurve.length
+                ? `the sweep beats every point of the naive curve (${beaten} of ${naiveCurve.length})`
+                : `the sweep beats ${beaten} of ${naiveCurve.length} naive points: where it does not, a thinking policy loses to one that does not think`,
+        );
         const plotFile = o.plot ?? "replay-sweep.svg";
         writeFileSync(
             plotFile,
@@ -219,6 +259,7 @@ async function main(argv: string[]): Promise<number> {
                 points,
                 [fixed, original, limitRow],
                 chosen,
+                naiveCurve,
             ),
         );
         console.log(`\nplot: ${plotFile}`);
@@ -254,6 +295,7 @@ async function main(argv: string[]): Promise<number> {
                     seed,
                     policies: rows,
                     sweep: points,
+                    naive: naiveCurve,
                     chosen,
                 },
                 null,

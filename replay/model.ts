@@ -59,6 +59,13 @@ export interface PolicyResult {
     nodeHours: number;
     /** Node-hours the jobs used (cores x runtime / cores per node). */
     usedNodeHours: number;
+    /**
+     * Where the billed node-hours went: `used` by jobs (= usedNodeHours), `booting` (create call
+     * to usable), `deleting` (delete call to gone), and `idle`: the rest, usable servers with
+     * cores no job used (idle nodes waiting for work or their timeout, draining nodes, cores a
+     * job left free on its node). Sums to nodeHours.
+     */
+    split: NodeHourSplit;
     /** Mean, 95th percentile and largest wait (start - submit) of jobs that ran, s. */
     waitMean: number;
     waitP95: number;
@@ -86,4 +93,12 @@ export interface PolicyResult {
     decideMs?: number;
     /** Most nodes' worth of cores running jobs at once. */
     peakBusyNodes?: number;
+}
+
+/** Billed node-hours by what the servers were doing (PolicyResult.split). */
+export interface NodeHourSplit {
+    used: number;
+    idle: number;
+    booting: number;
+    deleting: number;
 }

@@ -1,12 +1,13 @@
 /**
  * The sweep's plot as a standalone SVG: node-hours (cost) against mean wait, one point per
  * (workers.max, idleTimeout), the Pareto front joined by a line, the recommended point ringed,
- * and the reference policies as labelled markers. Shapes and labels carry the meaning, so it
+ * the reference policies as labelled markers, and the naive reference's curve (one triangle per
+ * idle timeout, joined by a dotted line; filled when no sweep point beats it). Shapes and labels carry the meaning, so it
  * reads without colour. Drawn by hand: one static file of circles, lines and text, no
  * interaction, so a charting library (and a browser to run it) would add more than it saves.
  */
 import type { PolicyResult } from "./model";
-import { complete, type SweepPoint } from "./sweep";
+import { complete, type NaivePoint, type SweepPoint } from "./sweep";
 
 const W = 980;
 const H = 500;
@@ -23,10 +24,12 @@ export function sweepSvg(
     points: readonly SweepPoint[],
     references: readonly PolicyResult[],
     chosen?: SweepPoint,
+    naive: readonly NaivePoint[] = [],
 ): string {
     const shown = points.filter((p) => complete(p.result));
     const refs = references.filter(complete);
-    const all = [...shown.map((p) => p.result), ...refs];
+    const naiveShown = naive.filter((n) => complete(n.result));
+    const all = [...shown.map((p) => p.result), ...refs, ...naiveShown.map((n) => n.result)];
     const hours = (r: PolicyResult) => Math.max(WAIT_FLOOR_H, r.waitMean / 3600);
     const xs = all.map((r) => r.nodeHours);
     const [x0, x1] = padded(Math.min(...xs), Math.max(...xs));
@@ -92,6 +95,21 @@ export function sweepSvg(
             `<circle cx="${cx}" cy="${cy}" r="9" fill="none" stroke="black" stroke-width="2"/>`,
         );
     }
+    // The naive curve: triangles in idle-timeout order, joined; filled where nothing beats it.
+    if (naiveShown.length > 1) {
+        const d = naiveShown.map((n) => at(n.result).join(","));
+        out.push(
+            `<polyline points="${d.join(" ")}" fill="none" stroke="grey" stroke-dasharray="1 3"/>`,
+        );
+    }
+    for (const n of naiveShown) {
+        const [cx, cy] = at(n.result);
+        const label = `naive, idle ${n.idleTimeout} s: ${fmt(n.result.nodeHours)} node-h, mean wait ${waitLabel(n.result.waitMean / 3600)}${n.beatenBy ? `; beaten by max ${n.beatenBy.max}, idle ${n.beatenBy.idleTimeout} s` : "; no sweep point beats it"}`;
+        out.push(
+            `<path d="${triangle(cx, cy)}" fill="${n.beatenBy ? "white" : "grey"}" stroke="black"><title>${esc(label)}</title></path>`,
+            `<text x="${cx + 7}" y="${cy + 4}" font-size="10">${n.idleTimeout} s</text>`,
+        );
+    }
     // Reference policies: squares, labelled (alternately above and below, so they do not overlap).
     refs.forEach((r, i) => {
         const [cx, cy] = at(r);
@@ -117,6 +135,16 @@ export function sweepSvg(
         `<rect x="${lx - 5}" y="${ly - 5}" width="10" height="10" fill="grey" stroke="black"/>`,
         "reference policy",
     );
+    if (naiveShown.length) {
+        row(
+            `<path d="${triangle(lx, ly)}" fill="white" stroke="black"/>`,
+            "naive reference at an idle timeout, beaten",
+        );
+        row(
+            `<path d="${triangle(lx, ly)}" fill="grey" stroke="black"/>`,
+            "naive reference no sweep point beats",
+        );
+    }
     ly += 10;
     out.push(
         `<text x="${lx - 6}" y="${ly}" font-weight="bold">Pareto front (max, idle timeout):</text>`,
@@ -138,6 +166,11 @@ export function sweepSvg(
     }
     out.push(`</svg>`);
     return out.join("\n") + "\n";
+}
+
+/** A triangle marker centred on (cx, cy). */
+function triangle(cx: number, cy: number): string {
+    return `M${cx} ${cy - 6} L${cx + 6} ${cy + 5} L${cx - 6} ${cy + 5} Z`;
 }
 
 function padded(lo: number, hi: number): [number, number] {

@@ -5,6 +5,8 @@
  *   `workers.min` static nodes and `max - min` burst nodes under Slurm power saving;
  * - `static`: `workers.max` nodes always up (what a fixed cluster of that size costs);
  * - `original`: the original Dynamic Cluster's allocator on Torque + MAUI (sim/original.ts);
+ * - `naive`: the simplest elastic policy, with no scheduler and no maximum (sim/naive.ts): the
+ *   bar a policy that thinks must clear;
  * - `foresight` ({@link foresight}): the physical limit, nodes billed only for the core-hours
  *   jobs use, with the static cluster's waits (no job waits for a boot).
  * Deterministic for a seed: the same inputs give the same result.
@@ -18,10 +20,14 @@ import { OriginalAllocator, type OriginalSettings } from "./sim/original";
 import { EventQueue } from "./sim/queue";
 import { SimService } from "./sim/service";
 import { SimSlurm } from "./sim/slurm";
+import { replayNaive } from "./sim/naive";
+import { nodeHourSplit, waitStats } from "./stats";
 import type { TraceJob } from "./trace/types";
 
+export { percentile } from "./stats";
+
 /** The policies a replay can run. */
-export type PolicyKind = "service" | "static" | "original";
+export type PolicyKind = "service" | "static" | "original" | "naive";
 
 /** Everything a replay needs besides the trace. */
 export interface ReplayOptions {
@@ -58,6 +64,7 @@ export function replay(
     policy: PolicyKind,
     options: ReplayOptions,
 ): PolicyResult {
+    if (policy === "naive") return replayNaive(jobs, options);
     const wallStart = performance.now();
     const { shape, cloud } = options;
     const tuning = options.tuning ?? defaultTuning();
@@ -204,14 +211,14 @@ export function replay(
         windowEnd = Math.max(windowEnd, job.endedAt);
         usedCoreSeconds += job.trace.processors * job.trace.runtime;
     }
-    waits.sort((a, b) => a - b);
+    const billedSeconds = nova.billed(windowEnd);
+    const usedNodeHours = usedCoreSeconds / shape.coresPerNode / 3600;
     return {
         policy,
-        nodeHours: nova.billed(windowEnd) / 3600,
-        usedNodeHours: usedCoreSeconds / shape.coresPerNode / 3600,
-        waitMean: waits.length ? waits.reduce((a, b) => a + b, 0) / waits.length : 0,
-        waitP95: percentile(waits, 0.95),
-        waitMax: waits.length ? waits[waits.length - 1]! : 0,
+        nodeHours: billedSeconds / 3600,
+        usedNodeHours,
+        split: nodeHourSplit(billedSeconds, nova.overheads(windowEnd), usedNodeHours),
+        ...waitStats(waits),
         jobs: replayable,
         neverFits,
         neverRan: replayable - finished,
@@ -236,16 +243,10 @@ export function foresight(staticRun: PolicyResult): PolicyResult {
         ...staticRun,
         policy: "foresight",
         nodeHours: staticRun.usedNodeHours,
+        split: { used: staticRun.usedNodeHours, idle: 0, booting: 0, deleting: 0 },
         peakWorkers: staticRun.peakBusyNodes ?? staticRun.peakWorkers,
         launches: 0,
         rounds: 0,
         wallMs: 0,
     };
-}
-
-/** The `q` quantile (nearest rank) of sorted values; 0 when there are none. */
-export function percentile(sorted: readonly number[], q: number): number {
-    if (!sorted.length) return 0;
-    const rank = Math.max(1, Math.ceil(q * sorted.length));
-    return sorted[rank - 1]!;
 }

@@ -27,17 +27,46 @@ export function markPareto(points: SweepPoint[]): SweepPoint[] {
     for (const p of points) {
         p.pareto =
             complete(p.result) &&
-            !points.some(
-                (q) =>
-                    q !== p &&
-                    complete(q.result) &&
-                    q.result.nodeHours <= p.result.nodeHours &&
-                    q.result.waitMean <= p.result.waitMean &&
-                    (q.result.nodeHours < p.result.nodeHours ||
-                        q.result.waitMean < p.result.waitMean),
-            );
+            !points.some((q) => q !== p && complete(q.result) && dominates(q.result, p.result));
     }
     return points;
+}
+
+/** The naive reference (sim/naive.ts) at one idle timeout: a point of its curve. */
+export interface NaivePoint {
+    idleTimeout: number;
+    result: PolicyResult;
+    /**
+     * The cheapest complete sweep point that beats it: no more node-hours and no longer mean wait,
+     * and less of one. Undefined when no sweep point does.
+     */
+    beatenBy?: SweepPoint;
+}
+
+/** True when `a` is no worse than `b` on node-hours and mean wait, and better on one. */
+export function dominates(a: PolicyResult, b: PolicyResult): boolean {
+    return (
+        a.nodeHours <= b.nodeHours &&
+        a.waitMean <= b.waitMean &&
+        (a.nodeHours < b.nodeHours || a.waitMean < b.waitMean)
+    );
+}
+
+/**
+ * The naive curve against the sweep: for each naive point, the cheapest complete sweep point
+ * that beats it (issue 20's bar: the service's sweep is Pareto-better than the naive curve when
+ * every naive point is beaten).
+ */
+export function againstNaive(
+    points: readonly SweepPoint[],
+    naive: ReadonlyArray<Omit<NaivePoint, "beatenBy">>,
+): NaivePoint[] {
+    return naive.map((n) => ({
+        ...n,
+        beatenBy: points
+            .filter((p) => complete(p.result) && dominates(p.result, n.result))
+            .sort((a, b) => a.result.nodeHours - b.result.nodeHours)[0],
+    }));
 }
 
 /**

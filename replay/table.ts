@@ -3,7 +3,7 @@
  * Fixed-width columns, right-aligned numbers, durations in s / min / h.
  */
 import type { PolicyResult } from "./model";
-import type { SweepPoint } from "./sweep";
+import type { NaivePoint, SweepPoint } from "./sweep";
 import type { Trace } from "./trace/types";
 
 /** What was read, and what could not be used (first few line numbers). */
@@ -60,6 +60,26 @@ export function policyTable(rows: readonly PolicyResult[]): string {
     );
 }
 
+/**
+ * Where each policy's node-hours went (PolicyResult.split): used by jobs, idle (usable but
+ * unused: waiting for work or for the idle timeout, draining, cores a job left free), booting
+ * and deleting; node-hours and share of the bill.
+ */
+export function splitTable(rows: readonly PolicyResult[]): string {
+    const cell = (hours: number, total: number) =>
+        `${hoursText(hours)} (${total > 0 ? ((100 * hours) / total).toFixed(1) : "0.0"} %)`;
+    return table(
+        ["policy", "used", "idle", "booting", "deleting"],
+        rows.map((r) => [
+            r.policy,
+            cell(r.split.used, r.nodeHours),
+            cell(r.split.idle, r.nodeHours),
+            cell(r.split.booting, r.nodeHours),
+            cell(r.split.deleting, r.nodeHours),
+        ]),
+    );
+}
+
 /** One row per sweep point, Pareto points starred and the recommended one marked. */
 export function sweepTable(points: readonly SweepPoint[], chosen?: SweepPoint): string {
     return table(
@@ -86,6 +106,35 @@ export function sweepTable(points: readonly SweepPoint[], chosen?: SweepPoint): 
             duration(p.result.waitMax),
             String(p.result.neverRan + p.result.neverFits),
             String(p.result.launches),
+        ]),
+    );
+}
+
+/**
+ * The naive reference's curve, one row per idle timeout, and the cheapest sweep point that beats
+ * each (or "none": there the service loses to the naive policy).
+ */
+export function naiveTable(points: readonly NaivePoint[]): string {
+    return table(
+        [
+            "idle",
+            "node-hours",
+            "÷ used",
+            "mean wait",
+            "p95 wait",
+            "launches",
+            "beaten by (max, idle)",
+        ],
+        points.map((p) => [
+            `${p.idleTimeout} s`,
+            hoursText(p.result.nodeHours),
+            (p.result.nodeHours / p.result.usedNodeHours).toFixed(3),
+            duration(p.result.waitMean),
+            duration(p.result.waitP95),
+            String(p.result.launches),
+            p.beatenBy
+                ? `${p.beatenBy.max}, ${p.beatenBy.idleTimeout} s: ${(p.beatenBy.result.nodeHours / p.beatenBy.result.usedNodeHours).toFixed(3)}, ${duration(p.beatenBy.result.waitMean)}`
+                : "none",
         ]),
     );
 }

@@ -27,6 +27,10 @@ export class QuotaExceeded extends Error {
 interface SimServer {
     view: ServerView;
     deleting: boolean;
+    /** When its worker became usable (registered), s; undefined until then. */
+    readyAt?: number;
+    /** When its delete call came, s. */
+    deletedAt?: number;
     /** Salt accepted its key (ACTIVE, minion admitted). */
     admitted: boolean;
 }
@@ -36,6 +40,8 @@ export interface NovaHooks {
     /** The worker on `node` registered with the scheduler (slurmd started). */
     ready(node: string, serverId: string): void;
     changed(): void;
+    /** The server `serverId` of `node` went to ERROR (optional: the service lists servers). */
+    failed?(node: string, serverId: string): void;
 }
 
 /** The simulated compute service. */
@@ -47,6 +53,10 @@ export class SimNova {
     readonly accepted = new Set<string>();
     /** Server-seconds billed by servers already gone. */
     private billedSeconds = 0;
+    /** Of those: from the create call until usable (or until deleted, if never usable). */
+    private bootingSeconds = 0;
+    /** Of those: from the delete call until gone. */
+    private deletingSeconds = 0;
     /** Servers at once, at most. */
     peak = 0;
     creates = 0;
@@ -89,6 +99,7 @@ export class SimNova {
             },
             deleting: false,
             admitted: preExisting,
+            readyAt: preExisting ? now : undefined,
         };
         this.servers.set(id, server);
         this.peak = Math.max(this.peak, this.servers.size);
@@ -114,9 +125,14 @@ export class SimNova {
                 this.accepted.add(minionId);
             }
             this.changed();
-            if (fails) return;
+            if (fails) {
+                this.hooks.failed?.(node, id);
+                return;
+            }
             this.clock.at(this.clock.now + configure, () => {
-                if (!server.deleting) this.hooks.ready(node, id);
+                if (server.deleting) return;
+                server.readyAt = this.clock.now;
+                this.hooks.ready(node, id);
             });
         });
         return id;
@@ -127,10 +143,14 @@ export class SimNova {
         const server = this.servers.get(id);
         if (!server || server.deleting) return;
         server.deleting = true;
+        server.deletedAt = this.clock.now;
         this.clock.at(this.clock.now + this.cloud.deleteTime, () => {
             this.servers.delete(id);
             if (server.view.minionId) this.accepted.delete(server.view.minionId);
-            this.billedSeconds += this.clock.now - server.view.createdAt / 1000;
+            const created = server.view.createdAt / 1000;
+            this.billedSeconds += this.clock.now - created;
+            this.bootingSeconds += (server.readyAt ?? server.deletedAt!) - created;
+            this.deletingSeconds += this.clock.now - server.deletedAt!;
             this.changed();
         });
     }
@@ -162,6 +182,23 @@ export class SimNova {
             total += Math.max(0, until - s.view.createdAt / 1000);
         }
         return total;
+    }
+
+    /**
+     * Where the billed server-seconds ({@link billed}) went, apart from running jobs: booting
+     * (create call to usable, or to the delete call for a server never usable) and deleting
+     * (delete call to gone). The rest of the bill is usable servers, busy or idle.
+     */
+    overheads(windowEnd: number): { booting: number; deleting: number } {
+        let booting = this.bootingSeconds;
+        let deleting = this.deletingSeconds;
+        for (const s of this.servers.values()) {
+            const created = s.view.createdAt / 1000;
+            const until = s.view.pool === "static" ? windowEnd : this.clock.now;
+            booting += Math.max(0, Math.min(until, s.readyAt ?? s.deletedAt ?? until) - created);
+            if (s.deletedAt !== undefined) deleting += Math.max(0, until - s.deletedAt);
+        }
+        return { booting, deleting };
     }
 
     private changed(): void {

@@ -46,10 +46,15 @@ describe("npm run replay", () => {
         );
         assert.equal(r.status, 0, r.stderr);
         assert.match(r.stdout, /10000 jobs, replaying the first 300/);
-        for (const policy of ["service", "static", "original", "foresight"]) {
+        for (const policy of ["service", "static", "original", "naive", "foresight"]) {
             assert.match(r.stdout, new RegExp(`^${policy}\\s+\\d+\\.\\d`, "m"), policy);
         }
         assert.match(r.stdout, /replay speed: service [\d,]+ jobs\/s/);
+        assert.match(
+            r.stdout,
+            /^where the node-hours went:\npolicy\s+used\s+idle\s+booting\s+deleting$/m,
+        );
+        assert.match(r.stdout, /^naive\s+[\d.]+ \([\d.]+ %\)\s+[\d.]+ \([\d.]+ %\)/m);
         assert.match(r.stdout, /pulumi config set --path workers\.max (8|16|32)\n/);
         assert.match(r.stdout, /pulumi config set --path workers\.idleTimeout (60|600)\n/);
         assert.match(r.stdout, /pulumi config set --path workers\.min 0\n/);
@@ -59,6 +64,11 @@ describe("npm run replay", () => {
         const results = JSON.parse(readFileSync(json, "utf8")) as {
             policies: Array<{ policy: string; jobs: number; neverFits: number }>;
             sweep: Array<{ max: number; idleTimeout: number; pareto: boolean }>;
+            naive: Array<{
+                idleTimeout: number;
+                result: { nodeHours: number; waitMean: number };
+                beatenBy?: { result: { nodeHours: number; waitMean: number } };
+            }>;
             chosen?: { max: number };
         };
         assert.deepEqual(
@@ -67,10 +77,33 @@ describe("npm run replay", () => {
                 ["service", 300],
                 ["static", 300],
                 ["original", 300],
+                ["naive", 300],
                 ["foresight", 300],
             ],
         );
         assert.equal(results.sweep.length, 6);
+        // The naive curve: one point per idle timeout of the sweep, each with the sweep point
+        // that beats it or none; the same rows in the output and the triangles in the plot.
+        assert.deepEqual(
+            results.naive.map((n) => n.idleTimeout),
+            [60, 600],
+        );
+        for (const n of results.naive) {
+            if (n.beatenBy) {
+                assert.ok(n.beatenBy.result.nodeHours <= n.result.nodeHours);
+                assert.ok(n.beatenBy.result.waitMean <= n.result.waitMean);
+            }
+        }
+        assert.match(r.stdout, /^naive reference \(no queue, no maximum/m);
+        assert.match(
+            r.stdout,
+            /^the sweep beats (\d) of 2 naive points|^the sweep beats every point/m,
+        );
+        assert.equal(
+            (svg.match(/<path d="M/g) ?? []).length,
+            2 + 2,
+            "two naive points, two legend marks",
+        );
         assert.ok(results.sweep.some((p) => p.pareto));
         assert.ok(results.chosen, "a point is recommended");
     });

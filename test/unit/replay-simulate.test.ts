@@ -49,6 +49,9 @@ describe("replay: a hand-derived trace", () => {
         const r = replay(TRACE, "static", { shape: SHAPE, cloud: FIXED_CLOUD, seed: 1 });
         close(r.nodeHours, (2 * 160) / 3600, "node-hours");
         close(r.usedNodeHours, USED, "used node-hours");
+        // Nothing boots or is deleted: the 320 node-s billed are 220 used and 100 idle.
+        assert.deepEqual([r.split.booting, r.split.deleting], [0, 0]);
+        close(r.split.idle, 100 / 3600, "idle");
         assert.deepEqual(
             [r.waitMean, r.waitP95, r.waitMax, r.launches, r.peakWorkers, r.neverRan, r.span],
             [25, 50, 50, 0, 2, 0, 160],
@@ -164,7 +167,7 @@ describe("replay: properties over random traces", () => {
         seed: fc.integer({ min: 0, max: 1000 }),
     });
 
-    it("never more than max servers, no running job killed, every job that fits runs, billed >= used", () => {
+    it("never more than max servers, no running job killed, every job that fits runs, billed >= used, split adds up", () => {
         fc.assert(
             fc.property(scenario, (s) => {
                 const trace: TraceJob[] = s.jobs
@@ -192,6 +195,9 @@ describe("replay: properties over random traces", () => {
                     }
                     // Jobs run only on billed servers.
                     assert.ok(r.nodeHours + 1e-9 >= r.usedNodeHours, `${policy}: billed < used`);
+                    // The split of the bill adds up to it.
+                    const { used, idle, booting, deleting } = r.split;
+                    close(used + idle + booting + deleting, r.nodeHours, `${policy}: split`);
                 }
             }),
             { numRuns: 150 },
