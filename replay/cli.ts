@@ -216,7 +216,7 @@ async function main(argv: string[]): Promise<number> {
         `\nworkers.min ${shape.min}, workers.max ${shape.max}, idleTimeout ${shape.idleTimeout} s, ${shape.coresPerNode} cores per node:`,
     );
     console.log(policyTable(rows));
-    console.log(`\nwhere the node-hours went:`);
+    console.log(`\nwhere the node-hours and the mean wait went:`);
     console.log(splitTable(rows));
     const speed = (r: PolicyResult) => Math.round(r.jobs / Math.max(r.wallMs / 1000, 1e-6));
     console.log(

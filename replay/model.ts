@@ -66,6 +66,13 @@ export interface PolicyResult {
      * job left free on its node). Sums to nodeHours.
      */
     split: NodeHourSplit;
+    /**
+     * The mean wait split (s; sums to waitMean): `queue`, submission until Slurm gave the job its
+     * nodes (cores busy with other jobs, queue order; for a requeued job, until its last
+     * allocation), and `boot`, allocation until the job started (powered-down nodes resumed:
+     * the power-save cadence, the service's round, the boot and configuration).
+     */
+    waitSplit: { queue: number; boot: number };
     /** Mean, 95th percentile and largest wait (start - submit) of jobs that ran, s. */
     waitMean: number;
     waitP95: number;

@@ -21,7 +21,7 @@ import { EventQueue } from "./sim/queue";
 import { SimService } from "./sim/service";
 import { SimSlurm } from "./sim/slurm";
 import { replayNaive } from "./sim/naive";
-import { nodeHourSplit, waitStats } from "./stats";
+import { nodeHourSplit, waitSplit, waitStats } from "./stats";
 import type { TraceJob } from "./trace/types";
 
 export { percentile } from "./stats";
@@ -201,6 +201,7 @@ export function replay(
     clock.run(() => finished < replayable && clock.now - lastProgress > stallLimit);
 
     const waits: number[] = [];
+    let queueSeconds = 0;
     let windowEnd = 0;
     let requeues = 0;
     let usedCoreSeconds = 0;
@@ -208,6 +209,7 @@ export function replay(
         requeues += job.requeues;
         if (job.state !== "done") continue;
         waits.push(job.startedAt - job.trace.submit);
+        queueSeconds += job.allocatedAt - job.trace.submit;
         windowEnd = Math.max(windowEnd, job.endedAt);
         usedCoreSeconds += job.trace.processors * job.trace.runtime;
     }
@@ -219,6 +221,7 @@ export function replay(
         usedNodeHours,
         split: nodeHourSplit(billedSeconds, nova.overheads(windowEnd), usedNodeHours),
         ...waitStats(waits),
+        waitSplit: waitSplit(waits, queueSeconds),
         jobs: replayable,
         neverFits,
         neverRan: replayable - finished,

@@ -36,3 +36,16 @@ export function nodeHourSplit(
     const idle = Math.max(0, billedSeconds / 3600 - booting - deleting - usedNodeHours);
     return { used: usedNodeHours, idle, booting, deleting };
 }
+
+/**
+ * The mean wait split into time in the queue (`queueSeconds`, summed over the jobs that ran)
+ * and the rest, waiting for nodes to boot; both 0 without jobs.
+ */
+export function waitSplit(
+    waits: readonly number[],
+    queueSeconds: number,
+): { queue: number; boot: number } {
+    if (!waits.length) return { queue: 0, boot: 0 };
+    const total = waits.reduce((a, b) => a + b, 0);
+    return { queue: queueSeconds / waits.length, boot: (total - queueSeconds) / waits.length };
+}

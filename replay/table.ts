@@ -63,19 +63,22 @@ export function policyTable(rows: readonly PolicyResult[]): string {
 /**
  * Where each policy's node-hours went (PolicyResult.split): used by jobs, idle (usable but
  * unused: waiting for work or for the idle timeout, draining, cores a job left free), booting
- * and deleting; node-hours and share of the bill.
+ * and deleting; node-hours and share of the bill. Then where the mean wait went
+ * (PolicyResult.waitSplit): in the queue, and waiting for allocated nodes to boot.
  */
 export function splitTable(rows: readonly PolicyResult[]): string {
     const cell = (hours: number, total: number) =>
         `${hoursText(hours)} (${total > 0 ? ((100 * hours) / total).toFixed(1) : "0.0"} %)`;
     return table(
-        ["policy", "used", "idle", "booting", "deleting"],
+        ["policy", "used", "idle", "booting", "deleting", "wait: queue", "wait: boot"],
         rows.map((r) => [
             r.policy,
             cell(r.split.used, r.nodeHours),
             cell(r.split.idle, r.nodeHours),
             cell(r.split.booting, r.nodeHours),
             cell(r.split.deleting, r.nodeHours),
+            duration(r.waitSplit.queue),
+            duration(r.waitSplit.boot),
         ]),
     );
 }

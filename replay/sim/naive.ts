@@ -14,7 +14,7 @@
 import type { PolicyResult } from "../model";
 import { Random } from "../random";
 import type { ReplayOptions } from "../simulate";
-import { nodeHourSplit, waitStats } from "../stats";
+import { nodeHourSplit, waitSplit, waitStats } from "../stats";
 import type { TraceJob } from "../trace/types";
 import { SimNova } from "./nova";
 import { EventQueue } from "./queue";
@@ -168,6 +168,8 @@ export function replayNaive(
         usedNodeHours,
         split: nodeHourSplit(billedSeconds, nova.overheads(windowEnd), usedNodeHours),
         ...waitStats(waits),
+        // No queue: every second a job waits is for its boots.
+        waitSplit: waitSplit(waits, 0),
         jobs: jobs.length,
         neverFits: 0,
         neverRan: jobs.length - finished,

@@ -1,6 +1,6 @@
 /**
- * The tests' real Slurm cluster (test/env/slurm/*.sh): writes the slurm.conf, cgroup.conf and
- * power-saving programs the Salt tree generates for the head node, with only host-specific keys
+ * The tests' real Slurm cluster (test/env/slurm/*.sh): writes the slurm.conf, cgroup.conf,
+ * plugstack.conf and power-saving programs the Salt tree generates for the head node, with only host-specific keys
  * swapped for a throw-away directory (paths, auth socket, the user Slurm runs as, timings the
  * tests shorten), starts munged and slurmctld, and adds or removes worker "hosts" (network
  * namespaces running slurmd). Everything it starts is stopped by `down()`.
@@ -68,10 +68,11 @@ export class SlurmCluster {
         const programs = SlurmCluster.writePrograms(options);
         const conf = SlurmCluster.confFor(options, head, programs);
         fs.writeFileSync(path.join(dir, "etc", "slurm.conf"), conf);
-        fs.writeFileSync(
-            path.join(dir, "etc", "cgroup.conf"),
-            fileOf(head, "/etc/slurm/cgroup.conf"),
-        );
+        // cgroup.conf and plugstack.conf (the spank_pbs plugin of Torque users' jobs) beside
+        // slurm.conf, as on the head: slurmctld serves all three to the configless workers.
+        for (const file of ["cgroup.conf", "plugstack.conf"]) {
+            fs.writeFileSync(path.join(dir, "etc", file), fileOf(head, `/etc/slurm/${file}`));
+        }
         fs.writeFileSync(
             path.join(dir, "munge", "munge.key"),
             Buffer.from(options.mungeKeyBase64, "base64"),

@@ -99,6 +99,80 @@ describe("autoscaler: a burst of jobs", () => {
         };
         assert.equal(status.breaker.consecutiveFailures, 0);
     });
+
+    it("runs a Torque user's #PBS job script submitted with qsub from the data directory", async () => {
+        const h = harness();
+        // A Torque user's script as the original system ran them: the size, time, name and
+        // output paths in #PBS directives, `cd $PBS_O_WORKDIR` first. Submitted from the data
+        // directory with Slurm's qsub (slurm-wlm-torque, as the head installs it) as nobody.
+        const data = path.join(h.dir, "data", "torque-user");
+        fs.mkdirSync(data, { recursive: true, mode: 0o777 });
+        fs.chmodSync(data, 0o777);
+        const out = path.join(data, "hello.out");
+        const err = path.join(data, "hello.err");
+        fs.writeFileSync(
+            path.join(data, "hello.pbs"),
+            [
+                "#!/bin/bash",
+                "#PBS -N torque-hello",
+                "#PBS -l nodes=2:ppn=1",
+                "#PBS -l walltime=00:07:00",
+                `#PBS -o ${out}`,
+                `#PBS -e ${err}`,
+                'cd "$PBS_O_WORKDIR"',
+                'echo "workdir=$PWD jobid=$PBS_JOBID name=$PBS_JOBNAME"',
+                'echo "nodes=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | sort | paste -sd,)"',
+                "",
+            ].join("\n"),
+            { mode: 0o644 },
+        );
+        const submitted = await h.slurm.run(
+            "runuser",
+            "-u",
+            "nobody",
+            "--",
+            "sh",
+            "-c",
+            `cd ${data} && exec qsub hello.pbs`,
+        );
+        const jobId = submitted.trim();
+        assert.match(jobId, /^\d+$/, `qsub printed the job ID: ${submitted}`);
+        // The directives reached Slurm: two nodes, seven minutes, the name.
+        const queued = await h.slurm.run("squeue", "-h", "-j", jobId, "-o", "%D|%l|%j|%u");
+        assert.equal(queued.trim(), "2|7:00|torque-hello|nobody");
+        const qstat = await h.slurm.run("qstat", jobId);
+        assert.match(qstat, new RegExp(`^${jobId}\\s+torque-hello\\s+nobody\\s`, "m"), qstat);
+        const done = await waitFor(
+            "the qsub job to complete on two workers the service launched",
+            async () => {
+                const job = (await h.jobs()).get(jobId);
+                if (
+                    job &&
+                    !["PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "COMPLETED"].includes(
+                        job.state,
+                    )
+                ) {
+                    throw new Error(`the qsub job ended ${job.state} (${job.reason})`);
+                }
+                return job?.state === "COMPLETED" ? job : undefined;
+            },
+            { timeoutMs: 300_000, intervalMs: 1000 },
+        );
+        const nodes = done.nodes;
+        assert.match(nodes, /^compute-dy-\[\d+-\d+\]$|^compute-dy-\[\d+,\d+\]$/, nodes);
+        const output = fs.readFileSync(out, "utf8");
+        const expanded = (await h.slurm.run("scontrol", "show", "hostnames", nodes))
+            .trim()
+            .split("\n")
+            .sort()
+            .join(",");
+        assert.equal(
+            output,
+            `workdir=${data} jobid=${jobId} name=torque-hello\nnodes=${expanded}\n`,
+        );
+        assert.equal(fs.readFileSync(err, "utf8"), "");
+        assert.deepEqual(h.hosts.errors, []);
+    });
 });
 
 describe("autoscaler: Salt admission through a real master, and the APIs", () => {

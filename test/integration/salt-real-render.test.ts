@@ -407,7 +407,7 @@ for (const [name, config, family] of CASES) {
             } else {
                 assert.equal(
                     pkg("dynamic-cluster-worker-slurm-pkg-installed"),
-                    "The following packages would be installed/updated: slurm, slurm-slurmd, slurm-pam_slurm",
+                    "The following packages would be installed/updated: slurm, slurm-slurmd, slurm-pam_slurm, slurm-torque",
                 );
                 assert.equal(
                     pkg("dynamic-cluster-common-munge-pkg-installed"),

@@ -52,7 +52,7 @@ describe("npm run replay", () => {
         assert.match(r.stdout, /replay speed: service [\d,]+ jobs\/s/);
         assert.match(
             r.stdout,
-            /^where the node-hours went:\npolicy\s+used\s+idle\s+booting\s+deleting$/m,
+            /^where the node-hours and the mean wait went:\npolicy\s+used\s+idle\s+booting\s+deleting\s+wait: queue\s+wait: boot$/m,
         );
         assert.match(r.stdout, /^naive\s+[\d.]+ \([\d.]+ %\)\s+[\d.]+ \([\d.]+ %\)/m);
         assert.match(r.stdout, /pulumi config set --path workers\.max (8|16|32)\n/);

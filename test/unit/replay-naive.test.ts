@@ -62,6 +62,7 @@ describe("replay: the naive reference, hand-derived", () => {
         close(r.split.used, 150 / 3600, "used");
         close(r.split.idle, 90 / 3600, "idle");
         close(r.split.deleting, 10 / 3600, "deleting");
+        assert.deepEqual(r.waitSplit, { queue: 0, boot: 60 });
         assert.deepEqual(
             [r.waitMean, r.waitP95, r.waitMax, r.launches, r.peakWorkers, r.neverRan, r.span],
             [60, 120, 120, 1, 1, 0, 300],

@@ -73,6 +73,13 @@ describe("replay: a hand-derived trace", () => {
             [r.waitMean, r.waitP95, r.waitMax, r.launches, r.peakWorkers, r.neverRan, r.span],
             [70, 110, 110, 2, 2, 0, 220],
         );
+        // Waits: A 0 in the queue + 30 booting; B 80 (50-130) + 30 (130-160).
+        assert.deepEqual(r.waitSplit, { queue: 40, boot: 30 });
+        // Bill: each server boots 30 s and is deleted in 5 s; 220 node-s used; usable and
+        // unused: burst-1 130 s (of 30-320), burst-2 100 s (of 160-320).
+        close(r.split.booting, 60 / 3600, "booting");
+        close(r.split.deleting, 10 / 3600, "deleting");
+        close(r.split.idle, 230 / 3600, "idle");
         assert.equal(r.requeues, 0);
         assert.equal(r.failures, 0);
     });
@@ -198,6 +205,8 @@ describe("replay: properties over random traces", () => {
                     // The split of the bill adds up to it.
                     const { used, idle, booting, deleting } = r.split;
                     close(used + idle + booting + deleting, r.nodeHours, `${policy}: split`);
+                    close(r.waitSplit.queue + r.waitSplit.boot, r.waitMean, `${policy}: waits`);
+                    assert.ok(r.waitSplit.queue >= 0 && r.waitSplit.boot >= -1e-9, policy);
                 }
             }),
             { numRuns: 150 },

@@ -14,6 +14,7 @@ function result(nodeHours: number, waitMean: number, neverRan = 0): PolicyResult
         nodeHours,
         usedNodeHours: 1,
         split: { used: 1, idle: nodeHours - 1, booting: 0, deleting: 0 },
+        waitSplit: { queue: 0, boot: waitMean },
         waitMean,
         waitP95: waitMean,
         waitMax: waitMean,

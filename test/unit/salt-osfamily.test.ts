@@ -106,6 +106,10 @@ describe("Salt tree per OS family", () => {
         assert.deepEqual(pkgs(head, "dynamic-cluster-head-nfs-server-pkg-installed"), [
             "nfs-kernel-server",
         ]);
+        // Torque users' commands on the head; the workers' spank_pbs.so is slurmd's dependency.
+        assert.deepEqual(pkgs(head, "dynamic-cluster-head-torque-commands-pkg-installed"), [
+            "slurm-wlm-torque",
+        ]);
         assert.deepEqual(pkgs(worker, "dynamic-cluster-worker-nfs-client-pkg-installed"), [
             "nfs-common",
         ]);
@@ -171,6 +175,31 @@ describe("Salt tree per OS family", () => {
                 ];
             assert.ok(dropIn, family);
             assert.match(dropIn.content, /^\[Unit\]\nConditionPathExists=\n$/m, family);
+        }
+    });
+
+    it("both families: Torque users' commands on the head, spank_pbs for the jobs' PBS variables", () => {
+        const commands: Record<OsFamily, { head: string[]; workerHas: string[] }> = {
+            RedHat: { head: ["slurm-torque"], workerHas: ["slurm-torque"] },
+            Debian: { head: ["slurm-wlm-torque"], workerHas: [] },
+        };
+        for (const family of FAMILIES) {
+            const head = render(SLURM, "head", family);
+            const worker = render(SLURM, "worker", family);
+            assert.deepEqual(
+                head.states["dynamic-cluster-head-torque-commands-pkg-installed"]!.args.pkgs,
+                commands[family].head,
+                family,
+            );
+            const workerPkgs = worker.states["dynamic-cluster-worker-slurm-pkg-installed"]!.args
+                .pkgs as string[];
+            for (const name of commands[family].workerHas) assert.ok(workerPkgs.includes(name));
+            // Served to the workers with slurm.conf; the plugin path is each machine's PluginDir's.
+            assert.match(
+                head.files["/etc/slurm/plugstack.conf"]!.content,
+                /^optional spank_pbs\.so$/m,
+                family,
+            );
         }
     });
 

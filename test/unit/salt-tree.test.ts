@@ -113,6 +113,7 @@ describe("Salt tree: every config renders to a valid highstate", () => {
             "dynamic_cluster.head.nfs_server",
             "dynamic_cluster.common.munge",
             "dynamic_cluster.head.config_dir",
+            "dynamic_cluster.head.torque_commands",
             "dynamic_cluster.head.slurm",
             "dynamic_cluster.head.graphite",
             "dynamic_cluster.head.salt_master",

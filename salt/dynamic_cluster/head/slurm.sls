@@ -27,6 +27,7 @@ include:
   - {{ tplroot }}.common.repos
   - {{ tplroot }}.common.munge
   - {{ tplroot }}.head.config_dir
+  - {{ tplroot }}.head.torque_commands
 
 dynamic-cluster-head-slurm-pkg-installed:
   pkg.installed:

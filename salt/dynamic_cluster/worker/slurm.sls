@@ -9,9 +9,11 @@ include:
   - {{ tplroot }}.common.munge
   - {{ tplroot }}.worker.nfs_client
 
+{#- With the Torque commands' package where the family has one: it holds the spank_pbs plugin
+    the head's plugstack.conf names (the PBS_* variables of Torque users' jobs). #}
 dynamic-cluster-worker-slurm-pkg-installed:
   pkg.installed:
-    - pkgs: {{ dc.packages.slurm_worker | json }}
+    - pkgs: {{ (dc.packages.slurm_worker + dc.packages.torque_commands_worker) | json }}
     - require:
       - sls: {{ tplroot }}.common.repos
 
