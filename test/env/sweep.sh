@@ -8,34 +8,56 @@
 #
 # What it stops, and only that (each is something only the tests create):
 # - every process inside a test network namespace (dch-*: emulated heads, dcw-*: worker hosts,
-#   dcslurm-*: the test Slurm cluster), then the namespace; a veth pair goes with its end inside;
+#   dcslurm-*: the test Slurm cluster), then the namespace; a veth pair goes with its end inside.
+#   A name that points at this machine's own namespace (test/env/slurm/up.sh names it
+#   dcslurm-host) loses only its name: the processes in it are everyone's;
 # - every process whose command line names a test directory in the temporary directory
 #   (${TMPDIR:-/tmp}/dc-*: Slurm, munge, carbon, the service, Pulumi, salt daemons of a test).
-# Prints one line per thing it stopped; nothing when the machine is clean.
+# Never this script or a process it runs under. Prints one line per thing it stopped; nothing
+# when the machine is clean.
 # Usage: bash test/env/sweep.sh
+# (DC_SWEEP_NETNS, an extended regular expression, replaces the namespace names: the sweep's
+# own test uses names no other test does.)
 set -euo pipefail
 
 tmp="${TMPDIR:-/tmp}"
 tmp="${tmp%/}"
+netns_pattern="${DC_SWEEP_NETNS:-^(dch|dcw|dcslurm)-}"
 
-# kill_all PIDS...: TERM, a few seconds' grace, then KILL.
+# This script and every process it runs under: never stopped.
+declare -A spared=([1]=1)
+pid=$$
+while [ -n "${pid}" ] && [ "${pid}" != 0 ] && [ "${pid}" != 1 ]; do
+    spared[${pid}]=1
+    pid=$(ps -o ppid= -p "${pid}" 2>/dev/null | tr -d ' ')
+done
+
+# kill_all PIDS...: TERM, a few seconds' grace, then KILL; spared processes are left out.
 kill_all() {
-    [ "$#" -gt 0 ] || return 0
-    kill -TERM "$@" 2>/dev/null || true
-    local pid _
+    local targets=() pid _
+    for pid in "$@"; do
+        [ -n "${spared[${pid}]:-}" ] || targets+=("${pid}")
+    done
+    [ "${#targets[@]}" -gt 0 ] || return 0
+    kill -TERM "${targets[@]}" 2>/dev/null || true
     for _ in $(seq 1 50); do
         local alive=0
-        for pid in "$@"; do
+        for pid in "${targets[@]}"; do
             if kill -0 "${pid}" 2>/dev/null; then alive=1; fi
         done
         [ "${alive}" = 0 ] && return 0
         sleep 0.1
     done
-    kill -KILL "$@" 2>/dev/null || true
+    kill -KILL "${targets[@]}" 2>/dev/null || true
 }
 
-for ns in $(ip netns list | awk '{print $1}' | grep -E '^(dch|dcw|dcslurm)-' || true); do
-    # shellcheck disable=SC2046 # a list of PIDs
+own_netns=$(stat -L -c %i /proc/self/ns/net)
+for ns in $(ip netns list | awk '{print $1}' | grep -E "${netns_pattern}" || true); do
+    if [ "$(stat -L -c %i "/run/netns/${ns}" 2>/dev/null)" = "${own_netns}" ]; then
+        echo "sweep: network namespace name ${ns} left by an earlier run (this machine's own namespace: only the name goes)"
+        ip netns delete "${ns}" 2>/dev/null || true
+        continue
+    fi
     pids=$(ip netns pids "${ns}" 2>/dev/null | tr '\n' ' ')
     echo "sweep: network namespace ${ns} left by an earlier run (processes: ${pids:-none})"
     # shellcheck disable=SC2086 # a list of PIDs
@@ -45,6 +67,7 @@ done
 
 pids=()
 while read -r pid args; do
+    [ -n "${spared[${pid}]:-}" ] && continue
     case " ${args}" in
     *" ${tmp}/dc-"* | *"=${tmp}/dc-"*) pids+=("${pid}") ;;
     esac

@@ -100,6 +100,13 @@ export class SlurmCluster {
             fs.writeFileSync(target, text, { mode: 0o755 });
             programs[action] = target;
         }
+        // The head's qsub front for Torque users' scripts (head/torque_commands.sls), run as
+        // the head runs it: in front of Slurm's own /usr/bin/qsub.
+        fs.writeFileSync(
+            path.join(options.dir, "bin", "qsub"),
+            fileOf(options.head, "/usr/local/bin/qsub"),
+            { mode: 0o755 },
+        );
         return programs;
     }
 
@@ -176,6 +183,11 @@ export class SlurmCluster {
             timeout: 60_000,
         });
         return stdout;
+    }
+
+    /** The head's `qsub` (/usr/local/bin/qsub there), written from its highstate. */
+    get qsub(): string {
+        return path.join(this.dir, "bin", "qsub");
     }
 
     /** Boots a worker host with `address` and starts its slurmd (unless `slurmd` is false). */

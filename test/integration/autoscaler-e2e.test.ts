@@ -87,24 +87,12 @@ describe("autoscaler: a burst of jobs", () => {
         await h.api("POST", `/workers/${node}/actions/release`);
     });
 
-    it("suspends the idle workers and deletes their servers", async () => {
-        const h = harness();
-        await waitFor(
-            "every server to be deleted after the idle time",
-            async () => ((await h.servers()).length === 0 ? true : undefined),
-            { timeoutMs: 120_000, intervalMs: 1000 },
-        );
-        const status = (await h.api("GET", "/status")) as {
-            breaker: { consecutiveFailures: number };
-        };
-        assert.equal(status.breaker.consecutiveFailures, 0);
-    });
-
     it("runs a Torque user's #PBS job script submitted with qsub from the data directory", async () => {
         const h = harness();
         // A Torque user's script as the original system ran them: the size, time, name and
         // output paths in #PBS directives, `cd $PBS_O_WORKDIR` first. Submitted from the data
-        // directory with Slurm's qsub (slurm-wlm-torque, as the head installs it) as nobody.
+        // directory as nobody with the head's qsub: its front (/usr/local/bin/qsub, which keeps
+        // the script's -N, -o, -e and -j) before Slurm's (slurm-wlm-torque, as the head has it).
         const data = path.join(h.dir, "data", "torque-user");
         fs.mkdirSync(data, { recursive: true, mode: 0o777 });
         fs.chmodSync(data, 0o777);
@@ -133,7 +121,7 @@ describe("autoscaler: a burst of jobs", () => {
             "--",
             "sh",
             "-c",
-            `cd ${data} && exec qsub hello.pbs`,
+            `cd ${data} && exec ${h.slurm.qsub} hello.pbs`,
         );
         const jobId = submitted.trim();
         assert.match(jobId, /^\d+$/, `qsub printed the job ID: ${submitted}`);
@@ -172,6 +160,19 @@ describe("autoscaler: a burst of jobs", () => {
         );
         assert.equal(fs.readFileSync(err, "utf8"), "");
         assert.deepEqual(h.hosts.errors, []);
+    });
+
+    it("suspends the idle workers and deletes their servers", async () => {
+        const h = harness();
+        await waitFor(
+            "every server to be deleted after the idle time",
+            async () => ((await h.servers()).length === 0 ? true : undefined),
+            { timeoutMs: 120_000, intervalMs: 1000 },
+        );
+        const status = (await h.api("GET", "/status")) as {
+            breaker: { consecutiveFailures: number };
+        };
+        assert.equal(status.breaker.consecutiveFailures, 0);
     });
 });
 

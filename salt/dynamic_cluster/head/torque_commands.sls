@@ -27,3 +27,16 @@ dynamic-cluster-head-torque-commands-file-managed-plugstack-conf:
         # Managed by Salt (Dynamic Cluster). Served to the workers with slurm.conf.
         # spank_pbs: PBS_O_WORKDIR, PBS_JOBID, PBS_JOBNAME, ... for Torque users' job scripts.
         optional spank_pbs.so
+
+{#- In front of Slurm's qsub (/usr/local/bin comes first in PATH): copies a script's #PBS -N, -o,
+    -e and -j to the command line, which Slurm's qsub would otherwise override with its own
+    output file names (the file's header says why). #}
+dynamic-cluster-head-torque-commands-file-managed-qsub:
+  file.managed:
+    - name: /usr/local/bin/qsub
+    - source: salt://{{ tplroot }}/files/head/qsub.py
+    - user: root
+    - group: root
+    - mode: '0755'
+    - require:
+      - pkg: dynamic-cluster-head-torque-commands-pkg-installed
