@@ -3,9 +3,11 @@
  * that thinks must clear (issue 20). It has no scheduler queue and no maximum:
  * - a job, when it is submitted, takes the most recently freed idle nodes it needs (whole
  *   nodes: ⌈cores ÷ cores per node⌉ of them, each held by this job alone), and for the rest
- *   boots new ones at once; it starts when the last of its nodes is usable;
- * - a node is idle from the moment its job ends; idle for the idle timeout T, it is deleted;
- * - a boot that fails (ERROR) is deleted and replaced by a new one for the same job.
+ *   boots new ones at once; it starts when it holds all its nodes;
+ * - a node that becomes usable (its boot done, or its job ended) goes to the oldest job still
+ *   short of nodes, if any (a boot started for one job may serve an older one; nothing usable
+ *   waits while a job does); otherwise it is idle, and idle for the idle timeout T, deleted;
+ * - a boot that fails (ERROR) is deleted and replaced by a new one.
  * Nothing ever waits in a queue, so for a given T its waits are a lower bound: only boots make a
  * job wait. Its cloud is the same simulated Nova as the other policies' (sim/nova.ts: the same
  * boot and configure draws for the same seed, billing from the create call until the server is
@@ -28,15 +30,14 @@ interface NaiveNode {
     state: "booting" | "busy" | "idle" | "gone";
     /** Bumped each time the node goes idle: an expiry scheduled for an older idle spell is void. */
     idleSpell: number;
-    /** The job a booting node is for. */
-    job?: NaiveJob;
 }
 
 interface NaiveJob {
     trace: TraceJob;
+    /** Whole nodes it needs. */
+    need: number;
+    /** Nodes it holds so far. */
     nodes: NaiveNode[];
-    /** Nodes still booting for it. */
-    booting: number;
     startedAt: number;
 }
 
@@ -53,41 +54,30 @@ export function replayNaive(
     /** Idle nodes, most recently freed last; entries of nodes no longer idle are skipped. */
     let idleStack: Array<{ node: NaiveNode; spell: number }> = [];
     let idleCount = 0;
+    /** Jobs still short of nodes, in submission order; those before `waitingHead` are served. */
+    const waiting: NaiveJob[] = [];
+    let waitingHead = 0;
     let nextName = 1;
     let failures = 0;
     let finished = 0;
     const step = Math.max(1, Math.floor(jobs.length / 100));
 
     const nova: SimNova = new SimNova(clock, { ...options.cloud, quota: undefined }, random, {
-        ready: (name) => {
-            const node = nodes.get(name)!;
-            const job = node.job!;
-            node.state = "busy";
-            node.job = undefined;
-            job.booting--;
-            if (job.booting === 0) start(job);
-        },
+        ready: (name) => available(nodes.get(name)!),
         changed: () => undefined,
         failed: (name, serverId) => {
             failures++;
-            const node = nodes.get(name)!;
-            const job = node.job!;
             nova.delete(serverId);
-            node.state = "gone";
+            nodes.get(name)!.state = "gone";
             nodes.delete(name);
-            job.nodes.splice(job.nodes.indexOf(node), 1);
-            job.booting--;
-            boot(job);
+            boot();
         },
     });
 
-    function boot(job: NaiveJob): void {
+    function boot(): void {
         const name = `${NAIVE_PREFIX}-${nextName++}`;
         const serverId = nova.create(name, `${name}-minion`, "burst");
-        const node: NaiveNode = { name, serverId, state: "booting", idleSpell: 0, job };
-        nodes.set(name, node);
-        job.nodes.push(node);
-        job.booting++;
+        nodes.set(name, { name, serverId, state: "booting", idleSpell: 0 });
     }
 
     /** The most recently freed idle node, or undefined. */
@@ -103,16 +93,56 @@ export function replayNaive(
     }
 
     function submit(trace: TraceJob): void {
-        const job: NaiveJob = { trace, nodes: [], booting: 0, startedAt: -1 };
         const need = Math.max(1, Math.ceil(trace.processors / shape.coresPerNode));
+        const job: NaiveJob = { trace, need, nodes: [], startedAt: -1 };
         while (job.nodes.length < need) {
             const node = takeIdle();
             if (!node) break;
             node.state = "busy";
             job.nodes.push(node);
         }
-        while (job.nodes.length < need) boot(job);
-        if (job.booting === 0) start(job);
+        if (job.nodes.length === need) {
+            start(job);
+            return;
+        }
+        for (let i = job.nodes.length; i < need; i++) boot();
+        waiting.push(job);
+    }
+
+    /** A node became usable (booted, or its job ended): the oldest job short of nodes gets it. */
+    function available(node: NaiveNode): void {
+        const job = waiting[waitingHead];
+        if (job) {
+            node.state = "busy";
+            job.nodes.push(node);
+            if (job.nodes.length === job.need) {
+                waiting[waitingHead++] = undefined as unknown as NaiveJob;
+                if (waitingHead > 1024 && waitingHead * 2 > waiting.length) {
+                    waiting.splice(0, waitingHead);
+                    waitingHead = 0;
+                }
+                start(job);
+            }
+            return;
+        }
+        node.state = "idle";
+        const spell = ++node.idleSpell;
+        idleStack.push({ node, spell });
+        idleCount++;
+        clock.at(clock.now + shape.idleTimeout, () => {
+            if (node.state !== "idle" || node.idleSpell !== spell) return;
+            node.state = "gone";
+            idleCount--;
+            nodes.delete(node.name);
+            nova.delete(node.serverId);
+        });
+        // Stale entries (nodes taken or deleted since) are skipped when popped; drop them when
+        // they outnumber the live ones, so the stack stays the size of the idle set.
+        if (idleStack.length > 64 && idleStack.length > 4 * idleCount) {
+            idleStack = idleStack.filter(
+                ({ node: n, spell: s }) => n.state === "idle" && n.idleSpell === s,
+            );
+        }
     }
 
     const waits: number[] = [];
@@ -135,26 +165,7 @@ export function replayNaive(
         usedCoreSeconds += job.trace.processors * job.trace.runtime;
         windowEnd = Math.max(windowEnd, clock.now);
         runningNodes -= job.nodes.length;
-        for (const node of job.nodes) {
-            node.state = "idle";
-            const spell = ++node.idleSpell;
-            idleStack.push({ node, spell });
-            idleCount++;
-            clock.at(clock.now + shape.idleTimeout, () => {
-                if (node.state !== "idle" || node.idleSpell !== spell) return;
-                node.state = "gone";
-                idleCount--;
-                nodes.delete(node.name);
-                nova.delete(node.serverId);
-            });
-        }
-        // Stale entries (nodes taken or deleted since) are skipped when popped; drop them when
-        // they outnumber the live ones, so the stack stays the size of the idle set.
-        if (idleStack.length > 64 && idleStack.length > 4 * idleCount) {
-            idleStack = idleStack.filter(
-                ({ node, spell }) => node.state === "idle" && node.idleSpell === spell,
-            );
-        }
+        for (const node of job.nodes) available(node);
     }
 
     clock.series(jobs, (trace) => trace.submit, submit);
