@@ -29,8 +29,9 @@
  * Asserted: every state of both highstates succeeds; the head's daemons are active; /data is
  * the XFS volume, exported over NFSv4; the firewall is loaded; nginx serves the dashboard over
  * TLS; a second head run changes nothing; the worker mounts /data over NFS and its slurmd
- * registers under its node name; a job `fred` submits on the head runs on the worker and its
- * output is in the head's /data. On a failure the message has the failed states and the console.
+ * registers under its node name; a job `fred` submits on the head (with sbatch, and a Torque
+ * script with qsub) runs on the worker and its output is in the head's /data. On a failure the
+ * message has the failed states and the console.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -480,5 +481,34 @@ describe("the cluster in real Debian 12 guests", { timeout: 3_600_000 }, () => {
         t.diagnostic(`job submitted to output on the head: ${(Date.now() - submitted) / 1000} s`);
         assert.equal(output, `ran on ${workerNode} as fred`);
         assert.equal((await head.run(`squeue -h -j ${jobId} 2>/dev/null; true`)).trim(), "");
+    });
+
+    it("fred's Torque script, submitted with qsub on the head, runs on the worker", async (t) => {
+        // The head's qsub (/usr/local/bin/qsub in front of Slurm's, first in sudo's PATH) keeps
+        // the script's -N, -o and -j; spank_pbs (plugstack.conf) sets the PBS variables.
+        const script = [
+            "#!/bin/bash",
+            "#PBS -N hello",
+            "#PBS -l nodes=1:ppn=1,walltime=00:05:00",
+            "#PBS -o /data/home/fred/hello.out",
+            "#PBS -j oe",
+            'cd "$PBS_O_WORKDIR"',
+            'echo "$PBS_JOBNAME $PBS_JOBID ran on $(hostname) in $PWD as $(id -un)"',
+            "",
+        ].join("\n");
+        await head.run("sudo -u fred tee /data/home/fred/hello.pbs >/dev/null", script);
+        const submitted = Date.now();
+        const jobId = (await head.run("cd /data/home/fred && sudo -u fred qsub hello.pbs")).trim();
+        assert.match(jobId, /^\d+$/, `qsub printed the job ID: ${jobId}`);
+        const output = await waitFor(
+            `qsub job ${jobId}'s output in the head's /data`,
+            async () => {
+                const text = await head.run("cat /data/home/fred/hello.out 2>/dev/null; true");
+                return text.trim() === "" ? undefined : text.trim();
+            },
+            { timeoutMs: 300_000, intervalMs: 3_000 },
+        );
+        t.diagnostic(`qsub to output on the head: ${(Date.now() - submitted) / 1000} s`);
+        assert.equal(output, `hello ${jobId} ran on ${workerNode} in /data/home/fred as fred`);
     });
 });
