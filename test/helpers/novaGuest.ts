@@ -296,9 +296,14 @@ export class GuestNetwork {
                     path: `/servers/${guest.id}/os-volume_attachments/${volumeId}`,
                 });
             }
+            // In use, then "detaching", then available: Cinder deletes only the last (or an
+            // error state).
             await waitFor(
                 `volume ${volumeId} detached`,
-                async () => ((await this.volumeStatus(volumeId)) === "in-use" ? undefined : true),
+                async () => {
+                    const status = await this.volumeStatus(volumeId);
+                    return status === "available" || status.startsWith("error") ? true : undefined;
+                },
                 { timeoutMs: 300_000, intervalMs: 1000 },
             );
             await session.request("volumev3", { method: "DELETE", path: `/volumes/${volumeId}` });
