@@ -70,12 +70,18 @@ export function sweepSvg(
     const front = shown
         .filter((p) => p.pareto)
         .sort((a, b) => a.result.nodeHours - b.result.nodeHours);
-    if (front.length > 1) {
-        const d = front.map((p) => at(p.result).join(","));
+    const joined = (results: PolicyResult[], stroke: string, dashes: string): void => {
+        if (results.length < 2) return;
+        const d = results.map((r) => at(r).join(",")).join(" ");
         out.push(
-            `<polyline points="${d.join(" ")}" fill="none" stroke="black" stroke-dasharray="4 3"/>`,
+            `<polyline points="${d}" fill="none" stroke="${stroke}" stroke-dasharray="${dashes}"/>`,
         );
-    }
+    };
+    joined(
+        front.map((p) => p.result),
+        "black",
+        "4 3",
+    );
     for (const p of shown) {
         const [cx, cy] = at(p.result);
         const label = `max ${p.max}, idle ${p.idleTimeout} s: ${fmt(p.result.nodeHours)} node-h, mean wait ${waitLabel(p.result.waitMean / 3600)}`;
@@ -96,12 +102,11 @@ export function sweepSvg(
         );
     }
     // The naive curve: triangles in idle-timeout order, joined; filled where nothing beats it.
-    if (naiveShown.length > 1) {
-        const d = naiveShown.map((n) => at(n.result).join(","));
-        out.push(
-            `<polyline points="${d.join(" ")}" fill="none" stroke="grey" stroke-dasharray="1 3"/>`,
-        );
-    }
+    joined(
+        naiveShown.map((n) => n.result),
+        "grey",
+        "1 3",
+    );
     for (const n of naiveShown) {
         const [cx, cy] = at(n.result);
         const label = `naive, idle ${n.idleTimeout} s: ${fmt(n.result.nodeHours)} node-h, mean wait ${waitLabel(n.result.waitMean / 3600)}${n.beatenBy ? `; beaten by max ${n.beatenBy.max}, idle ${n.beatenBy.idleTimeout} s` : "; no sweep point beats it"}`;

@@ -55,7 +55,7 @@ export function replayNaive(
     let idleStack: Array<{ node: NaiveNode; spell: number }> = [];
     let idleCount = 0;
     /** Jobs still short of nodes, in submission order; those before `waitingHead` are served. */
-    const waiting: NaiveJob[] = [];
+    const waiting: Array<NaiveJob | undefined> = [];
     let waitingHead = 0;
     let nextName = 1;
     let failures = 0;
@@ -116,7 +116,7 @@ export function replayNaive(
             node.state = "busy";
             job.nodes.push(node);
             if (job.nodes.length === job.need) {
-                waiting[waitingHead++] = undefined as unknown as NaiveJob;
+                waiting[waitingHead++] = undefined;
                 if (waitingHead > 1024 && waitingHead * 2 > waiting.length) {
                     waiting.splice(0, waitingHead);
                     waitingHead = 0;

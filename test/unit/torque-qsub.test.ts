@@ -36,90 +36,36 @@ describe("the head's qsub front: a script's -N, -o, -e and -j reach Slurm's qsub
     const BARE_JOIN = script("join.pbs", ["#PBS -j", "#PBS -N quoted\\ name"]);
     const QUOTED = script("quoted.pbs", ["#PBS -o '/data/my dir/out' # the output"]);
 
+    /** What the front puts before the command line for TORQUE's directives. */
+    const FROM_TORQUE = ["-N", "hello", "-o", "/data/fred/hello.out", "-e", "/data/fred/hello.err"];
+    const JOIN = ["-j", "oe"];
+    const OPTIONS = ["-l", "walltime=1:00:00", "-W", "depend=afterok:7", "-pe", "shm", "4"];
+    const MISSING = path.join(dir, "nope.pbs");
     const cases: Array<[string, string[], string[]]> = [
         [
             "all four from the script, in front of the command line",
             [TORQUE],
-            [
-                "-N",
-                "hello",
-                "-o",
-                "/data/fred/hello.out",
-                "-e",
-                "/data/fred/hello.err",
-                "-j",
-                "oe",
-                TORQUE,
-            ],
+            [...FROM_TORQUE, ...JOIN, TORQUE],
         ],
         [
             "the command line wins (separate, inline and double-dash values)",
             ["-o", "cli.out", "-N=cli", "--e", "cli.err", TORQUE],
-            ["-j", "oe", "-o", "cli.out", "-N=cli", "--e", "cli.err", TORQUE],
+            [...JOIN, "-o", "cli.out", "-N=cli", "--e", "cli.err", TORQUE],
         ],
         [
             "options with values before the script are skipped over",
-            [
-                "-l",
-                "walltime=1:00:00",
-                "-W",
-                "depend=afterok:7",
-                "-pe",
-                "shm",
-                "4",
-                "-j",
-                "oe",
-                "-V",
-                TORQUE,
-            ],
-            [
-                "-N",
-                "hello",
-                "-o",
-                "/data/fred/hello.out",
-                "-e",
-                "/data/fred/hello.err",
-                "-l",
-                "walltime=1:00:00",
-                "-W",
-                "depend=afterok:7",
-                "-pe",
-                "shm",
-                "4",
-                "-j",
-                "oe",
-                "-V",
-                TORQUE,
-            ],
+            [...OPTIONS, ...JOIN, "-V", TORQUE],
+            [...FROM_TORQUE, ...OPTIONS, ...JOIN, "-V", TORQUE],
         ],
         ["no directive after the first command", [LATE], [LATE]],
         [
             "a bare -j means oe; quoted values stay whole",
             [BARE_JOIN],
-            ["-N", "quoted name", "-j", "oe", BARE_JOIN],
+            ["-N", "quoted name", ...JOIN, BARE_JOIN],
         ],
         ["quotes and a trailing comment", [QUOTED], ["-o", "/data/my dir/out", QUOTED]],
-        [
-            "after --",
-            ["--", TORQUE],
-            [
-                "-N",
-                "hello",
-                "-o",
-                "/data/fred/hello.out",
-                "-e",
-                "/data/fred/hello.err",
-                "-j",
-                "oe",
-                "--",
-                TORQUE,
-            ],
-        ],
-        [
-            "a missing script: unchanged (Slurm's qsub says so)",
-            [path.join(dir, "nope.pbs")],
-            [path.join(dir, "nope.pbs")],
-        ],
+        ["after --", ["--", TORQUE], [...FROM_TORQUE, ...JOIN, "--", TORQUE]],
+        ["a missing script: unchanged (Slurm's qsub says so)", [MISSING], [MISSING]],
         ["no script (interactive): unchanged", ["-I", "-l", "nodes=1"], ["-I", "-l", "nodes=1"]],
     ];
     for (const [what, args, expected] of cases) {
