@@ -18,6 +18,9 @@
  *   retired, never treated as an orphan while the scheduler has the node: the node is drained,
  *   and the server is deleted only once the scheduler shows the node drained and idle, so no
  *   shrink kills a job;
+ * - a job the scheduler bound to booting nodes is handed to idle powered-up nodes of the
+ *   policy's pools when they can hold it (autoscaler/handOff.ts says when), so no node idles
+ *   while a job waits for a boot;
  * - a burst node the scheduler does not list is left alone (no launch, no delete): a node is
  *   never taken for idle because a listing missed it;
  * - extra servers for one node, and workers no node accounts for (after a grace period
@@ -43,6 +46,7 @@ import type {
     WorkerRecord,
     WorkerView,
 } from "./model";
+import { planHandOffs, type HandOff, type HandOffPlan, weightsToRestore } from "./handOff";
 import { isSafeMinionId, type KeyListing } from "./salt/keys";
 import type { UnavailableEntry } from "./store";
 import { isBusy, isUp, type SchedulerNode } from "./scheduler/types";
@@ -73,6 +77,15 @@ export interface PolicyConfig {
     headMinionId?: string;
     /** At most this many remembered first keys (default {@link FIRST_KEYS_MAX}). */
     firstKeysMax?: number;
+    /**
+     * Hand jobs waiting for booting nodes to idle powered-up ones (autoscaler/handOff.ts;
+     * `tuning.hand_off`, on by default).
+     */
+    handOff?: boolean;
+    /** Create call to usable, as this cluster measured it (ms; autoscaler/bootTimes.ts). */
+    expectedBootMs?: number;
+    /** The service's round period (ms): how late a freed node is noticed at worst. */
+    roundMs?: number;
 }
 
 /**
@@ -148,7 +161,16 @@ export type Action =
     | { type: "remove-keys"; minionIds: string[] }
     /** Forgets the remembered first keys of these IDs (state.json). */
     | { type: "forget-first-keys"; minionIds: string[] }
-    | { type: "track-unreachable"; node: string; since: number | undefined };
+    | { type: "track-unreachable"; node: string; since: number | undefined }
+    /**
+     * Jobs waiting for booting nodes go back to the queue to take idle powered-up nodes
+     * (autoscaler/handOff.ts); the booting nodes keep booting for the next job.
+     */
+    | { type: "hand-off"; jobs: HandOff[] }
+    /** Nodes a hand-off made the last choice have booted (or powered down): weight back. */
+    | { type: "restore-weight"; nodes: string[] }
+    /** A resumed node that no job waits for any more is powered down without booting. */
+    | { type: "cancel-resume"; node: string; reason: string };
 
 /** Everything the policy decides on. */
 export interface PolicyInput {
@@ -172,6 +194,8 @@ export interface PolicyInput {
     orphanSince?: ReadonlyMap<string, number>;
     /** Minion IDs with a remembered first key (state.json `firstKeys`), oldest first. */
     firstKeys?: readonly string[];
+    /** Nodes whose launch the previous round deferred ({@link ActionDecision.deferred}). */
+    deferred?: ReadonlySet<string>;
 }
 
 /** The policy's answer. */
@@ -180,6 +204,8 @@ export interface Decision {
     workers: WorkerView[];
     /** IDs of the servers no worker accounts for this round (the service dates them). */
     orphans: string[];
+    /** Resumed nodes whose launch waits this round ({@link ActionDecision.deferred}). */
+    deferred: string[];
 }
 
 /**
@@ -194,6 +220,11 @@ export interface ActionDecision {
      * draining, deleting, failed): the ones the rules may act on as time passes.
      */
     inTransit: number;
+    /**
+     * Resumed nodes whose launch waits this round (autoscaler/handOff.ts); the service passes
+     * them to the next round ({@link PolicyInput.deferred}).
+     */
+    deferred: string[];
 }
 
 /** Why a retired node's server is deleted (the service's events and log). */
@@ -422,8 +453,8 @@ export function stillUnavailable(
  *    ({@link firstKeysToForget}).
  */
 export function decide(input: PolicyInput): Decision {
-    const { actions, workers, orphans } = decideNodes(input, true);
-    return { actions, workers: workers!, orphans };
+    const { actions, workers, orphans, deferred } = decideNodes(input, true);
+    return { actions, workers: workers!, orphans, deferred };
 }
 
 /**
@@ -432,8 +463,8 @@ export function decide(input: PolicyInput): Decision {
  * is a fifth of its time); and the number of nodes in transit, which the views would show.
  */
 export function decideActions(input: PolicyInput): ActionDecision {
-    const { actions, orphans, inTransit } = decideNodes(input, false);
-    return { actions, orphans, inTransit };
+    const { actions, orphans, inTransit, deferred } = decideNodes(input, false);
+    return { actions, orphans, inTransit, deferred };
 }
 
 /** {@link decide}'s steps; the views of the policy's nodes only when asked for. */
@@ -463,6 +494,7 @@ function decideNodes(
         if (view) retiredViews.push(view);
     }
 
+    const plan = handOffPlan(input, poolOf, sorted.byNode);
     const gone: string[] = [];
     const stopped: string[] = [];
     const cooling: string[] = [];
@@ -490,7 +522,9 @@ function decideNodes(
         const seen = phaseOf(facts, keys, observation.at, config.saltSilenceMs ?? 180_000);
         if (facts.extras.length) actions.push(...duplicateDeletes(facts));
         const outcome =
-            pool === "burst" ? burstOutcome(facts, held, seen, input) : staticOutcome(facts, seen);
+            pool === "burst"
+                ? burstOutcome(facts, held, seen, input, plan)
+                : staticOutcome(facts, seen);
         if (outcome.actions.length) actions.push(...outcome.actions);
         if (outcome.list === "gone") gone.push(node);
         if (outcome.list === "stopped") stopped.push(node);
@@ -508,6 +542,11 @@ function decideNodes(
     if (undrain.length) actions.push({ type: "undrain", nodes: undrain });
 
     actions.push(...unavailableActions(input, poolOf, sorted.byNode, { gone, stopped, cooling }));
+    if (plan?.handOffs.length) actions.push({ type: "hand-off", jobs: plan.handOffs });
+    const restore = weightsToRestore(snapshot.nodes);
+    if (restore.length) actions.push({ type: "restore-weight", nodes: restore });
+    // Deferred launches are in transit: the plan changes as time passes.
+    if (plan) inTransit += plan.deferred.size;
     const live = liveMinions(input);
     const stale = staleKeys(input, poolOf, live);
     if (stale.size) actions.push({ type: "remove-keys", minionIds: [...stale].sort() });
@@ -518,8 +557,34 @@ function decideNodes(
         actions,
         orphans: sorted.orphans,
         inTransit,
+        deferred: plan ? [...plan.deferred.keys()] : [],
         workers: withViews ? workers : undefined,
     };
+}
+
+/**
+ * The round's hand-offs and deferred launches (autoscaler/handOff.ts), when the hand-off is on
+ * and the scheduler lists jobs. Supply: the policy's nodes not held and not kept out of use.
+ */
+function handOffPlan(
+    input: PolicyInput,
+    poolOf: ReadonlyMap<string, WorkerPoolKind>,
+    byNode: ReadonlyMap<string, ServerView[]>,
+): HandOffPlan | undefined {
+    const { config, observation } = input;
+    if (!config.handOff || !observation.scheduler.jobs.length) return undefined;
+    return planHandOffs({
+        nodes: observation.scheduler.nodes,
+        jobs: observation.scheduler.jobs,
+        eligible: (node) =>
+            poolOf.has(node) && !input.held.has(node) && !input.unavailable.has(node),
+        launched: (node) =>
+            byNode.has(node) || input.records.get(node)?.launchStartedAt !== undefined,
+        now: input.now,
+        expectedBootMs: config.expectedBootMs,
+        roundMs: config.roundMs ?? 0,
+        deferredBefore: input.deferred,
+    });
 }
 
 /** {@link poolsOf}'s maps, by the `names` object they were built from. */
@@ -700,7 +765,13 @@ function failure(f: NodeFacts, kind: FailureKind, reason: string): NodeOutcome {
  * Step 3, a burst node: nothing on a node the scheduler does not list; otherwise what the
  * scheduler wants decides ({@link whenWantedUp}, {@link whenWantedDown}).
  */
-function burstOutcome(f: NodeFacts, held: boolean, seen: Seen, input: PolicyInput): NodeOutcome {
+function burstOutcome(
+    f: NodeFacts,
+    held: boolean,
+    seen: Seen,
+    input: PolicyInput,
+    plan: HandOffPlan | undefined,
+): NodeOutcome {
     const request = input.requests.get(f.node);
     if (!f.sched && !request) {
         // Not in the scheduler's listing: nothing is decided on a node it cannot vouch for.
@@ -711,7 +782,7 @@ function burstOutcome(f: NodeFacts, held: boolean, seen: Seen, input: PolicyInpu
         };
     }
     return wantOf(f.sched, request) === "up"
-        ? whenWantedUp(f, seen, input, request)
+        ? whenWantedUp(f, seen, input, request, plan)
         : whenWantedDown(f, held, seen, request);
 }
 
@@ -730,6 +801,7 @@ function whenWantedUp(
     seen: Seen,
     input: PolicyInput,
     request: NodeRequest | undefined,
+    plan: HandOffPlan | undefined,
 ): NodeOutcome {
     const { now, config } = input;
     const r = f.record;
@@ -749,6 +821,30 @@ function whenWantedUp(
                 ),
                 list: "stopped",
             };
+        }
+        const deferral = plan?.deferred.get(f.node);
+        if (
+            !deferral &&
+            input.deferred?.has(f.node) &&
+            f.sched?.flags.has("powering_up") &&
+            f.sched.allocatedCpus === 0 &&
+            (!request || request.at <= input.observation.scheduler.takenAt)
+        ) {
+            // Its launch waited, and its job left meanwhile (handed off, or cancelled); an "up"
+            // request newer than the snapshot may be a new job's, and that one is launched.
+            const reason = "no job waits for it any more: powered down without booting";
+            return {
+                actions: [{ type: "cancel-resume", node: f.node, reason }],
+                phase: "absent",
+                note: reason,
+            };
+        }
+        if (deferral) {
+            return kept(
+                seen,
+                `waiting: job ${deferral.job} gets ${deferral.nodes.join(",")}, free by ` +
+                    `${new Date(deferral.freeBy).toISOString()}, sooner than a boot`,
+            );
         }
         if (input.backoffUntil !== undefined && input.backoffUntil > now) {
             return kept(

@@ -33,6 +33,7 @@ import {
 } from "./breaker";
 import type { WorkerCloud } from "./cloud";
 import { ActionError, AdminActions } from "./actions";
+import { BootTimes } from "./bootTimes";
 import type { CarbonClient } from "./infra/carbon";
 import type { IpSet } from "./infra/ipset";
 import {
@@ -136,6 +137,10 @@ export class DynamicClusterService implements ServiceCore {
     private decision?: Decision;
     /** When each server no worker accounts for was first seen so (the orphan grace). */
     private orphanSince = new Map<string, number>();
+    /** Resumed nodes whose launch the last round deferred (autoscaler/handOff.ts). */
+    private deferred: ReadonlySet<string> = new Set();
+    /** Measured create-to-usable times of this cluster's workers (the hand-off weighs them). */
+    private readonly bootTimes = new BootTimes();
     /** When the service asked Nova to delete each server still listed (startDelete). */
     private readonly deletesAsked = new Map<string, number>();
     private readonly events: ServiceEvent[] = [];
@@ -259,6 +264,7 @@ export class DynamicClusterService implements ServiceCore {
             const listed = new Set(observation.servers.map((server) => server.id));
             for (const id of this.deletesAsked.keys())
                 if (!listed.has(id)) this.deletesAsked.delete(id);
+            this.bootTimes.observe(this.records.values());
             const decision = decide({
                 now: this.now(),
                 config: {
@@ -270,6 +276,9 @@ export class DynamicClusterService implements ServiceCore {
                     headMinionId: this.settings.head.minion_id,
                     burstPrefix: this.settings.workers.burst_prefix,
                     staticPrefix: this.settings.workers.static_prefix,
+                    handOff: this.settings.tuning.hand_off,
+                    expectedBootMs: this.bootTimes.median(),
+                    roundMs: this.settings.tuning.reconcile_interval * 1000,
                 },
                 observation,
                 records: this.records,
@@ -285,7 +294,9 @@ export class DynamicClusterService implements ServiceCore {
                 unavailable: new Map(Object.entries(this.deps.store.state.unavailable)),
                 orphanSince: this.orphanSince,
                 firstKeys: Object.keys(this.deps.store.state.firstKeys),
+                deferred: this.deferred,
             });
+            this.deferred = new Set(decision.deferred);
             this.orphanSince = new Map(
                 decision.orphans.map((id) => [id, this.orphanSince.get(id) ?? observation.at]),
             );
@@ -557,6 +568,26 @@ export class DynamicClusterService implements ServiceCore {
             case "track-unreachable":
                 this.record(action.node).unreachableSince = action.since;
                 return;
+            case "restore-weight":
+                await this.deps.scheduler.restoreWeight(action.nodes);
+                return;
+            case "cancel-resume":
+                await this.deps.scheduler.markGone([action.node], action.reason);
+                this.event("info", `${action.node}: ${action.reason}`, action.node);
+                return;
+            case "hand-off": {
+                const requeued = new Set(await this.deps.scheduler.handOff(action.jobs));
+                for (const h of action.jobs) {
+                    if (!requeued.has(h.job)) continue;
+                    this.event(
+                        "info",
+                        `job ${h.job} waited for ${h.booting.join(",")} to boot while ` +
+                            `${h.idle.join(",")} sat idle: put back in the queue to start there ` +
+                            "(the booting nodes serve the next job)",
+                    );
+                }
+                return;
+            }
         }
     }
 

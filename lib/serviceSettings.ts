@@ -143,6 +143,7 @@ export const TUNING_DEFAULTS = {
     failure_cooldown: 300,
     salt_silence: 180,
     round_budget: 60,
+    hand_off: true,
 } as const;
 
 /** Knobs with defaults (seconds unless said otherwise). */
@@ -183,6 +184,12 @@ const tuning = z
          * older than 2 x reconcile_interval + round_budget.
          */
         round_budget: z.number().positive().default(TUNING_DEFAULTS.round_budget),
+        /**
+         * Put a job that waits for booting nodes back in the queue when idle powered-up nodes
+         * can hold it (autoscaler/handOff.ts): it starts at once, the booting nodes serve the
+         * next job. Off: Slurm's own binding (the job waits for its boots).
+         */
+        hand_off: z.boolean().default(TUNING_DEFAULTS.hand_off),
     })
     .default(TUNING_DEFAULTS);
 

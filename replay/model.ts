@@ -48,6 +48,11 @@ export interface SimJob {
     endedAt: number;
     /** Times the job went back to the queue (its node failed or was powered down). */
     requeues: number;
+    /**
+     * Times the service handed the job, waiting for booting nodes, to idle ones
+     * (autoscaler/handOff.ts); its `allocatedAt` stays its first allocation.
+     */
+    handOffs: number;
     /** Bumped when the job is requeued: its scheduled end no longer applies. */
     epoch: number;
 }
@@ -91,6 +96,8 @@ export interface PolicyResult {
     failures: number;
     /** Jobs sent back to the queue. */
     requeues: number;
+    /** Jobs the service handed from booting nodes to idle ones (not counted in requeues). */
+    handOffs: number;
     /** Simulated span: first submit to last job end, s. */
     span: number;
     /** Wall-clock time of the replay, ms, and the service rounds it ran. */

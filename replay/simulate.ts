@@ -176,6 +176,7 @@ export function replay(
             startedAt: -1,
             endedAt: -1,
             requeues: 0,
+            handOffs: 0,
             epoch: 0,
         };
         sim.push(job);
@@ -204,9 +205,11 @@ export function replay(
     let queueSeconds = 0;
     let windowEnd = 0;
     let requeues = 0;
+    let handOffs = 0;
     let usedCoreSeconds = 0;
     for (const job of sim) {
         requeues += job.requeues;
+        handOffs += job.handOffs;
         if (job.state !== "done") continue;
         waits.push(job.startedAt - job.trace.submit);
         queueSeconds += job.allocatedAt - job.trace.submit;
@@ -229,6 +232,7 @@ export function replay(
         launches: nova.creates,
         failures: (service?.failures ?? 0) + (original?.failures ?? 0),
         requeues,
+        handOffs,
         span: windowEnd,
         wallMs: performance.now() - wallStart,
         rounds: service?.rounds ?? original?.rounds ?? 0,

@@ -7,14 +7,16 @@
  */
 import type { CommandRunner } from "../infra/exec";
 import { compressHostList, expandHostList } from "./hostlist";
-import type {
-    JobState,
-    NodeBaseState,
-    NodeFlag,
-    SchedulerAdapter,
-    SchedulerJob,
-    SchedulerNode,
-    SchedulerSnapshot,
+import {
+    HAND_OFF_WEIGHT,
+    type JobState,
+    type NodeBaseState,
+    type NodeFlag,
+    type SchedulerAdapter,
+    type SchedulerJob,
+    type SchedulerNode,
+    type SchedulerSnapshot,
+    WORKER_WEIGHT,
 } from "./types";
 
 const BASE_STATES: Record<string, NodeBaseState> = {
@@ -36,6 +38,7 @@ const FLAGS: Record<string, NodeFlag> = {
     POWERING_UP: "powering_up",
     POWERING_DOWN: "powering_down",
     NOT_RESPONDING: "not_responding",
+    COMPLETING: "completing",
     DRAIN: "drain",
     MAINTENANCE: "maintenance",
     RESERVED: "reserved",
@@ -77,6 +80,7 @@ export function parseSinfoJson(text: string): Map<string, SchedulerNode> {
             cpus: Number(raw["cpus"] ?? 0),
             allocatedCpus: Number(raw["alloc_cpus"] ?? 0),
             slurmdStartedAt: epochMs(raw["slurmd_start_time"]) || undefined,
+            weight: typeof raw["weight"] === "number" ? raw["weight"] : undefined,
         });
     }
     return nodes;
@@ -98,6 +102,9 @@ const JOB_STATES: Record<string, JobState> = {
     DEADLINE: "finished",
     OUT_OF_MEMORY: "finished",
 };
+
+/** A Slurm job ID, or an array task's (`123_4`). */
+const JOB_ID = /^\d+(_\d+)?$/;
 
 /** Slurm's times are epoch seconds, or `{set, infinite, number}` objects from 23.x on. */
 function epochMs(value: unknown): number {
@@ -146,6 +153,8 @@ export function parseSqueueJson(text: string, maxNodes: number): SchedulerJob[] 
             nodeCount: Number(raw["node_count"] ?? 0),
             submittedAt: epochMs(raw["submit_time"]),
             startedAt: state === "pending" ? 0 : epochMs(raw["start_time"]),
+            requeueable: raw["requeue"] === true && raw["batch_flag"] === true,
+            endsAt: state === "running" ? epochMs(raw["end_time"]) || undefined : undefined,
         };
     });
 }
@@ -261,5 +270,55 @@ export class SlurmAdapter implements SchedulerAdapter {
         } catch (err) {
             if (!/Invalid reservation|not found/i.test((err as Error).message)) throw err;
         }
+    }
+
+    /**
+     * The nodes the jobs were booting for get {@link HAND_OFF_WEIGHT} (Slurm 22.05 ranks a node
+     * that is powering up like an idle one, and would give the job the same booting node again),
+     * then `scontrol requeue` of the jobs still CONFIGURING, read again just before: a job whose
+     * nodes all registered since the round's snapshot has started, and is not restarted. One job
+     * at a time, so one that ended meanwhile does not stop the others.
+     */
+    async handOff(
+        jobs: ReadonlyArray<{ job: string; booting: readonly string[] }>,
+    ): Promise<string[]> {
+        const wanted = jobs.filter((h) => JOB_ID.test(h.job));
+        if (!wanted.length) return [];
+        await this.update(
+            [...new Set(wanted.flatMap((h) => h.booting))],
+            [`weight=${HAND_OFF_WEIGHT}`],
+        );
+        const ids = wanted.map((h) => h.job);
+        const { stdout } = await this.run("squeue", [
+            "-h",
+            "-t",
+            "CONFIGURING",
+            "-j",
+            ids.join(","),
+            "-o",
+            "%i",
+        ]);
+        const waiting = new Set(stdout.split("\n").map((line) => line.trim()));
+        const requeued: string[] = [];
+        for (const id of ids) {
+            if (!waiting.has(id)) continue;
+            try {
+                await this.run("scontrol", ["requeue", id]);
+                requeued.push(id);
+            } catch (err) {
+                // Ended, started or cancelled since: nothing to hand off.
+                if (
+                    !/Invalid job id|already completed|Job is pending|not allowed|disabled/i.test(
+                        (err as Error).message,
+                    )
+                )
+                    throw err;
+            }
+        }
+        return requeued;
+    }
+
+    async restoreWeight(nodes: string[]): Promise<void> {
+        await this.update(nodes, [`weight=${WORKER_WEIGHT}`]);
     }
 }

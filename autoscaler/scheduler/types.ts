@@ -21,6 +21,8 @@ export type NodeFlag =
     | "powering_down"
     | "power_down_pending"
     | "not_responding"
+    /** A job's end is still being cleaned up on the node (epilog): it takes no job yet. */
+    | "completing"
     | "drain"
     | "maintenance"
     | "reserved";
@@ -42,6 +44,8 @@ export interface SchedulerNode {
      * server's.
      */
     slurmdStartedAt?: number;
+    /** The node's scheduling weight (Slurm picks the lowest first); undefined when not said. */
+    weight?: number;
 }
 
 /** A job's state, scheduler-neutral. */
@@ -64,6 +68,16 @@ export interface SchedulerJob {
     submittedAt: number;
     /** Start time, ms since the epoch (0 when not started). */
     startedAt: number;
+    /**
+     * A batch job the scheduler may put back in the queue (Slurm: `requeue` and `batch_flag`);
+     * absent when the scheduler does not say (then it is never put back).
+     */
+    requeueable?: boolean;
+    /**
+     * When a running job ends at the latest (its start plus its time limit), ms since the epoch;
+     * absent when unknown or unlimited.
+     */
+    endsAt?: number;
 }
 
 /** Nodes and jobs read at one moment. */
@@ -106,7 +120,27 @@ export interface SchedulerAdapter {
     hold(node: string, reason: string): Promise<void>;
     /** Ends a hold. */
     release(node: string): Promise<void>;
+    /**
+     * Puts jobs that have not started back in the queue, to be placed again (they keep their
+     * priority), with the nodes each was booting for made the last choice among the nodes that
+     * are not powered down ({@link HAND_OFF_WEIGHT}) so the idle ones are taken first. A job
+     * that started meanwhile is left alone. Returns the IDs put back.
+     */
+    handOff(jobs: ReadonlyArray<{ job: string; booting: readonly string[] }>): Promise<string[]>;
+    /** Gives nodes a hand-off made the last choice their configured weight back. */
+    restoreWeight(nodes: string[]): Promise<void>;
 }
+
+/**
+ * The scheduling weight of nodes a hand-off left booting with no job, until they have booted:
+ * above every worker's configured weight (the head's slurm.conf gives them 1), below the weight
+ * Slurm gives powered-down nodes, so a new job takes idle nodes first, then these, and boots
+ * another node last.
+ */
+export const HAND_OFF_WEIGHT = 60_001;
+
+/** The weight the head's slurm.conf gives every worker node (Slurm's default). */
+export const WORKER_WEIGHT = 1;
 
 /** True when a node is running jobs. */
 export function isBusy(node: SchedulerNode): boolean {

@@ -188,6 +188,7 @@ export function replayNaive(
         launches: nova.creates,
         failures,
         requeues: 0,
+        handOffs: 0,
         span: windowEnd,
         wallMs: performance.now() - wallStart,
         rounds: 0,

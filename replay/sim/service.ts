@@ -17,8 +17,10 @@
  * admin (the breaker open), runs and counts but does not ask the policy when the previous round's
  * decision repeats: it asked for nothing, saw no orphan and no node in transit, no cooldown or
  * backoff was running, and no record becomes obsolete. Which cores run jobs is no input of the
- * policy's actions, orphans or phases, and nothing else it reads changed or runs out with time,
- * so it would decide the same again (15-45 % of the rounds on the 18,000-job NASA trace; all but
+ * policy's actions, orphans or phases except its hand-off (autoscaler/handOff.ts), which acts
+ * only while a job waits for booting nodes (then nodes are in transit and the round runs anyway;
+ * the skip checks it too), and nothing else it reads changed or runs out with time, so it would
+ * decide the same again (15-45 % of the rounds on the 18,000-job NASA trace; all but
  * a few once the breaker is open). `checkSkips` asks the policy in those rounds anyway and fails
  * the replay if it decided anything new (the tests' proof, on traces, that skipping is exact).
  */
@@ -30,6 +32,7 @@ import {
     recordBootSuccess,
     recordCapacityError,
 } from "../../autoscaler/breaker";
+import { BootTimes } from "../../autoscaler/bootTimes";
 import { beginLaunch, type NodeRequest, type WorkerRecord } from "../../autoscaler/model";
 import {
     decideActions,
@@ -63,6 +66,10 @@ export class SimService {
     private requests = new Map<string, NodeRequest>();
     private readonly state: PersistedState = defaultState();
     private orphanSince = new Map<string, number>();
+    /** Resumed nodes whose launch the last round deferred (the hand-off). */
+    private deferred: ReadonlySet<string> = EMPTY;
+    /** Measured create-to-usable times, as the service keeps them. */
+    private readonly bootTimes = new BootTimes();
     private lastRoundAt = -Infinity;
     /** Something besides jobs changed since the last round. */
     private dirty = true;
@@ -82,7 +89,7 @@ export class SimService {
     /** The burst nodes, for look-ups on every request and failure. */
     private readonly burst: ReadonlySet<string>;
     /** The policy's settings (fixed for a replay: built once, not every round). */
-    private readonly config: PolicyConfig;
+    private config: PolicyConfig;
     rounds = 0;
     failures = 0;
     /** Time spent in the policy (decideActions()), ms: its own cost. */
@@ -105,7 +112,14 @@ export class SimService {
             orphanGraceMs: tuning.orphan_grace * 1000,
             saltSilenceMs: tuning.salt_silence * 1000,
             burstPrefix: shape.burstPrefix,
+            handOff: tuning.hand_off,
+            roundMs: tuning.reconcile_interval * 1000,
         };
+    }
+
+    /** The policy's hand-off is on and a job waits for booting nodes. */
+    private handOffMayApply(): boolean {
+        return !!this.config.handOff && this.slurm.configuringCount > 0;
     }
 
     /** Slurm's ResumeProgram / SuspendProgram / ResumeFailProgram reached the local API. */
@@ -118,7 +132,11 @@ export class SimService {
     /** The Salt reactor reported a worker's highstate done and slurmd registered. */
     ready(node: string): void {
         const r = this.records.get(node);
-        if (r) r.configuredAt = this.ms();
+        if (r) {
+            r.configuredAt = this.ms();
+            if (r.launchStartedAt !== undefined)
+                this.bootTimes.add(r.configuredAt - r.launchStartedAt);
+        }
         recordBootSuccess(this.state);
         this.changed();
     }
@@ -172,15 +190,23 @@ export class SimService {
         const obsolete = obsoleteRecords(this.records, { at, servers });
         // The policy would decide what it decided last round: the round counts, keeps the
         // schedule (above), and skips it.
-        const repeat = quiet && this.repeats && !obsolete.length;
+        // Unless a job waits for booting nodes: then which nodes jobs hold is an input (a job
+        // that ended may leave idle nodes to hand the waiting one to).
+        const repeat = quiet && this.repeats && !obsolete.length && !this.handOffMayApply();
         if (repeat && !this.checkSkips) {
             if (this.unsettled) this.armTick();
             return;
         }
+        const expectedBootMs = this.bootTimes.median();
         const observation = {
             at,
             servers,
-            scheduler: { takenAt: at, nodes: this.slurm.snapshot(), jobs: [] },
+            scheduler: {
+                takenAt: at,
+                nodes: this.slurm.snapshot(),
+                // Running jobs only matter when a boot can be weighed against their ends.
+                jobs: this.config.handOff ? this.slurm.jobViews(expectedBootMs !== undefined) : [],
+            },
             keys: {
                 accepted: this.nova.accepted,
                 pending: EMPTY,
@@ -194,7 +220,10 @@ export class SimService {
         const started = performance.now();
         const decision = decideActions({
             now: at,
-            config: this.config,
+            config:
+                this.config.handOff && expectedBootMs !== this.config.expectedBootMs
+                    ? (this.config = { ...this.config, expectedBootMs })
+                    : this.config,
             observation,
             records: this.records,
             requests,
@@ -204,6 +233,7 @@ export class SimService {
             held: EMPTY,
             unavailable: new Map(Object.entries(this.state.unavailable)),
             orphanSince: this.orphanSince,
+            deferred: this.deferred,
         });
         this.decideMs += performance.now() - started;
         if (repeat && !repeats(decision, this.state, at)) {
@@ -212,6 +242,7 @@ export class SimService {
             );
         }
         this.repeats = repeats(decision, this.state, at);
+        this.deferred = decision.deferred.length ? new Set(decision.deferred) : EMPTY;
         this.orphanSince = new Map(
             decision.orphans.map((id) => [id, this.orphanSince.get(id) ?? at]),
         );
@@ -279,6 +310,15 @@ export class SimService {
                 return;
             case "track-unreachable":
                 this.record(action.node).unreachableSince = action.since;
+                return;
+            case "hand-off":
+                this.slurm.handOff(action.jobs.map((h) => h.job));
+                return;
+            case "restore-weight":
+                // The simulated Slurm ranks booting nodes after idle ones by itself.
+                return;
+            case "cancel-resume":
+                this.slurm.powerDownForce([action.node]);
                 return;
             case "drain":
             case "undrain":

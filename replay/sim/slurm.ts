@@ -8,12 +8,17 @@
  *
  * Modelling choices (Slurm 22.05's behaviour, simplified where it does not change the answer):
  * - cores are allocated across nodes (`-n`, no `-N`): powered-up nodes first, then nodes
- *   already powering up, then powered-down ones, each group in name order;
+ *   already powering up, then powered-down ones, each group in name order. Slurm 22.05 avoids
+ *   powered-down nodes (they weigh more) but ranks a node that is powering up like a powered-up
+ *   one; the service's hand-off gives the booting nodes it leaves without a job a higher weight
+ *   until they boot (autoscaler/scheduler/types.ts HAND_OFF_WEIGHT), which makes this order
+ *   Slurm's for the nodes that matter (a booting node with a job has no free core on one-core
+ *   workers);
  * - backfill uses the job's time limit when the trace has one, else its runtime (a perfect
  *   estimate), and looks at most {@link BACKFILL_DEPTH} jobs deep (Slurm's `bf_max_job_test`);
  * - a job runs once every node it was given has registered; a requeued job keeps its priority.
  */
-import type { SchedulerNode, NodeFlag } from "../../autoscaler/scheduler/types";
+import type { SchedulerJob, SchedulerNode, NodeFlag } from "../../autoscaler/scheduler/types";
 import type { SimJob } from "../model";
 import type { EventQueue } from "./queue";
 
@@ -84,6 +89,10 @@ export class SimSlurm {
     private readonly queue: SimJob[] = [];
     /** Jobs configuring or running. */
     private readonly active = new Set<SimJob>();
+    /** Configuring jobs as `squeue` shows them, by job ID (the job's trace index). */
+    private readonly configuring = new Map<string, { job: SimJob; view: SchedulerJob }>();
+    /** Running jobs as `squeue` shows them (with their end by the time limit). */
+    private readonly running = new Map<SimJob, SchedulerJob>();
     private passQueued = false;
     private readonly view = new Map<string, SchedulerNode>();
     /** Nodes whose view changed since the last snapshot (every node before the first). */
@@ -209,6 +218,49 @@ export class SimSlurm {
         return this.view;
     }
 
+    /**
+     * The jobs the service's hand-off reads (autoscaler/handOff.ts), as `squeue` shows them:
+     * every configuring job, the running ones when `withRunning` (their ends weigh a boot), and
+     * the first pending one. The policy reads no other pending job than the oldest waiting for
+     * resources, and the queue is in priority order, which here is submission order; so the
+     * answer is the one the whole queue would give.
+     */
+    jobViews(withRunning: boolean): SchedulerJob[] {
+        const views: SchedulerJob[] = [];
+        for (const { view } of this.configuring.values()) views.push(view);
+        if (withRunning && views.length) for (const view of this.running.values()) views.push(view);
+        const first = this.queue[0];
+        if (first) views.push(jobView(first, "pending", []));
+        return views;
+    }
+
+    /** Configuring jobs (their start waits for nodes to boot). */
+    get configuringCount(): number {
+        return this.configuring.size;
+    }
+
+    /**
+     * `scontrol requeue` of configuring jobs (the service's hand-off): back in the queue with
+     * their priority, placed again at once; the nodes they were resuming keep resuming.
+     * Returns the IDs put back (jobs that started meanwhile are left alone).
+     */
+    handOff(ids: readonly string[]): string[] {
+        const done: string[] = [];
+        for (const id of ids) {
+            const entry = this.configuring.get(id);
+            if (!entry || entry.job.state !== "configuring") continue;
+            const job = entry.job;
+            this.release(job);
+            job.state = "pending";
+            job.epoch++;
+            job.handOffs++;
+            this.enqueue(job);
+            done.push(id);
+        }
+        if (done.length) this.schedulePass();
+        return done;
+    }
+
     /** Pending jobs in queue order (what `qstat` lists as queued). */
     queued(): readonly SimJob[] {
         return this.queue;
@@ -305,7 +357,8 @@ export class SimSlurm {
     private allocate(job: SimJob): void {
         let need = job.trace.processors;
         job.alloc = new Map();
-        job.allocatedAt = this.clock.now;
+        // A job handed off keeps its first allocation's time: it has waited for nodes since.
+        if (!job.handOffs) job.allocatedAt = this.clock.now;
         job.state = "configuring";
         this.active.add(job);
         for (const group of ["up", "resuming", "off"] as const) {
@@ -324,6 +377,10 @@ export class SimSlurm {
         }
         if (need > 0) throw new Error(`internal: job ${job.trace.id} allocated without cores`);
         this.startIfReady(job);
+        if (job.state === "configuring") {
+            const view = jobView(job, "configuring", [...job.alloc.keys()]);
+            this.configuring.set(view.id, { job, view });
+        }
     }
 
     private startIfReady(job: SimJob): void {
@@ -331,6 +388,13 @@ export class SimSlurm {
         for (const name of job.alloc.keys()) if (this.byName.get(name)!.power !== "up") return;
         job.state = "running";
         job.startedAt = this.clock.now;
+        this.configuring.delete(String(job.index));
+        this.running.set(job, {
+            ...jobView(job, "configuring", [...job.alloc.keys()]),
+            state: "running",
+            startedAt: job.startedAt * 1000,
+            endsAt: (job.startedAt + estimate(job)) * 1000,
+        });
         const epoch = job.epoch;
         this.hooks.jobEvent(job, "start");
         this.clock.at(this.clock.now + job.trace.runtime, () => {
@@ -357,6 +421,8 @@ export class SimSlurm {
 
     private release(job: SimJob): void {
         this.active.delete(job);
+        this.configuring.delete(String(job.index));
+        this.running.delete(job);
         for (const [name, cores] of job.alloc) {
             const node = this.byName.get(name)!;
             node.used -= cores;
@@ -427,6 +493,24 @@ function before(a: SimJob, b: SimJob): boolean {
     return (
         a.trace.submit < b.trace.submit || (a.trace.submit === b.trace.submit && a.index < b.index)
     );
+}
+
+/** The job as `squeue --json` would show it to the service's Slurm adapter. */
+function jobView(job: SimJob, state: "pending" | "configuring", nodes: string[]): SchedulerJob {
+    return {
+        id: String(job.index),
+        name: job.trace.id,
+        user: "",
+        partition: "batch",
+        state,
+        reason: state === "pending" ? "Resources" : "",
+        nodes,
+        cpus: job.trace.processors,
+        nodeCount: nodes.length,
+        submittedAt: job.trace.submit * 1000,
+        startedAt: 0,
+        requeueable: true,
+    };
 }
 
 /** The node as `sinfo`/`scontrol` would show it to the service's Slurm adapter. */

@@ -74,6 +74,8 @@ function harness(name: string, held: string[] = []) {
         markUnavailable: act("mark unavailable"),
         hold: act("hold"),
         release: act("release"),
+        handOff: async () => [],
+        restoreWeight: async () => undefined,
     };
     const cloud = {
         list: async () => [server],

@@ -181,6 +181,51 @@ describe("Slurm JSON output (real, 22.05)", () => {
         );
     });
 
+    it("reads what the hand-off needs: weights, completing nodes, requeueable jobs, ends", () => {
+        const nodes = parseSinfoJson(fixture("sinfo-mixed.json"));
+        assert.equal(nodes.get("c1")!.weight, 1);
+        // An idle node still cleaning up a job's end takes no job yet.
+        const completing = parseSinfoJson(
+            JSON.stringify({
+                nodes: [
+                    {
+                        name: "x",
+                        state: "idle",
+                        state_flags: ["CLOUD", "COMPLETING"],
+                        weight: 60001,
+                    },
+                ],
+            }),
+        ).get("x")!;
+        assert.equal(completing.state, "idle");
+        assert.ok(completing.flags.has("completing"));
+        assert.equal(completing.weight, 60001);
+
+        const byId = new Map(
+            parseSqueueJson(fixture("squeue-mixed.json"), 8).map((j) => [j.id, j]),
+        );
+        assert.equal(byId.get("9")!.requeueable, true);
+        // Running: start plus the time limit (1795547276 + 525600 min).
+        assert.equal(byId.get("6")!.endsAt, 1_827_083_276_000);
+        assert.equal(byId.get("9")!.endsAt, undefined, "only a running job's end counts");
+        const text = (fields: Record<string, unknown>) =>
+            JSON.stringify({
+                jobs: [{ job_id: 1, job_state: "CONFIGURING", nodes: "c1", ...fields }],
+            });
+        for (const [fields, expected] of [
+            [{ requeue: true, batch_flag: true }, true],
+            [{ requeue: false, batch_flag: true }, false], // --no-requeue
+            [{ requeue: true, batch_flag: false }, false], // salloc/srun: not a batch job
+            [{}, false], // a Slurm that does not say: never put back
+        ] as const) {
+            assert.equal(
+                parseSqueueJson(text(fields), 8)[0]!.requeueable,
+                expected,
+                JSON.stringify(fields),
+            );
+        }
+    });
+
     it("reads a job whose host list names more nodes than Slurm has as on no node", () => {
         const text = JSON.stringify({
             jobs: [{ job_id: 1, job_state: "RUNNING", nodes: "c[1-99999]" }],

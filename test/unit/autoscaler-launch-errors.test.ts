@@ -52,6 +52,8 @@ describe("a launch refused before any create call", () => {
             markUnavailable: noop,
             hold: noop,
             release: noop,
+            handOff: async () => [],
+            restoreWeight: async () => undefined,
         };
         let launches = 0;
         const cloud = {

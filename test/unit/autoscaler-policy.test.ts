@@ -935,8 +935,11 @@ function withoutViews(decision: Decision): ReturnType<typeof decideActions> {
     return {
         actions: decision.actions,
         orphans: decision.orphans,
-        inTransit: decision.workers.filter((w) => w.phase !== "absent" && w.phase !== "ready")
-            .length,
+        // Deferred launches are in transit too (their views say absent: no server yet).
+        inTransit:
+            decision.workers.filter((w) => w.phase !== "absent" && w.phase !== "ready").length +
+            decision.deferred.length,
+        deferred: decision.deferred,
     };
 }
 

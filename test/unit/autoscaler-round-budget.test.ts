@@ -62,6 +62,8 @@ describe("a round's observation budget", () => {
             markUnavailable: noop,
             hold: noop,
             release: noop,
+            handOff: async () => [],
+            restoreWeight: async () => undefined,
         };
         let hung = false;
         let listings = 0;

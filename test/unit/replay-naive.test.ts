@@ -6,22 +6,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import type { CloudModel, WorkerShape } from "../../replay/model";
+import type { WorkerShape } from "../../replay/model";
 import { replay } from "../../replay/simulate";
 import { resampledTrace } from "../../replay/synthetic";
 import type { TraceJob } from "../../replay/trace/types";
+import { FIXED_BOOT, FIXED_CLOUD } from "../helpers/fixedCloud";
 
-/** Boots take exactly 100 s to ACTIVE and 20 s more to be usable; deletes 10 s. */
-const FIXED_CLOUD: CloudModel = {
-    bootMedian: 100,
-    bootP95: 100,
-    configureMedian: 20,
-    configureP95: 20,
-    deleteTime: 10,
-    failureRate: 0,
-    suspendTimeout: 120,
-};
-const BOOT = 120;
+const BOOT = FIXED_BOOT;
 
 /** `max` and `min` mean nothing to the naive reference; only T and cores per node do. */
 function shape(idleTimeout: number, coresPerNode = 1): WorkerShape {

@@ -25,6 +25,7 @@ function result(nodeHours: number, waitMean: number, neverRan = 0): PolicyResult
         launches: 1,
         failures: 0,
         requeues: 0,
+        handOffs: 0,
         span: 1,
         wallMs: 0,
         rounds: 0,

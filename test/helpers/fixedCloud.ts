@@ -1,0 +1,19 @@
+/**
+ * The replay tests' simulated cloud with fixed timings, so their figures can be derived by hand:
+ * boots take exactly 100 s to ACTIVE and 20 s more to be usable; deletes 10 s.
+ */
+import type { CloudModel } from "../../replay/model";
+
+/** Fixed boot, configure and delete times; no failures. */
+export const FIXED_CLOUD: CloudModel = {
+    bootMedian: 100,
+    bootP95: 100,
+    configureMedian: 20,
+    configureP95: 20,
+    deleteTime: 10,
+    failureRate: 0,
+    suspendTimeout: 120,
+};
+
+/** Create call to usable in {@link FIXED_CLOUD}, s. */
+export const FIXED_BOOT = 120;
