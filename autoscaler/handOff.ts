@@ -11,16 +11,22 @@
  * nodes; the nodes that were booting for it keep booting and serve the next job, or idle out.
  *
  * A job is handed off only when that surely starts it: it is a batch job that may be requeued,
- * no older job waits for resources (Slurm would give the idle nodes to that one first), and
- * enough whole idle nodes are free to replace every node it still waits for, with at least the
- * cores those nodes have allocated (an upper bound of the job's share). Nodes counted for one job
- * are not counted again for a younger one.
+ * that any worker can run (no nodes named or excluded, no features or generic resources asked
+ * for), that was never handed off before (whatever kept Slurm from the idle nodes the first time
+ * would again: no job goes round), no older job waits for resources (Slurm would give the idle
+ * nodes to that one first), and enough whole idle nodes are free to replace every node it still
+ * waits for, with at least the cores those nodes have allocated (an upper bound of the job's
+ * share). Nodes counted for one job are not counted again for a younger one.
  *
  * The same supply decides when a boot is worth it: a job whose nodes have no server yet, and
  * whose nodes would all be replaced by nodes that running jobs free (by their time limits) sooner
  * than a boot takes, minus one service round, waits for those instead. The launches are deferred
  * (round by round: the plan is made anew each time), the job is handed off when the nodes free,
  * and the resumed nodes no job waits for any more are powered down without ever booting.
+ *
+ * The supply is every worker the policy counts: the head's slurm.conf has one partition with
+ * every worker in it. Worker pools with their own partitions (issue 19) must count, for each job,
+ * only the nodes of its partitions.
  */
 import { HAND_OFF_WEIGHT, isUp, type SchedulerJob, type SchedulerNode } from "./scheduler/types";
 
@@ -70,6 +76,8 @@ export interface HandOffInput {
      * for them were promised; a job whose boot is under way loses less by waiting for it).
      */
     deferredBefore?: ReadonlySet<string>;
+    /** Jobs handed off before (never again). */
+    handedOff?: ReadonlySet<string>;
 }
 
 /** Pending reasons of a job that waits for resources (and so gets idle nodes first). */
@@ -148,8 +156,10 @@ export function planHandOffs(input: HandOffInput): HandOffPlan {
     let oldestWaiting = Infinity;
     const configuring: SchedulerJob[] = [];
     for (const job of input.jobs) {
-        if (job.state === "configuring" && job.requeueable) configuring.push(job);
-        else if (job.state === "pending" && WAITS_FOR_RESOURCES.has(job.reason)) {
+        if (job.state === "configuring") {
+            if (job.requeueable && job.constrained === false && !input.handedOff?.has(job.id))
+                configuring.push(job);
+        } else if (job.state === "pending" && WAITS_FOR_RESOURCES.has(job.reason)) {
             oldestWaiting = Math.min(oldestWaiting, job.submittedAt);
         }
     }

@@ -196,6 +196,8 @@ export interface PolicyInput {
     firstKeys?: readonly string[];
     /** Nodes whose launch the previous round deferred ({@link ActionDecision.deferred}). */
     deferred?: ReadonlySet<string>;
+    /** Jobs the service handed off before: never again (autoscaler/handOff.ts). */
+    handedOff?: ReadonlySet<string>;
 }
 
 /** The policy's answer. */
@@ -584,6 +586,7 @@ function handOffPlan(
         expectedBootMs: config.expectedBootMs,
         roundMs: config.roundMs ?? 0,
         deferredBefore: input.deferred,
+        handedOff: input.handedOff,
     });
 }
 

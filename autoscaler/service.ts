@@ -139,6 +139,8 @@ export class DynamicClusterService implements ServiceCore {
     private orphanSince = new Map<string, number>();
     /** Resumed nodes whose launch the last round deferred (autoscaler/handOff.ts). */
     private deferred: ReadonlySet<string> = new Set();
+    /** Jobs handed off, while Slurm still lists them (never handed off twice). */
+    private handedOff = new Set<string>();
     /** Measured create-to-usable times of this cluster's workers (the hand-off weighs them). */
     private readonly bootTimes = new BootTimes();
     /** When the service asked Nova to delete each server still listed (startDelete). */
@@ -265,6 +267,10 @@ export class DynamicClusterService implements ServiceCore {
             for (const id of this.deletesAsked.keys())
                 if (!listed.has(id)) this.deletesAsked.delete(id);
             this.bootTimes.observe(this.records.values());
+            if (this.handedOff.size) {
+                const listed = new Set(observation.scheduler.jobs.map((job) => job.id));
+                this.handedOff = new Set([...this.handedOff].filter((id) => listed.has(id)));
+            }
             const decision = decide({
                 now: this.now(),
                 config: {
@@ -295,6 +301,7 @@ export class DynamicClusterService implements ServiceCore {
                 orphanSince: this.orphanSince,
                 firstKeys: Object.keys(this.deps.store.state.firstKeys),
                 deferred: this.deferred,
+                handedOff: this.handedOff,
             });
             this.deferred = new Set(decision.deferred);
             this.orphanSince = new Map(
@@ -577,6 +584,8 @@ export class DynamicClusterService implements ServiceCore {
                 return;
             case "hand-off": {
                 const requeued = new Set(await this.deps.scheduler.handOff(action.jobs));
+                // Asked for, whatever came of it: a job Slurm did not move is not asked again.
+                for (const h of action.jobs) this.handedOff.add(h.job);
                 for (const h of action.jobs) {
                     if (!requeued.has(h.job)) continue;
                     this.event(

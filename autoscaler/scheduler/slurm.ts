@@ -154,6 +154,9 @@ export function parseSqueueJson(text: string, maxNodes: number): SchedulerJob[] 
             submittedAt: epochMs(raw["submit_time"]),
             startedAt: state === "pending" ? 0 : epochMs(raw["start_time"]),
             requeueable: raw["requeue"] === true && raw["batch_flag"] === true,
+            constrained: ["required_nodes", "excluded_nodes", "features", "tres_per_node"].some(
+                (key) => typeof raw[key] !== "string" || raw[key] !== "",
+            ),
             endsAt: state === "running" ? epochMs(raw["end_time"]) || undefined : undefined,
         };
     });

@@ -74,6 +74,11 @@ export interface SchedulerJob {
      */
     requeueable?: boolean;
     /**
+     * The job may not run on just any worker: it names nodes it must (or must not) run on, or
+     * features or generic resources it needs. Absent: unknown (then it is never handed off).
+     */
+    constrained?: boolean;
+    /**
      * When a running job ends at the latest (its start plus its time limit), ms since the epoch;
      * absent when unknown or unlimited.
      */

@@ -68,6 +68,8 @@ export class SimService {
     private orphanSince = new Map<string, number>();
     /** Resumed nodes whose launch the last round deferred (the hand-off). */
     private deferred: ReadonlySet<string> = EMPTY;
+    /** Jobs handed off (never twice; job IDs are never reused in a replay). */
+    private readonly handedOff = new Set<string>();
     /** Measured create-to-usable times, as the service keeps them. */
     private readonly bootTimes = new BootTimes();
     private lastRoundAt = -Infinity;
@@ -234,6 +236,7 @@ export class SimService {
             unavailable: new Map(Object.entries(this.state.unavailable)),
             orphanSince: this.orphanSince,
             deferred: this.deferred,
+            handedOff: this.handedOff,
         });
         this.decideMs += performance.now() - started;
         if (repeat && !repeats(decision, this.state, at)) {
@@ -312,6 +315,7 @@ export class SimService {
                 this.record(action.node).unreachableSince = action.since;
                 return;
             case "hand-off":
+                for (const h of action.jobs) this.handedOff.add(h.job);
                 this.slurm.handOff(action.jobs.map((h) => h.job));
                 return;
             case "restore-weight":

@@ -510,6 +510,7 @@ function jobView(job: SimJob, state: "pending" | "configuring", nodes: string[])
         submittedAt: job.trace.submit * 1000,
         startedAt: 0,
         requeueable: true,
+        constrained: false,
     };
 }
 

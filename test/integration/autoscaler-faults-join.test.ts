@@ -69,9 +69,18 @@ describe("autoscaler faults: workers that never join", () => {
         const jobs = await h.waitForJobs([first, second], 360_000);
         // On the healthy workers (one may run both exclusive jobs in turn).
         for (const id of [first, second]) assert.match(jobs.get(id)!.nodes, /^compute-dy-[34]$/);
-        const s = await status(h);
+        // The hung worker's server is deleted at its failure (the launch timeout). The jobs may
+        // have ended long before: the hand-off moves the one bound to the hung node to a healthy
+        // node that frees, so the delete is awaited, not assumed done.
         const hung = [...h.hosts.hosts.values()].find((x) => x.node === "compute-dy-1")!;
-        assert.equal(hung.state, "off", "the hung worker's server was deleted");
+        await waitFor(
+            "the hung worker's server deleted",
+            () => (hung.state === "off" ? true : undefined),
+            { timeoutMs: 120_000, intervalMs: 500 },
+        ).catch((err: Error) => {
+            throw new Error(`${err.message} (its host is ${hung.state})`);
+        });
+        const s = await status(h);
         assert.equal(s.breaker.open, false);
         // After the cooldown the nodes are given back to Slurm.
         await waitFor(

@@ -57,6 +57,7 @@ function job(
         submittedAt: NOW - 60 * S,
         startedAt: state === "running" ? NOW - 30 * S : 0,
         requeueable: true,
+        constrained: false,
         ...over,
     };
 }
@@ -97,6 +98,15 @@ describe("hand-off: a job waiting for booting nodes and idle nodes beside it", (
             name: "a job that may not be requeued (--no-requeue, or interactive) is left alone",
             nodes: { "dy-1": BOOTING, "dy-2": "idle+cloud" },
             jobs: [job("7", "configuring", ["dy-1"], { requeueable: false })],
+            handed: [],
+        },
+        {
+            name: "a job that names its nodes, features or GRES (or a Slurm that does not say) is left alone",
+            nodes: { "dy-1": BOOTING, "dy-2": BOOTING, "dy-3": "idle+cloud", "dy-4": "idle+cloud" },
+            jobs: [
+                job("7", "configuring", ["dy-1"], { constrained: true }),
+                job("8", "configuring", ["dy-2"], { constrained: undefined }),
+            ],
             handed: [],
         },
         {
@@ -173,6 +183,15 @@ describe("hand-off: a job waiting for booting nodes and idle nodes beside it", (
             );
         });
     }
+
+    it("a job handed off before is not handed off again (no job goes round)", () => {
+        const result = plan({
+            nodes: nodes({ "dy-1": BOOTING, "dy-2": "idle+cloud" }),
+            jobs: [job("7", "configuring", ["dy-1"])],
+            handedOff: new Set(["7"]),
+        });
+        assert.deepEqual(result.handOffs, []);
+    });
 
     it("an idle node with fewer cores than the booting node holds is no replacement", () => {
         const map = nodes({ "dy-1": BOOTING });

@@ -205,6 +205,9 @@ describe("Slurm JSON output (real, 22.05)", () => {
             parseSqueueJson(fixture("squeue-mixed.json"), 8).map((j) => [j.id, j]),
         );
         assert.equal(byId.get("9")!.requeueable, true);
+        // Submitted with -w n0 (required_nodes): it may not go to any other worker.
+        assert.equal(byId.get("1")!.constrained, true);
+        assert.equal(byId.get("9")!.constrained, false);
         // Running: start plus the time limit (1795547276 + 525600 min).
         assert.equal(byId.get("6")!.endsAt, 1_827_083_276_000);
         assert.equal(byId.get("9")!.endsAt, undefined, "only a running job's end counts");
@@ -223,6 +226,18 @@ describe("Slurm JSON output (real, 22.05)", () => {
                 expected,
                 JSON.stringify(fields),
             );
+        }
+        const free = { required_nodes: "", excluded_nodes: "", features: "", tres_per_node: "" };
+        for (const [fields, expected] of [
+            [free, false],
+            [{ ...free, required_nodes: "c1" }, true], // -w
+            [{ ...free, excluded_nodes: "c2" }, true], // -x
+            [{ ...free, features: "burst" }, true], // --constraint
+            [{ ...free, tres_per_node: "gres:gpu:1" }, true], // --gres
+            [{}, true], // a Slurm that does not say: never moved
+        ] as const) {
+            const job = parseSqueueJson(text(fields), 8)[0]!;
+            assert.equal(job.constrained, expected, JSON.stringify(fields));
         }
     });
 
