@@ -136,8 +136,11 @@ export class SimService {
         const r = this.records.get(node);
         if (r) {
             r.configuredAt = this.ms();
-            if (r.launchStartedAt !== undefined)
+            if (r.launchStartedAt !== undefined) {
                 this.bootTimes.add(r.configuredAt - r.launchStartedAt);
+                // The policy weighs boots by the measured median, as the service's rounds pass it.
+                this.config = { ...this.config, expectedBootMs: this.bootTimes.median() };
+            }
         }
         recordBootSuccess(this.state);
         this.changed();
@@ -199,7 +202,6 @@ export class SimService {
             if (this.unsettled) this.armTick();
             return;
         }
-        const expectedBootMs = this.bootTimes.median();
         const observation = {
             at,
             servers,
@@ -207,7 +209,9 @@ export class SimService {
                 takenAt: at,
                 nodes: this.slurm.snapshot(),
                 // Running jobs only matter when a boot can be weighed against their ends.
-                jobs: this.config.handOff ? this.slurm.jobViews(expectedBootMs !== undefined) : [],
+                jobs: this.config.handOff
+                    ? this.slurm.jobViews(this.config.expectedBootMs !== undefined)
+                    : [],
             },
             keys: {
                 accepted: this.nova.accepted,
@@ -222,10 +226,7 @@ export class SimService {
         const started = performance.now();
         const decision = decideActions({
             now: at,
-            config:
-                this.config.handOff && expectedBootMs !== this.config.expectedBootMs
-                    ? (this.config = { ...this.config, expectedBootMs })
-                    : this.config,
+            config: this.config,
             observation,
             records: this.records,
             requests,
