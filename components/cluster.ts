@@ -272,7 +272,7 @@ export class Cluster extends pulumi.ComponentResource {
                     workerSecurityGroup: workerSg,
                     dataVolumeId: volumeId,
                     masterFinger: finger,
-                    authUrl: args.cloud.authUrl,
+                    authUrl: config.serviceCloud.authUrl ?? args.cloud.authUrl,
                     region: args.cloud.region,
                     openstackCaPem: args.cloud.caPem ?? "",
                     openstackInsecure: args.cloud.insecure ?? false,

@@ -128,7 +128,27 @@ export interface ClusterConfig {
     sshPrivateKey?: pulumi.Output<string>;
     /** Dashboard password override (secret), or undefined to generate one. */
     dashboardPassword?: pulumi.Output<string>;
+    /** How the head-node service reaches the OpenStack APIs. */
+    serviceCloud: ServiceCloudConfig;
 }
+
+/**
+ * How the head-node service reaches the OpenStack APIs when that differs from the workstation:
+ * clouds whose instances reach Keystone at another address (a private endpoint), or whose catalog
+ * lists the addresses instances reach under the `internal` interface.
+ */
+export interface ServiceCloudConfig {
+    /** Keystone URL the service authenticates at; undefined means the program's own. */
+    authUrl?: string;
+    /** Which of the catalog's endpoints the service calls. */
+    interface: EndpointInterface;
+}
+
+/** A Keystone catalog interface. */
+export type EndpointInterface = "public" | "internal" | "admin";
+
+/** The catalog interfaces, as `serviceInterface` accepts them. */
+export const ENDPOINT_INTERFACES: readonly EndpointInterface[] = ["public", "internal", "admin"];
 
 /**
  * How a key is declared in `Pulumi.yaml`; used by the tests and the README generator.
@@ -256,6 +276,18 @@ export const CONFIG_KEYS: Record<string, ConfigKeySpec> = {
         default: "",
         secret: true,
         description: "Dashboard password (set with --secret); unset means generate one.",
+    },
+    serviceAuthUrl: {
+        type: "string",
+        default: "",
+        description:
+            "Keystone URL the head node's service authenticates at, when instances reach the OpenStack APIs at another address than your workstation; empty means the program's own (openstack:authUrl, OS_AUTH_URL or clouds.yaml).",
+    },
+    serviceInterface: {
+        type: "string",
+        default: "public",
+        description:
+            "Which catalog endpoints the head node's service calls: public, internal (clouds that list the addresses instances reach there) or admin.",
     },
     headNode: {
         type: "object",
@@ -648,6 +680,7 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
     const { sshUser, sshHostKeyCheck, sshPrivateKeyRaw, dashboardPasswordRaw } = parseLogins(ctx);
     const users = parseUsers(ctx, sshUser);
     const dashboard = parseDashboard(ctx);
+    const serviceCloud = parseServiceCloud(ctx);
 
     if (problems.list.length > 0 || !keyName || !allowedCidrs || !network) {
         throw new ConfigError(raw.stack, problems.list);
@@ -668,6 +701,39 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
         sshPrivateKey: sshPrivateKeyRaw === undefined ? undefined : pulumi.secret(sshPrivateKeyRaw),
         dashboardPassword:
             dashboardPasswordRaw === undefined ? undefined : pulumi.secret(dashboardPasswordRaw),
+        serviceCloud,
+    };
+}
+
+/** Where the head-node service reaches the OpenStack APIs (`serviceAuthUrl`, `serviceInterface`). */
+function parseServiceCloud({ get, problems }: ParseContext): ServiceCloudConfig {
+    const authUrl = get("serviceAuthUrl");
+    if (authUrl !== undefined) {
+        let url: URL | undefined;
+        try {
+            url = new URL(authUrl);
+        } catch {
+            url = undefined;
+        }
+        if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) {
+            problems.add(
+                "serviceAuthUrl",
+                `"${authUrl}" is not an http(s) URL; set Keystone's URL as the head node reaches it, e.g. \`pulumi config set serviceAuthUrl https://keystone.internal.example.org:5000/v3\`, or remove it with \`pulumi config rm serviceAuthUrl\` to use the program's own.`,
+            );
+        }
+    }
+    const iface = get("serviceInterface") ?? "public";
+    if (!(ENDPOINT_INTERFACES as readonly string[]).includes(iface)) {
+        problems.add(
+            "serviceInterface",
+            `"${iface}" is not a catalog interface; use \`pulumi config set serviceInterface public\` (or internal, or admin: the interface whose endpoints the head node can reach).`,
+        );
+    }
+    return {
+        ...(authUrl !== undefined ? { authUrl } : {}),
+        interface: (ENDPOINT_INTERFACES as readonly string[]).includes(iface)
+            ? (iface as EndpointInterface)
+            : "public",
     };
 }
 

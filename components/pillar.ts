@@ -200,7 +200,7 @@ export function buildPillar(config: ClusterConfig, res: PillarResources): Record
             openstack: {
                 auth_url: res.authUrl,
                 region: res.region,
-                interface: "public",
+                interface: config.serviceCloud.interface,
                 ca_pem: res.openstackCaPem ?? "",
                 insecure: res.openstackInsecure ?? false,
             },
@@ -273,7 +273,7 @@ export function buildServiceSettings(
         openstack: {
             auth_url: res.authUrl,
             region: res.region,
-            interface: "public",
+            interface: config.serviceCloud.interface,
             insecure: res.openstackInsecure ?? false,
         },
     };

@@ -137,6 +137,9 @@ export const OS_FAMILY_GRAINS = {
 /** An OS family the states support. */
 export type OsFamily = keyof typeof OS_FAMILY_GRAINS;
 
+/** A burst worker's address in the rendered highstates (PILLAR_RESOURCES' cluster network). */
+export const WORKER_TEST_ADDRESS = "10.42.0.17";
+
 /** The OS grains the states read, for a family the tests do not list. */
 export interface OsGrains {
     os_family: string;
@@ -151,10 +154,20 @@ export function grainsFor(
     family: OsFamily | OsGrains = "RedHat",
 ): Record<string, unknown> {
     const base = typeof family === "string" ? OS_FAMILY_GRAINS[family] : family;
-    if (role === "head") return { ...base, id: headMinionId(config) };
+    // The host name and addresses (PILLAR_RESOURCES' head address; a worker's on the same net).
+    if (role === "head") {
+        return {
+            ...base,
+            id: headMinionId(config),
+            host: config.headNode.name,
+            ipv4: ["127.0.0.1", PILLAR_RESOURCES.headAddress],
+        };
+    }
     return {
         ...base,
         id: "dc-7f3a9c2e4b1d4e5f8a6b0c1d2e3f4a5b",
+        host: `${config.workers.namePrefix}-dy-1`,
+        ipv4: ["127.0.0.1", WORKER_TEST_ADDRESS],
         dynamic_cluster: { role: "worker", node_name: `${config.workers.namePrefix}-dy-1` },
     };
 }

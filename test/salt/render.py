@@ -43,6 +43,7 @@ runner call to the runner the master loads). What neither can show on a Debian t
 import copy
 import fnmatch
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -61,6 +62,7 @@ KNOWN_STATE_FUNCTIONS = {
     "event": {"send"},
     "file": {"managed", "directory", "decode", "serialize", "absent", "symlink", "replace"},
     "group": {"present"},
+    "host": {"present"},
     "ipset": {"set_present"},
     "mount": {"mounted"},
     "pkg": {"installed"},
@@ -125,6 +127,11 @@ def salt_functions(pillar, grains):
         "hashutil.sha256_digest": lambda text: hashlib.sha256(str(text).encode()).hexdigest(),
         "file.file_exists": os.path.isfile,
         "file.read": file_read,
+        "network.ip_addrs": lambda cidr=None: [
+            a for a in grains.get("ipv4", [])
+            if a != "127.0.0.1"
+            and (cidr is None or ipaddress.ip_address(a) in ipaddress.ip_network(cidr))
+        ],
     }
 
 

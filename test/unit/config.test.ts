@@ -40,6 +40,18 @@ function problemsOf(input: RawConfig): Array<[string, string]> {
 describe("parseClusterConfig: bad input", () => {
     const cases: Array<{ name: string; input: RawConfig; expect: Array<[string, RegExp]> }> = [
         {
+            name: "service Keystone URL that is not an http(s) URL",
+            input: raw({ ...BASE, serviceAuthUrl: "keystone.internal:5000" }),
+            expect: [
+                ["serviceAuthUrl", /is not an http\(s\) URL.*pulumi config set serviceAuthUrl/],
+            ],
+        },
+        {
+            name: "unknown catalog interface",
+            input: raw({ ...BASE, serviceInterface: "private" }),
+            expect: [["serviceInterface", /is not a catalog interface.*serviceInterface public/]],
+        },
+        {
             name: "missing key name",
             input: raw({ ...BASE, keyName: "" }),
             expect: [["keyName", /is required.*pulumi config set keyName/]],
@@ -383,8 +395,23 @@ describe("parseClusterConfig: good input", () => {
                 sshHostKeyCheck: "console",
                 sshPrivateKey: undefined,
                 dashboardPassword: undefined,
+                serviceCloud: { interface: "public" },
             },
         );
+    });
+
+    it("takes the head node's own Keystone URL and catalog interface", () => {
+        const config = parseClusterConfig(
+            raw({
+                ...BASE,
+                serviceAuthUrl: "http://10.0.0.2:5000/v3",
+                serviceInterface: "internal",
+            }),
+        );
+        assert.deepEqual(config.serviceCloud, {
+            authUrl: "http://10.0.0.2:5000/v3",
+            interface: "internal",
+        });
     });
 
     it("takes the empty defaults Pulumi.yaml declares for unset secrets and structured keys", () => {

@@ -2,7 +2,7 @@
  * The Glance upload of the built image (lib/openstack/images.ts) against a recording session:
  * the kernel and initramfs first, the root image naming them; an image of the same name and
  * build hash reused; an upload that fails leaves nothing behind. The real Glance upload is in
- * test/integration/nova-guests.test.ts.
+ * test/integration/vm-cluster.test.ts.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";

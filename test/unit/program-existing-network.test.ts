@@ -1,6 +1,7 @@
 /**
  * Mock test: an existing network given by ID, a floating IP from a named pool, custom head node,
- * workers and users, an IPv6 users' range, and a dashboard password set with --secret.
+ * workers and users, an IPv6 users' range, a dashboard password set with --secret, and the
+ * head node's own Keystone URL and catalog interface.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -54,6 +55,8 @@ describe("program: existing network by ID with a floating IP", () => {
                     },
                 ],
                 dashboardPassword: "correct horse battery staple",
+                serviceAuthUrl: "https://keystone.internal.example.org:5000/v3",
+                serviceInterface: "internal",
             },
             { secretKeys: ["dashboardPassword"] },
         );
@@ -131,6 +134,11 @@ describe("program: existing network by ID with a floating IP", () => {
             /name: bob\n\s+uid: 20002\n\s+ssh_keys:\n\s+- ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILvbXJAl0jiGzk9VeUUwljGOdOMkZJuRSO6d37SV53mL bob@lab/,
         );
         assert.match(pillar, /cluster_cidr: 10.20.0.0\/22/);
+        // The service reaches the APIs where the head node can, not where the workstation does.
+        assert.match(
+            pillar,
+            /openstack:\n\s+auth_url: https:\/\/keystone\.internal\.example\.org:5000\/v3\n\s+region: \S*\n\s+interface: internal\n/,
+        );
         // Each users' range goes to its own family's firewall rules.
         assert.match(
             pillar,

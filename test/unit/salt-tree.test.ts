@@ -25,6 +25,7 @@ import {
     renderHighstate,
     renderHighstateWithUsersCidrs,
     type Highstate,
+    WORKER_TEST_ADDRESS,
 } from "../helpers/salt";
 
 /** The configs whose highstates are rendered; together they reach every file of the tree. */
@@ -106,6 +107,7 @@ describe("Salt tree: every config renders to a valid highstate", () => {
         const { head } = highstates("slurm, floor 2, burst 8, one user");
         assert.deepEqual(head.sls, [
             "dynamic_cluster.common.repos",
+            "dynamic_cluster.common.hosts",
             "dynamic_cluster.head.accounts",
             "dynamic_cluster.head.firewall",
             "dynamic_cluster.head.data_volume",
@@ -123,10 +125,27 @@ describe("Salt tree: every config renders to a valid highstate", () => {
         ]);
     });
 
+    it("each node's own name resolves to its cluster address (/etc/hosts)", () => {
+        const { head, worker } = highstates("slurm, floor 2, burst 8, one user");
+        const own = (states: typeof head.states) =>
+            states["dynamic-cluster-common-hosts-host-present-own-name"]!.args;
+        assert.deepEqual(own(head.states), {
+            name: "dc-head",
+            ip: PILLAR_RESOURCES.headAddress,
+            clean: true,
+        });
+        assert.deepEqual(own(worker.states), {
+            name: "compute-dy-1",
+            ip: WORKER_TEST_ADDRESS,
+            clean: true,
+        });
+    });
+
     it("a worker gets users, /data, slurmd, the collector, and reports last", () => {
         const { worker } = highstates("slurm, floor 2, burst 8, one user");
         assert.deepEqual(worker.sls, [
             "dynamic_cluster.common.repos",
+            "dynamic_cluster.common.hosts",
             "dynamic_cluster.common.users",
             "dynamic_cluster.worker.nfs_client",
             "dynamic_cluster.common.munge",

@@ -4,6 +4,7 @@
 {%- from tplroot ~ "/map.jinja" import dc with context %}
 include:
   - {{ tplroot }}.common.repos
+  - {{ tplroot }}.common.hosts
   - {{ tplroot }}.head.firewall
   - {{ tplroot }}.head.data_volume
   - {{ tplroot }}.common.users

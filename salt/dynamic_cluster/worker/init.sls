@@ -3,6 +3,7 @@
 {%- set tplroot = tpldir.split('/')[0] %}
 include:
   - {{ tplroot }}.common.repos
+  - {{ tplroot }}.common.hosts
   - {{ tplroot }}.common.users
   - {{ tplroot }}.worker.nfs_client
   - {{ tplroot }}.worker.scheduler

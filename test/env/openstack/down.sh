@@ -54,7 +54,7 @@ if running "$(cat "$RUN/libvirtd.pid" 2>/dev/null || echo 0)"; then
     virsh -c qemu:///system destroy "$guest" >/dev/null 2>&1 && echo "osbox: stopped guest $guest"
   done
 fi
-stop_group TERM nova-compute nova-compute-qemu nova-scheduler nova-conductor nova-api \
+stop_group TERM api-gateway nova-compute nova-compute-qemu nova-scheduler nova-conductor nova-api \
                 cinder-volume cinder-scheduler cinder-api \
                 neutron-linuxbridge-agent neutron-dhcp-agent neutron-l3-agent \
                 neutron-server glance placement keystone

@@ -9,7 +9,10 @@
 #   bridges plugged by the real linuxbridge agent; the DHCP agent (dnsmasq) serves the guests'
 #   addresses; the L3 agent routes them and NATs floating IPs onto the host bridge osbox-ext
 #   (10.199.113.0/24, or OSBOX_EXT_CIDR; this machine forwards nothing from it and guests open
-#   no connection to it, so no guest packet leaves the machine); user data reaches guests on a config drive. Only flavors that require the trait
+#   no connection to it, so no guest packet leaves the machine); user data reaches guests on a
+#   config drive. Guests reach the APIs only through the gateway namespace osbox-api on that
+#   bridge (its address .2 relays to the APIs' 127.0.0.1 ports; the catalog's 'admin'
+#   endpoints name it), as a head node's service on a real cloud reaches them. Only flavors that require the trait
 #   CUSTOM_OSBOX_QEMU (dc.vm, created here) run there, and only they: the host sits in an
 #   aggregate that Nova's isolated-aggregate filter keeps for them.
 #
@@ -44,6 +47,15 @@ EXT_BRIDGE=osbox-ext
 # OSBOX_EXT_CIDR: another private range, should this one be in use here; up.sh refuses a range
 # that overlaps a route of this machine (a registry mirror may sit in a documentation range).
 EXT_CIDR=${OSBOX_EXT_CIDR:-10.199.113.1/24}
+# The guests' way to the APIs: a network namespace on the external bridge whose one address
+# (the range's second) forwards to the APIs on this machine's 127.0.0.1 (api_gateway.py), and
+# the catalog's 'admin' endpoints at that address. A head node's service authenticates there
+# (`pulumi config set serviceAuthUrl http://<address>:5000/v3`, `serviceInterface admin`). The
+# 'admin' interface because Debian's OpenStack services call each other through 'internal'
+# (keystonemiddleware's and the keystoneauth adapters' default) and must keep 127.0.0.1.
+API_NS=osbox-api
+API_PORTS="5000 8774 9696 8776 9292 8778"
+API_ADDR=$($PY -c 'import ipaddress, sys; print(ipaddress.ip_interface(sys.argv[1]).network[2])' "$EXT_CIDR" 2>/dev/null || echo "")
 export DEBIAN_FRONTEND=noninteractive
 
 T_START=$(date +%s%N)
@@ -622,10 +634,117 @@ for line in sys.stdin:
   iptables -C INPUT -i "$EXT_BRIDGE" -m conntrack ! --ctstate ESTABLISHED,RELATED -j DROP 2>/dev/null ||
     iptables -I INPUT -i "$EXT_BRIDGE" -m conntrack ! --ctstate ESTABLISHED,RELATED -j DROP
 }
+# The guests' API gateway (see API_NS): its namespace, plugged into the external bridge.
+start_api_gateway() {
+  [ -n "$API_ADDR" ] || die "no gateway address in $EXT_CIDR"
+  local prefix=${EXT_CIDR#*/}
+  [ -e "/run/netns/$API_NS" ] || ip netns add "$API_NS"
+  if ! ip link show osbox-api-h >/dev/null 2>&1; then
+    ip link add osbox-api-h type veth peer name osbox-api-g
+    ip link set osbox-api-g netns "$API_NS"
+  fi
+  ip link set osbox-api-h master "$EXT_BRIDGE" up
+  ip -n "$API_NS" link set lo up
+  ip -n "$API_NS" link set osbox-api-g up
+  ip -n "$API_NS" -4 -o addr show dev osbox-api-g | awk '{print $4}' | while read -r old; do
+    [ "$old" = "$API_ADDR/$prefix" ] || ip -n "$API_NS" addr del "$old" dev osbox-api-g
+  done
+  ip -n "$API_NS" -4 addr show dev osbox-api-g | grep -q "inet $API_ADDR/$prefix" ||
+    ip -n "$API_NS" addr add "$API_ADDR/$prefix" dev osbox-api-g
+  # shellcheck disable=SC2086 # one argument per port
+  start_bg api-gateway $PY "$LIB/api_gateway.py" "$API_NS" "$API_ADDR" $API_PORTS
+}
 # ---------------------------------------------------------------- helpers in python
 # Written by this script so that up.sh is all one needs to copy.
 write_lib() {
   mkdir -p "$LIB/py/osbox_neutron" "$LIB/py/osbox_neutron-0.1.dist-info"
+  cat >"$LIB/api_gateway.py" <<'OSBOX_PY_EOF'
+#!/usr/bin/python3
+"""Forwards TCP connections from an address inside a network namespace to 127.0.0.1.
+
+Usage: api_gateway.py NETNS ADDRESS PORT...
+The listening sockets are opened inside NETNS (setns, then back to this process's own
+namespace), so ADDRESS:PORT exists only there; each connection is relayed to 127.0.0.1:PORT of
+the namespace this process runs in. One process, no threads: asyncio relays both directions,
+passing a half-close on.
+"""
+import asyncio
+import ctypes
+import os
+import socket
+import sys
+
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _setns(fd):
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, 'setns: ' + os.strerror(err))
+
+
+def listen_in(netns, address, ports):
+    home = os.open('/proc/self/ns/net', os.O_RDONLY)
+    target = os.open('/run/netns/' + netns, os.O_RDONLY)
+    socks = []
+    _setns(target)
+    try:
+        for port in ports:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((address, port))
+            sock.listen(128)
+            sock.setblocking(False)
+            socks.append((port, sock))
+    finally:
+        _setns(home)
+        os.close(home)
+        os.close(target)
+    return socks
+
+
+async def relay(reader, writer):
+    try:
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                break
+            writer.write(data)
+            await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()
+    except (ConnectionError, OSError):
+        pass
+
+
+def handler(port):
+    async def handle(client_reader, client_writer):
+        try:
+            up_reader, up_writer = await asyncio.open_connection('127.0.0.1', port)
+        except OSError:
+            client_writer.close()
+            return
+        try:
+            await asyncio.gather(relay(client_reader, up_writer),
+                                 relay(up_reader, client_writer))
+        finally:
+            for w in (up_writer, client_writer):
+                w.close()
+    return handle
+
+
+async def main(netns, address, ports):
+    servers = [await asyncio.start_server(handler(port), sock=sock)
+               for port, sock in listen_in(netns, address, ports)]
+    print('api_gateway: %s:%s in %s -> 127.0.0.1' % (address, ','.join(map(str, ports)), netns),
+          flush=True)
+    await asyncio.gather(*(s.serve_forever() for s in servers))
+
+
+if __name__ == '__main__':
+    asyncio.run(main(sys.argv[1], sys.argv[2], [int(p) for p in sys.argv[3:]]))
+OSBOX_PY_EOF
   cat >"$LIB/bootstrap.py" <<'OSBOX_PY_EOF'
 #!/usr/bin/python3
 """Idempotent API-level bootstrap for osbox.
@@ -884,10 +1003,23 @@ def canary_phase(sess):
           (t_srv, t_vol, t_att, t_det, t_del))
 
 
+def gateway_phase(sess, address):
+    """The 'admin' endpoints at the guests' API gateway (api_gateway.py at address)."""
+    ks = ks_client.Client(session=sess, interface='public')
+    for svc in ks.services.list():
+        for ep in ks.endpoints.list(service=svc, interface='admin'):
+            want = ep.url.replace('127.0.0.1', address, 1)
+            if ep.url != want:
+                ks.endpoints.update(ep, url=want)
+    print('keystone: admin endpoints at %s' % address)
+
+
 def main():
     sess = admin_session()
     for phase in sys.argv[1:]:
-        if phase == 'keystone':
+        if phase.startswith('gateway='):
+            gateway_phase(sess, phase.split('=', 1)[1])
+        elif phase == 'keystone':
             keystone_phase(sess)
         elif phase == 'pools':
             pools_phase(sess)
@@ -1145,13 +1277,14 @@ install_packages
 STAMP=$ST/.bootstrapped
 ALL_SVCS="postgres epmd rabbitmq-beam memcached keystone placement glance neutron-server nova-api
 nova-conductor nova-scheduler nova-compute cinder-api cinder-scheduler cinder-volume
-ceph-mon ceph-osd ceph-mgr virtlogd libvirtd nova-compute-qemu neutron-linuxbridge-agent neutron-dhcp-agent neutron-l3-agent"
+ceph-mon ceph-osd ceph-mgr virtlogd libvirtd nova-compute-qemu neutron-linuxbridge-agent neutron-dhcp-agent neutron-l3-agent
+api-gateway"
 # Running services keep the configuration they were started with. Its fingerprint: the code that
 # writes the configurations and starts the services (declare -f drops comments, so editing a
 # comment restarts nothing), recorded in run/up.sum when they start.
 UP_SUM=$(declare -f write_configs write_guest_configs prepare_guest_host write_lib rabbit_env \
   start_services start_libvirt start_neutron_agents write_ceph_config ceph_bootstrap start_ceph \
-  define_ceph_secret | sha256sum | cut -d' ' -f1)
+  define_ceph_secret start_api_gateway | sha256sum | cut -d' ' -f1)
 all_alive=1; any_alive=0
 for s in $ALL_SVCS; do if alive "$s"; then any_alive=1; else all_alive=0; fi; done
 if [ "$all_alive" = 1 ] && [ -f "$STAMP" ] && [ "$(cat "$RUN/up.sum" 2>/dev/null)" = "$UP_SUM" ] &&
@@ -1196,6 +1329,7 @@ start_postgres
 start_rabbit
 start_bg memcached memcached -u memcache -l 127.0.0.1 -p 11211 -U 0 -m 64
 start_libvirt
+start_api_gateway
 say "starting Ceph"
 start_ceph
 define_ceph_secret
@@ -1262,6 +1396,7 @@ if [ "$SEEDED" = 0 ]; then
   $PY "$LIB/bootstrap.py" "cloud=$ST/tiny.img"
 fi
 $PY "$LIB/bootstrap.py" guests || die "real-guest flavor and aggregate set-up failed"
+$PY "$LIB/bootstrap.py" "gateway=$API_ADDR" || die "the admin endpoints at the guests' API gateway"
 $PY "$LIB/bootstrap.py" pools || die "Cinder's scheduler never heard from the volume backends"
 if [ "${OSBOX_CANARY:-1}" = 1 ]; then
   # End-to-end readiness: boot one server, attach a volume to it, detach, delete both.
