@@ -127,11 +127,9 @@ def salt_functions(pillar, grains):
         "hashutil.sha256_digest": lambda text: hashlib.sha256(str(text).encode()).hexdigest(),
         "file.file_exists": os.path.isfile,
         "file.read": file_read,
-        "network.ip_addrs": lambda cidr=None: [
-            a for a in grains.get("ipv4", [])
-            if a != "127.0.0.1"
-            and (cidr is None or ipaddress.ip_address(a) in ipaddress.ip_network(cidr))
-        ],
+        "network.ip_in_subnet": lambda ip_addr, cidr: (
+            ipaddress.ip_address(ip_addr) in ipaddress.ip_network(cidr, strict=False)
+        ),
     }
 
 

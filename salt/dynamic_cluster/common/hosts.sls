@@ -5,10 +5,13 @@
 {%- set tplroot = tpldir.split('/')[0] %}
 {%- from tplroot ~ "/map.jinja" import dc with context %}
 {%- set cidr = dc.get('network', {}).get('cluster_cidr', '') %}
-{%- set own = salt['network.ip_addrs'](cidr=cidr) if cidr else [] %}
+{%- set own = [] %}
+{%- for address in salt['grains.get']('ipv4', []) %}
+{%-   if cidr and salt['network.ip_in_subnet'](address, cidr) %}{% do own.append(address) %}{% endif %}
+{%- endfor %}
 
 dynamic-cluster-common-hosts-host-present-own-name:
   host.present:
-    - name: {{ grains['host'] }}
+    - name: {{ salt['grains.get']('host') }}
     - ip: {{ own[0] if own else '127.0.1.1' }}
     - clean: True
