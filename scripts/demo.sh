@@ -110,7 +110,7 @@ up() {
     gateway=$(python3 -c 'import ipaddress, sys; print(ipaddress.ip_network(sys.argv[1])[2])' "${users_cidr}")
 
     step "stack ${STACK}: settings in Pulumi.${STACK}.yaml"
-    "${PULUMI}" stack select --create "${STACK}" --non-interactive >/dev/null
+    "${PULUMI}" stack select --create "${STACK}" --non-interactive >/dev/null 2>&1
     local setting
     while IFS='|' read -r -a setting; do
         "${PULUMI}" config set --stack "${STACK}" "${setting[@]}" >/dev/null
