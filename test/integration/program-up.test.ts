@@ -12,7 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as yaml from "js-yaml";
@@ -20,6 +20,7 @@ import { SERVICE_ACCESS_RULES } from "../../components/accessRules";
 import { isMinionId, nodeNameOfMinionId } from "../../lib/minionId";
 import { saltPemFinger } from "../../lib/saltKey";
 import { workerTags } from "../../lib/tags";
+import { tearDownDeployment } from "../helpers/stackCleanup";
 import { type EmulatedHead, startEmulatedHead } from "../helpers/emulatedHead";
 import { expectedRules } from "../helpers/expected";
 import { adminSession, demoClient, demoEnv } from "../helpers/osbox";
@@ -177,35 +178,13 @@ describe("pulumi up for real: the program deployed into the local OpenStack", ()
     });
 
     after(async () => {
-        if (workspace) {
-            const state = stackStatePath(workspace.stateDir, "dynamic-cluster", STACK);
-            let leftover = false;
-            try {
-                leftover = readStackResources(state).length > 0;
-            } catch {
-                leftover = false;
-            }
-            if (leftover) await pulumi(["destroy", "--yes", "--skip-preview"]);
-            for (const volume of (
-                await api<{ volumes: Array<{ id: string }> }>(
-                    "volumev3",
-                    `/volumes?name=${STACK}-data`,
-                )
-            ).volumes) {
-                await demo.request("volumev3", { method: "DELETE", path: `/volumes/${volume.id}` });
-            }
-        }
-        if (keyName) {
-            await demo
-                .request("compute", { method: "DELETE", path: `/os-keypairs/${keyName}` })
-                .catch(() => undefined);
-        }
-        head?.stop();
-        if (workspace && process.env["DC_KEEP_TEST_DIRS"] !== "1") {
-            rmSync(workspace.root, { recursive: true, force: true });
-        } else if (workspace) {
-            console.log(`kept ${workspace.root} (transcript: ${workspace.transcript})`);
-        }
+        await tearDownDeployment({
+            workspace,
+            stack: STACK,
+            keyName,
+            session: demo,
+            stop: () => head?.stop(),
+        });
     });
 
     it("logs in, creates the stack and sets the configuration as the README says", async () => {

@@ -32,7 +32,7 @@ import { execFileSync } from "node:child_process";
 import * as https from "node:https";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -52,6 +52,7 @@ import {
     readStackResources,
     stackStatePath,
 } from "../helpers/pulumiCli";
+import { tearDownDeployment } from "../helpers/stackCleanup";
 import { waitFor } from "../helpers/waitFor";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -266,35 +267,13 @@ describe("the cluster deployed into real VMs by `pulumi up`", { timeout: 5_400_0
     });
 
     after(async () => {
-        if (workspace) {
-            const state = stackStatePath(workspace.stateDir, PROJECT, STACK);
-            let leftover = false;
-            try {
-                leftover = readStackResources(state).length > 0;
-            } catch {
-                leftover = false;
-            }
-            if (leftover)
-                await pulumi(["destroy", "--yes", "--skip-preview"], undefined, 1_800_000);
-            for (const volume of (
-                await api<{ volumes: Array<{ id: string }> }>(
-                    "volumev3",
-                    `/volumes?name=${STACK}-data`,
-                )
-            ).volumes) {
-                await demo.request("volumev3", { method: "DELETE", path: `/volumes/${volume.id}` });
-            }
-        }
-        if (keyName) {
-            await demo
-                .request("compute", { method: "DELETE", path: `/os-keypairs/${keyName}` })
-                .catch(() => undefined);
-        }
-        if (workspace && process.env["DC_KEEP_TEST_DIRS"] !== "1") {
-            rmSync(workspace.root, { recursive: true, force: true });
-        } else if (workspace) {
-            console.log(`kept ${workspace.root} (transcript: ${workspace.transcript})`);
-        }
+        await tearDownDeployment({
+            workspace,
+            stack: STACK,
+            keyName,
+            session: demo,
+            destroyTimeoutMs: 1_800_000,
+        });
     });
 
     it("npm run image's upload puts the image in Glance once and prints the config that uses it", () => {
