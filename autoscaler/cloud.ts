@@ -101,16 +101,25 @@ interface BootRefs {
     networkId: string;
 }
 
+/** What a launch boots: the flavor the service chose from its pool's list, image and zone. */
+export interface LaunchChoice {
+    flavor: string;
+    image: string;
+    /** Availability zone, or "" for Nova's default. */
+    availabilityZone: string;
+}
+
 /** Launches, lists and deletes the cluster's workers. */
 export class WorkerCloud {
-    /** The last looked-up IDs and when; undefined until the first lookup or when stale. */
-    private refs?: { value: BootRefs; at: number };
-    /** The lookup in flight, shared by concurrent launches. */
-    private lookup?: Promise<BootRefs>;
+    /** The last looked-up IDs per flavor and image, and when; absent until looked up or stale. */
+    private readonly refs = new Map<string, { value: BootRefs; at: number }>();
+    /** The lookups in flight, shared by concurrent launches of the same flavor and image. */
+    private readonly lookups = new Map<string, Promise<BootRefs>>();
 
     /**
      * @param nova the compute client (application credential of the service).
-     * @param settings cluster settings: flavor, image, network, key, groups, master.
+     * @param settings cluster settings: network, key, groups, master (and the default pool's
+     *   flavor and image, what {@link launch} boots when given no choice).
      * @param userDataTemplate the text of `cloud-init/worker.yaml`.
      * @param now clock (tests), for the expiry of the boot IDs.
      */
@@ -128,29 +137,39 @@ export class WorkerCloud {
         return servers.flatMap((server) => toServerView(server, clusterId) ?? []);
     }
 
-    /** The boot IDs: cached within the TTL, else looked up (the old ones if that fails). */
-    private async bootRefs(): Promise<BootRefs> {
-        const cached = this.refs;
+    /** The boot IDs of `choice`: cached within the TTL, else looked up (the old ones if that fails). */
+    private async bootRefs(choice: LaunchChoice): Promise<BootRefs> {
+        const key = refsKey(choice);
+        const cached = this.refs.get(key);
         if (cached && this.now() - cached.at < BOOT_REFS_TTL_MS) return cached.value;
-        this.lookup ??= this.lookUpRefs().finally(() => (this.lookup = undefined));
+        let lookup = this.lookups.get(key);
+        if (!lookup) {
+            lookup = this.lookUpRefs(choice).finally(() => this.lookups.delete(key));
+            this.lookups.set(key, lookup);
+        }
         try {
-            return await this.lookup;
+            return await lookup;
         } catch (err) {
             if (cached) return cached.value;
             throw err;
         }
     }
 
-    private async lookUpRefs(): Promise<BootRefs> {
-        const w = this.settings.workers;
+    private async lookUpRefs(choice: LaunchChoice): Promise<BootRefs> {
         const [flavorId, imageId, networkId] = await Promise.all([
-            this.nova.flavorId(w.flavor),
-            this.nova.imageId(w.image),
+            this.nova.flavorId(choice.flavor),
+            this.nova.imageId(choice.image),
             this.nova.networkId(this.settings.network.network_id),
         ]);
         const value = { flavorId, imageId, networkId };
-        this.refs = { value, at: this.now() };
+        this.refs.set(refsKey(choice), { value, at: this.now() });
         return value;
+    }
+
+    /** The default pool's first choice (`workers.flavor`, image and zone). */
+    defaultChoice(): LaunchChoice {
+        const w = this.settings.workers;
+        return { flavor: w.flavor, image: w.image, availabilityZone: w.availability_zone };
     }
 
     /** A fresh minion ID for a burst worker of `node`. */
@@ -171,23 +190,33 @@ export class WorkerCloud {
     }
 
     /**
-     * Boots the burst worker `node` with `minionId`; returns the server ID. When Nova rejects
+     * Boots the burst worker `node` with `minionId` as `choice` says (its pool's flavor, image
+     * and zone; the default pool's when not given); returns the server ID. When Nova rejects
      * the image or flavor ID ({@link namesStaleBootRef}; a 400 creates nothing), the IDs are
      * looked up again and, only if they changed, the create is sent once more.
      * @throws the create call's error (the first one when the IDs did not change).
      */
-    async launch(node: string, minionId: string): Promise<string> {
+    async launch(
+        node: string,
+        minionId: string,
+        choice: LaunchChoice = this.defaultChoice(),
+    ): Promise<string> {
         const userData = this.userData(node, minionId);
-        const refs = await this.bootRefs();
+        const refs = await this.bootRefs(choice);
         try {
-            return await this.nova.createServer(this.bootRequest(node, minionId, userData, refs));
+            return await this.nova.createServer(
+                this.bootRequest(node, minionId, userData, refs, choice),
+            );
         } catch (err) {
             if (!namesStaleBootRef(err)) throw err;
-            if (this.refs?.value === refs) this.refs = undefined;
-            const fresh = await this.bootRefs().catch(() => undefined);
+            const key = refsKey(choice);
+            if (this.refs.get(key)?.value === refs) this.refs.delete(key);
+            const fresh = await this.bootRefs(choice).catch(() => undefined);
             if (!fresh || (fresh.imageId === refs.imageId && fresh.flavorId === refs.flavorId))
                 throw err;
-            return this.nova.createServer(this.bootRequest(node, minionId, userData, fresh));
+            return this.nova.createServer(
+                this.bootRequest(node, minionId, userData, fresh, choice),
+            );
         }
     }
 
@@ -196,16 +225,16 @@ export class WorkerCloud {
         minionId: string,
         userData: string,
         refs: BootRefs,
+        choice: LaunchChoice,
     ): BootRequest {
-        const w = this.settings.workers;
         return {
             name: node,
             flavorId: refs.flavorId,
             imageId: refs.imageId,
             networkIds: [refs.networkId],
             securityGroups: [this.settings.network.worker_security_group],
-            keyName: w.key_name || undefined,
-            availabilityZone: w.availability_zone || undefined,
+            keyName: this.settings.workers.key_name || undefined,
+            availabilityZone: choice.availabilityZone || undefined,
             userData,
             metadata: workerMetadata(minionId, node),
             tags: workerTags(this.settings.cluster.id, "burst"),
@@ -233,4 +262,9 @@ export class WorkerCloud {
         }
         await this.nova.deleteServer(serverId);
     }
+}
+
+/** The cache key of a flavor and image's boot IDs. */
+function refsKey(choice: LaunchChoice): string {
+    return `${choice.flavor}\u0000${choice.image}`;
 }

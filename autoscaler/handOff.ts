@@ -24,9 +24,10 @@
  * (round by round: the plan is made anew each time), the job is handed off when the nodes free,
  * and the resumed nodes no job waits for any more are powered down without ever booting.
  *
- * The supply is every worker the policy counts: the head's slurm.conf has one partition with
- * every worker in it. Worker pools with their own partitions (issue 19) must count, for each job,
- * only the nodes of its partitions.
+ * The supply is every worker the policy counts, but a job only takes nodes of the pool its
+ * booting nodes are in (`poolOf`): pools differ in flavor, features, GRES and partition, and
+ * the job was placed in that pool's partition. A job waiting for nodes of several pools is not
+ * handed off.
  */
 import { HAND_OFF_WEIGHT, isUp, type SchedulerJob, type SchedulerNode } from "./scheduler/types";
 
@@ -78,6 +79,8 @@ export interface HandOffInput {
     deferredBefore?: ReadonlySet<string>;
     /** Jobs handed off before (never again). */
     handedOff?: ReadonlySet<string>;
+    /** The pool of a node (lib/workerPools.ts); absent: one pool. */
+    poolOf?: (node: string) => string | undefined;
 }
 
 /** Pending reasons of a job that waits for resources (and so gets idle nodes first). */
@@ -191,13 +194,25 @@ export function planHandOffs(input: HandOffInput): HandOffPlan {
             promised(a) - promised(b) || a.submittedAt - b.submittedAt || a.id.localeCompare(b.id),
     );
 
-    let next = 0;
+    const poolOf = input.poolOf ?? ((): undefined => undefined);
+    const used = new Set<Supply>();
+    let firstFree = 0;
     for (const job of configuring) {
-        if (next >= supply.length) break;
+        if (used.size >= supply.length) break;
         if (job.submittedAt > oldestWaiting) continue;
         const waitingFor = job.nodes.filter((name) => booting(input.nodes.get(name)));
-        if (!waitingFor.length || waitingFor.length > supply.length - next) continue;
-        const taken = supply.slice(next, next + waitingFor.length);
+        if (!waitingFor.length || waitingFor.length > supply.length - used.size) continue;
+        const pools = new Set(waitingFor.map(poolOf));
+        if (pools.size !== 1) continue;
+        const [pool] = pools;
+        // The soonest unused nodes of the job's pool (with one pool: the next ones in order).
+        while (firstFree < supply.length && used.has(supply[firstFree]!)) firstFree++;
+        const taken: Supply[] = [];
+        for (let i = firstFree; i < supply.length && taken.length < waitingFor.length; i++) {
+            const s = supply[i]!;
+            if (!used.has(s) && poolOf(s.node.name) === pool) taken.push(s);
+        }
+        if (taken.length < waitingFor.length) continue;
         const cores = taken.reduce((sum, s) => sum + s.node.cpus, 0);
         const needed = waitingFor.reduce(
             (sum, name) => sum + input.nodes.get(name)!.allocatedCpus,
@@ -220,7 +235,7 @@ export function planHandOffs(input: HandOffInput): HandOffPlan {
         } else {
             continue; // its boots are under way: they are not stopped for a maybe
         }
-        next += taken.length;
+        for (const s of taken) used.add(s);
     }
     return plan;
 }

@@ -50,6 +50,8 @@ export interface WorkerRecord {
     minionId?: string;
     /** Server ID the create call returned. */
     serverId?: string;
+    /** The flavor the current launch asked for (its pool's first, or a fallback). */
+    flavor?: string;
     /**
      * When the create call returned. An observation that started before this may not list the
      * server yet (its listing can have been answered while the create was still running).
@@ -96,6 +98,7 @@ export function beginLaunch(record: WorkerRecord, minionId: string, at: number):
         launchInFlight: true,
         minionId,
         serverId: undefined,
+        flavor: undefined,
         launchReturnedAt: undefined,
         launchUncertainAt: undefined,
         failedAt: undefined,

@@ -12,12 +12,15 @@
  */
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from "node:fs";
 import * as path from "node:path";
-import { indexOfNodeName } from "../lib/nodeNames";
+import { indexOfNodeName, parseNodeName, poolNodePrefix } from "../lib/nodeNames";
+import type { WorkerPoolSpec } from "../lib/workerPools";
 import type { ServerView, WorkerRecord } from "./model";
 
 /** File names in the service's state directory; salt/.../head/slurm.sls reads them. */
 export const BURST_NODES_IN_USE_FILE = "burst-nodes-in-use";
 export const STATIC_NODES_IN_USE_FILE = "static-nodes-in-use";
+/** Every pool's counts, JSON `{"<pool>": {"static": n, "burst": n}}`. */
+export const NODES_IN_USE_FILE = "nodes-in-use.json";
 
 /** The highest burst node number with a server or a launch in flight (0: none). */
 export function burstNodesInUse(
@@ -50,31 +53,78 @@ export function staticNodesInUse(
     return highest;
 }
 
-/** Both counts, written where the head's Salt state reads them. */
+/** A pool's counts: its highest static and burst node numbers in use. */
+export interface PoolNodesInUse {
+    static: number;
+    burst: number;
+}
+
+/**
+ * Every pool's counts, by pool name: the configured pools (the default one first), and any pool
+ * a server's node name still names although the configuration no longer has it (taken out under
+ * running jobs: slurm.conf keeps its nodes, retired, until their servers are gone).
+ */
+export function nodesInUseByPool(
+    pools: readonly Pick<WorkerPoolSpec, "name" | "staticPrefix" | "burstPrefix">[],
+    servers: readonly Pick<ServerView, "node" | "pool">[],
+    records: ReadonlyMap<string, Pick<WorkerRecord, "launchInFlight">>,
+): Map<string, PoolNodesInUse> {
+    const prefixes = new Map(pools.map((p) => [p.name, p] as const));
+    for (const server of servers) {
+        const parsed = parseNodeName(server.node);
+        if (parsed && !prefixes.has(parsed.pool)) {
+            prefixes.set(parsed.pool, {
+                name: parsed.pool,
+                staticPrefix: poolNodePrefix(parsed.pool, "static"),
+                burstPrefix: poolNodePrefix(parsed.pool, "burst"),
+            });
+        }
+    }
+    const counts = new Map<string, PoolNodesInUse>();
+    for (const pool of prefixes.values()) {
+        counts.set(pool.name, {
+            static: staticNodesInUse(pool.staticPrefix, servers),
+            burst: burstNodesInUse(pool.burstPrefix, servers, records),
+        });
+    }
+    return counts;
+}
+
+/**
+ * The counts, written where the head's Salt state reads them: every pool's in
+ * {@link NODES_IN_USE_FILE} (JSON, by pool name), and the default pool's also in the two files
+ * an older release's state reads.
+ */
 export class NodesInUseFiles {
     readonly burst: NodeCountFile;
     readonly static: NodeCountFile;
+    readonly all: NodeCountFile;
 
     constructor(stateDir: string) {
         this.burst = new NodeCountFile(path.join(stateDir, BURST_NODES_IN_USE_FILE));
         this.static = new NodeCountFile(path.join(stateDir, STATIC_NODES_IN_USE_FILE));
+        this.all = new NodeCountFile(path.join(stateDir, NODES_IN_USE_FILE));
     }
 
-    /** Records both counts (each file only when its number changes). */
-    write(counts: { burst: number; static: number }): void {
-        this.burst.write(counts.burst);
-        this.static.write(counts.static);
+    /** Records the counts (each file only when its content changes); the first pool is the default one. */
+    write(byPool: ReadonlyMap<string, PoolNodesInUse>): void {
+        const first = byPool.values().next().value;
+        if (first) {
+            this.burst.write(first.burst);
+            this.static.write(first.static);
+        }
+        this.all.write(JSON.stringify(Object.fromEntries(byPool)));
     }
 }
 
 /** Writes a number when it changes (temp file, fsync, rename: Salt never reads half). */
 export class NodeCountFile {
-    private written?: number;
+    private written?: number | string;
 
     constructor(readonly file: string) {}
 
-    /** Records `count`; a no-op when it is what the file already says. */
-    write(count: number): void {
+    /** Records `count` (a number, or a JSON text); a no-op when it is what the file already says. */
+    write(count: number | string): void {
         if (count === this.written) return;
         const temp = `${this.file}.tmp`;
         const fd = openSync(temp, "w", 0o644);

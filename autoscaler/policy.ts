@@ -58,16 +58,17 @@ export interface PolicyConfig {
     downTimeoutMs: number;
     orphanGraceMs: number;
     /**
-     * The burst pool's name prefix (`<prefix>-<n>`): keys of burst nodes beyond workers.max
-     * (retired when it was lowered) are this cluster's too, and removed once their worker is gone.
+     * The burst nodes' name prefixes, one per pool (`<prefix>-<n>`): keys of burst nodes beyond a
+     * pool's max (retired when it was lowered) are this cluster's too, and removed once their
+     * worker is gone.
      */
-    burstPrefix?: string;
+    burstPrefixes?: readonly string[];
     /**
-     * The static pool's name prefix: servers of a floor that a lowered workers.min handed over
-     * (components/workerPool.ts) are retired like burst nodes beyond workers.max, and their keys
+     * The static nodes' name prefixes, one per pool: servers of a floor that a lowered min handed
+     * over (components/workerPool.ts) are retired like burst nodes beyond max, and their keys
      * removed once they are gone.
      */
-    staticPrefix?: string;
+    staticPrefixes?: readonly string[];
     /**
      * A worker still waiting for its next Salt step this long after the previous one gets a
      * note naming the likely causes (default 3 minutes).
@@ -86,6 +87,8 @@ export interface PolicyConfig {
     expectedBootMs?: number;
     /** The service's round period (ms): how late a freed node is noticed at worst. */
     roundMs?: number;
+    /** The worker pool of a node (lib/workerPools.ts), for the hand-off; absent: one pool. */
+    poolOf?: (node: string) => string | undefined;
 }
 
 /**
@@ -182,8 +185,11 @@ export interface PolicyInput {
     requests: ReadonlyMap<string, NodeRequest>;
     autoMode: boolean;
     breakerOpen: boolean;
-    /** Launches of the workers' flavor wait until then (ms), when backing off. */
-    backoffUntil?: number;
+    /**
+     * Launches wait until then (ms) while backing off: one time for every node (the replay's one
+     * flavor), or per node (each pool's flavors: the service, autoscaler/service.ts).
+     */
+    backoffUntil?: number | ((node: string) => number | undefined);
     held: ReadonlySet<string>;
     /** Nodes the service keeps out of use, and why (persisted). */
     unavailable: ReadonlyMap<string, UnavailableEntry>;
@@ -587,6 +593,7 @@ function handOffPlan(
         roundMs: config.roundMs ?? 0,
         deferredBefore: input.deferred,
         handedOff: input.handedOff,
+        poolOf: config.poolOf,
     });
 }
 
@@ -675,8 +682,9 @@ function retiring(server: ServerView, config: PolicyConfig): boolean {
     if (server.retiring) return true;
     return (
         server.pool === "burst" &&
-        config.staticPrefix !== undefined &&
-        indexOfNodeName(config.staticPrefix, server.node) !== undefined
+        (config.staticPrefixes ?? []).some(
+            (prefix) => indexOfNodeName(prefix, server.node) !== undefined,
+        )
     );
 }
 
@@ -849,10 +857,14 @@ function whenWantedUp(
                     `${new Date(deferral.freeBy).toISOString()}, sooner than a boot`,
             );
         }
-        if (input.backoffUntil !== undefined && input.backoffUntil > now) {
+        const backoff =
+            typeof input.backoffUntil === "function"
+                ? input.backoffUntil(f.node)
+                : input.backoffUntil;
+        if (backoff !== undefined && backoff > now) {
             return kept(
                 seen,
-                `waiting: flavor backing off until ${new Date(input.backoffUntil).toISOString()}`,
+                `waiting: flavor backing off until ${new Date(backoff).toISOString()}`,
             );
         }
         return { actions: [{ type: "launch", node: f.node }], phase: "launching", note: seen.note };
@@ -1072,11 +1084,10 @@ function staleKeys(
 ): Set<string> {
     const { config } = input;
     const keys = input.observation.keys;
-    // Of this cluster's naming: a node it has, or a node a lowered workers.max or workers.min
-    // retired.
+    // Of this cluster's naming: a node it has, or a node a lowered max or min retired.
     const retiredName = (node: string): boolean =>
-        [config.burstPrefix, config.staticPrefix].some(
-            (prefix) => prefix !== undefined && indexOfNodeName(prefix, node) !== undefined,
+        [...(config.burstPrefixes ?? []), ...(config.staticPrefixes ?? [])].some(
+            (prefix) => indexOfNodeName(prefix, node) !== undefined,
         );
     const ours = (id: string): boolean => {
         const node = nodeNameOfMinionId(id);

@@ -21,7 +21,8 @@
  * event when it becomes stale and an info event when it is current again.
  */
 import { Mutex, Semaphore } from "../lib/concurrency";
-import { burstNodesInUse, type NodesInUseFiles, staticNodesInUse } from "./nodesInUse";
+import { nodesInUseByPool, type NodesInUseFiles } from "./nodesInUse";
+import { WorkerPoolIndex, workerPoolsOf } from "../lib/workerPools";
 import { OpenStackApiError, OpenStackConfigError } from "../lib/openstack";
 import {
     backoffUntil,
@@ -31,14 +32,13 @@ import {
     recordBootSuccess,
     recordCapacityError,
 } from "./breaker";
-import type { WorkerCloud } from "./cloud";
+import type { LaunchChoice, WorkerCloud } from "./cloud";
 import { ActionError, AdminActions } from "./actions";
 import { BootTimes } from "./bootTimes";
 import type { CarbonClient } from "./infra/carbon";
 import type { IpSet } from "./infra/ipset";
 import {
     beginLaunch,
-    nodeRange,
     type NodeNames,
     type NodeRequest,
     type Observation,
@@ -125,6 +125,8 @@ const DELETE_RETRY_MS = 60_000;
 /** The service. */
 export class DynamicClusterService implements ServiceCore {
     readonly names: NodeNames;
+    /** The worker pools (the default one first) and which pool a node is in. */
+    readonly pools: WorkerPoolIndex;
     /** Handlers of the events the Salt reactors forward. */
     readonly salt: SaltBridge;
     /** Admin actions (hold, release, drain, delete, auto mode, breaker reset). */
@@ -167,11 +169,8 @@ export class DynamicClusterService implements ServiceCore {
         this.settings = deps.settings;
         this.now = deps.now ?? Date.now;
         this.createdAt = this.now();
-        const w = deps.settings.workers;
-        this.names = {
-            static: nodeRange(w.static_prefix, w.min),
-            burst: nodeRange(w.burst_prefix, w.max - w.min),
-        };
+        this.pools = new WorkerPoolIndex(workerPoolsOf(deps.settings));
+        this.names = this.pools.nodeNames();
         this.launches = new Semaphore(deps.settings.tuning.launch_concurrency);
         this.salt = new SaltBridge(this, deps);
         this.actions = new AdminActions(this, deps);
@@ -280,8 +279,9 @@ export class DynamicClusterService implements ServiceCore {
                     orphanGraceMs: this.settings.tuning.orphan_grace * 1000,
                     saltSilenceMs: this.settings.tuning.salt_silence * 1000,
                     headMinionId: this.settings.head.minion_id,
-                    burstPrefix: this.settings.workers.burst_prefix,
-                    staticPrefix: this.settings.workers.static_prefix,
+                    burstPrefixes: this.pools.pools.map((p) => p.burstPrefix),
+                    staticPrefixes: this.pools.pools.map((p) => p.staticPrefix),
+                    poolOf: (node) => this.pools.poolOf(node)?.name,
                     handOff: this.settings.tuning.hand_off,
                     expectedBootMs: this.bootTimes.median(),
                     roundMs: this.settings.tuning.reconcile_interval * 1000,
@@ -291,11 +291,7 @@ export class DynamicClusterService implements ServiceCore {
                 requests,
                 autoMode: this.deps.store.state.autoMode,
                 breakerOpen: breakerOpen(this.deps.store.state),
-                backoffUntil: backoffUntil(
-                    this.deps.store.state,
-                    this.settings.workers.flavor,
-                    this.now(),
-                ),
+                backoffUntil: (node) => this.poolBackoffUntil(node),
                 held: new Set(this.deps.store.state.held),
                 unavailable: new Map(Object.entries(this.deps.store.state.unavailable)),
                 orphanSince: this.orphanSince,
@@ -603,37 +599,83 @@ export class DynamicClusterService implements ServiceCore {
     /** Tells the head's Salt state how many nodes slurm.conf must keep (nodesInUse.ts). */
     private recordNodesInUse(observation: Observation): void {
         if (!this.deps.nodesInUse) return;
-        const w = this.settings.workers;
         try {
-            this.deps.nodesInUse.write({
-                burst: burstNodesInUse(w.burst_prefix, observation.servers, this.records),
-                static: staticNodesInUse(w.static_prefix, observation.servers),
-            });
+            this.deps.nodesInUse.write(
+                nodesInUseByPool(this.pools.pools, observation.servers, this.records),
+            );
         } catch (err) {
             this.fault("nodes in use", err);
         }
     }
 
+    /**
+     * When launches for `node` may resume: undefined while one of its pool's flavors is not
+     * backing off (a launch takes that one), else the soonest of their backoffs.
+     */
+    private poolBackoffUntil(node: string): number | undefined {
+        const pool = this.pools.poolOf(node);
+        if (!pool) return undefined;
+        let soonest: number | undefined;
+        for (const flavor of pool.flavors) {
+            const until = backoffUntil(this.deps.store.state, flavor, this.now());
+            if (until === undefined) return undefined;
+            soonest = soonest === undefined ? until : Math.min(soonest, until);
+        }
+        return soonest;
+    }
+
+    /**
+     * What a launch of `node` boots: its pool's image and zone, and the first of its flavors
+     * not backing off after a capacity or quota fault (the first one when all are: decide()
+     * launches nothing then).
+     */
+    private launchChoice(node: string): LaunchChoice {
+        const pool = this.pools.poolOf(node) ?? this.pools.pools[0]!;
+        const flavor =
+            pool.flavors.find(
+                (f) => backoffUntil(this.deps.store.state, f, this.now()) === undefined,
+            ) ?? pool.flavors[0]!;
+        return { flavor, image: pool.image, availabilityZone: pool.availabilityZone };
+    }
+
+    /** The flavor the node's current server was launched with (its pool's first if unknown). */
+    private flavorOf(node: string): string {
+        return (
+            this.records.get(node)?.flavor ??
+            (this.pools.poolOf(node) ?? this.pools.pools[0]!).flavors[0]!
+        );
+    }
+
     private startLaunch(node: string): void {
         const r = this.record(node);
         const minionId = this.deps.cloud.newMinionId(node);
+        const choice = this.launchChoice(node);
         beginLaunch(r, minionId, this.now());
+        r.flavor = choice.flavor;
+        const pool = this.pools.poolOf(node);
+        if (pool && choice.flavor !== pool.flavors[0]) {
+            this.event(
+                "info",
+                `launching ${node} as ${choice.flavor}: ${pool.flavors
+                    .slice(0, pool.flavors.indexOf(choice.flavor))
+                    .join(", ")} backing off (no capacity or quota)`,
+                node,
+            );
+        }
         this.track(
             this.launches.run(async () => {
                 const started = this.now();
                 try {
-                    const id = await this.deps.cloud.launch(node, minionId);
+                    const id = await this.deps.cloud.launch(node, minionId, choice);
                     r.serverId = id;
                     r.launchReturnedAt = this.now();
                     this.deps.log.info(
                         { node, serverId: id, minionId, ms: this.now() - started },
                         "launched",
                     );
-                    this.event("info", `launched ${node} (server ${id})`, node);
-                    if (this.deps.store.state.backoffs[this.settings.workers.flavor]) {
-                        this.deps.store.update((s) =>
-                            clearBackoff(s, this.settings.workers.flavor),
-                        );
+                    this.event("info", `launched ${node} (server ${id}, ${choice.flavor})`, node);
+                    if (this.deps.store.state.backoffs[choice.flavor]) {
+                        this.deps.store.update((s) => clearBackoff(s, choice.flavor));
                     }
                     this.deps.metrics?.send("launches", 1);
                 } catch (err) {
@@ -647,7 +689,7 @@ export class DynamicClusterService implements ServiceCore {
     }
 
     private async launchFailed(node: string, r: WorkerRecord, err: unknown): Promise<void> {
-        const flavor = this.settings.workers.flavor;
+        const flavor = r.flavor ?? this.flavorOf(node);
         if (err instanceof OpenStackApiError) {
             const why = `${err.status} ${err.apiMessage}`;
             if (err.kind === "quota" || err.kind === "rate-limited") {
@@ -719,19 +761,14 @@ export class DynamicClusterService implements ServiceCore {
 
     private countFailure(node: string, kind: FailureKind, reason: string): void {
         if (kind === "capacity" || kind === "quota") {
+            const flavor = this.flavorOf(node);
             let until = 0;
             this.deps.store.update((s) => {
-                until = recordCapacityError(
-                    s,
-                    this.protection(),
-                    this.settings.workers.flavor,
-                    reason,
-                    this.now(),
-                );
+                until = recordCapacityError(s, this.protection(), flavor, reason, this.now());
             });
             this.event(
                 "warn",
-                `${node}: ${reason}; launches resume at ${new Date(until).toISOString()}`,
+                `${node}: ${reason}; launches of ${flavor} resume at ${new Date(until).toISOString()}`,
                 node,
             );
             return;

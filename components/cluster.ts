@@ -22,13 +22,13 @@ import { saltPemFinger } from "../lib/saltKey";
 import { encodeUserData, renderUserData } from "../lib/userData";
 import { SERVICE_ACCESS_RULES } from "./accessRules";
 import { BurstSweep } from "./burstSweep";
-import type { ClusterConfig, WorkerPolicy } from "./config";
+import { type ClusterConfig, type WorkerPolicy, workerPools } from "./config";
 import { headNodeFiles } from "./headFiles";
 import { HeadNode } from "./headNode";
 import { Network } from "./network";
+import { poolNodePrefix } from "../lib/nodeNames";
 import {
     headMinionId,
-    staticNodePrefix,
     type PillarResources,
     type PillarSecrets,
     renderPublicPillarFiles,
@@ -109,8 +109,10 @@ export class Cluster extends pulumi.ComponentResource {
     readonly headNode: HeadNode;
     /** The provisioning step; worker pools depend on it (the master must be up). */
     readonly provisioner: HeadProvisioner;
-    /** The static floor of workers (`workers.min`; none when it is 0). */
+    /** The default pool's static floor of workers (`workers.min`; none when it is 0). */
     readonly staticWorkers: WorkerPool;
+    /** Every pool's floor by pool name (the default pool's is {@link staticWorkers}). */
+    readonly poolFloors: Readonly<Record<string, WorkerPool>>;
 
     /**
      * @param name The _unique_ name of this component.
@@ -238,9 +240,24 @@ export class Cluster extends pulumi.ComponentResource {
         // The head-node service, built now; its hash reaches the pillar so a new bundle restarts it.
         const serviceBundleDir = buildServiceBundle();
         const serviceBundle = hashDirectory(serviceBundleDir).slice(0, 16);
-        const workerFlavor = openstack.compute.getFlavorOutput(
-            { name: config.workers.flavor },
-            { parent: this },
+        const pools = workerPools(config);
+        const flavorNames = [
+            ...new Set(pools.flatMap((pool) => [pool.flavor, ...pool.fallbackFlavors])),
+        ];
+        const flavorSizes = pulumi.all(
+            flavorNames.map((flavorName) =>
+                openstack.compute
+                    .getFlavorOutput({ name: flavorName }, { parent: this })
+                    .apply((flavor) => {
+                        if (!flavor.vcpus || !flavor.ram) {
+                            throw new Error(
+                                `Worker flavor "${flavorName}" reports no vCPUs or RAM; ` +
+                                    "choose another for the pools that name it (`pulumi config set --path workers.flavor <name>`, or the pool's flavor or fallbackFlavors).",
+                            );
+                        }
+                        return [flavorName, { vcpus: flavor.vcpus, ramMb: flavor.ram }] as const;
+                    }),
+            ),
         );
         const resources: pulumi.Output<PillarResources> = pulumi
             .all([
@@ -280,14 +297,13 @@ export class Cluster extends pulumi.ComponentResource {
                 }),
             )
             .apply((res) =>
-                workerFlavor.apply((flavor) => {
-                    if (!flavor.vcpus || !flavor.ram) {
-                        throw new Error(
-                            `Worker flavor "${config.workers.flavor}" reports no vCPUs or RAM; ` +
-                                "choose another with `pulumi config set --path workers.flavor <name>`.",
-                        );
-                    }
-                    return { ...res, workerFlavor: { vcpus: flavor.vcpus, ramMb: flavor.ram } };
+                flavorSizes.apply((sizes) => {
+                    const byName = Object.fromEntries(sizes);
+                    return {
+                        ...res,
+                        workerFlavor: byName[config.workers.flavor]!,
+                        flavorSizes: byName,
+                    };
                 }),
             );
         const publicPillar = resources.apply((res) => renderPublicPillarFiles(config, res));
@@ -343,29 +359,39 @@ export class Cluster extends pulumi.ComponentResource {
             { parent: this.headNode },
         );
 
-        this.staticWorkers = new WorkerPool(
-            `${name}-workers`,
-            {
-                count: config.workers.min,
-                flavor: config.workers.flavor,
-                image: config.workers.image,
-                network: this.network.networkId,
-                keyName: config.keyName,
-                securityGroups: [this.network.workerSecurityGroup.id],
-                availabilityZone: config.workers.availabilityZone ?? "",
-                namePrefix: staticNodePrefix(config),
-                clusterId: this.clusterId,
-                masterAddress: this.headNode.clusterAddress,
-                masterFinger: this.masterFinger,
-                userDataTemplate: readFileSync(
-                    path.join(PROJECT_ROOT, "cloud-init", "worker.yaml"),
-                    "utf8",
+        const userDataTemplate = readFileSync(
+            path.join(PROJECT_ROOT, "cloud-init", "worker.yaml"),
+            "utf8",
+        );
+        // One WorkerPool per pool, each owning its floor's names only (`<pool>-st-N`); the default
+        // pool keeps the resource name it always had, so an older stack's floor is not replaced.
+        const floors = pools.map(
+            (pool, i) =>
+                new WorkerPool(
+                    i === 0 ? `${name}-workers` : `${name}-workers-${pool.name}`,
+                    {
+                        count: pool.min,
+                        flavor: pool.flavor,
+                        image: pool.image,
+                        network: this.network.networkId,
+                        keyName: config.keyName,
+                        securityGroups: [this.network.workerSecurityGroup.id],
+                        availabilityZone: pool.availabilityZone ?? "",
+                        namePrefix: poolNodePrefix(pool.name, "static"),
+                        clusterId: this.clusterId,
+                        masterAddress: this.headNode.clusterAddress,
+                        masterFinger: this.masterFinger,
+                        userDataTemplate,
+                        bootTimeoutSeconds: config.workers.launchTimeout,
+                        drainTimeoutSeconds: config.workers.drainTimeout,
+                    },
+                    // The workers' minions need the configured master (and its reactors) to join.
+                    { parent: this, dependsOn: [this.provisioner] },
                 ),
-                bootTimeoutSeconds: config.workers.launchTimeout,
-                drainTimeoutSeconds: config.workers.drainTimeout,
-            },
-            // The workers' minions need the configured master (and its reactors) to join.
-            { parent: this, dependsOn: [this.provisioner] },
+        );
+        this.staticWorkers = floors[0]!;
+        this.poolFloors = Object.fromEntries(
+            pools.map((pool, i) => [pool.name, floors[i]!] as const),
         );
 
         this.scheduler = config.scheduler;

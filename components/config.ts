@@ -11,6 +11,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
+import { POOL_NAME_PATTERN } from "../lib/nodeNames";
 import { WORKER_DEFAULTS, WORKERS_LIMIT } from "../lib/workerDefaults";
 
 /** Which batch scheduler the cluster runs. */
@@ -51,6 +52,52 @@ export interface WorkerPolicy {
     drainTimeout: number;
     /** Prefix of worker node names: `<prefix>-st-N` (static) and `<prefix>-dy-N` (burst). */
     namePrefix: string;
+    /** Flavors tried in order when Nova has no capacity or quota for `flavor` (burst workers). */
+    fallbackFlavors: string[];
+    /** Slurm features of the default pool's nodes (beside `static`/`burst`). */
+    features: string[];
+    /** Slurm GRES of each node, e.g. `gpu:2` or `gpu:a100:1`, or undefined for none. */
+    gres?: string;
+    /** Device files of that GRES on each node (gres.conf `File=`), e.g. `/dev/nvidia[0-1]`. */
+    gresFile?: string;
+    /** Slurm partition of the default pool's nodes (default `batch`, the default partition). */
+    partition: string;
+    /** Idle burst workers kept powered (not deleted at idleTimeout), at most max - min. */
+    minIdle: number;
+}
+
+/**
+ * One worker pool, all defaulted: the default pool (`workers.*`, named `workers.namePrefix`),
+ * or one of `pools[*]` ({@link workerPools} lists them all, the default one first). Node names `<name>-st-N` (static: its
+ * floor, Pulumi's WorkerPool) and `<name>-dy-N` (burst: the head-node service's).
+ */
+export interface WorkerPoolConfig {
+    /** The pool's name and node prefix. */
+    name: string;
+    /** Static workers Pulumi keeps running. */
+    min: number;
+    /** Static plus burst workers of this pool. */
+    max: number;
+    /** Nova flavor (static workers and the first choice of burst ones). */
+    flavor: string;
+    /** Flavors tried in order when Nova has no capacity or quota for the previous one. */
+    fallbackFlavors: string[];
+    /** Glance image. */
+    image: string;
+    /** Availability zone, or undefined for Nova's default. */
+    availabilityZone?: string;
+    /** Seconds a burst worker of this pool may stay idle (its partition's SuspendTime). */
+    idleTimeout: number;
+    /** Slurm features of its nodes (beside `static`/`burst`). */
+    features: string[];
+    /** Slurm GRES of each node, or undefined. */
+    gres?: string;
+    /** gres.conf `File=` of that GRES, or undefined (then `Count=`). */
+    gresFile?: string;
+    /** The Slurm partition its nodes are in. */
+    partition: string;
+    /** Idle burst workers kept powered (not deleted at idleTimeout). */
+    minIdle: number;
 }
 
 /** The `/data` volume (`data.*`). */
@@ -112,8 +159,10 @@ export interface ClusterConfig {
     network: NetworkPlan;
     /** Head node settings. */
     headNode: HeadNodeConfig;
-    /** Worker policy. */
+    /** Worker policy: the default pool, and the timeouts every pool shares. */
     workers: WorkerPolicy;
+    /** The pools beside the default one (`pools[*]`); {@link workerPools} lists them all. */
+    extraPools: WorkerPoolConfig[];
     /** `/data` volume. */
     data: DataVolumeConfig;
     /** Cluster user accounts. */
@@ -299,7 +348,14 @@ export const CONFIG_KEYS: Record<string, ConfigKeySpec> = {
         type: "object",
         default: WORKER_DEFAULTS,
         description:
-            "Worker policy: min, max, flavor, image, availabilityZone, idleTimeout, launchTimeout, drainTimeout, namePrefix. Default: {min: 0, max: 8, idleTimeout: 600, launchTimeout: 1200, drainTimeout: 3600, namePrefix: compute}; flavor and image default to the head node's.",
+            "Worker policy (the default pool): min, max, flavor, fallbackFlavors, image, availabilityZone, idleTimeout, launchTimeout, drainTimeout, namePrefix, features, gres, gresFile, partition, minIdle. Default: {min: 0, max: 8, idleTimeout: 600, launchTimeout: 1200, drainTimeout: 3600, namePrefix: compute}; flavor and image default to the head node's, partition to batch.",
+    },
+    pools: {
+        type: "array",
+        items: "object",
+        default: [],
+        description:
+            "More worker pools: a list of {name, max, flavor, fallbackFlavors, min, image, availabilityZone, idleTimeout, minIdle, features, gres, gresFile, partition}; nodes <name>-st-N and <name>-dy-N, in partition <name> unless set. Default: none.",
     },
     data: {
         type: "object",
@@ -440,6 +496,51 @@ const headNodeSchema = z
     .partial()
     .strict();
 
+const POOL_NAME = z
+    .string()
+    .regex(POOL_NAME_PATTERN, "must be 1-16 lower-case letters or digits, starting with a letter");
+
+/** What a pool adds to Slurm and its flavor fallbacks, the same for `workers` and `pools[*]`. */
+const poolSlurmFields = {
+    fallbackFlavors: z.array(NONEMPTY).max(8).optional(),
+    features: z
+        .array(
+            z
+                .string()
+                .regex(
+                    /^[A-Za-z][A-Za-z0-9_.]{0,31}$/,
+                    "must be a Slurm feature: a letter, then letters, digits, '_' or '.'",
+                )
+                .refine((f) => f !== "static" && f !== "burst", {
+                    message: "static and burst are the cluster's own features",
+                }),
+        )
+        .max(16)
+        .optional(),
+    gres: z
+        .string()
+        .regex(
+            /^[a-z][a-z0-9_]{0,15}(:[A-Za-z0-9_.-]{1,32})?:[1-9][0-9]{0,2}$/,
+            "must be a Slurm GRES: name[:type]:count, e.g. gpu:2 or gpu:a100:1",
+        )
+        .optional(),
+    gresFile: z
+        .string()
+        .regex(
+            /^\/dev\/[A-Za-z0-9_.,\-[\]/]+$/,
+            "must be the GRES's device files under /dev, e.g. /dev/nvidia[0-1]",
+        )
+        .optional(),
+    partition: z
+        .string()
+        .regex(
+            /^[a-z][a-z0-9_-]{0,31}$/,
+            "must be a Slurm partition name: lower-case letters, digits, '_' or '-'",
+        )
+        .optional(),
+    minIdle: z.number().int().min(0).max(WORKERS_LIMIT).optional(),
+};
+
 const workersSchema = z
     .object({
         min: z.number().int().min(0).max(WORKERS_LIMIT),
@@ -458,14 +559,28 @@ const workersSchema = z
             .int()
             .min(0)
             .max(7 * 86400),
-        namePrefix: z
-            .string()
-            .regex(
-                /^[a-z][a-z0-9]{0,15}$/,
-                "must be 1-16 lower-case letters or digits, starting with a letter",
-            ),
+        namePrefix: POOL_NAME,
+        ...poolSlurmFields,
     })
     .partial()
+    .strict();
+
+const poolSchema = z
+    .object({
+        name: POOL_NAME,
+        max: z.number().int().min(0).max(WORKERS_LIMIT),
+        flavor: NONEMPTY,
+        min: z.number().int().min(0).max(WORKERS_LIMIT).optional(),
+        image: NONEMPTY.optional(),
+        availabilityZone: NONEMPTY.optional(),
+        idleTimeout: z
+            .number()
+            .int()
+            .min(60)
+            .max(7 * 86400)
+            .optional(),
+        ...poolSlurmFields,
+    })
     .strict();
 
 const dataSchema = z
@@ -540,6 +655,11 @@ function describeIssue(issue: z.core.$ZodIssue): string {
         default:
             return issue.message;
     }
+}
+
+/** A key path as the shell needs it: quoted when it has brackets (`'pools[0].max'`). */
+function quoted(path: string): string {
+    return path.includes("[") ? `'${path}'` : path;
 }
 
 function fix(path: string, example: string): string {
@@ -676,7 +796,7 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
     const schedulerRaw = parseScheduler(ctx);
     const clusterName = parseClusterName(ctx);
     const network = parseNetworkPlan(ctx);
-    const { headNode, workers, data } = parsePools(ctx);
+    const { headNode, workers, extraPools, data } = parsePools(ctx);
     const { sshUser, sshHostKeyCheck, sshPrivateKeyRaw, dashboardPasswordRaw } = parseLogins(ctx);
     const users = parseUsers(ctx, sshUser);
     const dashboard = parseDashboard(ctx);
@@ -693,6 +813,7 @@ export function parseClusterConfig(raw: RawConfig): ClusterConfig {
         network,
         headNode,
         workers,
+        extraPools,
         data,
         users,
         dashboard,
@@ -936,6 +1057,7 @@ function parseNetworkPlan({ v, get, problems }: ParseContext): NetworkPlan | und
 function parsePools({ v, problems }: ParseContext): {
     headNode: HeadNodeConfig;
     workers: WorkerPolicy;
+    extraPools: WorkerPoolConfig[];
     data: DataVolumeConfig;
 } {
     const headNodeIn =
@@ -948,7 +1070,11 @@ function parsePools({ v, problems }: ParseContext): {
         ...WORKER_DEFAULTS,
         flavor: headNode.flavor,
         image: headNode.image,
+        partition: "batch",
         ...workersIn,
+        fallbackFlavors: workersIn.fallbackFlavors ?? [],
+        features: workersIn.features ?? [],
+        minIdle: workersIn.minIdle ?? 0,
     };
     if (workers.min > workers.max) {
         problems.add(
@@ -966,7 +1092,159 @@ function parsePools({ v, problems }: ParseContext): {
         );
     }
 
-    return { headNode, workers, data };
+    const extraPools = parseExtraPools(problems, v["pools"], workers);
+    checkPools(problems, [defaultPoolOf(workers), ...extraPools]);
+
+    return { headNode, workers, extraPools, data };
+}
+
+/**
+ * Every worker pool of a cluster: the default one (from `workers`, so a config changed after
+ * loading stays one truth) first, then `pools[*]` in order.
+ */
+export function workerPools(
+    config: Pick<ClusterConfig, "workers" | "extraPools">,
+): WorkerPoolConfig[] {
+    return [defaultPoolOf(config.workers), ...config.extraPools];
+}
+
+/** The default pool, as `workers.*` describes it. */
+function defaultPoolOf(workers: WorkerPolicy): WorkerPoolConfig {
+    return {
+        name: workers.namePrefix,
+        min: workers.min,
+        max: workers.max,
+        flavor: workers.flavor,
+        fallbackFlavors: workers.fallbackFlavors,
+        image: workers.image,
+        availabilityZone: workers.availabilityZone,
+        idleTimeout: workers.idleTimeout,
+        features: workers.features,
+        gres: workers.gres,
+        gresFile: workers.gresFile,
+        partition: workers.partition,
+        minIdle: workers.minIdle,
+    };
+}
+
+/** `pools[*]`, defaulted from the default pool (image, zone, idle timeout). */
+function parseExtraPools(
+    problems: Problems,
+    raw: string | undefined,
+    workers: WorkerPolicy,
+): WorkerPoolConfig[] {
+    const value = parseJson(problems, "pools", raw);
+    if (value === undefined) return [];
+    if (!Array.isArray(value)) {
+        problems.add(
+            "pools",
+            "must be a list of pools; add one with `pulumi config set --path 'pools[0].name' gpu` (then its max and flavor).",
+        );
+        return [];
+    }
+    const pools: WorkerPoolConfig[] = [];
+    value.forEach((entry: unknown, i) => {
+        const parsed = poolSchema.safeParse(entry);
+        if (!parsed.success) {
+            for (const issue of parsed.error.issues) {
+                if (issue.code === "unrecognized_keys") {
+                    for (const extra of issue.keys) {
+                        problems.add(
+                            `pools[${i}].${extra}`,
+                            `is not a setting of a pool; remove it with \`pulumi config rm --path 'pools[${i}].${extra}'\` (a pool has name, max, flavor, fallbackFlavors, min, image, availabilityZone, idleTimeout, minIdle, features, gres, gresFile, partition).`,
+                        );
+                    }
+                    continue;
+                }
+                const path = [`pools[${i}]`, ...issue.path.map(String)].join(".");
+                const what =
+                    issue.code === "invalid_type" && issue.input === undefined
+                        ? "is required"
+                        : describeIssue(issue);
+                problems.add(
+                    path,
+                    `${what}; set it with \`pulumi config set --path '${path}' <value>\`.`,
+                );
+            }
+            return;
+        }
+        const p = parsed.data;
+        pools.push({
+            name: p.name,
+            min: p.min ?? 0,
+            max: p.max,
+            flavor: p.flavor,
+            fallbackFlavors: p.fallbackFlavors ?? [],
+            image: p.image ?? workers.image,
+            availabilityZone: p.availabilityZone ?? workers.availabilityZone,
+            idleTimeout: p.idleTimeout ?? workers.idleTimeout,
+            features: p.features ?? [],
+            gres: p.gres,
+            gresFile: p.gresFile,
+            partition: p.partition ?? p.name,
+            minIdle: p.minIdle ?? 0,
+        });
+    });
+    return pools;
+}
+
+/** What holds across pools: unique names, limits, one idle timeout per partition. */
+function checkPools(problems: Problems, pools: readonly WorkerPoolConfig[]): void {
+    const seen = new Map<string, number>();
+    const idleByPartition = new Map<string, WorkerPoolConfig>();
+    pools.forEach((pool, i) => {
+        const path = (field: string): string =>
+            i === 0 ? `workers.${field}` : `pools[${i - 1}].${field}`;
+        if (i > 0 && pool.min > pool.max) {
+            problems.add(
+                path("min"),
+                `(${pool.min}) is larger than the pool's max (${pool.max}); lower it with \`${fix(quoted(path("min")), String(pool.max))}\` or raise max.`,
+            );
+        }
+        const other = seen.get(pool.name);
+        if (other !== undefined) {
+            problems.add(
+                i === 0 ? "workers.namePrefix" : path("name"),
+                other === 0
+                    ? `"${pool.name}" is the default pool's name (workers.namePrefix); give the pool another name with \`${fix(quoted(path("name")), "gpu")}\`.`
+                    : `"${pool.name}" names two pools; give each pool its own name.`,
+            );
+        }
+        seen.set(pool.name, i);
+        if (pool.fallbackFlavors.includes(pool.flavor)) {
+            problems.add(
+                path("fallbackFlavors"),
+                `lists the pool's own flavor "${pool.flavor}"; list only other flavors to fall back to.`,
+            );
+        }
+        if (pool.minIdle > 0 && pool.min <= pool.max && pool.minIdle > pool.max - pool.min) {
+            problems.add(
+                path("minIdle"),
+                `(${pool.minIdle}) is more than the pool's burst workers (max - min = ${pool.max - pool.min}); lower it with \`${fix(quoted(path("minIdle")), String(Math.max(0, pool.max - pool.min)))}\`.`,
+            );
+        }
+        if (pool.gresFile !== undefined && pool.gres === undefined) {
+            problems.add(
+                path("gresFile"),
+                `names device files but the pool has no gres; set it with \`${fix(quoted(path("gres")), "gpu:1")}\` or remove gresFile.`,
+            );
+        }
+        const sharing = idleByPartition.get(pool.partition);
+        if (sharing && sharing.idleTimeout !== pool.idleTimeout) {
+            problems.add(
+                path("idleTimeout"),
+                `(${pool.idleTimeout}) differs from that of pool "${sharing.name}" (${sharing.idleTimeout}), which shares partition "${pool.partition}": Slurm keeps one idle time (SuspendTime) per partition; give both the same idleTimeout, or the pools their own partitions.`,
+            );
+        }
+        if (!sharing) idleByPartition.set(pool.partition, pool);
+    });
+    const total = pools.reduce((sum, pool) => sum + pool.max, 0);
+    if (total > WORKERS_LIMIT) {
+        problems.add(
+            "pools",
+            `the pools' max add up to ${total}, above the limit of ${WORKERS_LIMIT} workers per cluster; lower some pools' max.`,
+        );
+    }
 }
 
 /** The cluster's user accounts (unique names and uids, no system or login names). */

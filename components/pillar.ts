@@ -17,7 +17,7 @@ import { poolNodePrefix } from "../lib/nodeNames";
 import type { ProgramServiceSettings, SecretServiceSettings } from "../lib/serviceSettings";
 import * as ipaddr from "ipaddr.js";
 import * as yaml from "js-yaml";
-import type { ClusterConfig } from "./config";
+import { type ClusterConfig, type WorkerPoolConfig, workerPools } from "./config";
 import { HEAD_LOCAL_PORTS, NFS_PORT, SALT_PORTS, SLURM_PORTS, TORQUE_PORTS } from "./ports";
 
 /** Values known only once resources exist (resolved Outputs). */
@@ -51,10 +51,21 @@ export interface PillarResources {
     openstackCaPem?: string;
     /** The cloud's certificates are not checked (`verify: false`, OS_INSECURE); absent = false. */
     openstackInsecure?: boolean;
-    /** The worker flavor as Nova describes it. */
-    workerFlavor: { vcpus: number; ramMb: number };
+    /** The default pool's flavor (`workers.flavor`) as Nova describes it. */
+    workerFlavor: FlavorSize;
+    /**
+     * Every pool flavor (first choices and fallbacks) as Nova describes it, by name; a flavor
+     * missing here counts as {@link workerFlavor}.
+     */
+    flavorSizes?: Readonly<Record<string, FlavorSize>>;
     /** Content hash of the service bundle (a new one restarts the service). */
     serviceBundle: string;
+}
+
+/** A flavor's size, as slurm.conf's node lines need it. */
+export interface FlavorSize {
+    vcpus: number;
+    ramMb: number;
 }
 
 /** Secrets, resolved; they only ever go to root-only files on the head node. */
@@ -94,6 +105,63 @@ export function staticNodePrefix(config: ClusterConfig): string {
 /** Node names of the service-owned burst pool: `<prefix>-dy-1` .. `<prefix>-dy-<max-min>`. */
 export function burstNodePrefix(config: ClusterConfig): string {
     return poolNodePrefix(config.workers.namePrefix, "burst");
+}
+
+/**
+ * The node size slurm.conf declares for a pool: the smallest of its flavors (first choice and
+ * fallbacks) in CPUs and in memory, so a node booted as any of them registers with at least
+ * what Slurm expects (a node reporting less is drained; one reporting more is fine).
+ */
+export function poolNodeSize(pool: WorkerPoolConfig, res: PillarResources): FlavorSize {
+    const sizes = [pool.flavor, ...pool.fallbackFlavors].map(
+        (flavor) => res.flavorSizes?.[flavor] ?? res.workerFlavor,
+    );
+    return {
+        vcpus: Math.min(...sizes.map((size) => size.vcpus)),
+        ramMb: Math.min(...sizes.map((size) => size.ramMb)),
+    };
+}
+
+/** Every pool as the head's slurm.conf and gres.conf declare it (pillar `pools`). */
+export function buildSlurmPools(config: ClusterConfig, res: PillarResources): SlurmPoolPillar[] {
+    return workerPools(config).map((pool) => {
+        const size = poolNodeSize(pool, res);
+        return {
+            name: pool.name,
+            static_prefix: poolNodePrefix(pool.name, "static"),
+            static_count: pool.min,
+            burst_prefix: poolNodePrefix(pool.name, "burst"),
+            burst_count: pool.max - pool.min,
+            cpus: size.vcpus,
+            real_memory_mb: slurmRealMemoryMb(size.ramMb),
+            features: pool.features,
+            gres: pool.gres ?? "",
+            gres_file: pool.gresFile ?? "",
+            partition: pool.partition,
+            idle_timeout: pool.idleTimeout,
+            min_idle: pool.minIdle,
+        };
+    });
+}
+
+/** One pool in the pillar's `pools` list (salt/dynamic_cluster/head/slurm.sls). */
+export interface SlurmPoolPillar {
+    name: string;
+    static_prefix: string;
+    static_count: number;
+    burst_prefix: string;
+    burst_count: number;
+    cpus: number;
+    real_memory_mb: number;
+    features: string[];
+    /** `name[:type]:count`, or "" for none. */
+    gres: string;
+    /** gres.conf `File=`, or "" (then `Count=`). */
+    gres_file: string;
+    partition: string;
+    idle_timeout: number;
+    /** Idle burst nodes Slurm keeps powered (SuspendExcNodes `<nodes>:N`). */
+    min_idle: number;
 }
 
 /**
@@ -149,7 +217,7 @@ export function buildPillar(config: ClusterConfig, res: PillarResources): Record
                 kind: config.scheduler,
                 slurm: {
                     cluster_name: config.clusterName,
-                    partition: "batch",
+                    partition: config.workers.partition,
                     slurmctld_port: SLURM_PORTS.slurmctld,
                     slurmd_port: SLURM_PORTS.slurmd,
                     srun_port_range: [SLURM_PORTS.srunRange.from, SLURM_PORTS.srunRange.to],
@@ -183,6 +251,7 @@ export function buildPillar(config: ClusterConfig, res: PillarResources): Record
                 burst_prefix,
                 burst_count: config.workers.max - config.workers.min,
             },
+            pools: buildSlurmPools(config, res),
             users: config.users.map((u) => ({ name: u.name, uid: u.uid, ssh_keys: u.sshKeys })),
             salt: serviceSettings.salt,
             service: {
@@ -262,7 +331,18 @@ export function buildServiceSettings(
             launch_timeout: config.workers.launchTimeout,
             static_prefix: staticNodePrefix(config),
             burst_prefix: burstNodePrefix(config),
+            fallback_flavors: config.workers.fallbackFlavors,
         },
+        extra_pools: config.extraPools.map((pool) => ({
+            name: pool.name,
+            flavors: [pool.flavor, ...pool.fallbackFlavors],
+            image: pool.image,
+            availability_zone: pool.availabilityZone ?? "",
+            min: pool.min,
+            max: pool.max,
+            static_prefix: poolNodePrefix(pool.name, "static"),
+            burst_prefix: poolNodePrefix(pool.name, "burst"),
+        })),
         salt: { master_finger: res.masterFinger },
         listen: {
             local_api: { host: "127.0.0.1", port: HEAD_LOCAL_PORTS.serviceLocalApi },

@@ -31,3 +31,33 @@ export function indexOfNodeName(prefix: string, name: string | undefined): numbe
     const rest = name.slice(prefix.length + 1);
     return /^[1-9][0-9]{0,5}$/.test(rest) ? Number(rest) : undefined;
 }
+
+/** What a worker node name says: its pool, whether static or burst, and its number. */
+export interface ParsedNodeName {
+    /** The pool's name (`workers.namePrefix` for the default pool, `pools[].name` otherwise). */
+    pool: string;
+    kind: WorkerPoolKind;
+    index: number;
+}
+
+/**
+ * A pool's name: 1-16 lower-case letters or digits, starting with a letter, so that
+ * `<pool>-st-<n>` and `<pool>-dy-<n>` read back unambiguously (a pool name has no `-`).
+ */
+export const POOL_NAME_PATTERN = /^[a-z][a-z0-9]{0,15}$/;
+
+const NODE_NAME = /^([a-z][a-z0-9]{0,15})-(st|dy)-([1-9][0-9]{0,5})$/;
+
+/**
+ * Reads a worker node name `<pool>-st-<n>` or `<pool>-dy-<n>` (the one parser of the scheme;
+ * {@link poolNodePrefix} and {@link nodeName} write it), or undefined for any other name.
+ */
+export function parseNodeName(name: string | undefined): ParsedNodeName | undefined {
+    const match = name === undefined ? null : NODE_NAME.exec(name);
+    if (!match) return undefined;
+    return {
+        pool: match[1]!,
+        kind: match[2] === "st" ? "static" : "burst",
+        index: Number(match[3]),
+    };
+}

@@ -20,6 +20,7 @@
 import * as path from "node:path";
 import { z } from "zod";
 import { CLUSTER_ID_PATTERN } from "./tags";
+import { POOL_NAME_PATTERN } from "./nodeNames";
 import { WORKERS_LIMIT } from "./workerDefaults";
 
 const port = z.number().int().min(1).max(65535);
@@ -63,8 +64,30 @@ const programPart = z.object({
             launch_timeout: z.number().positive(),
             static_prefix: nonEmpty,
             burst_prefix: nonEmpty,
+            /** Flavors tried in order when Nova has no capacity or quota for `flavor`. */
+            fallback_flavors: z.array(nonEmpty).default([]),
         })
         .refine((w) => w.min <= w.max, { message: "workers.min must not exceed workers.max" }),
+    /**
+     * The pools beside the default one (`workers`, whose name is its node prefix): each with its
+     * own flavors, image, zone, floor and maximum (lib/workerPools.ts reads both as one list).
+     */
+    extra_pools: z
+        .array(
+            z
+                .object({
+                    name: z.string().regex(POOL_NAME_PATTERN),
+                    flavors: z.array(nonEmpty).min(1),
+                    image: nonEmpty,
+                    availability_zone: z.string().default(""),
+                    min: workerCount,
+                    max: workerCount,
+                    static_prefix: nonEmpty,
+                    burst_prefix: nonEmpty,
+                })
+                .refine((p) => p.min <= p.max, { message: "a pool's min must not exceed its max" }),
+        )
+        .default([]),
     salt: z.object({
         master_finger: z.string().regex(/^([0-9a-f]{2}:){31}[0-9a-f]{2}$/),
         pki_dir: nonEmpty.default("/etc/salt/pki/master"),

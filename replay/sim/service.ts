@@ -113,7 +113,7 @@ export class SimService {
             downTimeoutMs: tuning.down_timeout * 1000,
             orphanGraceMs: tuning.orphan_grace * 1000,
             saltSilenceMs: tuning.salt_silence * 1000,
-            burstPrefix: shape.burstPrefix,
+            burstPrefixes: [shape.burstPrefix],
             handOff: tuning.hand_off,
             roundMs: tuning.reconcile_interval * 1000,
         };

@@ -70,6 +70,11 @@ export const MOCK_VALUES = {
     existingSubnetCidr: "10.20.0.0/22",
     flavorVcpus: 4,
     flavorRamMb: 8192,
+    /** Flavors of another size than the default one above, by name. */
+    flavorSizes: { "g1.large": { vcpus: 8, ram: 65536 } } as Record<
+        string,
+        { vcpus: number; ram: number }
+    >,
 };
 
 function computedState(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
@@ -158,10 +163,11 @@ export async function runProgram(
                     return { id: "subnet-existing-id", cidr: MOCK_VALUES.existingSubnetCidr };
                 }
                 if (args.token === "openstack:compute/getFlavor:getFlavor") {
+                    const name = String((args.inputs as { name?: string }).name);
                     return {
-                        id: "flavor-id",
-                        vcpus: MOCK_VALUES.flavorVcpus,
-                        ram: MOCK_VALUES.flavorRamMb,
+                        id: `flavor-id-${name}`,
+                        vcpus: MOCK_VALUES.flavorSizes[name]?.vcpus ?? MOCK_VALUES.flavorVcpus,
+                        ram: MOCK_VALUES.flavorSizes[name]?.ram ?? MOCK_VALUES.flavorRamMb,
                     };
                 }
                 throw new Error(`Unexpected invoke ${args.token}`);

@@ -18,6 +18,8 @@ export interface UnitSettingsOptions {
     image?: string;
     /** Tuning overrides. */
     tuning?: Record<string, number>;
+    /** Pools beside the default one (settings `extra_pools`). */
+    extraPools?: Record<string, unknown>[];
 }
 
 /**
@@ -67,5 +69,6 @@ export function unitSettings(options: UnitSettingsOptions): ServiceSettings {
             firewall: { worker_set: "dc-workers", enabled: false },
         },
         ...(options.tuning ? { tuning: options.tuning } : {}),
+        ...(options.extraPools ? { extra_pools: options.extraPools } : {}),
     });
 }

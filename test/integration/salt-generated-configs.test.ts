@@ -9,7 +9,7 @@
  * every node, partition, power-saving and scheduling line is the generated one.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -20,13 +20,13 @@ import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import { buildPublicApi } from "../../autoscaler/api/public";
 import type { DynamicClusterService } from "../../autoscaler/service";
-import { setConfigKeys } from "../helpers/configText";
+import { type GeneratedSlurmctld, startGeneratedSlurmctld } from "../helpers/generatedSlurmctld";
 import { CarbonCache } from "../helpers/carbon";
 import { loadRules, loopbackReach, restoreTest } from "../helpers/firewall";
 import { GraphiteWeb } from "../helpers/graphiteWeb";
 import { NginxProxy, selfSignedCertificate } from "../helpers/nginxProxy";
 import {
-    PILLAR_SECRETS,
+    PILLAR_RESOURCES,
     configFrom,
     renderHighstate,
     renderHighstateWithUsersCidrs,
@@ -59,99 +59,19 @@ function file(p: string): string {
 }
 
 /** Sets `Key=value` lines of slurm.conf text; each must exist unless listed in `append`. */
-function setSlurmKeys(conf: string, values: Record<string, string>, append: string[] = []): string {
-    return setConfigKeys(conf, values, { optional: append, file: "generated slurm.conf" });
-}
-
 describe("generated slurm.conf in a real slurmctld", () => {
-    let munged: ChildProcess | undefined;
-    let slurmctld: ChildProcess | undefined;
+    let slurm: GeneratedSlurmctld | undefined;
     let env: NodeJS.ProcessEnv;
     let dir: string;
 
     before(async () => {
         dir = path.join(work, "slurm");
-        for (const sub of ["munge", "state", "bin"])
-            fs.mkdirSync(path.join(dir, sub), { recursive: true });
-        const mungeDir = path.join(dir, "munge");
-        execFileSync("chown", ["munge:munge", mungeDir]);
-        fs.writeFileSync(
-            path.join(mungeDir, "munge.key"),
-            Buffer.from(PILLAR_SECRETS.mungeKey, "base64"),
-            { mode: 0o400 },
-        );
-        execFileSync("chown", ["munge:munge", path.join(mungeDir, "munge.key")]);
-        const socket = path.join(mungeDir, "munge.socket.2");
-        munged = spawn(
-            "runuser",
-            [
-                "-u",
-                "munge",
-                "--",
-                "munged",
-                "--foreground",
-                `--socket=${socket}`,
-                `--key-file=${path.join(mungeDir, "munge.key")}`,
-                `--log-file=${path.join(mungeDir, "munged.log")}`,
-                `--pid-file=${path.join(mungeDir, "munged.pid")}`,
-                `--seed-file=${path.join(mungeDir, "munged.seed")}`,
-            ],
-            { stdio: "ignore" },
-        );
-        await waitFor("munged socket", () => (fs.existsSync(socket) ? true : undefined));
-
-        // The power-saving programs are the generated ones.
-        const programs: Record<string, string> = {};
-        for (const action of ["resume", "suspend", "resume-fail"]) {
-            const target = path.join(dir, "bin", `slurm-${action}`);
-            fs.writeFileSync(target, file(`/usr/local/libexec/dynamic-cluster/slurm-${action}`), {
-                mode: 0o755,
-            });
-            programs[action] = target;
-        }
-        const host = execFileSync("hostname", ["-s"], { encoding: "utf8" }).trim();
-        const conf = setSlurmKeys(
-            file("/etc/slurm/slurm.conf"),
-            {
-                SlurmctldHost: `${host}(127.0.0.1)`,
-                SlurmctldPort: "26817",
-                SlurmdPort: "26818",
-                SlurmUser: "root",
-                StateSaveLocation: path.join(dir, "state"),
-                SlurmctldPidFile: path.join(dir, "slurmctld.pid"),
-                SlurmctldLogFile: path.join(dir, "slurmctld.log"),
-                ResumeProgram: programs.resume!,
-                SuspendProgram: programs.suspend!,
-                ResumeFailProgram: programs["resume-fail"]!,
-                AuthInfo: `socket=${socket}`,
-            },
-            ["AuthInfo"],
-        );
-        fs.writeFileSync(path.join(dir, "slurm.conf"), conf);
-        fs.writeFileSync(path.join(dir, "cgroup.conf"), file("/etc/slurm/cgroup.conf"));
-        env = { ...process.env, SLURM_CONF: path.join(dir, "slurm.conf") };
-        slurmctld = spawn("slurmctld", ["-D", "-i", "-f", path.join(dir, "slurm.conf")], {
-            env,
-            stdio: "ignore",
-        });
-        await waitFor(
-            "slurmctld to answer scontrol ping",
-            () => {
-                const ping = spawnSync("scontrol", ["ping"], { env, encoding: "utf8" });
-                return /is UP/.test(ping.stdout) ? true : undefined;
-            },
-            { timeoutMs: 60_000, intervalMs: 250 },
-        );
+        slurm = await startGeneratedSlurmctld(head, dir, 26817);
+        env = slurm.env;
     });
 
     after(async () => {
-        for (const child of [slurmctld, munged]) {
-            if (child && child.exitCode === null) {
-                const exited = new Promise((resolve) => child.once("exit", resolve));
-                child.kill("SIGTERM");
-                await exited;
-            }
-        }
+        await slurm?.stop();
     });
 
     it("loads every node of the floor and the burst pool, powered down, with the flavor's size", () => {
@@ -193,6 +113,114 @@ describe("generated slurm.conf in a real slurmctld", () => {
         );
         const log = fs.readFileSync(path.join(dir, "slurmctld.log"), "utf8");
         assert.doesNotMatch(log, /fatal|power_save.*(disabled|not executable)/i);
+    });
+});
+
+describe("generated slurm.conf and gres.conf with three pools in a real slurmctld", () => {
+    // The default pool with a floor and one warm burst worker, a GPU pool (GRES, a feature, a
+    // fallback flavor) and a large-memory pool with its own idle time: what pools[*] makes.
+    const config = configFrom({
+        ...CONFIG_VALUES,
+        workers: { min: 1, max: 4, flavor: "m1.small", minIdle: 1 },
+        pools: [
+            {
+                name: "gpu",
+                max: 2,
+                flavor: "g1.large",
+                fallbackFlavors: ["g1.xlarge"],
+                gres: "gpu:2",
+                gresFile: "/dev/nvidia[0-1]",
+                features: ["a100"],
+            },
+            { name: "bigmem", min: 1, max: 3, flavor: "r1.huge", idleTimeout: 1800 },
+        ],
+    });
+    const resources = {
+        ...PILLAR_RESOURCES,
+        flavorSizes: {
+            "m1.small": { vcpus: 2, ramMb: 4096 },
+            "g1.large": { vcpus: 8, ramMb: 65536 },
+            "g1.xlarge": { vcpus: 16, ramMb: 131072 },
+            "r1.huge": { vcpus: 4, ramMb: 262144 },
+        },
+    };
+    let slurm: GeneratedSlurmctld | undefined;
+    let env: NodeJS.ProcessEnv;
+
+    before(async () => {
+        const pooled = renderHighstate(config, "head", resources);
+        assert.deepEqual(pooled.errors, []);
+        slurm = await startGeneratedSlurmctld(pooled, path.join(work, "slurm-pools"), 26827);
+        env = slurm.env;
+    });
+
+    after(async () => {
+        await slurm?.stop();
+    });
+
+    const scontrol = (...args: string[]): string =>
+        execFileSync("scontrol", args, { env, encoding: "utf8" });
+
+    it("loads every pool's nodes with its size, features and GRES, powered down", () => {
+        const out = execFileSync("sinfo", ["-h", "-N", "-o", "%N|%T|%c|%m|%f|%G"], {
+            env,
+            encoding: "utf8",
+        });
+        const nodes = [...new Set(out.trim().split("\n"))].map((l) => l.trim().split("|")).sort();
+        const row = (
+            name: string,
+            cpus: string,
+            mem: string,
+            features: string,
+            gres = "(null)",
+        ) => [name, "idle~", cpus, mem, features, gres];
+        assert.deepEqual(
+            nodes,
+            [
+                ...[1, 2].map((i) => row(`bigmem-dy-${i}`, "4", "241172", "burst")),
+                row("bigmem-st-1", "4", "241172", "static"),
+                ...[1, 2, 3].map((i) => row(`compute-dy-${i}`, "2", "3768", "burst")),
+                row("compute-st-1", "2", "3768", "static"),
+                ...[1, 2].map((i) => row(`gpu-dy-${i}`, "8", "60293", "burst,a100", "gpu:2")),
+            ].sort(),
+        );
+    });
+
+    it("has a partition per pool, batch the default, each with its pool's idle time", () => {
+        const batch = scontrol("show", "partition", "batch");
+        assert.match(batch, /Default=YES/);
+        assert.match(batch, /Nodes=compute-dy-\[1-3\],compute-st-1\n/);
+        assert.match(batch, /SuspendTime=600$/m);
+        const gpu = scontrol("show", "partition", "gpu");
+        assert.match(gpu, /Default=NO/);
+        assert.match(gpu, /Nodes=gpu-dy-\[1-2\]/);
+        const bigmem = scontrol("show", "partition", "bigmem");
+        assert.match(bigmem, /Nodes=bigmem-dy-\[1-2\],bigmem-st-1\n/);
+        assert.match(bigmem, /SuspendTime=1800$/m);
+        const shown = scontrol("show", "config");
+        assert.match(
+            shown,
+            /^SuspendExcNodes\s+= compute-dy-\[1-3\]:1,compute-st-\[1-1\],bigmem-st-\[1-1\]$/m,
+        );
+        assert.match(shown, /^GresTypes\s+= gpu$/m);
+        assert.doesNotMatch(slurm!.log(), /fatal|error: .*gres/i);
+    });
+
+    it("places a GPU job on the GPU pool's nodes, and refuses it where no pool has GPUs", () => {
+        const submit = (...args: string[]) =>
+            spawnSync("sbatch", ["--test-only", ...args, "--wrap", "nvidia-smi"], {
+                env,
+                encoding: "utf8",
+            });
+        const gpu = submit("-p", "gpu", "--gres=gpu:1");
+        assert.match(gpu.stderr, /on nodes gpu-dy-\d in partition gpu/, gpu.stderr);
+        const feature = submit("-p", "gpu", "--constraint=a100", "-N", "2");
+        assert.match(feature.stderr, /on nodes gpu-dy-\[1-2\] in partition gpu/, feature.stderr);
+        const wrong = submit("-p", "batch", "--gres=gpu:1");
+        assert.notEqual(wrong.status, 0);
+        assert.match(wrong.stderr, /Requested node configuration is not available/, wrong.stderr);
+        const plain = submit();
+        assert.match(plain.stderr, /in partition batch/, plain.stderr);
     });
 });
 

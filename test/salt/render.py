@@ -180,6 +180,8 @@ def make_env(tree, pillar, grains):
     )
     env.filters["json"] = salt_json
     env.filters["tojson"] = salt_tojson
+    # Salt's SerializerExtension (salt/utils/jinja.py): parses a JSON string.
+    env.filters["load_json"] = lambda text: json.loads(str(text))
     env.globals.update(
         # Salt's `raise` global (salt/utils/jinja.py jinja_raise): fails the render with a message.
         **{"raise": jinja_raise},

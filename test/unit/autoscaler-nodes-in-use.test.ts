@@ -91,9 +91,11 @@ describe("NodesInUseFiles", () => {
     it("writes both numbers, readable by the head's state run, and only when they change", () => {
         const dir = mkdtempSync(path.join(tmp, "state-"));
         const files = new NodesInUseFiles(dir);
-        files.write({ burst: 6, static: 3 });
+        files.write(new Map([["compute", { burst: 6, static: 3 }]]));
         assert.equal(readFileSync(path.join(dir, STATIC_NODES_IN_USE_FILE), "utf8"), "3\n");
-        const file = { write: (n: number) => files.write({ burst: n, static: 3 }) };
+        const file = {
+            write: (n: number) => files.write(new Map([["compute", { burst: n, static: 3 }]])),
+        };
         file.write(6);
         const target = path.join(dir, BURST_NODES_IN_USE_FILE);
         assert.equal(readFileSync(target, "utf8"), "6\n");

@@ -66,7 +66,7 @@ function viewOf(
             downTimeoutMs: 8 * MIN,
             orphanGraceMs: 5 * MIN,
             saltSilenceMs: 3 * MIN,
-            burstPrefix: "compute-dy",
+            burstPrefixes: ["compute-dy"],
         },
         observation: {
             at: NOW,

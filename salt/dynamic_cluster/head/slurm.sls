@@ -3,22 +3,49 @@
     State=CLOUD nodes whose Resume/Suspend programs call the Dynamic Cluster service. #}
 {%- set tplroot = tpldir.split('/')[0] %}
 {%- from tplroot ~ "/map.jinja" import dc with context %}
-{#- Burst nodes slurm.conf declares: workers.max - workers.min, or more while the service still
-    has servers for nodes beyond that (workers.max was lowered under running jobs): a slurmctld
-    restart with those nodes gone would fail their jobs. The service writes the number it uses
-    (autoscaler/nodesInUse.ts), retires the surplus nodes (drained, deleted once idle), and the
-    next state run after that declares only workers.max - workers.min. #}
-{%- set in_use_file = dc.paths.service_state_dir ~ '/burst-nodes-in-use' %}
-{%- set burst_in_use = salt['file.read'](in_use_file) | int
-      if salt['file.file_exists'](in_use_file) else 0 %}
-{%- set burst_declared = [dc.workers.burst_count, burst_in_use] | max %}
-{#- The same for the floor: lowering workers.min hands its surplus servers to the service
-    (components/workerPool.ts), which drains them and deletes each once idle; their static nodes
-    stay declared until then (static-nodes-in-use). #}
-{%- set static_in_use_file = dc.paths.service_state_dir ~ '/static-nodes-in-use' %}
-{%- set static_in_use = salt['file.read'](static_in_use_file) | int
-      if salt['file.file_exists'](static_in_use_file) else 0 %}
-{%- set static_declared = [dc.workers.static_count, static_in_use] | max %}
+{#- The pools slurm.conf declares (pillar `pools`, the default pool first; an older pillar has
+    only `workers`, that one pool). Each pool's static and burst nodes: its min and max - min,
+    or more while the service still has servers for higher nodes (workers.max or min lowered
+    under running jobs: a slurmctld restart with those nodes gone would fail their jobs). The
+    service writes the numbers it uses (autoscaler/nodesInUse.ts: nodes-in-use.json by pool; the
+    default pool's also in burst-nodes-in-use and static-nodes-in-use, which an older service
+    wrote), retires the surplus nodes (drained, deleted once idle), and the next state run after
+    that declares only what the pillar says. A pool taken out of the pillar while the service
+    still has servers of it stays declared, retired (in no partition), until they are gone. #}
+{%- set state_dir = dc.paths.service_state_dir %}
+{%- macro count_file(name) -%}
+{{ salt['file.read'](state_dir ~ '/' ~ name) | int if salt['file.file_exists'](state_dir ~ '/' ~ name) else 0 }}
+{%- endmacro %}
+{%- set in_use_file = state_dir ~ '/nodes-in-use.json' %}
+{%- set in_use = salt['file.read'](in_use_file) | load_json
+      if salt['file.file_exists'](in_use_file) else {} %}
+{%- set w = dc.workers %}
+{%- set pools = dc.get('pools') or [{
+      'name': w.static_prefix[:-3], 'static_prefix': w.static_prefix,
+      'static_count': w.static_count, 'burst_prefix': w.burst_prefix,
+      'burst_count': w.burst_count, 'cpus': w.cpus, 'real_memory_mb': w.real_memory_mb,
+      'features': [], 'gres': '', 'gres_file': '', 'min_idle': 0,
+      'partition': dc.scheduler.slurm.partition, 'idle_timeout': w.idle_timeout}] %}
+{%- set declared = [] %}
+{%- for pool in pools %}
+{%-   set used = in_use.get(pool.name, {}) %}
+{%-   set static_used = [used.get('static', 0), count_file('static-nodes-in-use') | int if loop.first else 0] | max %}
+{%-   set burst_used = [used.get('burst', 0), count_file('burst-nodes-in-use') | int if loop.first else 0] | max %}
+{%-   do declared.append(dict(pool,
+        static_declared=[pool.static_count, static_used] | max,
+        burst_declared=[pool.burst_count, burst_used] | max,
+        retired=False)) %}
+{%- endfor %}
+{%- set configured = pools | map(attribute='name') | list %}
+{%- for name, used in in_use | dictsort %}
+{%-   if name not in configured and (used.get('static', 0) > 0 or used.get('burst', 0) > 0) %}
+{%-     do declared.append({
+          'name': name, 'static_prefix': name ~ '-st', 'burst_prefix': name ~ '-dy',
+          'static_declared': used.get('static', 0), 'burst_declared': used.get('burst', 0),
+          'cpus': 1, 'real_memory_mb': 1, 'features': ['retired'], 'gres': '', 'gres_file': '',
+          'min_idle': 0, 'partition': '', 'idle_timeout': w.idle_timeout, 'retired': True}) %}
+{%-   endif %}
+{%- endfor %}
 {%- set power_programs = {
       'resume': 'ResumeProgram',
       'suspend': 'SuspendProgram',
@@ -57,8 +84,21 @@ dynamic-cluster-head-slurm-file-managed-slurm-conf:
     - mode: '0644'
     - context:
         dc: {{ dc | json }}
-        burst_declared: {{ burst_declared }}
-        static_declared: {{ static_declared }}
+        pools: {{ declared | json }}
+    - require:
+      - pkg: dynamic-cluster-head-slurm-pkg-installed
+
+{#- GRES (GPUs, ...) of the pools' nodes; slurmd fetches it with slurm.conf (configless). #}
+dynamic-cluster-head-slurm-file-managed-gres-conf:
+  file.managed:
+    - name: {{ dc.slurm.conf_dir }}/gres.conf
+    - source: salt://{{ tplroot }}/files/head/gres.conf.jinja
+    - template: jinja
+    - user: root
+    - group: root
+    - mode: '0644'
+    - context:
+        pools: {{ declared | json }}
     - require:
       - pkg: dynamic-cluster-head-slurm-pkg-installed
 
@@ -120,4 +160,5 @@ dynamic-cluster-head-slurm-service-running:
       - file: dynamic-cluster-head-slurm-file-managed-local-api-header
     - watch:
       - file: dynamic-cluster-head-slurm-file-managed-slurm-conf
+      - file: dynamic-cluster-head-slurm-file-managed-gres-conf
       - file: dynamic-cluster-head-slurm-file-managed-cgroup-conf

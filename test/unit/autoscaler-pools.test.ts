@@ -1,0 +1,178 @@
+/**
+ * The service with several worker pools: a node's launch boots its own pool's flavor, image and
+ * zone; a capacity or quota fault backs that flavor off and the next launch of the pool falls
+ * back to the next flavor in its list (the failed one stays backed off, the other pools are
+ * untouched); with every flavor of a pool backing off, its nodes wait and say why. The real
+ * service core with stand-in Nova, scheduler and Salt keys (the real Nova's refusal is in
+ * test/integration/autoscaler-pools.test.ts).
+ */
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, describe, it } from "node:test";
+import type { LaunchChoice, WorkerCloud } from "../../autoscaler/cloud";
+import type { SaltKeyStore } from "../../autoscaler/salt/keys";
+import type { SchedulerAdapter, SchedulerNode } from "../../autoscaler/scheduler/types";
+import { DynamicClusterService } from "../../autoscaler/service";
+import { StateStore } from "../../autoscaler/store";
+import { OpenStackApiError } from "../../lib/openstack";
+import { unitSettings } from "../helpers/serviceSettings";
+import { waitFor } from "../helpers/waitFor";
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dc-unit-pools-service-"));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const QUOTA = "Quota exceeded for cores: Requested 16, but already used 48 of 64 cores";
+
+/** A service whose scheduler has resumed `resumed`, and whose Nova refuses `refused` flavors. */
+function harness(name: string, resumed: string[], refused: ReadonlySet<string>) {
+    const dir = path.join(tmp, name);
+    fs.mkdirSync(dir);
+    const settings = unitSettings({
+        stateDir: dir,
+        burst: 2,
+        extraPools: [
+            {
+                name: "gpu",
+                flavors: ["g1.large", "g1.xlarge", "g1.huge"],
+                image: "cuda-12",
+                availability_zone: "gpu-zone",
+                min: 0,
+                max: 2,
+                static_prefix: "gpu-st",
+                burst_prefix: "gpu-dy",
+            },
+        ],
+    });
+    const poweringUp = (node: string): SchedulerNode => ({
+        name: node,
+        state: "idle",
+        flags: new Set(["cloud", "powering_up"]),
+        address: node,
+        reason: "",
+        cpus: 2,
+        allocatedCpus: 0,
+    });
+    const noop = async () => undefined;
+    const scheduler: SchedulerAdapter = {
+        kind: "slurm",
+        demand: "power-saving",
+        snapshot: async () => ({
+            takenAt: Date.now(),
+            nodes: new Map(resumed.map((n) => [n, poweringUp(n)])),
+            jobs: [],
+        }),
+        setAddress: noop,
+        drain: noop,
+        resume: noop,
+        releaseWhenIdle: noop,
+        markGone: noop,
+        markUnavailable: noop,
+        hold: noop,
+        release: noop,
+        handOff: async () => [],
+        restoreWeight: async () => undefined,
+    };
+    const launches: { node: string; choice: LaunchChoice }[] = [];
+    const cloud = {
+        list: async () => [],
+        newMinionId: (node: string) => `${node}-${"a".repeat(26)}`,
+        launch: async (node: string, _minion: string, choice: LaunchChoice) => {
+            launches.push({ node, choice });
+            if (refused.has(choice.flavor))
+                throw new OpenStackApiError(403, QUOTA, "POST", "https://nova.example/servers");
+            // Created, but never listed: the test looks only at the create calls.
+            return `server-${launches.length}`;
+        },
+        delete: noop,
+    } as unknown as WorkerCloud;
+    const keys = {
+        list: async () => ({
+            accepted: new Set<string>(),
+            pending: new Set<string>(),
+            rejected: new Set<string>(),
+            denied: new Set<string>(),
+        }),
+    } as unknown as SaltKeyStore;
+    const quiet = () => undefined;
+    const store = new StateStore(path.join(dir, "state"));
+    const service = new DynamicClusterService({
+        settings,
+        cloud,
+        scheduler,
+        keys,
+        store,
+        log: { info: quiet, warn: quiet, error: quiet, debug: quiet },
+    });
+    return { service, launches, store };
+}
+
+describe("launches with several pools", () => {
+    it("boots each node as its own pool says: flavor, image and zone", async () => {
+        const h = harness("own-pool", ["compute-dy-1", "gpu-dy-1"], new Set());
+        assert.deepEqual(h.service.names, {
+            static: [],
+            burst: ["compute-dy-1", "compute-dy-2", "gpu-dy-1", "gpu-dy-2"],
+        });
+        await h.service.round();
+        await waitFor("both launches", () => (h.launches.length === 2 ? true : undefined));
+        await h.service.stop();
+        assert.deepEqual(h.launches.map((l) => [l.node, l.choice]).sort(), [
+            ["compute-dy-1", { flavor: "m1.small", image: "debian-12", availabilityZone: "" }],
+            ["gpu-dy-1", { flavor: "g1.large", image: "cuda-12", availabilityZone: "gpu-zone" }],
+        ]);
+    });
+
+    it("falls back to the pool's next flavor after a quota fault, the failed one backed off", async () => {
+        const h = harness("fallback", ["gpu-dy-1"], new Set(["g1.large"]));
+        await h.service.round();
+        await waitFor("the refused launch", () =>
+            h.store.state.backoffs["g1.large"] ? true : undefined,
+        );
+        await h.service.round();
+        await waitFor("the second launch", () => (h.launches.length === 2 ? true : undefined));
+        await h.service.stop();
+        assert.deepEqual(
+            h.launches.map((l) => l.choice.flavor),
+            ["g1.large", "g1.xlarge"],
+        );
+        assert.equal(h.store.state.backoffs["g1.xlarge"], undefined);
+        assert.match(h.store.state.backoffs["g1.large"]!.reason, /Quota exceeded for cores/);
+        const messages = h.service.recentEvents().map((e) => e.message);
+        assert.ok(
+            messages.some((m) => /launching gpu-dy-1 as g1.xlarge: g1.large backing off/.test(m)),
+            JSON.stringify(messages),
+        );
+        assert.ok(messages.some((m) => /launched gpu-dy-1 \(server server-2, g1.xlarge\)/.test(m)));
+    });
+
+    it("waits, saying why, when every flavor of the pool backs off; other pools still launch", async () => {
+        const h = harness(
+            "all-refused",
+            ["gpu-dy-1", "compute-dy-1"],
+            new Set(["g1.large", "g1.xlarge", "g1.huge"]),
+        );
+        for (let round = 1; round <= 3; round++) {
+            await h.service.round();
+            await waitFor(`round ${round}'s gpu launch to fail`, () =>
+                Object.keys(h.store.state.backoffs).length === round ? true : undefined,
+            );
+        }
+        await h.service.round();
+        await h.service.stop();
+        assert.deepEqual(
+            h.launches.filter((l) => l.node === "gpu-dy-1").map((l) => l.choice.flavor),
+            ["g1.large", "g1.xlarge", "g1.huge"],
+            "each flavor once, in order",
+        );
+        assert.match(
+            h.service.workerView("gpu-dy-1").note ?? "",
+            /^waiting: flavor backing off until /,
+        );
+        assert.ok(
+            h.launches.some((l) => l.node === "compute-dy-1" && l.choice.flavor === "m1.small"),
+            "the default pool is not held back by the GPU pool's flavors",
+        );
+    });
+});
