@@ -62,8 +62,24 @@ export function recordCapacityError(
         previous && previous.until > now - config.backoffMaxMs ? previous.attempts + 1 : 1;
     const delay = Math.min(config.backoffMaxMs, config.backoffBaseMs * 2 ** (attempts - 1));
     const until = now + delay;
-    state.backoffs[flavor] = { until, attempts, reason };
+    state.backoffs[flavor] = { until, attempts, reason, at: now };
     return until;
+}
+
+/**
+ * True when `flavor` had a quota or capacity error within `windowMs` and no successful launch
+ * since: a pool falls back past it (to its next flavor) for that long, although its backoff,
+ * which gates every launch of the pool once all its flavors have one, may be over sooner.
+ */
+export function failedRecently(
+    state: PersistedState,
+    flavor: string,
+    now: number,
+    windowMs: number,
+): boolean {
+    const backoff = state.backoffs[flavor];
+    if (!backoff) return false;
+    return (backoff.at ?? backoff.until) > now - windowMs;
 }
 
 /** The time launches of `flavor` may resume, when it is backing off now. */

@@ -134,7 +134,10 @@ export interface Observation {
 /** One worker as reported by the API and used by the policy. */
 export interface WorkerView {
     node: string;
+    /** Static (Pulumi's floor) or burst (the service's). */
     pool: WorkerPoolKind;
+    /** The worker pool (lib/workerPools.ts) the node belongs to, by name (service reports). */
+    workerPool?: string;
     phase: Phase | "absent";
     activity: Activity;
     serverId?: string;

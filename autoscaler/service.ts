@@ -26,6 +26,7 @@ import { WorkerPoolIndex, workerPoolsOf } from "../lib/workerPools";
 import { OpenStackApiError, OpenStackConfigError } from "../lib/openstack";
 import {
     backoffUntil,
+    failedRecently,
     breakerOpen,
     clearBackoff,
     recordBootFailure,
@@ -626,15 +627,20 @@ export class DynamicClusterService implements ServiceCore {
 
     /**
      * What a launch of `node` boots: its pool's image and zone, and the first of its flavors
-     * not backing off after a capacity or quota fault (the first one when all are: decide()
-     * launches nothing then).
+     * that neither backs off nor failed for capacity or quota within `tuning.fallback_retry`
+     * (else the first not backing off; the first one when all are: decide() launches nothing
+     * then).
      */
     private launchChoice(node: string): LaunchChoice {
         const pool = this.pools.poolOf(node) ?? this.pools.pools[0]!;
+        const state = this.deps.store.state;
+        const now = this.now();
+        const usable = (f: string) => backoffUntil(state, f, now) === undefined;
+        const retryMs = this.settings.tuning.fallback_retry * 1000;
         const flavor =
-            pool.flavors.find(
-                (f) => backoffUntil(this.deps.store.state, f, this.now()) === undefined,
-            ) ?? pool.flavors[0]!;
+            pool.flavors.find((f) => usable(f) && !failedRecently(state, f, now, retryMs)) ??
+            pool.flavors.find(usable) ??
+            pool.flavors[0]!;
         return { flavor, image: pool.image, availabilityZone: pool.availabilityZone };
     }
 
@@ -967,9 +973,38 @@ export class DynamicClusterService implements ServiceCore {
 
     // ------------------------------------------------------------------ reports
 
-    /** Workers, as of the last round. */
+    /** Workers, as of the last round, each with the name of its worker pool. */
     workers(): WorkerView[] {
-        return this.decision?.workers ?? [];
+        return (this.decision?.workers ?? []).map((w) => ({
+            ...w,
+            workerPool: this.pools.poolOf(w.node)?.name,
+        }));
+    }
+
+    /** The pools as the status reports them. */
+    private workerPoolReport(workers: readonly WorkerView[]) {
+        const state = this.deps.store.state;
+        return this.pools.pools.map((pool) => {
+            const mine = workers.filter((w) => w.workerPool === pool.name && w.phase !== "absent");
+            return {
+                name: pool.name,
+                flavors: pool.flavors,
+                image: pool.image,
+                min: pool.min,
+                max: pool.max,
+                workers: {
+                    static: mine.filter((w) => w.pool === "static").length,
+                    burst: mine.filter((w) => w.pool === "burst").length,
+                },
+                /** Flavors backing off after a capacity or quota fault, until when (ms). */
+                backingOff: Object.fromEntries(
+                    pool.flavors.flatMap((flavor) => {
+                        const until = backoffUntil(state, flavor, this.now());
+                        return until === undefined ? [] : [[flavor, until] as const];
+                    }),
+                ),
+            };
+        });
     }
 
     /** Jobs, as of the last round. */
@@ -1009,6 +1044,8 @@ export class DynamicClusterService implements ServiceCore {
                 static: { size: this.names.static.length, workers: count("static") },
                 burst: { size: this.names.burst.length, workers: count("burst") },
             },
+            /** Each worker pool: its flavors (and which back off), floor, maximum and workers. */
+            workerPools: this.workerPoolReport(workers),
             held: state.held,
             unavailable: state.unavailable,
             errors: Object.fromEntries([

@@ -46,6 +46,8 @@ const backoffSchema = z.object({
     /** Errors in a row (the delay doubles with each). */
     attempts: z.number().int().min(1),
     reason: z.string(),
+    /** When the last of those errors happened (absent in an older state file). */
+    at: z.number().optional(),
 });
 
 /** Schema of state.json. */

@@ -167,6 +167,7 @@ export const TUNING_DEFAULTS = {
     salt_silence: 180,
     round_budget: 60,
     hand_off: true,
+    fallback_retry: 600,
 } as const;
 
 /** Knobs with defaults (seconds unless said otherwise). */
@@ -213,6 +214,12 @@ const tuning = z
          * next job. Off: Slurm's own binding (the job waits for its boots).
          */
         hand_off: z.boolean().default(TUNING_DEFAULTS.hand_off),
+        /**
+         * A pool's flavor that failed for capacity or quota is passed over for its next flavors
+         * this long (its own backoff may end sooner), then tried first again: what AWS
+         * ParallelCluster calls `insufficient_capacity_timeout` (600 s there too).
+         */
+        fallback_retry: z.number().min(0).default(TUNING_DEFAULTS.fallback_retry),
     })
     .default(TUNING_DEFAULTS);
 

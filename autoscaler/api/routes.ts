@@ -78,6 +78,13 @@ export function registerClusterRoutes(
             autoMode: status.autoMode,
             breaker: status.breaker,
             pools: [pool("static"), pool("burst")],
+            /** The worker pools (default first): flavors, limits, backoffs and their workers. */
+            workerPools: status.workerPools.map((p) => ({
+                ...p,
+                nodes: workers
+                    .filter((w) => w.workerPool === p.name && w.phase !== "absent")
+                    .map((w) => w.node),
+            })),
         };
     });
 

@@ -103,6 +103,10 @@ export interface HarnessOptions {
      * settings (SlurmctldParameters included) unchanged.
      */
     slurmOverrides?: Record<string, string>;
+    /** Pools beside the default one, as `pulumi config` takes them (`pools[*]`). */
+    pools?: Record<string, unknown>[];
+    /** Sizes of the pools' flavors (the default pool's flavor is 1 vCPU, 512 MB). */
+    flavorSizes?: Record<string, { vcpus: number; ramMb: number }>;
 }
 
 /** Job states of a job that has not finished yet (squeue's %T). */
@@ -260,6 +264,7 @@ export class ServiceHarness {
             authUrl: demoEnv()["OS_AUTH_URL"]!,
             region: demoEnv()["OS_REGION_NAME"] ?? "RegionOne",
             workerFlavor: { vcpus: 1, ramMb: 512 },
+            ...(options.flavorSizes ? { flavorSizes: options.flavorSizes } : {}),
             serviceBundle: "test",
         };
         const secrets: PillarSecrets = {
@@ -287,6 +292,7 @@ export class ServiceHarness {
                 idleTimeout: 60,
                 launchTimeout: 120,
             },
+            ...(options.pools ? { pools: options.pools } : {}),
         });
         // The head's state run reads what the service keeps in its state directory.
         const stateDir = path.join(dir, "state");

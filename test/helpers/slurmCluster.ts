@@ -68,9 +68,9 @@ export class SlurmCluster {
         const programs = SlurmCluster.writePrograms(options);
         const conf = SlurmCluster.confFor(options, head, programs);
         fs.writeFileSync(path.join(dir, "etc", "slurm.conf"), conf);
-        // cgroup.conf and plugstack.conf (the spank_pbs plugin of Torque users' jobs) beside
-        // slurm.conf, as on the head: slurmctld serves all three to the configless workers.
-        for (const file of ["cgroup.conf", "plugstack.conf"]) {
+        // cgroup.conf, gres.conf and plugstack.conf (the spank_pbs plugin of Torque users' jobs)
+        // beside slurm.conf, as on the head: slurmctld serves them to the configless workers.
+        for (const file of ["cgroup.conf", "gres.conf", "plugstack.conf"]) {
             fs.writeFileSync(path.join(dir, "etc", file), fileOf(head, `/etc/slurm/${file}`));
         }
         fs.writeFileSync(

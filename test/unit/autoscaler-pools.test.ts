@@ -26,7 +26,12 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const QUOTA = "Quota exceeded for cores: Requested 16, but already used 48 of 64 cores";
 
 /** A service whose scheduler has resumed `resumed`, and whose Nova refuses `refused` flavors. */
-function harness(name: string, resumed: string[], refused: ReadonlySet<string>) {
+function harness(
+    name: string,
+    resumed: string[],
+    refused: ReadonlySet<string>,
+    now?: () => number,
+) {
     const dir = path.join(tmp, name);
     fs.mkdirSync(dir);
     const settings = unitSettings({
@@ -104,6 +109,7 @@ function harness(name: string, resumed: string[], refused: ReadonlySet<string>) 
         keys,
         store,
         log: { info: quiet, warn: quiet, error: quiet, debug: quiet },
+        ...(now ? { now } : {}),
     });
     return { service, launches, store };
 }
@@ -174,5 +180,27 @@ describe("launches with several pools", () => {
             h.launches.some((l) => l.node === "compute-dy-1" && l.choice.flavor === "m1.small"),
             "the default pool is not held back by the GPU pool's flavors",
         );
+    });
+
+    it("keeps to the fallback after the failed flavor's backoff ends, and tries it first again after fallback_retry", async () => {
+        let clock = Date.parse("2026-12-01T00:00:00Z");
+        const refused = new Set(["g1.large"]);
+        const h = harness("retry", ["gpu-dy-1"], refused, () => clock);
+        await h.service.round();
+        await waitFor("the refused launch", () =>
+            h.store.state.backoffs["g1.large"] ? true : undefined,
+        );
+        // Past the backoff (60 s at first, the default tuning), within fallback_retry (600 s).
+        clock += 120_000;
+        refused.clear();
+        await h.service.round();
+        await waitFor("the second launch", () => (h.launches.length === 2 ? true : undefined));
+        assert.equal(h.launches[1]!.choice.flavor, "g1.xlarge", "still the fallback");
+        // The worker is gone again (never listed); after fallback_retry the first flavor leads.
+        clock += 600_000;
+        await h.service.round();
+        await waitFor("the third launch", () => (h.launches.length === 3 ? true : undefined));
+        await h.service.stop();
+        assert.equal(h.launches[2]!.choice.flavor, "g1.large", "the preferred flavor again");
     });
 });

@@ -22,8 +22,19 @@ interface Status {
     observationAgeSeconds: number;
     breaker: { open: boolean; consecutiveFailures: number; threshold: number; reason?: string };
     pools: Record<"static" | "burst", { size: number; workers: number }>;
+    workerPools?: WorkerPoolReport[];
     errors: Record<string, string>;
     metricsPrefix?: string;
+}
+
+/** One worker pool in the status report (autoscaler/service.ts `workerPoolReport`). */
+interface WorkerPoolReport {
+    name: string;
+    flavors: string[];
+    min: number;
+    max: number;
+    workers: { static: number; burst: number };
+    backingOff: Record<string, number>;
 }
 
 /** One snapshot of the live stream. */
@@ -222,7 +233,7 @@ function workersTable(s: Snapshot): HTMLElement {
                 "tr",
                 { "data-node": w.node },
                 h("td", {}, h("a", { href: `#/workers/${w.node}` }, w.node)),
-                h("td", {}, w.pool),
+                h("td", {}, w.workerPool ? `${w.workerPool} (${w.pool})` : w.pool),
                 h(
                     "td",
                     { class: w.phase === "failed" ? "state-bad" : "" },
@@ -253,6 +264,50 @@ function workersTable(s: Snapshot): HTMLElement {
             ),
         ),
         h("tbody", {}, ...rows),
+    );
+}
+
+/** The worker pools: flavors (those backing off after a capacity or quota fault marked), limits. */
+function poolsTable(s: Snapshot): HTMLElement {
+    const pools = s.status.workerPools ?? [];
+    return h(
+        "table",
+        { id: "pools" },
+        h(
+            "thead",
+            {},
+            h(
+                "tr",
+                {},
+                ...["Pool", "Flavors", "Floor", "Burst", "Backing off"].map((t) =>
+                    h("th", { scope: "col" }, t),
+                ),
+            ),
+        ),
+        h(
+            "tbody",
+            {},
+            ...pools.map((p) =>
+                h(
+                    "tr",
+                    { "data-pool": p.name },
+                    h("td", {}, p.name),
+                    h("td", {}, p.flavors.join(" → ")),
+                    h("td", {}, `${p.workers.static}/${p.min}`),
+                    h("td", {}, `${p.workers.burst}/${p.max - p.min}`),
+                    h(
+                        "td",
+                        { class: Object.keys(p.backingOff).length ? "state-bad" : "" },
+                        Object.entries(p.backingOff)
+                            .map(
+                                ([flavor, until]) =>
+                                    `${flavor} until ${new Date(until).toLocaleTimeString()}`,
+                            )
+                            .join(", "),
+                    ),
+                ),
+            ),
+        ),
     );
 }
 
@@ -428,6 +483,9 @@ function overview(s: Snapshot): HTMLElement[] {
         stateCards(s),
         h("h2", {}, "Workers"),
         workersTable(s),
+        ...((s.status.workerPools?.length ?? 0) > 1
+            ? [h("h2", {}, "Worker pools"), poolsTable(s)]
+            : []),
         h("h2", {}, "Queue"),
         queueTable(s),
         h("h2", {}, "Recent events"),

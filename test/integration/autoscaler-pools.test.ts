@@ -1,0 +1,133 @@
+/**
+ * Worker pools end to end, on the real parts of test/helpers/serviceHarness.ts (the built
+ * service, Debian's Slurm with the generated slurm.conf and gres.conf, the local Nova, worker
+ * hosts in network namespaces with a real salt-minion, a real Salt master): a GPU pool beside
+ * the default pool, in its own partition, declaring one GPU per node. This machine has no GPU:
+ * the GRES's device file is a stand-in character device (/dev/dc-test-gpu0, the null device's
+ * numbers) that slurmd on the worker hosts checks and hands to the job. The pool's first flavor is
+ * one no Nova host has room for, so its first server goes to ERROR ("No valid host was found"):
+ * the service backs that flavor off and boots the pool's next flavor, and the job runs there.
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { impossibleFlavor } from "../helpers/osbox";
+import { harnessPerTest } from "../helpers/serviceHarness";
+import { serviceStatus as status } from "../helpers/serviceStatus";
+import { waitFor } from "../helpers/waitFor";
+
+const GPU_DEVICE = "/dev/dc-test-gpu0";
+const startHarness = harnessPerTest();
+
+describe("autoscaler: a GPU pool beside the default one", () => {
+    before(() => {
+        fs.rmSync(GPU_DEVICE, { force: true });
+        execFileSync("mknod", ["-m", "0666", GPU_DEVICE, "c", "1", "3"]);
+    });
+    after(() => fs.rmSync(GPU_DEVICE, { force: true }));
+
+    it("runs each job on its own pool's worker, and falls back to the pool's next flavor when Nova has no room", async () => {
+        const noRoom = await impossibleFlavor();
+        const h = await startHarness({
+            burst: 1,
+            launchTimeout: 90,
+            suspendTime: 15,
+            pools: [
+                {
+                    name: "gpu",
+                    max: 2,
+                    flavor: noRoom,
+                    fallbackFlavors: ["m1.small"],
+                    image: "tiny",
+                    idleTimeout: 60,
+                    gres: "gpu:1",
+                    gresFile: GPU_DEVICE,
+                    features: ["fakegpu"],
+                },
+            ],
+            flavorSizes: {
+                [noRoom]: { vcpus: 1, ramMb: 64 },
+                "m1.small": { vcpus: 1, ramMb: 1024 },
+            },
+        });
+        // The GPU job holds its worker until the test has looked at it (a gate file: the hosts
+        // share this machine's files).
+        const gate = path.join(h.dir, "gpu-job-may-end");
+        const gpuJob = await h.submit(
+            "-p",
+            "gpu",
+            "--gres=gpu:1",
+            "--wrap",
+            `hostname; until [ -e ${gate} ]; do sleep 0.2; done`,
+        );
+        const plainJob = await h.submit("--wrap", "hostname");
+        const running = await waitFor(
+            "the GPU job to run",
+            async () => {
+                const job = (await h.jobs()).get(gpuJob);
+                if (job && !["PENDING", "CONFIGURING", "RUNNING"].includes(job.state))
+                    throw new Error(`the GPU job ended: ${JSON.stringify(job)}`);
+                return job?.state === "RUNNING" ? job : undefined;
+            },
+            { timeoutMs: 360_000, intervalMs: 1000 },
+        ).catch(async (err: unknown) => {
+            // What Slurm and the service saw, for the failure's message.
+            const nodes = await h.slurm.run("sinfo", "-N", "-h", "-o", "%N %T %E").catch(String);
+            const queue = await h.slurm.run("squeue", "-h", "-o", "%i %P %T %N %r").catch(String);
+            const { events } = (await h.api("GET", "/events").catch(() => ({ events: [] }))) as {
+                events: { message: string }[];
+            };
+            throw new Error(
+                `${String(err)}\nnodes:\n${nodes}\nqueue:\n${queue}\nevents:\n${events
+                    .map((e) => e.message)
+                    .join("\n")}`,
+            );
+        });
+        assert.match(running.nodes, /^gpu-dy-[12]$/, "the GPU job on the GPU pool");
+
+        const s = await status(h);
+        assert.match(
+            s.backoffs[noRoom]?.reason ?? "",
+            /went to ERROR: No valid host was found/,
+            "the full flavor backs off",
+        );
+        assert.equal(s.backoffs["m1.small"], undefined);
+        assert.equal(s.breaker.consecutiveFailures, 0, "no room is not a boot failure");
+        const { events } = (await h.api("GET", "/events")) as { events: { message: string }[] };
+        const messages = events.map((e) => e.message);
+        assert.ok(
+            messages.some((m) =>
+                new RegExp(`launching gpu-dy-\\d as m1.small: ${noRoom} backing off`).test(m),
+            ),
+            JSON.stringify(messages),
+        );
+        const launched = messages
+            .map((m) => /^launched (gpu-dy-\d) \(server (\S+), m1\.small\)$/.exec(m))
+            .find((m) => m !== null && m[1] === running.nodes);
+        assert.ok(launched, `${running.nodes} launched as m1.small: ${JSON.stringify(messages)}`);
+        // Nova agrees: the server running the job is an m1.small.
+        const server = (
+            await h.nova.session.request("compute", {
+                method: "GET",
+                path: `/servers/${launched[2]}`,
+                headers: { "OpenStack-API-Version": "compute 2.47" },
+            })
+        ).json as { server: { flavor: { original_name: string } } };
+        assert.equal(server.server.flavor.original_name, "m1.small");
+
+        // What Slurm gave the job: the pool's GPU, on the node that runs it.
+        const shown = await h.slurm.run("scontrol", "-o", "show", "job", gpuJob);
+        assert.match(shown, /TresPerNode=gres:gpu:1/);
+        const node = await h.slurm.run("scontrol", "-o", "show", "node", running.nodes);
+        assert.match(node, /Gres=gpu:1/);
+        assert.match(node, /AvailableFeatures=burst,fakegpu/);
+
+        fs.writeFileSync(gate, "");
+        const jobs = await h.waitForJobs([gpuJob, plainJob], 240_000);
+        assert.equal(jobs.get(gpuJob)!.nodes, running.nodes);
+        assert.equal(jobs.get(plainJob)!.nodes, "compute-dy-1", "the other on the default pool");
+        await h.waitForNoServers();
+    });
+});
