@@ -17,7 +17,7 @@ mkdir -p "${out}"
 # What each benchmark needs besides Node.js; a benchmark not listed gets everything.
 needs() { # file name
     case "$1" in
-    mock-program.ts | replay-speed.ts) echo "" ;;
+    mock-program.ts | replay-speed.ts | pools-decide.ts) echo "" ;;
     workerpool-nova.ts) echo "openstack" ;;
     autoscaler-scale.ts) echo "openstack salt tools" ;;
     service-memory.ts) echo "node-lts" ;;

@@ -61,15 +61,23 @@ export function workerPoolsOf(
 
 /** Finds which pool a node belongs to, by its name. */
 export class WorkerPoolIndex {
+    /** Answers so far, by node name (the names a cluster sees are few and come back). */
+    private readonly known = new Map<string, WorkerPoolSpec | undefined>();
+
     constructor(readonly pools: readonly WorkerPoolSpec[]) {}
 
     /** The pool whose prefix `node` carries (also beyond its current max), or undefined. */
     poolOf(node: string | undefined): WorkerPoolSpec | undefined {
-        return this.pools.find(
+        if (node === undefined) return undefined;
+        if (this.known.has(node)) return this.known.get(node);
+        const pool = this.pools.find(
             (p) =>
                 indexOfNodeName(p.staticPrefix, node) !== undefined ||
                 indexOfNodeName(p.burstPrefix, node) !== undefined,
         );
+        // Bounded: past 100,000 names only those of a pool are remembered.
+        if (pool || this.known.size < 100_000) this.known.set(node, pool);
+        return pool;
     }
 
     /** Every pool's static nodes, then every pool's burst nodes, pool by pool. */
