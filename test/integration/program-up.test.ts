@@ -763,6 +763,85 @@ describe("pulumi up for real: the program deployed into the local OpenStack", ()
         );
     });
 
+    it("a second worker pool with its own floor: one more WorkerPool boots its static worker as its flavor, nothing else is replaced", async () => {
+        const floor = await serversNamed("compute-st-1");
+        for (const [key, value] of [
+            ["pools[0].name", "gpu"],
+            ["pools[0].min", "1"],
+            ["pools[0].max", "3"],
+            ["pools[0].flavor", "m1.small"],
+            ["pools[0].fallbackFlavors[0]", "m1.tiny"],
+            ["pools[0].gres", "gpu:1"],
+        ] as const) {
+            expectSuccess(await pulumi(["config", "set", "--path", key, value]), `config ${key}`);
+        }
+        const plan = expectSuccess(await pulumi(["preview", "--json"]), "preview --json");
+        assert.deepEqual(changedResources(plan), [
+            "dc-provisioner-file-dynamic-cluster",
+            "dc-provisioner-state-apply",
+            "dc-workers-gpu",
+        ]);
+        expectSuccess(await pulumi(["up", "--yes"]), "pulumi up");
+        const [gpu] = (await serversNamed("gpu-st-1")).filter((s) =>
+            s.tags.includes(`dc-cluster-${clusterId}`),
+        );
+        assert.ok(gpu, "gpu-st-1 was booted");
+        assert.deepEqual(
+            gpu.tags.sort(),
+            ["dc", `dc-cluster-${clusterId}`, "dc-pool-static"].sort(),
+        );
+        assert.equal(gpu.metadata["dc:node"], "gpu-st-1");
+        const shown = (
+            await demo.request("compute", {
+                method: "GET",
+                path: `/servers/${gpu.id}`,
+                headers: { "OpenStack-API-Version": "compute 2.47" },
+            })
+        ).json as { server: { flavor: { original_name: string } } };
+        assert.equal(shown.server.flavor.original_name, "m1.small");
+        assert.deepEqual(
+            (await serversNamed("compute-st-1")).map((s) => s.id),
+            floor.map((s) => s.id),
+            "the default pool's floor is the same server",
+        );
+        assert.deepEqual(
+            (await serversNamed(HEAD_NAME)).map((s) => s.id),
+            [headServerId],
+        );
+        // The head's pillar: the pool for slurm.conf, and for the service with its flavors.
+        const pillar = yaml.load(head.read("/srv/pillar/dynamic_cluster.sls")!) as {
+            dynamic_cluster: {
+                pools: Array<{
+                    name: string;
+                    static_count: number;
+                    burst_count: number;
+                    gres: string;
+                }>;
+                service: { settings: { extra_pools: Array<{ name: string; flavors: string[] }> } };
+            };
+        };
+        assert.deepEqual(
+            pillar.dynamic_cluster.pools.map((p) => [
+                p.name,
+                p.static_count,
+                p.burst_count,
+                p.gres,
+            ]),
+            [
+                ["compute", 1, 7, ""],
+                ["gpu", 1, 2, "gpu:1"],
+            ],
+        );
+        assert.deepEqual(
+            pillar.dynamic_cluster.service.settings.extra_pools.map((p) => [p.name, p.flavors]),
+            [["gpu", ["m1.small", "m1.tiny"]]],
+        );
+        expectSuccess(
+            await pulumi(["preview", "--expect-no-changes"]),
+            "preview --expect-no-changes",
+        );
+    });
+
     it("pulumi destroy removes everything but the /data volume, which the README's command removes", async () => {
         // A burst worker, booted as the head-node service boots one (which cannot run on the
         // emulated head): on the cluster network, tagged for the burst pool.
