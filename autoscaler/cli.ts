@@ -6,7 +6,7 @@
  * service owns the instances, so Slurm never waits on OpenStack. Root uses the other commands.
  *
  *   dynamic-cluster slurm resume|suspend|resume-fail <hostlist>
- *   dynamic-cluster status | workers | jobs | events
+ *   dynamic-cluster status | workers | jobs | pools | events
  *   dynamic-cluster worker hold|release|drain|delete <node>
  *   dynamic-cluster auto on|off
  *   dynamic-cluster breaker reset
@@ -23,7 +23,7 @@ import { readFileSync } from "node:fs";
 
 const USAGE = `usage: dynamic-cluster [--url URL | --settings FILE] [--token-file FILE] COMMAND
   slurm resume|suspend|resume-fail HOSTLIST   (Slurm's power-saving programs)
-  status | workers | jobs | events
+  status | workers | jobs | pools | events
   worker hold|release|drain|delete NODE
   auto on|off
   breaker reset`;
@@ -69,6 +69,7 @@ export function parseCommand(words: string[]): CliCommand {
         case "status":
         case "workers":
         case "jobs":
+        case "pools":
         case "events":
             exact(1);
             return { method: "GET", path: `/${cmd}` };

@@ -290,6 +290,7 @@ describe("the dynamic-cluster command", () => {
             path: "/breaker/reset",
         });
         assert.deepEqual(parseCommand(["status"]), { method: "GET", path: "/status" });
+        assert.deepEqual(parseCommand(["pools"]), { method: "GET", path: "/pools" });
     });
 
     for (const bad of [
