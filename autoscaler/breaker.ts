@@ -15,38 +15,57 @@ export interface ProtectionConfig {
     backoffMaxMs: number;
 }
 
-/** Records a boot failure; returns true when this failure opened the breaker. */
+/**
+ * The breaker of one worker pool: `state.breaker` for the default pool (`pool` undefined, as in
+ * a state file from before pools), `state.poolBreakers[pool]` for the others (created closed).
+ * Each pool has its own, so a broken image of one pool stops only that pool's launches.
+ */
+export function breakerOf(state: PersistedState, pool?: string): PersistedState["breaker"] {
+    if (pool === undefined) return state.breaker;
+    return (state.poolBreakers[pool] ??= { consecutiveFailures: 0 });
+}
+
+/** Records a boot failure in `pool`; returns true when this failure opened its breaker. */
 export function recordBootFailure(
     state: PersistedState,
     config: ProtectionConfig,
     reason: string,
     now: number,
+    pool?: string,
 ): boolean {
-    state.breaker.consecutiveFailures += 1;
-    if (
-        state.breaker.openedAt === undefined &&
-        state.breaker.consecutiveFailures >= config.threshold
-    ) {
-        state.breaker.openedAt = now;
-        state.breaker.reason = `${state.breaker.consecutiveFailures} boot failures in a row; last: ${reason}`;
+    const breaker = breakerOf(state, pool);
+    breaker.consecutiveFailures += 1;
+    if (breaker.openedAt === undefined && breaker.consecutiveFailures >= config.threshold) {
+        breaker.openedAt = now;
+        breaker.reason = `${breaker.consecutiveFailures} boot failures in a row; last: ${reason}`;
         return true;
     }
     return false;
 }
 
-/** Records a worker that became ready: the failure count starts again. */
-export function recordBootSuccess(state: PersistedState): void {
-    state.breaker.consecutiveFailures = 0;
+/** Records a worker of `pool` that became ready: its failure count starts again. */
+export function recordBootSuccess(state: PersistedState, pool?: string): void {
+    breakerOf(state, pool).consecutiveFailures = 0;
 }
 
-/** Closes the breaker (admin action). */
+/** Closes every pool's breaker (admin action). */
 export function resetBreaker(state: PersistedState): void {
     state.breaker = { consecutiveFailures: 0 };
+    state.poolBreakers = {};
 }
 
-/** True while launches are stopped. */
-export function breakerOpen(state: PersistedState): boolean {
-    return state.breaker.openedAt !== undefined;
+/** True while `pool`'s launches are stopped. */
+export function breakerOpen(state: PersistedState, pool?: string): boolean {
+    const breaker = pool === undefined ? state.breaker : state.poolBreakers[pool];
+    return breaker?.openedAt !== undefined;
+}
+
+/** True while some pool's launches are stopped. */
+export function anyBreakerOpen(state: PersistedState): boolean {
+    return (
+        breakerOpen(state) ||
+        Object.values(state.poolBreakers).some((b) => b.openedAt !== undefined)
+    );
 }
 
 /** Backs `flavor` off after a quota or capacity error; returns the time launches may resume. */

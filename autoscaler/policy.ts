@@ -184,7 +184,8 @@ export interface PolicyInput {
     /** Scheduler requests received since the last round, by node (they win over the snapshot). */
     requests: ReadonlyMap<string, NodeRequest>;
     autoMode: boolean;
-    breakerOpen: boolean;
+    /** Launches stopped by the breaker: for every node, or per node (each pool has its own). */
+    breakerOpen: boolean | ((node: string) => boolean);
     /**
      * Launches wait until then (ms) while backing off: one time for every node (the replay's one
      * flavor), or per node (each pool's flavors: the service, autoscaler/service.ts).
@@ -441,10 +442,16 @@ export function obsoleteRecords(
 export function stillUnavailable(
     entry: UnavailableEntry,
     input: Pick<PolicyInput, "now" | "autoMode" | "breakerOpen">,
+    node: string,
 ): boolean {
     if (entry.cause === "cooldown") return entry.until !== undefined && entry.until > input.now;
-    if (entry.cause === "breaker") return input.breakerOpen;
+    if (entry.cause === "breaker") return breakerOpenFor(input, node);
     return !input.autoMode;
+}
+
+/** True while launches of `node`'s pool are stopped by its breaker. */
+function breakerOpenFor(input: Pick<PolicyInput, "breakerOpen">, node: string): boolean {
+    return typeof input.breakerOpen === "function" ? input.breakerOpen(node) : input.breakerOpen;
 }
 
 /**
@@ -819,12 +826,12 @@ function whenWantedUp(
     if (!f.server && seen.phase === "absent") {
         const poweringUp = f.sched?.flags.has("powering_up") || request?.want === "up";
         const entry = input.unavailable.get(f.node);
-        const keptOut = entry !== undefined && stillUnavailable(entry, input);
+        const keptOut = entry !== undefined && stillUnavailable(entry, input, f.node);
         if (!poweringUp) {
             return f.sched && !keptOut ? { ...kept(seen), list: "gone" } : kept(seen);
         }
         if (keptOut) return { ...kept(seen, entry!.reason), list: "cooling" };
-        if (!input.autoMode || input.breakerOpen) {
+        if (!input.autoMode || breakerOpenFor(input, f.node)) {
             return {
                 ...kept(
                     seen,
@@ -1047,7 +1054,7 @@ function unavailableActions(
     const resume: string[] = [];
     for (const [node, entry] of input.unavailable) {
         const sched = snapshot.nodes.get(node);
-        if (!stillUnavailable(entry, input)) {
+        if (!stillUnavailable(entry, input, node)) {
             restore.push(node);
             if (sched?.state === "down") resume.push(node);
             continue;

@@ -27,6 +27,8 @@ import { OpenStackApiError, OpenStackConfigError } from "../lib/openstack";
 import {
     backoffUntil,
     failedRecently,
+    anyBreakerOpen,
+    breakerOf,
     breakerOpen,
     clearBackoff,
     recordBootFailure,
@@ -291,7 +293,7 @@ export class DynamicClusterService implements ServiceCore {
                 records: this.records,
                 requests,
                 autoMode: this.deps.store.state.autoMode,
-                breakerOpen: breakerOpen(this.deps.store.state),
+                breakerOpen: (node) => breakerOpen(this.deps.store.state, this.breakerKey(node)),
                 backoffUntil: (node) => this.poolBackoffUntil(node),
                 held: new Set(this.deps.store.state.held),
                 unavailable: new Map(Object.entries(this.deps.store.state.unavailable)),
@@ -432,7 +434,7 @@ export class DynamicClusterService implements ServiceCore {
 
     private noteTransitions(before: Decision | undefined, after: Decision): void {
         const previous = new Map(before?.workers.map((w) => [w.node, w]) ?? []);
-        let succeeded = false;
+        const succeeded = new Set<string | undefined>();
         for (const w of after.workers) {
             const old = previous.get(w.node);
             // A worker stuck at a Salt step: said once, with the likely causes (policy.ts).
@@ -442,13 +444,23 @@ export class DynamicClusterService implements ServiceCore {
             // Ready is Slurm's word; the highstate's verdict is the job cache's and is recorded
             // when it is read, whichever comes first (salt/bridge.ts).
             if (w.phase === "ready" && old && old.phase !== "ready" && old.phase !== "draining") {
-                succeeded = true;
+                succeeded.add(this.breakerKey(w.node));
                 this.event("info", `${w.node} is ready`, w.node);
             }
         }
-        if (succeeded && this.deps.store.state.breaker.consecutiveFailures > 0) {
-            this.deps.store.update((s) => recordBootSuccess(s));
+        for (const pool of succeeded) {
+            if (breakerOf(this.deps.store.state, pool).consecutiveFailures > 0)
+                this.deps.store.update((s) => recordBootSuccess(s, pool));
         }
+    }
+
+    /**
+     * Which breaker a node's failures count toward: undefined for the default pool's (the one a
+     * cluster without pools has), else its pool's name.
+     */
+    private breakerKey(node: string): string | undefined {
+        const pool = this.pools.poolOf(node);
+        return pool === undefined || pool === this.pools.pools[0] ? undefined : pool.name;
     }
 
     // ------------------------------------------------------------------ actions
@@ -780,18 +792,24 @@ export class DynamicClusterService implements ServiceCore {
             return;
         }
         let opened = false;
+        const pool = this.breakerKey(node);
         this.deps.store.update((s) => {
-            opened = recordBootFailure(s, this.protection(), `${node}: ${reason}`, this.now());
+            opened = recordBootFailure(
+                s,
+                this.protection(),
+                `${node}: ${reason}`,
+                this.now(),
+                pool,
+            );
         });
         this.event("warn", `${node} failed: ${reason}`, node);
         if (opened) {
-            this.deps.log.error(
-                { reason: this.deps.store.state.breaker.reason },
-                "breaker open: launches stopped",
-            );
+            const why = breakerOf(this.deps.store.state, pool).reason;
+            const which = pool === undefined ? "launches" : `launches of pool ${pool}`;
+            this.deps.log.error({ reason: why, pool }, `breaker open: ${which} stopped`);
             this.event(
                 "error",
-                `launches stopped: ${this.deps.store.state.breaker.reason}. Fix the cause, then run \`dynamic-cluster breaker reset\`.`,
+                `${which} stopped: ${why}. Fix the cause, then run \`dynamic-cluster breaker reset\`.`,
             );
         }
     }
@@ -903,7 +921,7 @@ export class DynamicClusterService implements ServiceCore {
         const jobs = this.observation.scheduler.jobs;
         metrics.send("jobs.pending", jobs.filter((j) => j.state === "pending").length);
         metrics.send("jobs.running", jobs.filter((j) => j.state === "running").length);
-        metrics.send("breaker_open", breakerOpen(this.deps.store.state) ? 1 : 0);
+        metrics.send("breaker_open", anyBreakerOpen(this.deps.store.state) ? 1 : 0);
     }
 
     /** Adds to the recent events (and the log). */
@@ -984,7 +1002,7 @@ export class DynamicClusterService implements ServiceCore {
     /** The pools as the status reports them. */
     private workerPoolReport(workers: readonly WorkerView[]) {
         const state = this.deps.store.state;
-        return this.pools.pools.map((pool) => {
+        return this.pools.pools.map((pool, i) => {
             const mine = workers.filter((w) => w.workerPool === pool.name && w.phase !== "absent");
             return {
                 name: pool.name,
@@ -996,6 +1014,16 @@ export class DynamicClusterService implements ServiceCore {
                     static: mine.filter((w) => w.pool === "static").length,
                     burst: mine.filter((w) => w.pool === "burst").length,
                 },
+                /** The pool's breaker (the default pool's is also `breaker` above). */
+                breaker: (({ consecutiveFailures, openedAt, reason }) => ({
+                    open: openedAt !== undefined,
+                    consecutiveFailures,
+                    ...(reason === undefined ? {} : { reason }),
+                }))(
+                    (i === 0 ? state.breaker : state.poolBreakers[pool.name]) ?? {
+                        consecutiveFailures: 0,
+                    },
+                ),
                 /** Flavors backing off after a capacity or quota fault, until when (ms). */
                 backingOff: Object.fromEntries(
                     pool.flavors.flatMap((flavor) => {

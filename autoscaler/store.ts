@@ -54,7 +54,10 @@ const backoffSchema = z.object({
 export const persistedStateSchema = z.object({
     version: z.literal(1),
     autoMode: z.boolean(),
+    /** The default pool's breaker (autoscaler/breaker.ts). */
     breaker: breakerSchema,
+    /** The other pools' breakers, by pool name (absent in a state file from before pools). */
+    poolBreakers: z.record(z.string(), breakerSchema).default({}),
     backoffs: z.record(z.string(), backoffSchema),
     /** Node names an admin put on hold. */
     held: z.array(z.string()),
@@ -77,6 +80,7 @@ export function defaultState(): PersistedState {
         version: 1,
         autoMode: true,
         breaker: { consecutiveFailures: 0 },
+        poolBreakers: {},
         backoffs: {},
         held: [],
         firstKeys: {},

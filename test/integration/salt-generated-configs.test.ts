@@ -277,7 +277,7 @@ describe("generated nginx configuration in front of the service's public API", (
         dir = path.join(work, "nginx-proxy");
         fs.mkdirSync(dir);
         const service = {
-            status: () => ({ autoMode: true, breaker: { open: false } }),
+            status: () => ({ autoMode: true, breaker: { open: false }, workerPools: [] }),
             workers: () => [],
             jobs: () => [],
             recentEvents: () => [{ level: "info", message: "through the proxy" }],

@@ -51,7 +51,7 @@ function stubService(calls: string[]): DynamicClusterService {
     return {
         names: { static: [], burst: ["compute-dy-1", "compute-dy-2"] },
         request: record("request", { accepted: [] }),
-        status: record("status", { autoMode: true, breaker: { open: false } }),
+        status: record("status", { autoMode: true, breaker: { open: false }, workerPools: [] }),
         workers: record("workers", [worker]),
         jobs: record("jobs", []),
         recentEvents: record("recentEvents", []),

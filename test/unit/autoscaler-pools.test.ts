@@ -16,7 +16,7 @@ import type { SaltKeyStore } from "../../autoscaler/salt/keys";
 import type { SchedulerAdapter, SchedulerNode } from "../../autoscaler/scheduler/types";
 import { DynamicClusterService } from "../../autoscaler/service";
 import { StateStore } from "../../autoscaler/store";
-import { OpenStackApiError } from "../../lib/openstack";
+import { OpenStackApiError, OpenStackConfigError } from "../../lib/openstack";
 import { unitSettings } from "../helpers/serviceSettings";
 import { waitFor } from "../helpers/waitFor";
 
@@ -31,12 +31,14 @@ function harness(
     resumed: string[],
     refused: ReadonlySet<string>,
     now?: () => number,
+    broken: ReadonlySet<string> = new Set(),
 ) {
     const dir = path.join(tmp, name);
     fs.mkdirSync(dir);
     const settings = unitSettings({
         stateDir: dir,
         burst: 2,
+        tuning: { breaker_threshold: 2, failure_cooldown: 0 },
         extraPools: [
             {
                 name: "gpu",
@@ -87,6 +89,8 @@ function harness(
             launches.push({ node, choice });
             if (refused.has(choice.flavor))
                 throw new OpenStackApiError(403, QUOTA, "POST", "https://nova.example/servers");
+            if (broken.has(choice.image))
+                throw new OpenStackConfigError(`Image "${choice.image}" does not exist.`);
             // Created, but never listed: the test looks only at the create calls.
             return `server-${launches.length}`;
         },
@@ -202,5 +206,36 @@ describe("launches with several pools", () => {
         await waitFor("the third launch", () => (h.launches.length === 3 ? true : undefined));
         await h.service.stop();
         assert.equal(h.launches[2]!.choice.flavor, "g1.large", "the preferred flavor again");
+    });
+
+    it("a pool whose workers keep failing stops only its own launches", async () => {
+        const h = harness(
+            "breaker",
+            ["gpu-dy-1", "gpu-dy-2"],
+            new Set(),
+            undefined,
+            new Set(["cuda-12"]),
+        );
+        await h.service.round();
+        await waitFor("the GPU pool's breaker to open", () =>
+            h.store.state.poolBreakers["gpu"]?.openedAt !== undefined ? true : undefined,
+        );
+        assert.match(h.store.state.poolBreakers["gpu"]!.reason!, /2 boot failures in a row/);
+        assert.equal(h.store.state.breaker.openedAt, undefined, "the default pool's is closed");
+        assert.equal(h.store.state.breaker.consecutiveFailures, 0);
+        await h.service.round();
+        assert.match(h.service.workerView("gpu-dy-1").note ?? "", /breaker open|launches stopped/);
+        const report = h.service.status().workerPools;
+        assert.deepEqual(
+            report.map((p) => [p.name, p.breaker.open]),
+            [
+                ["compute", false],
+                ["gpu", true],
+            ],
+        );
+        assert.equal(h.service.status().breaker.open, false);
+        await h.service.actions.resetBreaker("test");
+        assert.deepEqual(h.store.state.poolBreakers, {}, "reset closes every pool's breaker");
+        await h.service.stop();
     });
 });

@@ -34,6 +34,7 @@ interface WorkerPoolReport {
     min: number;
     max: number;
     workers: { static: number; burst: number };
+    breaker: { open: boolean; consecutiveFailures: number; reason?: string };
     backingOff: Record<string, number>;
 }
 
@@ -279,7 +280,7 @@ function poolsTable(s: Snapshot): HTMLElement {
             h(
                 "tr",
                 {},
-                ...["Pool", "Flavors", "Floor", "Burst", "Backing off"].map((t) =>
+                ...["Pool", "Flavors", "Floor", "Burst", "Launches", "Backing off"].map((t) =>
                     h("th", { scope: "col" }, t),
                 ),
             ),
@@ -295,6 +296,13 @@ function poolsTable(s: Snapshot): HTMLElement {
                     h("td", {}, p.flavors.join(" → ")),
                     h("td", {}, `${p.workers.static}/${p.min}`),
                     h("td", {}, `${p.workers.burst}/${p.max - p.min}`),
+                    h(
+                        "td",
+                        { class: p.breaker.open ? "state-bad" : "" },
+                        p.breaker.open
+                            ? `stopped: ${p.breaker.reason ?? "breaker open"}`
+                            : `${p.breaker.consecutiveFailures} failures in a row`,
+                    ),
                     h(
                         "td",
                         { class: Object.keys(p.backingOff).length ? "state-bad" : "" },
