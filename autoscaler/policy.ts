@@ -47,6 +47,7 @@ import type {
     WorkerView,
 } from "./model";
 import { planHandOffs, type HandOff, type HandOffPlan, weightsToRestore } from "./handOff";
+import { releasesForBlockedJobs } from "./launchGroups";
 import { isSafeMinionId, type KeyListing } from "./salt/keys";
 import type { UnavailableEntry } from "./store";
 import { isBusy, isUp, type SchedulerNode } from "./scheduler/types";
@@ -87,6 +88,11 @@ export interface PolicyConfig {
     expectedBootMs?: number;
     /** The service's round period (ms): how late a freed node is noticed at worst. */
     roundMs?: number;
+    /**
+     * Release the booting nodes of a job that cannot get all its nodes now
+     * (autoscaler/launchGroups.ts; `tuning.all_or_nothing`, on by default in the service).
+     */
+    allOrNothing?: boolean;
     /** The worker pool of a node (lib/workerPools.ts), for the hand-off; absent: one pool. */
     poolOf?: (node: string) => string | undefined;
 }
@@ -121,6 +127,9 @@ function errorFaultKind(fault: string): FailureKind {
     const kind = serverFaultKind(fault);
     return kind === "other" ? "boot-error" : kind;
 }
+
+/** The note of a node whose launch waits for its pool's flavors to stop backing off. */
+const BACKING_OFF_NOTE = "waiting: flavor backing off";
 
 /** What the policy asks the executor to do. */
 export type Action =
@@ -515,6 +524,8 @@ function decideNodes(
     const cooling: string[] = [];
     const nodeViews: WorkerView[] = [];
     const undrain: string[] = [];
+    /** Burst nodes that cannot be created now, and why (launchGroups.ts). */
+    const blocked = new Map<string, string>();
     // The retired nodes' views (draining or deleting) are in transit.
     let inTransit = retiredViews.length;
     for (const [node, pool] of poolOf) {
@@ -544,6 +555,8 @@ function decideNodes(
         if (outcome.list === "gone") gone.push(node);
         if (outcome.list === "stopped") stopped.push(node);
         if (outcome.list === "cooling") cooling.push(node);
+        if (pool === "burst" && config.allOrNothing && cannotBeCreated(outcome))
+            blocked.set(node, outcome.note ?? outcome.phase);
         const address = heldByRetiring.has(node) ? undefined : addressAction(facts, outcome.phase);
         if (address) actions.push(address);
         if (server && !sorted.retired.has(node) && drainedByService(facts.sched, server)) {
@@ -557,6 +570,14 @@ function decideNodes(
     if (undrain.length) actions.push({ type: "undrain", nodes: undrain });
 
     actions.push(...unavailableActions(input, poolOf, sorted.byNode, { gone, stopped, cooling }));
+    if (blocked.size) {
+        const held = releaseBlockedJobs(input, poolOf, sorted.byNode, blocked, actions);
+        // Their launch waits for the job's other nodes: say so instead of "launching".
+        for (const view of nodeViews) {
+            const note = held.get(view.node);
+            if (note && view.phase === "launching") Object.assign(view, { phase: "absent", note });
+        }
+    }
     if (plan?.handOffs.length) actions.push({ type: "hand-off", jobs: plan.handOffs });
     const restore = weightsToRestore(snapshot.nodes);
     if (restore.length) actions.push({ type: "restore-weight", nodes: restore });
@@ -575,6 +596,57 @@ function decideNodes(
         deferred: plan ? [...plan.deferred.keys()] : [],
         workers: withViews ? workers : undefined,
     };
+}
+
+/**
+ * True when a burst node's outcome says it cannot be created now (launchGroups.ts): launches of
+ * its pool are stopped (breaker, auto mode off), wait for its flavors' backoff, or its server
+ * went to ERROR for capacity or quota this round. A boot that failed otherwise (a highstate, a
+ * deadline) is not: its cooldown sends the job back to the queue, and the job's other nodes,
+ * booted, can take it again at once.
+ */
+function cannotBeCreated(outcome: NodeOutcome): boolean {
+    return (
+        outcome.list === "stopped" ||
+        outcome.note?.startsWith(BACKING_OFF_NOTE) === true ||
+        outcome.actions.some(
+            (a) => a.type === "fail" && (a.kind === "capacity" || a.kind === "quota"),
+        )
+    );
+}
+
+/**
+ * Launches grouped per job (launchGroups.ts): the booting nodes of jobs that cannot get all
+ * their nodes now are powered down with the reason, or not launched while none of them is;
+ * returns the nodes whose launch waits, with the note why.
+ */
+function releaseBlockedJobs(
+    input: PolicyInput,
+    poolOf: ReadonlyMap<string, WorkerPoolKind>,
+    byNode: ReadonlyMap<string, ServerView[]>,
+    blocked: ReadonlyMap<string, string>,
+    actions: Action[],
+): ReadonlyMap<string, string> {
+    const releases = releasesForBlockedJobs({
+        jobs: input.observation.scheduler.jobs,
+        nodes: input.observation.scheduler.nodes,
+        blocked,
+        releasable: (node) => poolOf.get(node) === "burst" && !input.held.has(node),
+        launched: (node) =>
+            byNode.has(node) || input.records.get(node)?.launchStartedAt !== undefined,
+    });
+    if (!releases.release.size && !releases.hold.size) return releases.hold;
+    for (let i = actions.length - 1; i >= 0; i--) {
+        const action = actions[i]!;
+        if (
+            action.type === "launch" &&
+            (releases.release.has(action.node) || releases.hold.has(action.node))
+        )
+            actions.splice(i, 1);
+    }
+    for (const [node, reason] of releases.release)
+        actions.push({ type: "cancel-resume", node, reason });
+    return releases.hold;
 }
 
 /**
@@ -869,10 +941,7 @@ function whenWantedUp(
                 ? input.backoffUntil(f.node)
                 : input.backoffUntil;
         if (backoff !== undefined && backoff > now) {
-            return kept(
-                seen,
-                `waiting: flavor backing off until ${new Date(backoff).toISOString()}`,
-            );
+            return kept(seen, `${BACKING_OFF_NOTE} until ${new Date(backoff).toISOString()}`);
         }
         return { actions: [{ type: "launch", node: f.node }], phase: "launching", note: seen.note };
     }

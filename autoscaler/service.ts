@@ -285,6 +285,7 @@ export class DynamicClusterService implements ServiceCore {
                     burstPrefixes: this.pools.pools.map((p) => p.burstPrefix),
                     staticPrefixes: this.pools.pools.map((p) => p.staticPrefix),
                     poolOf: (node) => this.pools.poolOf(node)?.name,
+                    allOrNothing: this.settings.tuning.all_or_nothing,
                     handOff: this.settings.tuning.hand_off,
                     expectedBootMs: this.bootTimes.median(),
                     roundMs: this.settings.tuning.reconcile_interval * 1000,

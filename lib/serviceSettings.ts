@@ -168,6 +168,7 @@ export const TUNING_DEFAULTS = {
     round_budget: 60,
     hand_off: true,
     fallback_retry: 600,
+    all_or_nothing: true,
 } as const;
 
 /** Knobs with defaults (seconds unless said otherwise). */
@@ -220,6 +221,11 @@ const tuning = z
          * ParallelCluster calls `insufficient_capacity_timeout` (600 s there too).
          */
         fallback_retry: z.number().min(0).default(TUNING_DEFAULTS.fallback_retry),
+        /**
+         * Release the booting nodes of a multi-node job one of whose nodes cannot be created now
+         * (autoscaler/launchGroups.ts): the job goes back to the queue instead of holding them.
+         */
+        all_or_nothing: z.boolean().default(TUNING_DEFAULTS.all_or_nothing),
     })
     .default(TUNING_DEFAULTS);
 

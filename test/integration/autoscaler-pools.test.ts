@@ -130,4 +130,72 @@ describe("autoscaler: a GPU pool beside the default one", () => {
         assert.equal(jobs.get(plainJob)!.nodes, "compute-dy-1", "the other on the default pool");
         await h.waitForNoServers();
     });
+
+    it("a two-node job one of whose nodes Nova has no room for: its other node is released, not kept booted, and the job waits in the queue", async () => {
+        const noRoom = await impossibleFlavor();
+        const h = await startHarness({
+            burst: 1,
+            launchTimeout: 90,
+            suspendTime: 15,
+            // The pool shares the default partition; its node has the feature the job asks for.
+            pools: [
+                {
+                    name: "noroom",
+                    max: 1,
+                    flavor: noRoom,
+                    image: "tiny",
+                    idleTimeout: 60,
+                    partition: "batch",
+                    features: ["noroom"],
+                },
+            ],
+            flavorSizes: { [noRoom]: { vcpus: 1, ramMb: 64 } },
+        });
+        // One node of each pool: compute-dy-1 (it boots) and noroom-dy-1 (ERROR, no valid host).
+        const job = await h.submit(
+            "-N",
+            "2",
+            "--constraint=[burst*1&noroom*1]",
+            "--wrap",
+            "hostname",
+        );
+        const released = await waitFor(
+            "the job's booting node to be released",
+            async () => {
+                const { events } = (await h.api("GET", "/events")) as {
+                    events: { message: string; node?: string }[];
+                };
+                return events.find(
+                    (e) =>
+                        e.node === "compute-dy-1" &&
+                        /^compute-dy-1: released: job /.test(e.message),
+                );
+            },
+            { timeoutMs: 180_000, intervalMs: 1000 },
+        );
+        assert.match(
+            released.message,
+            new RegExp(`released: job ${job} cannot get all its nodes now \\(noroom-dy-1: `),
+        );
+        // Slurm powers it down with the reason and the service deletes its server: no server of
+        // the job's is left running while the job cannot start.
+        await waitFor(
+            "compute-dy-1's server to be deleted",
+            async () =>
+                (await h.servers()).some((s) => s.name === "compute-dy-1") ? undefined : true,
+            { timeoutMs: 120_000, intervalMs: 1000 },
+        );
+        const state = (await h.jobs()).get(job)!;
+        assert.ok(
+            ["PENDING", "CONFIGURING"].includes(state.state),
+            `the job waits in the queue, not lost: ${JSON.stringify(state)}`,
+        );
+        assert.equal(
+            (await status(h)).breaker.consecutiveFailures,
+            0,
+            "no room is not a boot failure",
+        );
+        await h.slurm.run("scancel", job);
+        await h.waitForNoServers();
+    });
 });

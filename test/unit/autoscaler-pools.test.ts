@@ -13,7 +13,14 @@ import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import type { LaunchChoice, WorkerCloud } from "../../autoscaler/cloud";
 import type { SaltKeyStore } from "../../autoscaler/salt/keys";
-import type { SchedulerAdapter, SchedulerNode } from "../../autoscaler/scheduler/types";
+import { releasesForBlockedJobs } from "../../autoscaler/launchGroups";
+import { decide, type PolicyInput } from "../../autoscaler/policy";
+import type {
+    NodeFlag,
+    SchedulerAdapter,
+    SchedulerJob,
+    SchedulerNode,
+} from "../../autoscaler/scheduler/types";
 import { DynamicClusterService } from "../../autoscaler/service";
 import { StateStore } from "../../autoscaler/store";
 import { OpenStackApiError, OpenStackConfigError } from "../../lib/openstack";
@@ -237,5 +244,205 @@ describe("launches with several pools", () => {
         await h.service.actions.resetBreaker("test");
         assert.deepEqual(h.store.state.poolBreakers, {}, "reset closes every pool's breaker");
         await h.service.stop();
+    });
+});
+
+describe("launches grouped per job (all or nothing)", () => {
+    const node = (name: string, flags: NodeFlag[]): SchedulerNode => ({
+        name,
+        state: "idle",
+        flags: new Set(flags),
+        address: name,
+        reason: "",
+        cpus: 1,
+        allocatedCpus: 1,
+    });
+    const job = (id: string, nodes: string[], state = "configuring"): SchedulerJob =>
+        ({
+            id,
+            state,
+            nodes,
+            submittedAt: 1,
+            reason: "",
+            partition: "batch",
+        }) as unknown as SchedulerJob;
+    const nodes = new Map(
+        [
+            node("a-dy-1", ["cloud", "powering_up"]),
+            node("b-dy-1", ["cloud", "powering_up"]),
+            node("a-dy-2", ["cloud"]),
+            node("a-dy-3", ["cloud", "powering_up"]),
+        ].map((n) => [n.name, n]),
+    );
+    const cases: {
+        name: string;
+        jobs: SchedulerJob[];
+        blocked: [string, string][];
+        launched: string[];
+        releasable?: string[];
+        expected: [string, string][];
+        held?: [string, string][];
+    }[] = [
+        {
+            name: "a node that cannot be created releases the job's booting nodes",
+            jobs: [job("7", ["a-dy-1", "b-dy-1"])],
+            blocked: [["b-dy-1", "waiting: flavor backing off until x"]],
+            launched: ["a-dy-1"],
+            expected: [
+                [
+                    "a-dy-1",
+                    "released: job 7 cannot get all its nodes now (b-dy-1: waiting: flavor backing off until x); it waits in the queue",
+                ],
+                [
+                    "b-dy-1",
+                    "released: job 7 cannot get all its nodes now (b-dy-1: waiting: flavor backing off until x); it waits in the queue",
+                ],
+            ],
+        },
+        {
+            name: "none of its other nodes launched yet: they wait, so the creates go out together",
+            jobs: [job("7", ["a-dy-1", "b-dy-1"])],
+            blocked: [["b-dy-1", "stopped"]],
+            launched: [],
+            expected: [],
+            held: [["a-dy-1", "waiting: job 7's nodes are created together, and b-dy-1: stopped"]],
+        },
+        {
+            name: "never a node that is up (ready or running a job), nor a held one",
+            jobs: [job("8", ["a-dy-1", "a-dy-2", "a-dy-3", "b-dy-1"])],
+            blocked: [["b-dy-1", "stopped"]],
+            launched: ["a-dy-1", "a-dy-2", "a-dy-3"],
+            releasable: ["a-dy-1", "a-dy-2", "b-dy-1"],
+            expected: [
+                [
+                    "a-dy-1",
+                    "released: job 8 cannot get all its nodes now (b-dy-1: stopped); it waits in the queue",
+                ],
+                [
+                    "b-dy-1",
+                    "released: job 8 cannot get all its nodes now (b-dy-1: stopped); it waits in the queue",
+                ],
+            ],
+        },
+        {
+            name: "a one-node job waits as before",
+            jobs: [job("9", ["b-dy-1"])],
+            blocked: [["b-dy-1", "stopped"]],
+            launched: ["b-dy-1"],
+            expected: [],
+        },
+        {
+            name: "a running job is never touched",
+            jobs: [job("10", ["a-dy-1", "b-dy-1"], "running")],
+            blocked: [["b-dy-1", "stopped"]],
+            launched: ["a-dy-1"],
+            expected: [],
+        },
+    ];
+    for (const c of cases) {
+        it(c.name, () => {
+            const releases = releasesForBlockedJobs({
+                jobs: c.jobs,
+                nodes,
+                blocked: new Map(c.blocked),
+                releasable: (n) => (c.releasable ?? [...nodes.keys()]).includes(n),
+                launched: (n) => c.launched.includes(n),
+            });
+            assert.deepEqual([...releases.release].sort(), c.expected);
+            assert.deepEqual([...releases.hold].sort(), c.held ?? []);
+        });
+    }
+
+    it("decide() releases a booting node whose job's other node waits for its flavors, and does not launch that one", () => {
+        const NOW = Date.parse("2026-12-01T00:00:00Z");
+        const input: PolicyInput = {
+            now: NOW,
+            config: {
+                names: { static: [], burst: ["compute-dy-1", "gpu-dy-1"] },
+                launchTimeoutMs: 1_200_000,
+                downTimeoutMs: 480_000,
+                orphanGraceMs: 300_000,
+                allOrNothing: true,
+            },
+            observation: {
+                at: NOW,
+                servers: [
+                    {
+                        id: "s1",
+                        name: "compute-dy-1",
+                        status: "BUILD",
+                        node: "compute-dy-1",
+                        minionId: `compute-dy-1-${"a".repeat(26)}`,
+                        pool: "burst",
+                        createdAt: NOW - 30_000,
+                    },
+                ],
+                scheduler: {
+                    takenAt: NOW,
+                    nodes: new Map([
+                        ["compute-dy-1", node("compute-dy-1", ["cloud", "powering_up"])],
+                        ["gpu-dy-1", node("gpu-dy-1", ["cloud", "powering_up"])],
+                    ]),
+                    jobs: [job("42", ["compute-dy-1", "gpu-dy-1"])],
+                },
+                keys: {
+                    accepted: new Set(),
+                    pending: new Set(),
+                    rejected: new Set(),
+                    denied: new Set(),
+                },
+            },
+            records: new Map([
+                ["compute-dy-1", { node: "compute-dy-1", launchStartedAt: NOW - 31_000 }],
+            ]),
+            requests: new Map(),
+            autoMode: true,
+            breakerOpen: false,
+            backoffUntil: (n) => (n === "gpu-dy-1" ? NOW + 60_000 : undefined),
+            held: new Set(),
+            unavailable: new Map(),
+        };
+        const released = (allOrNothing: boolean) =>
+            decide({ ...input, config: { ...input.config, allOrNothing } }).actions.filter(
+                (a) => a.type === "cancel-resume" || a.type === "launch",
+            );
+        assert.deepEqual(
+            released(true)
+                .map((a) => [a.type, "node" in a ? a.node : ""])
+                .sort(),
+            [
+                ["cancel-resume", "compute-dy-1"],
+                ["cancel-resume", "gpu-dy-1"],
+            ],
+        );
+        assert.deepEqual(released(false), [], "off: the job keeps its booting node and waits");
+
+        // Before any of the job's nodes has a server: none is launched until all can be.
+        const fresh = decide({
+            ...input,
+            observation: { ...input.observation, servers: [] },
+            records: new Map(),
+        });
+        assert.deepEqual(
+            fresh.actions.filter((a) => a.type === "launch" || a.type === "cancel-resume"),
+            [],
+        );
+        const view = fresh.workers.find((w) => w.node === "compute-dy-1")!;
+        assert.equal(view.phase, "absent");
+        assert.match(
+            view.note ?? "",
+            /^waiting: job 42's nodes are created together, and gpu-dy-1: waiting: flavor backing off/,
+        );
+        const withoutGroups = decide({
+            ...input,
+            config: { ...input.config, allOrNothing: false },
+            observation: { ...input.observation, servers: [] },
+            records: new Map(),
+        });
+        assert.deepEqual(
+            withoutGroups.actions.filter((a) => a.type === "launch").map((a) => a.node),
+            ["compute-dy-1"],
+            "off: the node boots and waits for the other",
+        );
     });
 });
