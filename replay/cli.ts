@@ -29,7 +29,7 @@ import {
 } from "./sweep";
 import { sweepSvg } from "./plot";
 import { naiveTable, policyTable, splitTable, sweepTable, traceSummary } from "./table";
-import { readTraceFile } from "./trace";
+import { jobsOfPartition, readTraceFile } from "./trace";
 import { TraceError, type Trace } from "./trace/types";
 
 const USAGE = `usage: npm run replay -- TRACE [options]
@@ -59,6 +59,8 @@ Sweep and output:
   --json FILE           all results as JSON
   --format swf|sacct|torque
   --limit N             replay only the first N jobs
+  --partition NAME      replay only the jobs of one partition (Slurm), queue (Torque) or
+                        partition number (SWF): size one worker pool (pools[*]) from its jobs
   --threads N           replays run at once (worker threads)       [cores]
   -h, --help`;
 
@@ -93,6 +95,7 @@ async function main(argv: string[]): Promise<number> {
                 json: { type: "string" },
                 format: { type: "string" },
                 limit: { type: "string" },
+                partition: { type: "string" },
                 threads: { type: "string" },
                 help: { type: "boolean", short: "h" },
             },
@@ -169,7 +172,9 @@ async function main(argv: string[]): Promise<number> {
     }
     const trace = readTraceFile(args.positionals[0]!, format);
     const limit = o.limit === undefined ? undefined : int(o.limit, "--limit", 0, 1);
-    const jobs = limit === undefined ? trace.jobs : trace.jobs.slice(0, limit);
+    const ofPartition =
+        o.partition === undefined ? trace.jobs : jobsOfPartition(trace, o.partition);
+    const jobs = limit === undefined ? ofPartition : ofPartition.slice(0, limit);
     console.log(traceSummary(trace, jobs.length));
     console.log(
         `\nsimulated cloud: boot median ${cloud.bootMedian} s (p95 ${cloud.bootP95}), configure median ${cloud.configureMedian} s (p95 ${cloud.configureP95}), delete ${cloud.deleteTime} s, failure rate ${cloud.failureRate}${cloud.quota ? `, quota ${cloud.quota}` : ""}; seed ${seed}` +

@@ -9,7 +9,14 @@ import * as fs from "node:fs";
 import { SACCT_COMMAND, isSacctHeader, scanSacct } from "./sacct";
 import { isSwfJobLine, scanSwf } from "./swf";
 import { isTorqueRecord, scanTorque } from "./torque";
-import { TraceError, linesOf, type Trace, type TraceFormat, type TraceScan } from "./types";
+import {
+    TraceError,
+    linesOf,
+    type Trace,
+    type TraceFormat,
+    type TraceJob,
+    type TraceScan,
+} from "./types";
 
 export { TraceError } from "./types";
 export type { Trace, TraceFormat, TraceJob, TraceProblem } from "./types";
@@ -144,4 +151,25 @@ export function readTraceFile(path: string, format?: TraceFormat): Trace {
         throw new TraceError(`${path}: cannot read it (${code ?? String(err)})`);
     }
     return readTrace(text, path, format);
+}
+
+/**
+ * The trace's jobs of one partition (a pool's own jobs, when the pool has its own partition:
+ * pools in their own partitions share no node, so each replays alone exactly).
+ * @throws TraceError naming the partitions the trace has, when none of its jobs is in `name`.
+ */
+export function jobsOfPartition(trace: Trace, name: string): TraceJob[] {
+    const jobs = trace.jobs.filter((job) => job.partition === name);
+    if (jobs.length) return jobs;
+    const counts = new Map<string, number>();
+    for (const job of trace.jobs)
+        if (job.partition !== undefined)
+            counts.set(job.partition, (counts.get(job.partition) ?? 0) + 1);
+    throw new TraceError(
+        counts.size
+            ? `no job of the trace is in partition "${name}"; its partitions: ${[...counts]
+                  .map(([p, n]) => `${p} (${n} jobs)`)
+                  .join(", ")}`
+            : `the trace names no partition (sacct: add Partition to --format; Torque: the E records' queue; SWF: field 16), so --partition cannot select jobs`,
+    );
 }

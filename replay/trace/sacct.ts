@@ -2,7 +2,7 @@
  * The Slurm accounting reader: the output of
  *
  *   sacct --allusers --parsable2 --starttime=YYYY-MM-DD --endtime=YYYY-MM-DD \
- *         --format=JobID,User,Submit,Start,End,Elapsed,AllocCPUS,ReqCPUS,Timelimit,State
+ *         --format=JobID,User,Partition,Submit,Start,End,Elapsed,AllocCPUS,ReqCPUS,Timelimit,State
  *
  * (`SACCT_COMMAND`; without `--noheader`). The first line must be the header sacct prints
  * (`JobID|User|Submit|...`): the reader takes the field order from it, and refuses a file
@@ -37,12 +37,12 @@ import {
 export const SACCT_REQUIRED = ["JobID", "Submit", "Start", "Elapsed", "AllocCPUS", "State"];
 
 /** The fields the reader uses when present. */
-export const SACCT_OPTIONAL = ["User", "End", "ReqCPUS", "Timelimit"];
+export const SACCT_OPTIONAL = ["User", "End", "ReqCPUS", "Timelimit", "Partition"];
 
 /** The command that produces a file this reader accepts (dates to be filled in). */
 export const SACCT_COMMAND =
     "sacct --allusers --parsable2 --starttime=YYYY-MM-DD --endtime=YYYY-MM-DD " +
-    "--format=JobID,User,Submit,Start,End,Elapsed,AllocCPUS,ReqCPUS,Timelimit,State";
+    "--format=JobID,User,Partition,Submit,Start,End,Elapsed,AllocCPUS,ReqCPUS,Timelimit,State";
 
 /** States of a job that has not finished yet. */
 const UNFINISHED = new Set([
@@ -178,6 +178,7 @@ export function scanSacct(text: string, source: string): TraceScan {
     const cAlloc = col("AllocCPUS");
     const cState = col("State");
     const cUser = col("User");
+    const cPartition = col("Partition");
     const cEnd = col("End");
     const cReq = col("ReqCPUS");
     const cLimit = col("Timelimit");
@@ -256,6 +257,7 @@ export function scanSacct(text: string, source: string): TraceScan {
             if (limit > 0) job.requestedTime = limit;
         }
         if (cUser >= 0 && f[cUser] !== "") job.user = f[cUser]!;
+        if (cPartition >= 0 && f[cPartition] !== "") job.partition = f[cPartition]!;
         jobs.push(job);
     }
     const header = { fields: names.slice(0, width).join(",") };

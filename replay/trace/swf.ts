@@ -14,7 +14,8 @@
  * - a job whose submit time, run time or processors are unknown (-1), or whose run time is 0,
  *   goes to `skipped` with the reason (cancelled jobs that never ran have run time -1 or 0);
  * - a line with another number of fields, or a field that is not a number, goes to `malformed`;
- * - `requestedTime` is field 9 when > 0, `user` field 12 when >= 0;
+ * - `requestedTime` is field 9 when > 0, `user` field 12 when >= 0, `partition` field 16 when
+ *   >= 0;
  * - `startEpoch` is UnixStartTime (the epoch of submit time 0) plus the first job's submit time,
  *   when the header has UnixStartTime.
  */
@@ -126,6 +127,7 @@ export function scanSwf(text: string, source: string): TraceScan {
         const job: RawJob = { id: fields[0]!, submit, runtime, processors };
         if (values[9]! > 0) job.requestedTime = values[9]!;
         if (values[12]! >= 0) job.user = fields[11]!;
+        if (values[16]! >= 0) job.partition = fields[15]!;
         jobs.push(job);
     }
     const unixStart = Number(header["UnixStartTime"]);

@@ -19,7 +19,7 @@
  *   `n1/0-3` and lists `n1/0,2` count each core), else `Resource_List.procs`, else
  *   `Resource_List.ncpus`, else `Resource_List.nodes` (`2:ppn=8` is 16, `1` is 1,
  *   `node1+node2:ppn=4` is 5: a host name counts as one node);
- * - requestedTime is `Resource_List.walltime`, user `user`;
+ * - requestedTime is `Resource_List.walltime`, user `user`, partition `queue`;
  * - a line that is not `date;type;id;message`, or an E record whose times cannot be read, is
  *   malformed.
  */
@@ -198,6 +198,8 @@ export function scanTorque(text: string, source: string): TraceScan {
         }
         const user = a.get("user");
         if (user !== undefined && user !== "") job.user = user;
+        const queue = a.get("queue");
+        if (queue !== undefined && queue !== "") job.partition = queue;
         jobs.push(job);
     }
     return {

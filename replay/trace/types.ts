@@ -19,6 +19,11 @@ export interface TraceJob {
     requestedTime?: number;
     /** The submitting user when known. */
     user?: string;
+    /**
+     * The partition (Slurm), queue (Torque) or partition number (SWF field 16) when known: what
+     * `npm run replay -- --partition` selects to size one worker pool from its own jobs.
+     */
+    partition?: string;
 }
 
 /** A line of a trace that was not turned into a job, and why. */

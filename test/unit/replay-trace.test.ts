@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { detectFormat, readTrace, readTraceFile } from "../../replay/trace";
+import { detectFormat, jobsOfPartition, readTrace, readTraceFile } from "../../replay/trace";
 import { parseSlurmDuration, parseSlurmTime, SACCT_COMMAND } from "../../replay/trace/sacct";
 import { execHostCores, nodesSpecCores, parseTorqueDuration } from "../../replay/trace/torque";
 import { TraceError, type Trace } from "../../replay/trace/types";
@@ -404,8 +404,16 @@ describe("Torque accounting records", () => {
                 processors: 3,
                 requestedTime: 3600,
                 user: "bob",
+                partition: "batch",
             },
-            { id: "12.head", submit: 100, runtime: 1800, processors: 16, user: "dave" },
+            {
+                id: "12.head",
+                submit: 100,
+                runtime: 1800,
+                processors: 16,
+                user: "dave",
+                partition: "batch",
+            },
             {
                 id: "11.head",
                 submit: 200,
@@ -413,6 +421,7 @@ describe("Torque accounting records", () => {
                 processors: 6,
                 requestedTime: 86400,
                 user: "carol",
+                partition: "batch",
             },
         ]);
         assert.equal(trace.startEpoch, 1709542800);
@@ -492,5 +501,50 @@ describe("speed", () => {
         const ms = performance.now() - started;
         assert.equal(trace.jobs.length, 100000);
         assert.ok(ms < 2000, `parsed in ${ms.toFixed(0)} ms`);
+    });
+});
+
+describe("partitions: one worker pool's jobs", () => {
+    const sacct = [
+        "JobID|User|Partition|Submit|Start|End|Elapsed|AllocCPUS|State",
+        "1|fred|batch|2026-01-01T00:00:00|2026-01-01T00:00:10|2026-01-01T00:01:10|00:01:00|4|COMPLETED",
+        "2|fred|gpu|2026-01-01T00:00:05|2026-01-01T00:01:00|2026-01-01T00:02:00|00:01:00|8|COMPLETED",
+        "3|anna|gpu|2026-01-01T00:00:09|2026-01-01T00:02:00|2026-01-01T00:03:00|00:01:00|8|COMPLETED",
+    ].join("\n");
+
+    it("reads sacct's Partition, and selects a partition's jobs", () => {
+        const trace = readTrace(sacct, "s.txt");
+        assert.deepEqual(
+            trace.jobs.map((j) => [j.id, j.partition]),
+            [
+                ["1", "batch"],
+                ["2", "gpu"],
+                ["3", "gpu"],
+            ],
+        );
+        assert.deepEqual(
+            jobsOfPartition(trace, "gpu").map((j) => j.id),
+            ["2", "3"],
+        );
+    });
+
+    it("says which partitions the trace has when none of its jobs is in the one asked for", () => {
+        assert.throws(
+            () => jobsOfPartition(readTrace(sacct, "s.txt"), "bigmem"),
+            (err: Error) =>
+                err instanceof TraceError &&
+                err.message ===
+                    'no job of the trace is in partition "bigmem"; its partitions: batch (1 jobs), gpu (2 jobs)',
+        );
+        const noPartitions = readTrace(
+            sacct.replace("|Partition", "").replace(/\|(batch|gpu)\|/g, "|"),
+            "s.txt",
+        );
+        assert.throws(() => jobsOfPartition(noPartitions, "gpu"), /the trace names no partition/);
+    });
+
+    it("reads SWF's partition number (field 16)", () => {
+        const line = "1 0 10 60 4 -1 -1 4 3600 -1 1 7 -1 -1 2 3 -1 -1";
+        assert.equal(readTrace(line, "x.swf", "swf").jobs[0]!.partition, "3");
     });
 });
