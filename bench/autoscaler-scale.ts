@@ -21,8 +21,10 @@
  * 4. scale-down: Slurm's suspend requests come over a spread (nodes go idle at different times);
  *    from its last request to every server deleted, against the bare deletes of the baseline of
  *    2.; and jobs killed by it (must be 0).
+ * 1b. the same with the nodes in 1, 2 and 10 worker pools (each in its own partition, the jobs
+ *    sent to them in turn), against the one pool of the same run;
  * `npm run bench -- autoscaler` starts the local OpenStack and installs Salt when needed
- * (bench/run.sh); `node --import tsx bench/autoscaler-scale.ts [latency|fifty|held|full]` expects them
+ * (bench/run.sh); `node --import tsx bench/autoscaler-scale.ts [latency|pools|fifty|held|full]` expects them
  * (`held`: the held-back runs of 2. only; `full`: the run with hosts only).
  * The harness's directories are removed at the end (DC_KEEP_TEST_DIRS=1 keeps them).
  */
@@ -119,14 +121,25 @@ interface Latency {
 async function latencyRuns(
     runs: number,
     slurmOverrides?: Record<string, string>,
+    poolCount = 1,
 ): Promise<Latency> {
+    // Further pools, each in its own partition (named after it), as large as the default one;
+    // the jobs go to the partitions in turn.
+    const pools = Array.from({ length: poolCount - 1 }, (_, i) => ({
+        name: `pool${i + 1}`,
+        max: runs,
+        flavor: "m1.tiny",
+        image: "tiny",
+    }));
+    const partitions = ["batch", ...pools.map((p) => p.name)];
     return withHarness(
-        { burst: runs, launchTimeout: 300, suspendTime: 3600, slurmOverrides },
+        { burst: runs, launchTimeout: 300, suspendTime: 3600, slurmOverrides, pools },
         async (h) => {
             const result: Latency = { total: [], slurm: [], service: [], duplicates: 0 };
             for (let i = 1; i <= runs; i++) {
                 const submitted = Date.now();
-                await h.submit("--exclusive", "--wrap", "sleep 3600");
+                const partition = partitions[(i - 1) % partitions.length]!;
+                await h.submit("-p", partition, "--exclusive", "--wrap", "sleep 3600");
                 const launched = await waitFor(
                     `launch ${i}`,
                     () => {
@@ -401,10 +414,28 @@ async function fifty(only?: string): Promise<void> {
     });
 }
 
+/** 1. again with the nodes in 2 and in 10 worker pools, against one pool in the same run. */
+async function poolsLatency(): Promise<void> {
+    const runs = 20;
+    const rows: Array<[number, Latency]> = [];
+    for (const pools of [1, 2, 10]) rows.push([pools, await latencyRuns(runs, undefined, pools)]);
+    const base = median(rows[0]![1].total);
+    console.log(
+        `submission -> first Nova create call by worker pools, ${runs} runs each, jobs to the pools' partitions in turn (median / worst):`,
+    );
+    for (const [pools, l] of rows) {
+        console.log(
+            `  ${String(pools).padStart(2)} pool(s) | ${seconds(median(l.total))} / ${seconds(Math.max(...l.total))} | ` +
+                `service's share ${seconds(median(l.service))} | x 1 pool ${ratio(median(l.total), base)} | duplicate creates ${l.duplicates}`,
+        );
+    }
+}
+
 async function main(): Promise<void> {
     Object.assign(process.env, demoEnv());
     const only = process.argv[2];
     if (!only || only === "latency") await latency();
+    if (!only || only === "pools") await poolsLatency();
     if (!only || ["fifty", "held", "full"].includes(only)) await fifty(only);
 }
 
