@@ -923,6 +923,15 @@ export class DynamicClusterService implements ServiceCore {
         metrics.send("jobs.pending", jobs.filter((j) => j.state === "pending").length);
         metrics.send("jobs.running", jobs.filter((j) => j.state === "running").length);
         metrics.send("breaker_open", anyBreakerOpen(this.deps.store.state) ? 1 : 0);
+        // Per pool (the dashboard's "Workers per pool" graph): its workers that exist.
+        if (this.pools.pools.length > 1) {
+            const perPool = new Map(this.pools.pools.map((p) => [p.name, 0]));
+            for (const w of this.decision.workers) {
+                const pool = w.phase === "absent" ? undefined : this.pools.poolOf(w.node);
+                if (pool) perPool.set(pool.name, perPool.get(pool.name)! + 1);
+            }
+            for (const [name, count] of perPool) metrics.send(`pools.${name}.workers`, count);
+        }
     }
 
     /** Adds to the recent events (and the log). */

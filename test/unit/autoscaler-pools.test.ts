@@ -21,7 +21,7 @@ import type {
     SchedulerJob,
     SchedulerNode,
 } from "../../autoscaler/scheduler/types";
-import { DynamicClusterService } from "../../autoscaler/service";
+import { DynamicClusterService, type ServiceDeps } from "../../autoscaler/service";
 import { StateStore } from "../../autoscaler/store";
 import { OpenStackApiError, OpenStackConfigError } from "../../lib/openstack";
 import { unitSettings } from "../helpers/serviceSettings";
@@ -113,7 +113,14 @@ function harness(
     } as unknown as SaltKeyStore;
     const quiet = () => undefined;
     const store = new StateStore(path.join(dir, "state"));
+    const sent = new Map<string, number>();
+    const metrics = {
+        send: (name: string, value: number) => void sent.set(name, value),
+        dropped: 0,
+        prefix: "dynamic_cluster.dev.service",
+    };
     const service = new DynamicClusterService({
+        metrics: metrics as unknown as ServiceDeps["metrics"],
         settings,
         cloud,
         scheduler,
@@ -122,7 +129,7 @@ function harness(
         log: { info: quiet, warn: quiet, error: quiet, debug: quiet },
         ...(now ? { now } : {}),
     });
-    return { service, launches, store };
+    return { service, launches, store, sent };
 }
 
 describe("launches with several pools", () => {
@@ -135,6 +142,11 @@ describe("launches with several pools", () => {
         await h.service.round();
         await waitFor("both launches", () => (h.launches.length === 2 ? true : undefined));
         await h.service.stop();
+        // Graphite gets each pool's workers (the dashboard's "Workers per pool" graph).
+        assert.deepEqual(
+            [h.sent.get("pools.compute.workers"), h.sent.get("pools.gpu.workers")],
+            [1, 1],
+        );
         assert.deepEqual(h.launches.map((l) => [l.node, l.choice]).sort(), [
             ["compute-dy-1", { flavor: "m1.small", image: "debian-12", availabilityZone: "" }],
             ["gpu-dy-1", { flavor: "g1.large", image: "cuda-12", availabilityZone: "gpu-zone" }],

@@ -574,7 +574,7 @@ function mountWorkerCharts(node: string, prefix: string): void {
     );
 }
 
-function mountClusterChart(prefix: string): void {
+function mountClusterChart(prefix: string, pools: readonly WorkerPoolReport[]): void {
     const grid = h("section", { class: "charts", "aria-label": "Cluster graph" });
     main.prepend(grid);
     leaveView.push(
@@ -589,6 +589,19 @@ function mountClusterChart(prefix: string): void {
             ],
         }),
     );
+    if (pools.length > 1) {
+        leaveView.push(
+            mountChart(grid, {
+                title: "Workers per pool (up to the last 2 h)",
+                unit: "count",
+                from: "-2h",
+                series: pools.map((p) => ({
+                    target: `${prefix}.pools.${p.name}.workers`,
+                    label: p.name,
+                })),
+            }),
+        );
+    }
 }
 
 /** The view the location's hash names. */
@@ -628,7 +641,7 @@ function render(): void {
         drawnRoute = key;
         if (prefix) {
             if (r.view === "worker") mountWorkerCharts(r.node, prefix);
-            else mountClusterChart(prefix);
+            else mountClusterChart(prefix, snapshot.status.workerPools ?? []);
         }
     } else {
         document.getElementById("content")?.replaceWith(content);
