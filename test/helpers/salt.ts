@@ -76,7 +76,8 @@ const RENDER_BASE = { keyName: "hpc-key", allowedCidr: "203.0.113.0/24", network
  * The configs the Salt tree is rendered for (test/unit/salt-tree.test.ts with the emulation,
  * test/integration/salt-real-render.test.ts with Salt itself); together they reach every file of
  * the tree: Slurm with a floor, a burst pool and a user with a key; no floor and no users; a
- * floor only (min = max); users' networks of both families (allowedCidr); Torque (which the loader refuses
+ * floor only (min = max) in the default pool beside two more pools (GRES, warm workers, their
+ * own partitions); users' networks of both families (allowedCidr); Torque (which the loader refuses
  * for now, so it is set after it).
  */
 export const RENDER_CONFIGS: Record<string, ClusterConfig> = {
@@ -98,7 +99,22 @@ export const RENDER_CONFIGS: Record<string, ClusterConfig> = {
         users: [],
         workers: { min: 0, max: 4 },
     }),
-    "slurm, floor only (min = max)": configFrom({ ...RENDER_BASE, workers: { min: 3, max: 3 } }),
+    "slurm, floor only (min = max) beside a GPU pool and a large-memory pool": configFrom({
+        ...RENDER_BASE,
+        workers: { min: 3, max: 3 },
+        pools: [
+            {
+                name: "gpu",
+                max: 2,
+                flavor: "g1.large",
+                fallbackFlavors: ["g1.xlarge"],
+                gres: "gpu:a100:2",
+                gresFile: "/dev/nvidia[0-1]",
+                features: ["a100"],
+            },
+            { name: "bigmem", min: 1, max: 3, flavor: "r1.huge", idleTimeout: 1800, minIdle: 1 },
+        ],
+    }),
     "slurm, IPv4 and IPv6 users' networks": configFrom({
         ...RENDER_BASE,
         allowedCidr: "198.51.100.0/24,2001:db8:42::/48",

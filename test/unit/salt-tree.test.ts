@@ -279,9 +279,17 @@ describe("Salt tree: what the rendered files say", () => {
             [/^SuspendExcNodes/m, /Feature=static/],
         ],
         [
-            "slurm, floor only (min = max)",
-            ["NodeName=compute-st-[1-3] CPUs=4 RealMemory=7536 State=CLOUD Feature=static"],
-            [/Feature=burst/],
+            "slurm, floor only (min = max) beside a GPU pool and a large-memory pool",
+            [
+                "GresTypes=gpu",
+                "SuspendExcNodes=bigmem-dy-[1-2]:1,compute-st-[1-3],bigmem-st-[1-1]",
+                "NodeName=compute-st-[1-3] CPUs=4 RealMemory=7536 State=CLOUD Feature=static",
+                "NodeName=gpu-dy-[1-2] CPUs=4 RealMemory=7536 State=CLOUD Feature=burst,a100 Gres=gpu:a100:2",
+                "NodeSet=compute_nodes Nodes=compute-st-[1-3]",
+                "PartitionName=batch Nodes=compute_nodes Default=YES MaxTime=INFINITE State=UP SuspendTime=600",
+                "PartitionName=bigmem Nodes=bigmem_nodes MaxTime=INFINITE State=UP SuspendTime=1800",
+            ],
+            [/^NodeName=compute-dy/m],
         ],
     ];
     for (const [name, present, absent] of slurmCases) {
