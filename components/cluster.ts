@@ -5,10 +5,14 @@
  * encrypted), the `/data` volume (protected, outside the head node so it survives a head-node
  * replacement), the head-node service's application credential, and composes {@link Network},
  * {@link HeadNode}, {@link HeadProvisioner}, the sweep of burst workers on destroy
- * ({@link BurstSweep}) and the static floor of workers ({@link WorkerPool},
- * `workers.min` servers named `<prefix>-st-N`, booted once the head node is configured, since
- * they join its Salt master). The pool is registered even when `workers.min` is 0 (it then owns
- * no server), so raising the floor later is an in-place update of the same resource. Worker
+ * ({@link BurstSweep}) and the static floors of workers ({@link WorkerPool}, one per worker
+ * pool: the default pool's `workers.min` servers named `<prefix>-st-N`, each further pool's `min`
+ * named `<pool>-st-N`, booted once the head node is configured, since they join its Salt master).
+ * One resource per pool rather than one for all: a change of one pool's flavor or image shows in
+ * `pulumi preview` as that pool's update alone and rolls only its servers, and the default pool
+ * keeps the resource (`<name>-workers`) an older stack has, so upgrading replaces nothing. A pool
+ * is registered even when its `min` is 0 (it then owns no server), so raising the floor later is
+ * an in-place update of the same resource. Worker
  * policy reaches the head node only through the pillar, so changing it re-runs the provisioning
  * step (and resizes the pool) and nothing else.
  */
