@@ -156,7 +156,7 @@ describe("the Pulumi toolchain built from Go modules", () => {
         for (const file of readdirSync(path.join(PROJECT_ROOT, "components"))) {
             const source = readFileSync(path.join(PROJECT_ROOT, "components", file), "utf8");
             for (const m of source.matchAll(
-                /openstack\.(\w+)\.(get\w+?)(?:Output)?\(|openstack\.(\w+)\.([A-Z]\w+)\b/g,
+                /openstack\.(\w+)\s*\.(get\w+?)(?:Output)?\(|openstack\.(\w+)\s*\.([A-Z]\w+)\b/g,
             )) {
                 used.add(m[1] ? `${m[1]}.${m[2]}` : `${m[3]}.${m[4]}`);
             }

@@ -197,7 +197,7 @@ describe(`the service bundle on the head node's Node.js ${HEAD_NODEJS_STREAM}`, 
         assert.equal(result.status, 2, `exit ${result.status}; stderr:\n${result.stderr}`);
         assert.equal(result.stdout, "");
         assert.match(result.stderr, /^usage: dynamic-cluster \[--url URL \| --settings FILE\]/);
-        assert.match(result.stderr, /status \| workers \| jobs \| events/);
+        assert.match(result.stderr, /status \| workers \| jobs \| pools \| events/);
     });
 
     it("the bundled service starts and answers /local/v1/status with root's token", async () => {
