@@ -117,8 +117,15 @@ export class SlurmCluster {
         programs: Record<string, string>,
     ): string {
         const dir = options.dir;
+        // A pool's partition carries its own SuspendTime (its idleTimeout, at least 60 s): the
+        // tests' shorter one applies to every partition as to the cluster.
+        const suspendTime = options.overrides?.["SuspendTime"];
+        const generated = fileOf(head, "/etc/slurm/slurm.conf").replace(
+            /^(PartitionName=.* SuspendTime=)\d+$/gm,
+            (line, start: string) => (suspendTime === undefined ? line : `${start}${suspendTime}`),
+        );
         return setConfigKeys(
-            fileOf(head, "/etc/slurm/slurm.conf"),
+            generated,
             {
                 SlurmUser: "root",
                 StateSaveLocation: path.join(dir, "state"),
