@@ -19,10 +19,12 @@ needs() { # file name
     case "$1" in
     mock-program.ts | replay-speed.ts | pools-decide.ts) echo "" ;;
     workerpool-nova.ts) echo "openstack" ;;
-    autoscaler-scale.ts) echo "openstack salt tools" ;;
+    # The service runs on the head node's Node.js (24): its deployed options (--lite-mode) leave
+    # this machine's Node.js 20 without WebAssembly, which its HTTP client needs.
+    autoscaler-scale.ts) echo "openstack salt tools node-lts" ;;
     service-memory.ts) echo "node-lts" ;;
     dashboard-render.ts) echo "tools" ;;
-    *) echo "openstack salt tools" ;;
+    *) echo "openstack salt tools node-lts" ;;
     esac
 }
 need_openstack=0
