@@ -1161,10 +1161,9 @@ function staleKeys(
     const { config } = input;
     const keys = input.observation.keys;
     // Of this cluster's naming: a node it has, or a node a lowered max or min retired.
+    const prefixes = [...(config.burstPrefixes ?? []), ...(config.staticPrefixes ?? [])];
     const retiredName = (node: string): boolean =>
-        [...(config.burstPrefixes ?? []), ...(config.staticPrefixes ?? [])].some(
-            (prefix) => indexOfNodeName(prefix, node) !== undefined,
-        );
+        prefixes.some((prefix) => indexOfNodeName(prefix, node) !== undefined);
     const ours = (id: string): boolean => {
         const node = nodeNameOfMinionId(id);
         return isMinionId(id) && node !== undefined && (poolOf.has(node) || retiredName(node));

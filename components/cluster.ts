@@ -115,8 +115,6 @@ export class Cluster extends pulumi.ComponentResource {
     readonly provisioner: HeadProvisioner;
     /** The default pool's static floor of workers (`workers.min`; none when it is 0). */
     readonly staticWorkers: WorkerPool;
-    /** Every pool's floor by pool name (the default pool's is {@link staticWorkers}). */
-    readonly poolFloors: Readonly<Record<string, WorkerPool>>;
 
     /**
      * @param name The _unique_ name of this component.
@@ -394,9 +392,6 @@ export class Cluster extends pulumi.ComponentResource {
                 ),
         );
         this.staticWorkers = floors[0]!;
-        this.poolFloors = Object.fromEntries(
-            pools.map((pool, i) => [pool.name, floors[i]!] as const),
-        );
 
         this.scheduler = config.scheduler;
         this.workerPolicy = config.workers;

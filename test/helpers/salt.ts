@@ -70,6 +70,27 @@ export function configFrom(values: Record<string, unknown>): ClusterConfig {
     });
 }
 
+/**
+ * `workers` and `pools` of a cluster with three worker pools: the default one with a floor of 1
+ * and one warm burst worker, a GPU pool (GRES with device files, a feature, a fallback flavor)
+ * and a large-memory pool with a floor and its own idle time. The pool tests' configuration.
+ */
+export const THREE_POOLS = {
+    workers: { min: 1, max: 4, flavor: "m1.small", minIdle: 1 },
+    pools: [
+        {
+            name: "gpu",
+            max: 2,
+            flavor: "g1.large",
+            fallbackFlavors: ["g1.xlarge"],
+            gres: "gpu:2",
+            gresFile: "/dev/nvidia[0-1]",
+            features: ["a100"],
+        },
+        { name: "bigmem", min: 1, max: 3, flavor: "r1.huge", idleTimeout: 1800 },
+    ],
+};
+
 const RENDER_BASE = { keyName: "hpc-key", allowedCidr: "203.0.113.0/24", network: "private" };
 
 /**

@@ -14,12 +14,34 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { impossibleFlavor } from "../helpers/osbox";
-import { harnessPerTest } from "../helpers/serviceHarness";
+import { harnessPerTest, type ServiceHarness } from "../helpers/serviceHarness";
 import { serviceStatus as status } from "../helpers/serviceStatus";
 import { waitFor } from "../helpers/waitFor";
 
 const GPU_DEVICE = "/dev/dc-test-gpu0";
 const startHarness = harnessPerTest();
+
+/**
+ * A harness with one burst node in the default pool and `pool` beside it, whose first flavor is
+ * one no Nova host has room for (image tiny, idle 60 s; m1.small, 1 vCPU and 1 GiB, if it
+ * falls back to it).
+ */
+async function withPoolWithNoRoom(
+    pool: Record<string, unknown>,
+): Promise<{ h: ServiceHarness; noRoom: string }> {
+    const noRoom = await impossibleFlavor();
+    const h = await startHarness({
+        burst: 1,
+        launchTimeout: 90,
+        suspendTime: 15,
+        pools: [{ flavor: noRoom, image: "tiny", idleTimeout: 60, ...pool }],
+        flavorSizes: {
+            [noRoom]: { vcpus: 1, ramMb: 64 },
+            "m1.small": { vcpus: 1, ramMb: 1024 },
+        },
+    });
+    return { h, noRoom };
+}
 
 describe("autoscaler: a GPU pool beside the default one", () => {
     before(() => {
@@ -29,28 +51,13 @@ describe("autoscaler: a GPU pool beside the default one", () => {
     after(() => fs.rmSync(GPU_DEVICE, { force: true }));
 
     it("runs each job on its own pool's worker, and falls back to the pool's next flavor when Nova has no room", async () => {
-        const noRoom = await impossibleFlavor();
-        const h = await startHarness({
-            burst: 1,
-            launchTimeout: 90,
-            suspendTime: 15,
-            pools: [
-                {
-                    name: "gpu",
-                    max: 2,
-                    flavor: noRoom,
-                    fallbackFlavors: ["m1.small"],
-                    image: "tiny",
-                    idleTimeout: 60,
-                    gres: "gpu:1",
-                    gresFile: GPU_DEVICE,
-                    features: ["fakegpu"],
-                },
-            ],
-            flavorSizes: {
-                [noRoom]: { vcpus: 1, ramMb: 64 },
-                "m1.small": { vcpus: 1, ramMb: 1024 },
-            },
+        const { h, noRoom } = await withPoolWithNoRoom({
+            name: "gpu",
+            max: 2,
+            fallbackFlavors: ["m1.small"],
+            gres: "gpu:1",
+            gresFile: GPU_DEVICE,
+            features: ["fakegpu"],
         });
         // The GPU job holds its worker until the test has looked at it (a gate file: the hosts
         // share this machine's files).
@@ -132,24 +139,12 @@ describe("autoscaler: a GPU pool beside the default one", () => {
     });
 
     it("a two-node job one of whose nodes Nova has no room for: its other node is released, not kept booted, and the job waits in the queue", async () => {
-        const noRoom = await impossibleFlavor();
-        const h = await startHarness({
-            burst: 1,
-            launchTimeout: 90,
-            suspendTime: 15,
-            // The pool shares the default partition; its node has the feature the job asks for.
-            pools: [
-                {
-                    name: "noroom",
-                    max: 1,
-                    flavor: noRoom,
-                    image: "tiny",
-                    idleTimeout: 60,
-                    partition: "batch",
-                    features: ["noroom"],
-                },
-            ],
-            flavorSizes: { [noRoom]: { vcpus: 1, ramMb: 64 } },
+        // The pool shares the default partition; its node has the feature the job asks for.
+        const { h } = await withPoolWithNoRoom({
+            name: "noroom",
+            max: 1,
+            partition: "batch",
+            features: ["noroom"],
         });
         // One node of each pool: compute-dy-1 (it boots) and noroom-dy-1 (ERROR, no valid host).
         const job = await h.submit(

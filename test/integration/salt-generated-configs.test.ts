@@ -27,6 +27,7 @@ import { GraphiteWeb } from "../helpers/graphiteWeb";
 import { NginxProxy, selfSignedCertificate } from "../helpers/nginxProxy";
 import {
     PILLAR_RESOURCES,
+    THREE_POOLS,
     configFrom,
     renderHighstate,
     renderHighstateWithUsersCidrs,
@@ -119,22 +120,7 @@ describe("generated slurm.conf in a real slurmctld", () => {
 describe("generated slurm.conf and gres.conf with three pools in a real slurmctld", () => {
     // The default pool with a floor and one warm burst worker, a GPU pool (GRES, a feature, a
     // fallback flavor) and a large-memory pool with its own idle time: what pools[*] makes.
-    const config = configFrom({
-        ...CONFIG_VALUES,
-        workers: { min: 1, max: 4, flavor: "m1.small", minIdle: 1 },
-        pools: [
-            {
-                name: "gpu",
-                max: 2,
-                flavor: "g1.large",
-                fallbackFlavors: ["g1.xlarge"],
-                gres: "gpu:2",
-                gresFile: "/dev/nvidia[0-1]",
-                features: ["a100"],
-            },
-            { name: "bigmem", min: 1, max: 3, flavor: "r1.huge", idleTimeout: 1800 },
-        ],
-    });
+    const config = configFrom({ ...CONFIG_VALUES, ...THREE_POOLS });
     const resources = {
         ...PILLAR_RESOURCES,
         flavorSizes: {

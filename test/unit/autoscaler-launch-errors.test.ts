@@ -10,10 +10,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import type { WorkerCloud } from "../../autoscaler/cloud";
-import type { SaltKeyStore } from "../../autoscaler/salt/keys";
-import type { SchedulerAdapter, SchedulerNode } from "../../autoscaler/scheduler/types";
 import { DynamicClusterService } from "../../autoscaler/service";
 import { unitSettings } from "../helpers/serviceSettings";
+import { noKeys, poweringUp, standInScheduler } from "../helpers/standIns";
 import { StateStore } from "../../autoscaler/store";
 import { OpenStackConfigError } from "../../lib/openstack";
 import { waitFor } from "../helpers/waitFor";
@@ -26,35 +25,8 @@ const settings = unitSettings({ stateDir: tmp, burst: 1, image: "gone-image" });
 
 describe("a launch refused before any create call", () => {
     it("counts a boot failure with the reason, and does not wait for a server that cannot exist", async () => {
-        const poweringUp: SchedulerNode = {
-            name: NODE,
-            state: "idle",
-            flags: new Set(["cloud", "powering_up"]),
-            address: NODE,
-            reason: "",
-            cpus: 2,
-            allocatedCpus: 0,
-        };
         const noop = async () => undefined;
-        const scheduler: SchedulerAdapter = {
-            kind: "slurm",
-            demand: "power-saving",
-            snapshot: async () => ({
-                takenAt: Date.now(),
-                nodes: new Map([[NODE, poweringUp]]),
-                jobs: [],
-            }),
-            setAddress: noop,
-            drain: noop,
-            resume: noop,
-            releaseWhenIdle: noop,
-            markGone: noop,
-            markUnavailable: noop,
-            hold: noop,
-            release: noop,
-            handOff: async () => [],
-            restoreWeight: async () => undefined,
-        };
+        const scheduler = standInScheduler(() => [poweringUp(NODE)]);
         let launches = 0;
         const cloud = {
             list: async () => [],
@@ -67,14 +39,7 @@ describe("a launch refused before any create call", () => {
             },
             delete: noop,
         } as unknown as WorkerCloud;
-        const keys = {
-            list: async () => ({
-                accepted: new Set<string>(),
-                pending: new Set<string>(),
-                rejected: new Set<string>(),
-                denied: new Set<string>(),
-            }),
-        } as unknown as SaltKeyStore;
+        const keys = noKeys();
         const quiet = () => undefined;
         const store = new StateStore(path.join(tmp, "state"));
         const service = new DynamicClusterService({

@@ -12,19 +12,14 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import type { LaunchChoice, WorkerCloud } from "../../autoscaler/cloud";
-import type { SaltKeyStore } from "../../autoscaler/salt/keys";
 import { releasesForBlockedJobs } from "../../autoscaler/launchGroups";
 import { decide, type PolicyInput } from "../../autoscaler/policy";
-import type {
-    NodeFlag,
-    SchedulerAdapter,
-    SchedulerJob,
-    SchedulerNode,
-} from "../../autoscaler/scheduler/types";
+import type { NodeFlag, SchedulerJob, SchedulerNode } from "../../autoscaler/scheduler/types";
 import { DynamicClusterService, type ServiceDeps } from "../../autoscaler/service";
 import { StateStore } from "../../autoscaler/store";
 import { OpenStackApiError, OpenStackConfigError } from "../../lib/openstack";
 import { unitSettings } from "../helpers/serviceSettings";
+import { noKeys, poweringUp, standInScheduler } from "../helpers/standIns";
 import { waitFor } from "../helpers/waitFor";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dc-unit-pools-service-"));
@@ -59,35 +54,8 @@ function harness(
             },
         ],
     });
-    const poweringUp = (node: string): SchedulerNode => ({
-        name: node,
-        state: "idle",
-        flags: new Set(["cloud", "powering_up"]),
-        address: node,
-        reason: "",
-        cpus: 2,
-        allocatedCpus: 0,
-    });
     const noop = async () => undefined;
-    const scheduler: SchedulerAdapter = {
-        kind: "slurm",
-        demand: "power-saving",
-        snapshot: async () => ({
-            takenAt: Date.now(),
-            nodes: new Map(resumed.map((n) => [n, poweringUp(n)])),
-            jobs: [],
-        }),
-        setAddress: noop,
-        drain: noop,
-        resume: noop,
-        releaseWhenIdle: noop,
-        markGone: noop,
-        markUnavailable: noop,
-        hold: noop,
-        release: noop,
-        handOff: async () => [],
-        restoreWeight: async () => undefined,
-    };
+    const scheduler = standInScheduler(() => resumed.map((n) => poweringUp(n)));
     const launches: { node: string; choice: LaunchChoice }[] = [];
     const cloud = {
         list: async () => [],
@@ -103,14 +71,7 @@ function harness(
         },
         delete: noop,
     } as unknown as WorkerCloud;
-    const keys = {
-        list: async () => ({
-            accepted: new Set<string>(),
-            pending: new Set<string>(),
-            rejected: new Set<string>(),
-            denied: new Set<string>(),
-        }),
-    } as unknown as SaltKeyStore;
+    const keys = noKeys();
     const quiet = () => undefined;
     const store = new StateStore(path.join(dir, "state"));
     const sent = new Map<string, number>();

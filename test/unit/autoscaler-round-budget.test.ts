@@ -17,10 +17,9 @@ import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import type { WorkerCloud } from "../../autoscaler/cloud";
 import type { CarbonClient } from "../../autoscaler/infra/carbon";
-import type { SaltKeyStore } from "../../autoscaler/salt/keys";
-import type { SchedulerAdapter } from "../../autoscaler/scheduler/types";
 import { DynamicClusterService, type Logger } from "../../autoscaler/service";
 import { unitSettings } from "../helpers/serviceSettings";
+import { noKeys, standInScheduler } from "../helpers/standIns";
 import { StateStore } from "../../autoscaler/store";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dc-unit-round-budget-"));
@@ -50,21 +49,7 @@ async function roundWithin(service: DynamicClusterService, ms: number): Promise<
 describe("a round's observation budget", () => {
     it("ends a round whose Nova listing hangs, names the call, and reports the observation's age", async () => {
         const noop = async () => undefined;
-        const scheduler: SchedulerAdapter = {
-            kind: "slurm",
-            demand: "power-saving",
-            snapshot: async () => ({ takenAt: Date.now(), nodes: new Map(), jobs: [] }),
-            setAddress: noop,
-            drain: noop,
-            resume: noop,
-            releaseWhenIdle: noop,
-            markGone: noop,
-            markUnavailable: noop,
-            hold: noop,
-            release: noop,
-            handOff: async () => [],
-            restoreWeight: async () => undefined,
-        };
+        const scheduler = standInScheduler();
         let hung = false;
         let listings = 0;
         const cloud = {
@@ -76,14 +61,7 @@ describe("a round's observation budget", () => {
             launch: noop,
             delete: noop,
         } as unknown as WorkerCloud;
-        const keys = {
-            list: async () => ({
-                accepted: new Set<string>(),
-                pending: new Set<string>(),
-                rejected: new Set<string>(),
-                denied: new Set<string>(),
-            }),
-        } as unknown as SaltKeyStore;
+        const keys = noKeys();
         const sent: Array<[string, number]> = [];
         const metrics = {
             send: (name: string, value: number) => sent.push([name, value]),

@@ -19,29 +19,19 @@ import { buildServiceSettings, buildSlurmPools, poolNodeSize } from "../../compo
 import { parseNodeName } from "../../lib/nodeNames";
 import { programServiceSettingsSchema } from "../../lib/serviceSettings";
 import { WorkerPoolIndex, workerPoolsOf } from "../../lib/workerPools";
-import { configFrom, PILLAR_RESOURCES, renderHighstateWithPaths } from "../helpers/salt";
+import {
+    configFrom,
+    PILLAR_RESOURCES,
+    renderHighstateWithPaths,
+    THREE_POOLS,
+} from "../helpers/salt";
 
 const BASE = { keyName: "hpc-key", allowedCidr: "203.0.113.0/24", network: "private" };
 const tmp = mkdtempSync(path.join(tmpdir(), "dc-unit-pools-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** A GPU pool and a large-memory pool beside the default one. */
-const TWO_POOLS = {
-    ...BASE,
-    workers: { min: 1, max: 4, flavor: "m1.small", image: "Rocky-9", minIdle: 1 },
-    pools: [
-        {
-            name: "gpu",
-            max: 2,
-            flavor: "g1.large",
-            fallbackFlavors: ["g1.xlarge"],
-            gres: "gpu:2",
-            gresFile: "/dev/nvidia[0-1]",
-            features: ["a100"],
-        },
-        { name: "bigmem", min: 1, max: 3, flavor: "r1.huge", idleTimeout: 1800 },
-    ],
-};
+const TWO_POOLS = { ...BASE, ...THREE_POOLS };
 
 function problemsOf(values: Record<string, unknown>): [string, string][] {
     try {
