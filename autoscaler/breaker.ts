@@ -98,7 +98,15 @@ export function failedRecently(
 ): boolean {
     const backoff = state.backoffs[flavor];
     if (!backoff) return false;
-    return (backoff.at ?? backoff.until) > now - windowMs;
+    const at = backoff.at ?? backoff.until;
+    return at > now - windowMs && !(backoff.clearedAt !== undefined && backoff.clearedAt >= at);
+}
+
+/** The backoffs running now, by flavor (lifted ones left out). */
+export function activeBackoffs(state: PersistedState, now: number): PersistedState["backoffs"] {
+    return Object.fromEntries(
+        Object.entries(state.backoffs).filter(([, backoff]) => backoff.until > now),
+    );
 }
 
 /** The time launches of `flavor` may resume, when it is backing off now. */
@@ -111,7 +119,15 @@ export function backoffUntil(
     return backoff && backoff.until > now ? backoff.until : undefined;
 }
 
-/** Forgets the backoff of `flavor` after a launch succeeded. */
-export function clearBackoff(state: PersistedState, flavor: string): void {
-    delete state.backoffs[flavor];
+/**
+ * Lifts the backoff of `flavor` after a launch succeeded: launches may go out at once, and the
+ * pool stops falling back past it. Its count of attempts stays until `backoff_max` passes without
+ * an error ({@link recordCapacityError}), so that a quota that admits some of a round's creates
+ * and refuses the rest, round after round (a job needing more nodes than the quota leaves), backs
+ * off longer each time instead of restarting from `backoff_base`.
+ */
+export function clearBackoff(state: PersistedState, flavor: string, now: number): void {
+    const backoff = state.backoffs[flavor];
+    if (!backoff) return;
+    state.backoffs[flavor] = { ...backoff, until: Math.min(backoff.until, now), clearedAt: now };
 }

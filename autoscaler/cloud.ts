@@ -26,6 +26,8 @@ import {
 import { clusterTag, RETIRING_TAG, workerIdentity, workerMetadata, workerTags } from "../lib/tags";
 import { encodeUserData, renderWorkerUserData } from "../lib/userData";
 import type { ServerView } from "./model";
+import type { LaunchChoice } from "./poolLaunch";
+export type { LaunchChoice } from "./poolLaunch";
 import type { ServiceSettings } from "./settings";
 
 /**
@@ -99,14 +101,6 @@ interface BootRefs {
     flavorId: string;
     imageId: string;
     networkId: string;
-}
-
-/** What a launch boots: the flavor the service chose from its pool's list, image and zone. */
-export interface LaunchChoice {
-    flavor: string;
-    image: string;
-    /** Availability zone, or "" for Nova's default. */
-    availabilityZone: string;
 }
 
 /** Launches, lists and deletes the cluster's workers. */

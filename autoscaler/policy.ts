@@ -873,7 +873,7 @@ function burstOutcome(
     }
     return wantOf(f.sched, request) === "up"
         ? whenWantedUp(f, seen, input, request, plan)
-        : whenWantedDown(f, held, seen, request);
+        : whenWantedDown(f, held, seen, request, input.unavailable.has(f.node));
 }
 
 /** True while the service is cleaning up a failure of the node or deleting its server. */
@@ -1003,15 +1003,34 @@ function kept(seen: Seen, note = seen.note, actions: readonly Action[] = NO_ACTI
 
 /**
  * The scheduler wants the node down: its server is deleted (never a held one's); a resume the
- * scheduler gave up on (ResumeFailProgram) is a failure.
+ * scheduler gave up on (ResumeFailProgram) is a failure. One it gave up on before any server
+ * was launched (the launch was held: the pool's flavors backing off, its breaker open, the job's
+ * nodes created together) left the node DOWN with no worker to come: it is resumed in the
+ * scheduler, which can plan jobs on it again; left DOWN, the partition would lose it for good.
  */
 function whenWantedDown(
     f: NodeFacts,
     held: boolean,
     seen: Seen,
     request: NodeRequest | undefined,
+    keptOut: boolean,
 ): NodeOutcome {
-    if (!f.server) return { actions: NO_ACTIONS, phase: seen.phase, note: seen.note };
+    if (!f.server) {
+        if (
+            request?.failed &&
+            f.sched?.state === "down" &&
+            !held &&
+            !keptOut &&
+            !f.record?.launchInFlight
+        ) {
+            return {
+                actions: [{ type: "restore", nodes: [], resume: [f.node] }],
+                phase: seen.phase,
+                note: "the scheduler gave up on its resume before a launch went out; resumed",
+            };
+        }
+        return { actions: NO_ACTIONS, phase: seen.phase, note: seen.note };
+    }
     if (held) {
         return {
             actions: NO_ACTIONS,

@@ -25,8 +25,8 @@ import { nodesInUseByPool, type NodesInUseFiles } from "./nodesInUse";
 import { WorkerPoolIndex, workerPoolsOf } from "../lib/workerPools";
 import { OpenStackApiError, OpenStackConfigError } from "../lib/openstack";
 import {
+    activeBackoffs,
     backoffUntil,
-    failedRecently,
     anyBreakerOpen,
     breakerOf,
     breakerOpen,
@@ -35,7 +35,8 @@ import {
     recordBootSuccess,
     recordCapacityError,
 } from "./breaker";
-import type { LaunchChoice, WorkerCloud } from "./cloud";
+import type { WorkerCloud } from "./cloud";
+import { breakerKeyOf, launchChoiceOf, poolBackoffUntil, type LaunchChoice } from "./poolLaunch";
 import { ActionError, AdminActions } from "./actions";
 import { BootTimes } from "./bootTimes";
 import type { CarbonClient } from "./infra/carbon";
@@ -455,13 +456,9 @@ export class DynamicClusterService implements ServiceCore {
         }
     }
 
-    /**
-     * Which breaker a node's failures count toward: undefined for the default pool's (the one a
-     * cluster without pools has), else its pool's name.
-     */
+    /** Which breaker a node's failures count toward (autoscaler/poolLaunch.ts). */
     private breakerKey(node: string): string | undefined {
-        const pool = this.pools.poolOf(node);
-        return pool === undefined || pool === this.pools.pools[0] ? undefined : pool.name;
+        return breakerKeyOf(this.pools, node);
     }
 
     // ------------------------------------------------------------------ actions
@@ -622,39 +619,19 @@ export class DynamicClusterService implements ServiceCore {
         }
     }
 
-    /**
-     * When launches for `node` may resume: undefined while one of its pool's flavors is not
-     * backing off (a launch takes that one), else the soonest of their backoffs.
-     */
+    /** When launches for `node` may resume (autoscaler/poolLaunch.ts). */
     private poolBackoffUntil(node: string): number | undefined {
-        const pool = this.pools.poolOf(node);
-        if (!pool) return undefined;
-        let soonest: number | undefined;
-        for (const flavor of pool.flavors) {
-            const until = backoffUntil(this.deps.store.state, flavor, this.now());
-            if (until === undefined) return undefined;
-            soonest = soonest === undefined ? until : Math.min(soonest, until);
-        }
-        return soonest;
+        return poolBackoffUntil(this.pools.poolOf(node), this.deps.store.state, this.now());
     }
 
-    /**
-     * What a launch of `node` boots: its pool's image and zone, and the first of its flavors
-     * that neither backs off nor failed for capacity or quota within `tuning.fallback_retry`
-     * (else the first not backing off; the first one when all are: decide() launches nothing
-     * then).
-     */
+    /** What a launch of `node` boots (autoscaler/poolLaunch.ts). */
     private launchChoice(node: string): LaunchChoice {
-        const pool = this.pools.poolOf(node) ?? this.pools.pools[0]!;
-        const state = this.deps.store.state;
-        const now = this.now();
-        const usable = (f: string) => backoffUntil(state, f, now) === undefined;
-        const retryMs = this.settings.tuning.fallback_retry * 1000;
-        const flavor =
-            pool.flavors.find((f) => usable(f) && !failedRecently(state, f, now, retryMs)) ??
-            pool.flavors.find(usable) ??
-            pool.flavors[0]!;
-        return { flavor, image: pool.image, availabilityZone: pool.availabilityZone };
+        return launchChoiceOf(
+            this.pools.poolOf(node) ?? this.pools.pools[0]!,
+            this.deps.store.state,
+            this.now(),
+            this.settings.tuning.fallback_retry * 1000,
+        );
     }
 
     /** The flavor the node's current server was launched with (its pool's first if unknown). */
@@ -694,7 +671,7 @@ export class DynamicClusterService implements ServiceCore {
                     );
                     this.event("info", `launched ${node} (server ${id}, ${choice.flavor})`, node);
                     if (this.deps.store.state.backoffs[choice.flavor]) {
-                        this.deps.store.update((s) => clearBackoff(s, choice.flavor));
+                        this.deps.store.update((s) => clearBackoff(s, choice.flavor, this.now()));
                     }
                     this.deps.metrics?.send("launches", 1);
                 } catch (err) {
@@ -1077,7 +1054,8 @@ export class DynamicClusterService implements ServiceCore {
                 openedAt: state.breaker.openedAt,
                 reason: state.breaker.reason,
             },
-            backoffs: state.backoffs,
+            /** The flavors backing off now. */
+            backoffs: activeBackoffs(state, this.now()),
             pools: {
                 static: { size: this.names.static.length, workers: count("static") },
                 burst: { size: this.names.burst.length, workers: count("burst") },

@@ -48,6 +48,11 @@ const backoffSchema = z.object({
     reason: z.string(),
     /** When the last of those errors happened (absent in an older state file). */
     at: z.number().optional(),
+    /**
+     * When a launch of the flavor last succeeded after those errors (the backoff lifted, its
+     * attempts kept until backoff_max passes without an error).
+     */
+    clearedAt: z.number().optional(),
 });
 
 /** Schema of state.json. */

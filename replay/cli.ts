@@ -30,6 +30,8 @@ import {
 import { sweepSvg } from "./plot";
 import { naiveTable, policyTable, splitTable, sweepTable, traceSummary } from "./table";
 import { jobsOfPartition, readTraceFile } from "./trace";
+import { PoolsFileError, readPoolsFile } from "./pools";
+import { replayPools } from "./poolsReport";
 import { TraceError, type Trace } from "./trace/types";
 
 const USAGE = `usage: npm run replay -- TRACE [options]
@@ -61,6 +63,9 @@ Sweep and output:
   --limit N             replay only the first N jobs
   --partition NAME      replay only the jobs of one partition (Slurm), queue (Torque) or
                         partition number (SWF): size one worker pool (pools[*]) from its jobs
+  --pools FILE          replay several worker pools at once: FILE holds \`workers\` and
+                        \`pools\` as pulumi config does, each with coresPerNode (docs/replay.md);
+                        replaces --min/--max/--idle-timeout/--cores-per-node, sweeps each pool
   --threads N           replays run at once (worker threads)       [cores]
   -h, --help`;
 
@@ -96,6 +101,7 @@ async function main(argv: string[]): Promise<number> {
                 format: { type: "string" },
                 limit: { type: "string" },
                 partition: { type: "string" },
+                pools: { type: "string" },
                 threads: { type: "string" },
                 help: { type: "boolean", short: "h" },
             },
@@ -170,6 +176,28 @@ async function main(argv: string[]): Promise<number> {
     if (format !== undefined && !["swf", "sacct", "torque"].includes(format)) {
         throw new UsageError(`--format must be swf, sacct or torque (got "${format}")`);
     }
+    const poolsFile = o.pools === undefined ? undefined : readPoolsFile(o.pools);
+    if (poolsFile) {
+        const clash = [
+            "min",
+            "max",
+            "idle-timeout",
+            "cores-per-node",
+            "partition",
+            "sweep-max",
+        ].filter((flag) => o[flag as keyof typeof o] !== undefined);
+        if (clash.length) {
+            throw new UsageError(
+                `with --pools, each pool's min, max, idleTimeout and coresPerNode come from the file, its partition's jobs from the mapping, and its sweep from its max: drop ${clash.map((f) => `--${f}`).join(", ")}`,
+            );
+        }
+        const floor = poolsFile.pools.reduce((sum, p) => sum + p.min, 0);
+        if (cloud.quota !== undefined && cloud.quota < floor) {
+            throw new UsageError(
+                `--quota (${cloud.quota}) is below the pools' floors (${floor} static workers): they would not fit the instances quota`,
+            );
+        }
+    }
     const trace = readTraceFile(args.positionals[0]!, format);
     const limit = o.limit === undefined ? undefined : int(o.limit, "--limit", 0, 1);
     const ofPartition =
@@ -184,6 +212,35 @@ async function main(argv: string[]): Promise<number> {
     );
 
     const sweep = !o["no-sweep"];
+    const waitTarget =
+        o["wait-target"] === undefined ? undefined : num(o["wait-target"], "--wait-target", 0, 0);
+    if (poolsFile) {
+        for (const warning of poolsFile.warnings) console.log(`note: ${warning}`);
+        const poolsBar = progress(1);
+        return replayPools({
+            jobs,
+            pools: poolsFile.pools,
+            launchTimeout:
+                o["launch-timeout"] === undefined
+                    ? (poolsFile.launchTimeout ?? shape.launchTimeout)
+                    : shape.launchTimeout,
+            cloud,
+            seed,
+            sweepIdle: o["sweep-idle"]
+                ? list(o["sweep-idle"], "--sweep-idle", 1, false)
+                : undefined,
+            sweep,
+            waitTarget,
+            plot: o.plot ?? "replay-sweep.svg",
+            json: o.json,
+            threads: threadsWanted,
+            onProgress: (finished, total) => {
+                poolsBar?.setTotal(total);
+                poolsBar?.update(finished);
+            },
+            log: (line) => console.log(line),
+        }).finally(() => poolsBar?.stop());
+    }
     const defaults = defaultGrid(shape);
     const sweepMax = o["sweep-max"]
         ? list(o["sweep-max"], "--sweep-max", shape.min, true)
@@ -230,10 +287,7 @@ async function main(argv: string[]): Promise<number> {
     let chosen: SweepPoint | undefined;
     if (sweep) {
         markPareto(points);
-        const target =
-            o["wait-target"] === undefined
-                ? undefined
-                : num(o["wait-target"], "--wait-target", 0, 0);
+        const target = waitTarget;
         chosen = choose(points, target);
         console.log(
             `\nsweep (service policy; * = Pareto front, > = recommended; not run = never fit + never ran):`,
@@ -352,7 +406,11 @@ main(process.argv.slice(2)).then(
         process.exitCode = code;
     },
     (err: unknown) => {
-        if (err instanceof UsageError || err instanceof TraceError) {
+        if (
+            err instanceof UsageError ||
+            err instanceof TraceError ||
+            err instanceof PoolsFileError
+        ) {
             console.error(`replay: ${err.message}`);
             process.exitCode = 2;
         } else {

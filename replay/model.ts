@@ -18,6 +18,26 @@ export interface WorkerShape {
     coresPerNode: number;
 }
 
+/**
+ * One worker pool of a replay with several (`--pools`): the default pool (`workers.*`, named
+ * `workers.namePrefix`) or one of `pools[*]`, with its flavor's cores. `workers.launchTimeout`
+ * (Slurm's ResumeTimeout) is one for the cluster: the replay's {@link WorkerShape}'s.
+ */
+export interface PoolShape {
+    /** The pool's name and node prefix (`<name>-st-N`, `<name>-dy-N`). */
+    name: string;
+    /** Static workers (Pulumi's floor). */
+    min: number;
+    /** Static plus burst workers. */
+    max: number;
+    /** Its partition's SuspendTime, s. */
+    idleTimeout: number;
+    /** vCPUs of its flavor (the smallest of its fallback flavors: what slurm.conf declares). */
+    coresPerNode: number;
+    /** The Slurm partition its nodes are in. */
+    partition: string;
+}
+
 /** The simulated cloud and scheduler timings. */
 export interface CloudModel {
     /** Create call to ACTIVE: log-normal median and p95, s. */
@@ -40,6 +60,10 @@ export interface CloudModel {
 export interface SimJob {
     readonly trace: TraceJob;
     readonly index: number;
+    /** The partition it was submitted to (undefined: the default one). */
+    readonly partition?: string;
+    /** The cores it held per node when it last started (kept after it ends). */
+    ranOn?: ReadonlyMap<string, number>;
     state: "future" | "pending" | "configuring" | "running" | "done" | "never-fits";
     /** Cores held per node while configuring or running. */
     alloc: Map<string, number>;
@@ -107,6 +131,30 @@ export interface PolicyResult {
     decideMs?: number;
     /** Most nodes' worth of cores running jobs at once. */
     peakBusyNodes?: number;
+    /** Per pool, when the replay had several (`--pools`). */
+    pools?: PoolResult[];
+}
+
+/** One pool's share of a replay with several pools. */
+export interface PoolResult {
+    name: string;
+    partition: string;
+    /** Node-hours billed for its servers. */
+    nodeHours: number;
+    /** Node-hours of its nodes that jobs used (by the cores they held on them). */
+    usedNodeHours: number;
+    /** Most of its servers at once. */
+    peakWorkers: number;
+    /** Create calls for its nodes. */
+    launches: number;
+    /** Jobs of its partition that ran, and their waits (mean, p95, largest), s. */
+    jobs: number;
+    waitMean: number;
+    waitP95: number;
+    waitMax: number;
+    /** Jobs of its partition that fit but never ran, and that never fit it. */
+    neverRan: number;
+    neverFits: number;
 }
 
 /** Billed node-hours by what the servers were doing (PolicyResult.split). */

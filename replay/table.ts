@@ -48,7 +48,7 @@ export function policyTable(rows: readonly PolicyResult[]): string {
         rows.map((r) => [
             r.policy,
             hoursText(r.nodeHours),
-            (r.nodeHours / r.usedNodeHours).toFixed(3),
+            ratioText(r),
             duration(r.waitMean),
             duration(r.waitP95),
             duration(r.waitMax),
@@ -103,7 +103,7 @@ export function sweepTable(points: readonly SweepPoint[], chosen?: SweepPoint): 
             String(p.max),
             `${p.idleTimeout} s`,
             hoursText(p.result.nodeHours),
-            (p.result.nodeHours / p.result.usedNodeHours).toFixed(3),
+            ratioText(p.result),
             duration(p.result.waitMean),
             duration(p.result.waitP95),
             duration(p.result.waitMax),
@@ -131,15 +131,20 @@ export function naiveTable(points: readonly NaivePoint[]): string {
         points.map((p) => [
             `${p.idleTimeout} s`,
             hoursText(p.result.nodeHours),
-            (p.result.nodeHours / p.result.usedNodeHours).toFixed(3),
+            ratioText(p.result),
             duration(p.result.waitMean),
             duration(p.result.waitP95),
             String(p.result.launches),
             p.beatenBy
-                ? `${p.beatenBy.max}, ${p.beatenBy.idleTimeout} s: ${(p.beatenBy.result.nodeHours / p.beatenBy.result.usedNodeHours).toFixed(3)}, ${duration(p.beatenBy.result.waitMean)}`
+                ? `${p.beatenBy.max}, ${p.beatenBy.idleTimeout} s: ${ratioText(p.beatenBy.result)}, ${duration(p.beatenBy.result.waitMean)}`
                 : "none",
         ]),
     );
+}
+
+/** Node-hours billed over node-hours used ("-" when jobs used none). */
+export function ratioText(r: Pick<PolicyResult, "nodeHours" | "usedNodeHours">): string {
+    return r.usedNodeHours > 0 ? (r.nodeHours / r.usedNodeHours).toFixed(3) : "-";
 }
 
 /** Node-hours: one decimal from 100 up, three significant digits below. */
@@ -154,7 +159,8 @@ export function duration(seconds: number): string {
     return `${(seconds / 3600).toFixed(1)} h`;
 }
 
-function table(head: string[], rows: string[][]): string {
+/** Fixed-width columns: the first left-aligned, the rest right-aligned. */
+export function table(head: string[], rows: string[][]): string {
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (cells: string[]) =>
         cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");

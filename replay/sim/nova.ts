@@ -44,6 +44,14 @@ export interface NovaHooks {
     failed?(node: string, serverId: string): void;
 }
 
+/** How servers are counted per worker pool (a replay with several: `--pools`). */
+export interface ServerGroups {
+    /** Pools. */
+    count: number;
+    /** The pool of a node, 0..count-1. */
+    of(node: string): number;
+}
+
 /** The simulated compute service. */
 export class SimNova {
     private readonly servers = new Map<string, SimServer>();
@@ -60,13 +68,25 @@ export class SimNova {
     /** Servers at once, at most. */
     peak = 0;
     creates = 0;
+    /** Per pool: servers now, at most, create calls, and server-seconds of servers gone. */
+    private readonly live: number[];
+    readonly peakOf: number[];
+    readonly createsOf: number[];
+    private readonly billedGoneOf: number[];
 
     constructor(
         private readonly clock: EventQueue,
         private readonly cloud: CloudModel,
         private readonly random: Random,
         private readonly hooks: NovaHooks,
-    ) {}
+        private readonly groups: ServerGroups = { count: 1, of: () => 0 },
+    ) {
+        const zeros = () => new Array<number>(groups.count).fill(0);
+        this.live = zeros();
+        this.peakOf = zeros();
+        this.createsOf = zeros();
+        this.billedGoneOf = zeros();
+    }
 
     /**
      * `POST /servers`. Static servers exist from the start (Pulumi made them before the trace).
@@ -103,12 +123,16 @@ export class SimNova {
         };
         this.servers.set(id, server);
         this.peak = Math.max(this.peak, this.servers.size);
+        const group = this.groups.of(node);
+        this.live[group]!++;
+        this.peakOf[group] = Math.max(this.peakOf[group]!, this.live[group]!);
         this.changed();
         if (preExisting) {
             this.accepted.add(minionId);
             return id;
         }
         this.creates++;
+        this.createsOf[group]!++;
         const boot = this.random.logNormal(this.cloud.bootMedian, this.cloud.bootP95);
         const fails = this.random.chance(this.cloud.failureRate);
         const configure = this.random.logNormal(
@@ -149,6 +173,9 @@ export class SimNova {
             if (server.view.minionId) this.accepted.delete(server.view.minionId);
             const created = server.view.createdAt / 1000;
             this.billedSeconds += this.clock.now - created;
+            const group = this.groups.of(server.view.node!);
+            this.live[group]!--;
+            this.billedGoneOf[group]! += this.clock.now - created;
             this.bootingSeconds += (server.readyAt ?? server.deletedAt!) - created;
             this.deletingSeconds += this.clock.now - server.deletedAt!;
             this.changed();
@@ -180,6 +207,16 @@ export class SimNova {
         for (const s of this.servers.values()) {
             const until = s.view.pool === "static" ? windowEnd : this.clock.now;
             total += Math.max(0, until - s.view.createdAt / 1000);
+        }
+        return total;
+    }
+
+    /** {@link billed}, per pool. */
+    billedOf(windowEnd: number): number[] {
+        const total = [...this.billedGoneOf];
+        for (const s of this.servers.values()) {
+            const until = s.view.pool === "static" ? windowEnd : this.clock.now;
+            total[this.groups.of(s.view.node!)]! += Math.max(0, until - s.view.createdAt / 1000);
         }
         return total;
     }

@@ -3,8 +3,9 @@
  * `decideActions()`, which skips the views of the nodes the API shows, and `obsoleteRecords()`,
  * from autoscaler/policy.ts; the breaker and backoff updates from autoscaler/breaker.ts; the
  * tuning defaults from autoscaler/settings.ts) driven by rounds, with the executor's bookkeeping
- * modelled on autoscaler/service.ts (launch, fail, delete, mark-gone, restore). Only the I/O is
- * simulated: Nova, Slurm and Salt are the objects in this folder.
+ * modelled on autoscaler/service.ts (launch, fail, delete, mark-gone, restore), and its worker
+ * pools' launch gates and flavor choice from autoscaler/poolLaunch.ts (each pool's breaker and
+ * backoff). Only the I/O is simulated: Nova, Slurm and Salt are the objects in this folder.
  *
  * Rounds run as the service runs them: at once when Slurm sends a request (`kick`), and every
  * `reconcile_interval` after the previous round. A round whose outcome cannot differ from the
@@ -43,19 +44,20 @@ import {
     type PolicyConfig,
 } from "../../autoscaler/policy";
 import type { Tuning } from "../../lib/serviceSettings";
+import { WorkerPoolIndex, type WorkerPoolSpec } from "../../lib/workerPools";
+import { breakerKeyOf, launchChoiceOf, poolBackoffUntil } from "../../autoscaler/poolLaunch";
 import { defaultState, type PersistedState } from "../../autoscaler/store";
 import type { EventQueue } from "./queue";
 import { QuotaExceeded, type SimNova } from "./nova";
 import type { SimSlurm, SlurmChange } from "./slurm";
 
-/** The flavor name the backoff is kept under (one worker flavor per cluster). */
-const FLAVOR = "worker";
-
-/** Node names and deadlines of the simulated cluster. */
+/** The worker pools and deadline of the simulated cluster. */
 export interface ServiceShape {
-    staticNodes: readonly string[];
-    burstNodes: readonly string[];
-    burstPrefix: string;
+    /**
+     * The pools as the service reads them from its settings (lib/workerPools.ts), the default
+     * one first: each one's static and burst node names come from its prefixes, min and max.
+     */
+    pools: readonly WorkerPoolSpec[];
     /** s */
     launchTimeout: number;
 }
@@ -90,6 +92,10 @@ export class SimService {
     private minionSeq = 0;
     /** The burst nodes, for look-ups on every request and failure. */
     private readonly burst: ReadonlySet<string>;
+    /** The pools, and which one a node is in. */
+    private readonly pools: WorkerPoolIndex;
+    /** Every pool's flavors (the backoffs a round's outcome may wait for). */
+    private readonly flavors: readonly string[];
     /** The policy's settings (fixed for a replay: built once, not every round). */
     private config: PolicyConfig;
     rounds = 0;
@@ -106,14 +112,20 @@ export class SimService {
         /** Ask the policy in the rounds that skip it, and fail if it decided anything. */
         private readonly checkSkips = false,
     ) {
-        this.burst = new Set(shape.burstNodes);
+        this.pools = new WorkerPoolIndex(shape.pools);
+        const names = this.pools.nodeNames();
+        this.burst = new Set(names.burst);
+        this.flavors = [...new Set(shape.pools.flatMap((p) => p.flavors))];
         this.config = {
-            names: { static: shape.staticNodes, burst: shape.burstNodes },
+            names,
             launchTimeoutMs: shape.launchTimeout * 1000,
             downTimeoutMs: tuning.down_timeout * 1000,
             orphanGraceMs: tuning.orphan_grace * 1000,
             saltSilenceMs: tuning.salt_silence * 1000,
-            burstPrefixes: [shape.burstPrefix],
+            burstPrefixes: shape.pools.map((p) => p.burstPrefix),
+            staticPrefixes: shape.pools.map((p) => p.staticPrefix),
+            poolOf: (node) => this.pools.poolOf(node)?.name,
+            allOrNothing: tuning.all_or_nothing,
             handOff: tuning.hand_off,
             roundMs: tuning.reconcile_interval * 1000,
         };
@@ -142,7 +154,7 @@ export class SimService {
                 this.config = { ...this.config, expectedBootMs: this.bootTimes.median() };
             }
         }
-        recordBootSuccess(this.state);
+        recordBootSuccess(this.state, breakerKeyOf(this.pools, node));
         this.changed();
     }
 
@@ -231,8 +243,8 @@ export class SimService {
             records: this.records,
             requests,
             autoMode: this.state.autoMode,
-            breakerOpen: breakerOpen(this.state),
-            backoffUntil: backoffUntil(this.state, FLAVOR, at),
+            breakerOpen: (node) => breakerOpen(this.state, breakerKeyOf(this.pools, node)),
+            backoffUntil: (node) => poolBackoffUntil(this.pools.poolOf(node), this.state, at),
             held: EMPTY,
             unavailable: new Map(Object.entries(this.state.unavailable)),
             orphanSince: this.orphanSince,
@@ -240,18 +252,18 @@ export class SimService {
             handedOff: this.handedOff,
         });
         this.decideMs += performance.now() - started;
-        if (repeat && !repeats(decision, this.state, at)) {
+        if (repeat && !repeats(decision, this.state, at, this.flavors)) {
             throw new Error(
                 `internal: at ${at / 1000} s, the policy decided something new after only jobs moved: ${JSON.stringify(decision)}`,
             );
         }
-        this.repeats = repeats(decision, this.state, at);
+        this.repeats = repeats(decision, this.state, at, this.flavors);
         this.deferred = decision.deferred.length ? new Set(decision.deferred) : EMPTY;
         this.orphanSince = new Map(
             decision.orphans.map((id) => [id, this.orphanSince.get(id) ?? at]),
         );
         for (const action of decision.actions) this.execute(action);
-        this.unsettled = unsettled(decision, this.state, at);
+        this.unsettled = unsettled(decision, this.state, at, this.flavors);
         // Actions change Nova and Slurm; those changes are what the next round observes.
         this.dirty = decision.actions.length > 0;
         if (this.unsettled || this.dirty) this.armTick();
@@ -273,15 +285,22 @@ export class SimService {
             case "launch": {
                 const r = this.record(action.node);
                 const minionId = `${action.node}-${(++this.minionSeq).toString(36)}`;
+                const { flavor } = launchChoiceOf(
+                    this.pools.poolOf(action.node) ?? this.pools.pools[0]!,
+                    this.state,
+                    at,
+                    this.tuning.fallback_retry * 1000,
+                );
                 beginLaunch(r, minionId, at);
+                r.flavor = flavor;
                 try {
                     r.serverId = this.nova.create(action.node, minionId, "burst");
                     r.launchReturnedAt = at;
-                    clearBackoff(this.state, FLAVOR);
+                    clearBackoff(this.state, flavor, at);
                 } catch (err) {
                     if (!(err instanceof QuotaExceeded)) throw err;
                     r.launchStartedAt = undefined;
-                    recordCapacityError(this.state, this.protection(), FLAVOR, err.message, at);
+                    recordCapacityError(this.state, this.protection(), flavor, err.message, at);
                 } finally {
                     r.launchInFlight = false; // the simulated create call answers at once
                 }
@@ -357,9 +376,16 @@ export class SimService {
         r.failureReason = reason;
         this.failures++;
         if (kind === "capacity" || kind === "quota") {
-            recordCapacityError(this.state, this.protection(), FLAVOR, reason, at);
+            const flavor = r.flavor ?? this.pools.poolOf(node)?.flavors[0] ?? this.flavors[0]!;
+            recordCapacityError(this.state, this.protection(), flavor, reason, at);
         } else {
-            recordBootFailure(this.state, this.protection(), `${node}: ${reason}`, at);
+            recordBootFailure(
+                this.state,
+                this.protection(),
+                `${node}: ${reason}`,
+                at,
+                breakerKeyOf(this.pools, node),
+            );
         }
         if (serverId) this.startDelete(serverId, node, `failed: ${reason}`);
         if (this.burst.has(node)) {
@@ -385,25 +411,40 @@ const EMPTY: ReadonlySet<string> & Set<string> = new Set<string>();
 /**
  * True when a decision is one the policy gives again, as long as only jobs move (which cores run
  * jobs is no input of its actions, orphans or phases): it asked for nothing, saw no orphan and no
- * node in transit, and no node cools down and the flavor does not back off (the deadlines the
- * policy reads from the state).
+ * node in transit, and no node cools down and no flavor backs off (the deadlines the policy
+ * reads from the state).
  */
-function repeats(decision: ActionDecision, state: PersistedState, at: number): boolean {
+function repeats(
+    decision: ActionDecision,
+    state: PersistedState,
+    at: number,
+    flavors: readonly string[],
+): boolean {
     if (decision.actions.length || decision.orphans.length || decision.inTransit > 0) return false;
     for (const entry of Object.values(state.unavailable)) {
         if (entry.cause === "cooldown") return false;
     }
-    return backoffUntil(state, FLAVOR, at) === undefined;
+    return !backingOff(state, at, flavors);
+}
+
+/** True while one of `flavors` backs off. */
+function backingOff(state: PersistedState, at: number, flavors: readonly string[]): boolean {
+    return flavors.some((flavor) => backoffUntil(state, flavor, at) !== undefined);
 }
 
 /**
  * True when a round may decide differently later with nothing else changing: it asked for
  * something, a worker is between launch and ready (launch deadline), a node is kept out of use
- * (cooldown) or the flavor is backing off.
+ * (cooldown) or a flavor is backing off.
  */
-function unsettled(decision: ActionDecision, state: PersistedState, at: number): boolean {
+function unsettled(
+    decision: ActionDecision,
+    state: PersistedState,
+    at: number,
+    flavors: readonly string[],
+): boolean {
     if (decision.actions.length) return true;
     if (Object.keys(state.unavailable).length) return true;
-    if (backoffUntil(state, FLAVOR, at) !== undefined) return true;
+    if (backingOff(state, at, flavors)) return true;
     return decision.inTransit > 0;
 }

@@ -16,7 +16,11 @@
  *   workers);
  * - backfill uses the job's time limit when the trace has one, else its runtime (a perfect
  *   estimate), and looks at most {@link BACKFILL_DEPTH} jobs deep (Slurm's `bf_max_job_test`);
- * - a job runs once every node it was given has registered; a requeued job keeps its priority.
+ * - a job runs once every node it was given has registered; a requeued job keeps its priority;
+ * - partitions (worker pools, `--pools`): a job is given nodes of its partition only; each
+ *   partition is scheduled on its own (FIFO and backfill over its nodes and its queue, which is
+ *   Slurm's behaviour when no node is in two partitions, as the Salt tree writes them), each node
+ *   suspended after its own pool's `SuspendTime` (the partition's, in slurm.conf).
  */
 import type { SchedulerJob, SchedulerNode, NodeFlag } from "../../autoscaler/scheduler/types";
 import type { SimJob } from "../model";
@@ -33,6 +37,10 @@ export interface SimNode {
     readonly name: string;
     readonly isStatic: boolean;
     readonly cpus: number;
+    /** The partition the node is in. */
+    readonly partition: string;
+    /** Its partition's `SuspendTime`, s. */
+    readonly idleTimeout: number;
     used: number;
     readonly jobs: Set<SimJob>;
     power: Power;
@@ -66,6 +74,28 @@ export interface SlurmHooks {
     jobEvent(job: SimJob, what: "start" | "end" | "requeue"): void;
 }
 
+/** A node as the simulation declares it (slurm.conf's NodeName and PartitionName). */
+export interface SimNodeSpec {
+    name: string;
+    isStatic: boolean;
+    cpus: number;
+    /** Default: {@link DEFAULT_PARTITION}. */
+    partition?: string;
+    /** The partition's `SuspendTime`, s; default {@link SlurmTimings.idleTimeout}. */
+    idleTimeout?: number;
+}
+
+/** The partition of nodes and jobs that name none (the Salt tree's default partition). */
+export const DEFAULT_PARTITION = "batch";
+
+/** One partition: its nodes, its pending jobs by priority and its configuring or running ones. */
+interface PartitionState {
+    readonly name: string;
+    readonly nodes: SimNode[];
+    readonly queue: SimJob[];
+    readonly active: Set<SimJob>;
+}
+
 /** Timings Slurm takes from slurm.conf (s). */
 export interface SlurmTimings {
     /**
@@ -74,6 +104,7 @@ export interface SlurmTimings {
      * and leave when the allocator says ({@link SimSlurm.join}, {@link SimSlurm.remove}).
      */
     mode: "power-saving" | "queue";
+    /** `SuspendTime` of nodes whose spec gives none, s. */
     idleTimeout: number;
     launchTimeout: number;
     suspendTimeout: number;
@@ -85,10 +116,10 @@ export interface SlurmTimings {
 export class SimSlurm {
     readonly nodes: SimNode[];
     readonly byName = new Map<string, SimNode>();
-    /** Pending jobs, by priority (submit time, then trace order). */
-    private readonly queue: SimJob[] = [];
-    /** Jobs configuring or running. */
-    private readonly active = new Set<SimJob>();
+    /** The partitions, in the order their first node was declared. */
+    private readonly partitions = new Map<string, PartitionState>();
+    /** The partition of jobs that name none: the first one declared. */
+    private readonly defaultPartition: PartitionState;
     /** Configuring jobs as `squeue` shows them, by job ID (the job's trace index). */
     private readonly configuring = new Map<string, { job: SimJob; view: SchedulerJob }>();
     /** Running jobs as `squeue` shows them (with their end by the time limit). */
@@ -103,7 +134,7 @@ export class SimSlurm {
 
     constructor(
         private readonly clock: EventQueue,
-        nodes: Array<{ name: string; isStatic: boolean; cpus: number }>,
+        nodes: readonly SimNodeSpec[],
         private readonly timings: SlurmTimings,
         private readonly hooks: SlurmHooks,
     ) {
@@ -112,7 +143,11 @@ export class SimSlurm {
                 ? (node) => !node.down && !node.offline && node.power === "up"
                 : (node) => !node.down && node.power !== "suspending";
         this.nodes = nodes.map((n) => ({
-            ...n,
+            name: n.name,
+            isStatic: n.isStatic,
+            cpus: n.cpus,
+            partition: n.partition ?? DEFAULT_PARTITION,
+            idleTimeout: n.idleTimeout ?? timings.idleTimeout,
             used: 0,
             jobs: new Set(),
             power: n.isStatic ? "up" : "off",
@@ -123,7 +158,21 @@ export class SimSlurm {
             resumeToken: 0,
             viewEpoch: -1,
         }));
-        for (const n of this.nodes) this.byName.set(n.name, n);
+        for (const n of this.nodes) {
+            this.byName.set(n.name, n);
+            let part = this.partitions.get(n.partition);
+            if (!part) {
+                part = { name: n.partition, nodes: [], queue: [], active: new Set() };
+                this.partitions.set(n.partition, part);
+            }
+            part.nodes.push(n);
+        }
+        this.defaultPartition = this.partitions.values().next().value ?? {
+            name: DEFAULT_PARTITION,
+            nodes: [],
+            queue: [],
+            active: new Set(),
+        };
         this.changedViews = [...this.nodes];
         this.totalCores = this.nodes.reduce((sum, n) => sum + n.cpus, 0);
     }
@@ -221,16 +270,19 @@ export class SimSlurm {
     /**
      * The jobs the service's hand-off reads (autoscaler/handOff.ts), as `squeue` shows them:
      * every configuring job, the running ones when `withRunning` (their ends weigh a boot), and
-     * the first pending one. The policy reads no other pending job than the oldest waiting for
-     * resources, and the queue is in priority order, which here is submission order; so the
-     * answer is the one the whole queue would give.
+     * the first pending one of each partition. The policy reads no other pending job than the
+     * oldest waiting for resources, and each queue is in priority order, which here is
+     * submission order; so the answer is the one the whole queue would give.
      */
     jobViews(withRunning: boolean): SchedulerJob[] {
         const views: SchedulerJob[] = [];
         for (const { view } of this.configuring.values()) views.push(view);
         if (withRunning && views.length) for (const view of this.running.values()) views.push(view);
-        const first = this.queue[0];
-        if (first) views.push(jobView(first, "pending", []));
+        // The oldest pending job of each partition: the oldest of all is among them.
+        for (const part of this.partitions.values()) {
+            const first = part.queue[0];
+            if (first) views.push(jobView(first, "pending", []));
+        }
         return views;
     }
 
@@ -263,26 +315,48 @@ export class SimSlurm {
 
     /** Pending jobs in queue order (what `qstat` lists as queued). */
     queued(): readonly SimJob[] {
-        return this.queue;
+        if (this.partitions.size <= 1) return this.defaultPartition.queue;
+        return [...this.partitions.values()]
+            .flatMap((part) => part.queue)
+            .sort((a, b) => (before(a, b) ? -1 : 1));
     }
 
     /** Jobs waiting or configuring. */
     get waiting(): number {
-        let configuring = 0;
-        for (const job of this.active) if (job.state === "configuring") configuring++;
-        return this.queue.length + configuring;
+        let waiting = 0;
+        for (const part of this.partitions.values()) {
+            waiting += part.queue.length;
+            for (const job of part.active) if (job.state === "configuring") waiting++;
+        }
+        return waiting;
+    }
+
+    /** The partition a job runs in: its own, or the default one when it names none. */
+    private partitionOf(job: SimJob): PartitionState {
+        return (
+            (job.partition === undefined ? undefined : this.partitions.get(job.partition)) ??
+            this.defaultPartition
+        );
+    }
+
+    /** Cores of the nodes of the job's partition (all of them: powered up or not). */
+    coresFor(job: SimJob): number {
+        let cores = 0;
+        for (const node of this.partitionOf(job).nodes) cores += node.cpus;
+        return cores;
     }
 
     private enqueue(job: SimJob): void {
+        const queue = this.partitionOf(job).queue;
         // Binary search for the job's place by priority (requeued jobs keep theirs).
         let lo = 0;
-        let hi = this.queue.length;
+        let hi = queue.length;
         while (lo < hi) {
             const mid = (lo + hi) >>> 1;
-            if (before(this.queue[mid]!, job)) lo = mid + 1;
+            if (before(queue[mid]!, job)) lo = mid + 1;
             else hi = mid;
         }
-        this.queue.splice(lo, 0, job);
+        queue.splice(lo, 0, job);
     }
 
     private schedulePass(): void {
@@ -294,24 +368,29 @@ export class SimSlurm {
         });
     }
 
-    /** One scheduling pass: FIFO, then EASY backfill behind the first job that does not fit. */
+    /** One scheduling pass over every partition with jobs waiting. */
     private pass(): void {
-        if (!this.queue.length) return;
+        for (const part of this.partitions.values()) if (part.queue.length) this.passOf(part);
+    }
+
+    /** A partition's pass: FIFO, then EASY backfill behind the first job that does not fit. */
+    private passOf(part: PartitionState): void {
+        const queue = part.queue;
         const now = this.clock.now;
         let free = 0;
-        for (const node of this.nodes) if (this.usable(node)) free += node.cpus - node.used;
+        for (const node of part.nodes) if (this.usable(node)) free += node.cpus - node.used;
         const started: SimJob[] = [];
         let i = 0;
-        while (i < this.queue.length && this.queue[i]!.trace.processors <= free) {
-            const job = this.queue[i++]!;
+        while (i < queue.length && queue[i]!.trace.processors <= free) {
+            const job = queue[i++]!;
             free -= job.trace.processors;
             started.push(job);
         }
-        if (i < this.queue.length) {
-            const head = this.queue[i]!;
+        if (i < queue.length) {
+            const head = queue[i]!;
             // Shadow time: when enough cores are expected free for the head job.
             const ends: Array<[number, number]> = [];
-            for (const job of this.active)
+            for (const job of part.active)
                 ends.push([this.expectedEnd(job, now), job.trace.processors]);
             for (const job of started) ends.push([now + estimate(job), job.trace.processors]);
             ends.sort((a, b) => a[0] - b[0]);
@@ -327,9 +406,9 @@ export class SimSlurm {
                 }
             }
             extra = Math.min(extra, free);
-            const last = Math.min(this.queue.length, i + 1 + BACKFILL_DEPTH);
+            const last = Math.min(queue.length, i + 1 + BACKFILL_DEPTH);
             for (let j = i + 1; j < last && free > 0; j++) {
-                const job = this.queue[j]!;
+                const job = queue[j]!;
                 const cores = job.trace.processors;
                 if (cores > free) continue;
                 const endsInTime = now + estimate(job) <= shadow;
@@ -342,8 +421,8 @@ export class SimSlurm {
         if (!started.length) return;
         const chosen = new Set(started);
         let w = 0;
-        for (const job of this.queue) if (!chosen.has(job)) this.queue[w++] = job;
-        this.queue.length = w;
+        for (const job of queue) if (!chosen.has(job)) queue[w++] = job;
+        queue.length = w;
         for (const job of started) this.allocate(job);
         this.hooks.changed("jobs");
     }
@@ -360,9 +439,10 @@ export class SimSlurm {
         // A job handed off keeps its first allocation's time: it has waited for nodes since.
         if (!job.handOffs) job.allocatedAt = this.clock.now;
         job.state = "configuring";
-        this.active.add(job);
+        const part = this.partitionOf(job);
+        part.active.add(job);
         for (const group of ["up", "resuming", "off"] as const) {
-            for (const node of this.nodes) {
+            for (const node of part.nodes) {
                 if (need === 0) break;
                 if (node.power !== group || !this.usable(node)) continue;
                 const take = Math.min(node.cpus - node.used, need);
@@ -420,7 +500,7 @@ export class SimSlurm {
     }
 
     private release(job: SimJob): void {
-        this.active.delete(job);
+        this.partitionOf(job).active.delete(job);
         this.configuring.delete(String(job.index));
         this.running.delete(job);
         for (const [name, cores] of job.alloc) {
@@ -456,7 +536,7 @@ export class SimSlurm {
     private armSuspend(node: SimNode): void {
         if (node.isStatic || this.timings.mode === "queue") return;
         const epoch = node.epoch;
-        this.clock.at(this.clock.now + this.timings.idleTimeout, () => {
+        this.clock.at(this.clock.now + node.idleTimeout, () => {
             if (node.epoch !== epoch || node.power !== "up" || node.jobs.size > 0) return;
             this.suspend(node);
         });
@@ -501,7 +581,7 @@ function jobView(job: SimJob, state: "pending" | "configuring", nodes: string[])
         id: String(job.index),
         name: job.trace.id,
         user: "",
-        partition: "batch",
+        partition: job.partition ?? DEFAULT_PARTITION,
         state,
         reason: state === "pending" ? "Resources" : "",
         nodes,

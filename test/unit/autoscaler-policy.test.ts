@@ -394,6 +394,23 @@ const CASES: Case[] = [
         ],
     },
     {
+        name: "ResumeFailProgram before any launch (held by a backoff): the node is resumed, not left DOWN for good",
+        situation: {
+            nodes: { "compute-dy-1": "down+cloud+powered_down" },
+            requests: { "compute-dy-1": { want: "down", at: NOW, failed: true } },
+        },
+        actions: [{ type: "restore", nodes: [], resume: ["compute-dy-1"] }],
+    },
+    {
+        name: "... but a held node the scheduler gave up on stays as the admin left it",
+        situation: {
+            nodes: { "compute-dy-1": "down+cloud+powered_down" },
+            requests: { "compute-dy-1": { want: "down", at: NOW, failed: true } },
+            held: ["compute-dy-1"],
+        },
+        actions: [],
+    },
+    {
         name: "Slurm thinks a node is up but its server is gone: Slurm is told",
         situation: { nodes: { "compute-dy-3": "idle+cloud" } },
         actions: [{ type: "mark-gone", nodes: ["compute-dy-3"], reason: REASONS.serverGone }],

@@ -16,6 +16,9 @@ import {
     recordBootFailure,
     recordBootSuccess,
     recordCapacityError,
+    clearBackoff,
+    failedRecently,
+    activeBackoffs,
     resetBreaker,
 } from "../../autoscaler/breaker";
 import { parseCommand, tokenFromFile, UsageError } from "../../autoscaler/cli";
@@ -265,6 +268,29 @@ describe("breaker and backoff", () => {
         assert.equal(backoffUntil(state, "m1", NOW), NOW + 5 + 900_000);
         assert.equal(backoffUntil(state, "m1", NOW + 2_000_000), undefined);
         assert.equal(backoffUntil(state, "other", NOW), undefined);
+    });
+
+    it("a launch that succeeds lifts the backoff but keeps its count: a quota that admits some creates and refuses the rest backs off longer each time", () => {
+        const state = defaultState();
+        let at = NOW;
+        const delays: number[] = [];
+        for (let cycle = 0; cycle < 5; cycle++) {
+            // Some creates of the round succeed, then one is refused; the next round is after
+            // the backoff.
+            clearBackoff(state, "m1", at);
+            assert.equal(backoffUntil(state, "m1", at), undefined, "lifted by the success");
+            assert.equal(failedRecently(state, "m1", at, 600_000), false, "worked since");
+            assert.deepEqual(activeBackoffs(state, at), {});
+            const until = recordCapacityError(state, config, "m1", "quota", at);
+            delays.push(until - at);
+            assert.deepEqual(Object.keys(activeBackoffs(state, at)), ["m1"]);
+            at = until;
+        }
+        assert.deepEqual(delays, [60_000, 120_000, 240_000, 480_000, 900_000]);
+        // backoff_max without an error: the count starts again.
+        clearBackoff(state, "m1", at);
+        at += 900_001;
+        assert.equal(recordCapacityError(state, config, "m1", "quota", at) - at, 60_000);
     });
 });
 

@@ -25,26 +25,39 @@ function replayCli(...args: string[]) {
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/**
+ * The CLI on the first 300 jobs of the trace with a small idle sweep, the plot and JSON written
+ * as `<name>.svg` and `<name>.json`; it must succeed.
+ */
+function replaySmall(name: string, ...args: string[]) {
+    const plot = path.join(dir, `${name}.svg`);
+    const json = path.join(dir, `${name}.json`);
+    const r = replayCli(
+        trace,
+        "--limit",
+        "300",
+        ...args,
+        "--sweep-idle",
+        "60,600",
+        "--plot",
+        plot,
+        "--json",
+        json,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    return { stdout: r.stdout, plot, json };
+}
+
 describe("npm run replay", () => {
     it("replays a trace: every policy, the sweep, the plot, the JSON and the config commands", () => {
-        const plot = path.join(dir, "sweep.svg");
-        const json = path.join(dir, "results.json");
-        const r = replayCli(
-            trace,
-            "--limit",
-            "300",
+        const { stdout, plot, json } = replaySmall(
+            "sweep",
             "--max",
             "16",
             "--sweep-max",
             "8,16,32",
-            "--sweep-idle",
-            "60,600",
-            "--plot",
-            plot,
-            "--json",
-            json,
         );
-        assert.equal(r.status, 0, r.stderr);
+        const r = { stdout };
         assert.match(r.stdout, /10000 jobs, replaying the first 300/);
         for (const policy of ["service", "static", "original", "naive", "foresight"]) {
             assert.match(r.stdout, new RegExp(`^${policy}\\s+\\d+\\.\\d`, "m"), policy);
@@ -108,6 +121,59 @@ describe("npm run replay", () => {
         assert.ok(results.chosen, "a point is recommended");
     });
 
+    it("replays several pools from a pools file: the cluster, a row per pool, each pool's sweep and config commands", () => {
+        const poolsFile = path.join(dir, "pools.yaml");
+        writeFileSync(
+            poolsFile,
+            `workers: {coresPerNode: 8, max: 16, idleTimeout: 600}
+pools:
+  - {name: big, coresPerNode: 32, max: 4, jobs: {minCores: 65}}
+`,
+        );
+        const { stdout, json } = replaySmall("pools", "--pools", poolsFile);
+        const r = { stdout };
+        assert.match(r.stdout, /^ {2}batch \(pool compute\): \d+ jobs: \d+ by default/m);
+        assert.match(
+            r.stdout,
+            /^ {2}big \(pool big\): \d+ jobs: \d+ taken by a pool's jobs selector$/m,
+        );
+        for (const policy of ["service", "static", "foresight"]) {
+            assert.match(r.stdout, new RegExp(`^${policy}\\s+\\d+\\.\\d`, "m"), policy);
+        }
+        assert.doesNotMatch(r.stdout, /^(original|naive)\s/m, "one-pool references are not run");
+        assert.match(r.stdout, /^compute\s+batch\s+8\s+0\s+16\s+600 s\s/m);
+        assert.match(r.stdout, /^big\s+big\s+32\s+0\s+4\s+600 s\s/m);
+        assert.match(r.stdout, /^sweep of pool compute \(workers; partition batch;/m);
+        assert.match(r.stdout, /^sweep of pool big \(pools\[0\]; partition big;/m);
+        assert.match(r.stdout, /^ {2}pulumi config set --path 'workers\.max' \d+$/m);
+        assert.match(
+            r.stdout,
+            /^ {2}pulumi config set --path 'pools\[0\]\.idleTimeout' (60|600)$/m,
+        );
+        for (const pool of ["compute", "big"]) {
+            assert.match(readFileSync(path.join(dir, `pools-${pool}.svg`), "utf8"), /^<svg /);
+        }
+        const results = JSON.parse(readFileSync(json, "utf8")) as {
+            policies: Array<{ policy: string; jobs: number; neverFits: number; pools: unknown[] }>;
+            sweeps: Array<{ pool: string; points: unknown[] }>;
+        };
+        assert.deepEqual(
+            results.policies.map((p) => [p.policy, p.jobs + p.neverFits, p.pools.length]),
+            [
+                ["service", 300, 2],
+                ["static", 300, 2],
+                ["foresight", 300, 2],
+            ],
+        );
+        assert.deepEqual(
+            results.sweeps.map((s) => [s.pool, s.points.length]),
+            [
+                ["compute", 10],
+                ["big", 10],
+            ],
+        );
+    });
+
     const refusals: Array<[string, string[], RegExp]> = [
         ["no trace", [], /give exactly one trace file \(got 0\)/],
         ["min above max", [trace, "--min", "5", "--max", "2"], /--min \(5\) is above --max \(2\)/],
@@ -126,7 +192,24 @@ describe("npm run replay", () => {
         ],
         ["an unknown option", [trace, "--maxx", "3"], /Unknown option '--maxx'/],
         ["a missing file", [path.join(dir, "nope.swf")], /nope\.swf/],
+        [
+            "pool settings on the command line beside a pools file",
+            [trace, "--pools", path.join(dir, "ok-pools.yaml"), "--max", "4"],
+            /with --pools, each pool's min, max, idleTimeout and coresPerNode come from the file.*drop --max/,
+        ],
+        [
+            "a pools file with a mistake",
+            [trace, "--pools", path.join(dir, "bad-pools.yaml")],
+            /bad-pools\.yaml is not a pools file:\n {2}workers\.coresPerNode: /,
+        ],
+        [
+            "a missing pools file",
+            [trace, "--pools", path.join(dir, "none.yaml")],
+            /cannot read the pools file/,
+        ],
     ];
+    writeFileSync(path.join(dir, "ok-pools.yaml"), "workers: {coresPerNode: 4}\n");
+    writeFileSync(path.join(dir, "bad-pools.yaml"), "workers: {max: 4}\n");
     for (const [what, args, message] of refusals) {
         it(`refuses ${what} with exit 2 and says why`, () => {
             const r = replayCli(...args);

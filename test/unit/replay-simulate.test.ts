@@ -7,21 +7,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import type { CloudModel, WorkerShape } from "../../replay/model";
+import type { WorkerShape } from "../../replay/model";
 import { foresight, percentile, replay } from "../../replay/simulate";
 import { resampledTrace } from "../../replay/synthetic";
 import type { TraceJob } from "../../replay/trace/types";
+import { SHORT_BOOT_CLOUD } from "../helpers/fixedCloud";
 
 /** Boots take exactly 20 s to ACTIVE and 10 s more to register; deletes 5 s. */
-const FIXED_CLOUD: CloudModel = {
-    bootMedian: 20,
-    bootP95: 20,
-    configureMedian: 10,
-    configureP95: 10,
-    deleteTime: 5,
-    failureRate: 0,
-    suspendTimeout: 120,
-};
+const FIXED_CLOUD = SHORT_BOOT_CLOUD;
 /** Two 2-core workers at most, none static, 100 s idle timeout. */
 const SHAPE: WorkerShape = {
     min: 0,
