@@ -102,10 +102,15 @@ export function failedRecently(
     return at > now - windowMs && !(backoff.clearedAt !== undefined && backoff.clearedAt >= at);
 }
 
-/** The backoffs running now, by flavor (lifted ones left out). */
-export function activeBackoffs(state: PersistedState, now: number): PersistedState["backoffs"] {
+/**
+ * The backoffs no launch of their flavor has succeeded since, by flavor: what `/status` lists
+ * (one past its end stays until a launch succeeds; one a success lifted is left out).
+ */
+export function unclearedBackoffs(state: PersistedState): PersistedState["backoffs"] {
     return Object.fromEntries(
-        Object.entries(state.backoffs).filter(([, backoff]) => backoff.until > now),
+        Object.entries(state.backoffs).filter(
+            ([, b]) => b.clearedAt === undefined || b.clearedAt < (b.at ?? b.until),
+        ),
     );
 }
 

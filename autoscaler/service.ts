@@ -25,7 +25,6 @@ import { nodesInUseByPool, type NodesInUseFiles } from "./nodesInUse";
 import { WorkerPoolIndex, workerPoolsOf } from "../lib/workerPools";
 import { OpenStackApiError, OpenStackConfigError } from "../lib/openstack";
 import {
-    activeBackoffs,
     backoffUntil,
     anyBreakerOpen,
     breakerOf,
@@ -34,6 +33,7 @@ import {
     recordBootFailure,
     recordBootSuccess,
     recordCapacityError,
+    unclearedBackoffs,
 } from "./breaker";
 import type { WorkerCloud } from "./cloud";
 import { breakerKeyOf, launchChoiceOf, poolBackoffUntil, type LaunchChoice } from "./poolLaunch";
@@ -1054,8 +1054,8 @@ export class DynamicClusterService implements ServiceCore {
                 openedAt: state.breaker.openedAt,
                 reason: state.breaker.reason,
             },
-            /** The flavors backing off now. */
-            backoffs: activeBackoffs(state, this.now()),
+            /** The flavors' backoffs no launch has succeeded since. */
+            backoffs: unclearedBackoffs(state),
             pools: {
                 static: { size: this.names.static.length, workers: count("static") },
                 burst: { size: this.names.burst.length, workers: count("burst") },

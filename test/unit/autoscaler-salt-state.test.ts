@@ -18,7 +18,7 @@ import {
     recordCapacityError,
     clearBackoff,
     failedRecently,
-    activeBackoffs,
+    unclearedBackoffs,
     resetBreaker,
 } from "../../autoscaler/breaker";
 import { parseCommand, tokenFromFile, UsageError } from "../../autoscaler/cli";
@@ -280,10 +280,10 @@ describe("breaker and backoff", () => {
             clearBackoff(state, "m1", at);
             assert.equal(backoffUntil(state, "m1", at), undefined, "lifted by the success");
             assert.equal(failedRecently(state, "m1", at, 600_000), false, "worked since");
-            assert.deepEqual(activeBackoffs(state, at), {});
+            assert.deepEqual(unclearedBackoffs(state), {});
             const until = recordCapacityError(state, config, "m1", "quota", at);
             delays.push(until - at);
-            assert.deepEqual(Object.keys(activeBackoffs(state, at)), ["m1"]);
+            assert.deepEqual(Object.keys(unclearedBackoffs(state)), ["m1"]);
             at = until;
         }
         assert.deepEqual(delays, [60_000, 120_000, 240_000, 480_000, 900_000]);
