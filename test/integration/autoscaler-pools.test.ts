@@ -7,6 +7,9 @@
  * numbers) that slurmd on the worker hosts checks and hands to the job. The pool's first flavor is
  * one no Nova host has room for, so its first server goes to ERROR ("No valid host was found"):
  * the service backs that flavor off and boots the pool's next flavor, and the job runs there.
+ * The GPU pool keeps one warm worker (`minIdle: 1`, Slurm's `SuspendExcNodes=gpu-dy-[1-2]:1`):
+ * idle past its SuspendTime, it stays powered while a default-pool worker idle as long is
+ * suspended and deleted.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -50,10 +53,11 @@ describe("autoscaler: a GPU pool beside the default one", () => {
     });
     after(() => fs.rmSync(GPU_DEVICE, { force: true }));
 
-    it("runs each job on its own pool's worker, and falls back to the pool's next flavor when Nova has no room", async () => {
+    it("runs each job on its own pool's worker, falls back to the pool's next flavor when Nova has no room, and keeps the pool's warm worker", async () => {
         const { h, noRoom } = await withPoolWithNoRoom({
             name: "gpu",
             max: 2,
+            minIdle: 1,
             fallbackFlavors: ["m1.small"],
             gres: "gpu:1",
             gresFile: GPU_DEVICE,
@@ -135,6 +139,37 @@ describe("autoscaler: a GPU pool beside the default one", () => {
         const jobs = await h.waitForJobs([gpuJob, plainJob], 240_000);
         assert.equal(jobs.get(gpuJob)!.nodes, running.nodes);
         assert.equal(jobs.get(plainJob)!.nodes, "compute-dy-1", "the other on the default pool");
+
+        // Warm workers: a default-pool job after the GPU job ended; once its worker has been
+        // idle for SuspendTime and is gone (the positive control: the same SuspendTime applies
+        // to both partitions), the GPU worker, idle longer, is still powered and still has its
+        // server.
+        const later = await h.submit("--wrap", "hostname");
+        await h.waitForJobs([later], 240_000);
+        await waitFor(
+            "the default pool's idle worker to be suspended and deleted",
+            async () =>
+                (await h.servers()).some((s) => s.name === "compute-dy-1") ? undefined : true,
+            { timeoutMs: 180_000, intervalMs: 1000 },
+        );
+        const warm = await h.slurm.run("scontrol", "-o", "show", "node", running.nodes);
+        assert.match(warm, /State=IDLE[+A-Z_]*/, `the warm GPU worker is idle: ${warm}`);
+        assert.doesNotMatch(
+            warm,
+            /POWER(ED|ING)_DOWN/,
+            `the warm GPU worker stays powered: ${warm}`,
+        );
+        assert.ok(
+            (await h.servers()).some((s) => s.name === running.nodes),
+            "the warm GPU worker keeps its server",
+        );
+        // Released by hand, it goes as any suspended worker does.
+        await h.slurm.run(
+            "scontrol",
+            "update",
+            `nodename=${running.nodes}`,
+            "state=power_down_force",
+        );
         await h.waitForNoServers();
     });
 
