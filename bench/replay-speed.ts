@@ -14,6 +14,11 @@
  *    default sweep, each distinct replay once) in this thread, against the same batch on worker
  *    threads (one per core): wall time, job replays per second, and the seconds of its median
  *    and slowest replay.
+ * 3. worker pools (`npm run replay -- --pools`) on the same fleet: the one pool given as a pools
+ *    file (the same replay through the multi-pool path: same result, its overhead), and the
+ *    fleet split into three pools by job size (jobs of up to 8 cores on 64 one-core nodes, 9 to
+ *    32 on 8 four-core nodes, more on 16 eight-core nodes; each pool in its own partition, every
+ *    job fits), against the one-pool replay run in the same process.
  */
 import { availableParallelism } from "node:os";
 import * as path from "node:path";
@@ -24,6 +29,7 @@ import { replay, type PolicyKind } from "../replay/simulate";
 import { defaultGrid } from "../replay/sweep";
 import { resampledTrace } from "../replay/synthetic";
 import { readTrace, readTraceFile } from "../replay/trace";
+import { mapJobsToPools, parsePoolsFile } from "../replay/pools";
 import type { TraceJob } from "../replay/trace/types";
 import { DEFAULT_SHAPE, MEASURED_CLOUD } from "../replay/defaults";
 
@@ -55,13 +61,16 @@ function measure(name: string, jobs: readonly TraceJob[]): void {
 const s = (ms: number): string => (ms / 1000).toFixed(2);
 
 /** The larger fleet: one point, then the CLI's whole batch in this thread and on threads. */
-async function largerFleet(): Promise<void> {
-    const nasaFile = "NASA-iPSC-1993-3.1-cln.swf.gz";
-    const nasa = readTrace(
+const nasaFile = "NASA-iPSC-1993-3.1-cln.swf.gz";
+
+function nasaJobs(): TraceJob[] {
+    return readTrace(
         gunzipSync(readFileSync(path.join(fixtures, nasaFile))).toString("utf8"),
         nasaFile,
-    );
-    const jobs = nasa.jobs;
+    ).jobs;
+}
+
+async function largerFleet(jobs: readonly TraceJob[]): Promise<void> {
     const fleet = { ...DEFAULT_SHAPE, max: 128, coresPerNode: 1 };
     const options = { shape: fleet, cloud: MEASURED_CLOUD, seed: 1 };
     console.log(
@@ -105,10 +114,52 @@ function label(task: ReplayTask): string {
     return `${task.policy}, max ${max}, idle ${idleTimeout} s`;
 }
 
+/** The NASA fleet as one pool, as that pool through the pools path, and as three pools. */
+function pools(jobs: readonly TraceJob[]): void {
+    const fleet = { ...DEFAULT_SHAPE, max: 128, coresPerNode: 1 };
+    const options = { shape: fleet, cloud: MEASURED_CLOUD, seed: 1 };
+    const one = parsePoolsFile(
+        "workers: {coresPerNode: 1, max: 128, idleTimeout: 600}",
+        "one pool",
+    ).pools;
+    const three = parsePoolsFile(
+        `workers: {coresPerNode: 1, max: 64, idleTimeout: 600}
+pools:
+  - {name: mid, coresPerNode: 4, max: 8, jobs: {minCores: 9, maxCores: 32}}
+  - {name: wide, coresPerNode: 8, max: 16, jobs: {minCores: 33}}
+`,
+        "three pools",
+    ).pools;
+    console.log(
+        `\nworker pools, ${nasaFile} on the same fleet (service policy, idleTimeout 600 s):`,
+    );
+    console.log(
+        "replay                          wall (s)   x one pool   node-hours   mean wait (s)   never fit",
+    );
+    const base = replay(jobs, "service", options);
+    const row = (
+        name: string,
+        { wallMs, nodeHours, waitMean, neverFits }: ReturnType<typeof replay>,
+    ) =>
+        console.log(
+            `${name.padEnd(30)} ${s(wallMs).padStart(9)}   ${(wallMs / base.wallMs).toFixed(2).padStart(9)}x   ${nodeHours.toFixed(1).padStart(10)}   ${waitMean.toFixed(1).padStart(13)}   ${String(neverFits).padStart(9)}`,
+        );
+    row("one pool", base);
+    for (const [name, list] of [
+        ["the one pool as a pools file", one],
+        ["three pools by job size", three],
+    ] as const) {
+        const mapped = mapJobsToPools(jobs, list).jobs;
+        row(name, replay(mapped, "service", { ...options, pools: list }));
+    }
+}
+
 async function main(): Promise<void> {
     measure(`provided trace ${path.basename(lublinPath)}`, lublin.jobs);
     measure("synthetic trace (resampled from it)", resampledTrace(lublin.jobs, 100_000, 1));
-    await largerFleet();
+    const nasa = nasaJobs();
+    await largerFleet(nasa);
+    pools(nasa);
 }
 
 main().catch((err: unknown) => {
