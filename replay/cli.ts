@@ -215,7 +215,6 @@ async function main(argv: string[]): Promise<number> {
     const waitTarget =
         o["wait-target"] === undefined ? undefined : num(o["wait-target"], "--wait-target", 0, 0);
     if (poolsFile) {
-        for (const warning of poolsFile.warnings) console.log(`note: ${warning}`);
         const poolsBar = progress(1);
         return replayPools({
             jobs,

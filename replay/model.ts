@@ -36,6 +36,8 @@ export interface PoolShape {
     coresPerNode: number;
     /** The Slurm partition its nodes are in. */
     partition: string;
+    /** Idle burst workers Slurm keeps powered (`SuspendExcNodes=<pool>-dy-[..]:minIdle`). */
+    minIdle?: number;
 }
 
 /** The simulated cloud and scheduler timings. */

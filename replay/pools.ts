@@ -36,8 +36,6 @@ export interface PoolsFile {
     pools: ReplayPool[];
     /** `workers.launchTimeout`, when the file sets it. */
     launchTimeout?: number;
-    /** Settings of the file the replay does not simulate (each says what it leaves out). */
-    warnings: string[];
 }
 
 /** The file cannot be used: the message says what to fix. */
@@ -142,6 +140,7 @@ export function parsePoolsFile(text: string, source: string): PoolsFile {
             max: workers.max ?? WORKER_DEFAULTS.max,
             idleTimeout,
             partition: workers.partition ?? "batch",
+            minIdle: workers.minIdle ?? 0,
             jobs: workers.jobs,
         },
         ...pools.map((p, i) => ({
@@ -152,6 +151,7 @@ export function parsePoolsFile(text: string, source: string): PoolsFile {
             max: p.max ?? WORKER_DEFAULTS.max,
             idleTimeout: p.idleTimeout ?? idleTimeout,
             partition: p.partition ?? p.name,
+            minIdle: p.minIdle ?? 0,
             jobs: p.jobs,
         })),
     ];
@@ -164,6 +164,10 @@ export function parsePoolsFile(text: string, source: string): PoolsFile {
         names.set(pool.name, pool.configPath);
         if (pool.min > pool.max) {
             problems.push(`${pool.configPath}: min (${pool.min}) is above max (${pool.max})`);
+        } else if ((pool.minIdle ?? 0) > pool.max - pool.min) {
+            problems.push(
+                `${pool.configPath}: minIdle (${pool.minIdle}) is above its burst workers (max - min = ${pool.max - pool.min})`,
+            );
         }
         const sharing = idleOf.get(pool.partition);
         if (sharing && sharing.idleTimeout !== pool.idleTimeout) {
@@ -182,14 +186,7 @@ export function parsePoolsFile(text: string, source: string): PoolsFile {
     if (problems.length) {
         throw new PoolsFileError(`${source}: ${problems.join("; ")}`);
     }
-    const warnings = [
-        ...(workers.minIdle ? ["workers"] : []),
-        ...pools.flatMap((p, i) => (p.minIdle ? [`pools[${i}]`] : [])),
-    ].map(
-        (path) =>
-            `${path}.minIdle is not simulated: warm idle workers cost more node-hours, and shorten waits, than the replay shows`,
-    );
-    return { pools: all, launchTimeout: workers.launchTimeout, warnings };
+    return { pools: all, launchTimeout: workers.launchTimeout };
 }
 
 /** {@link PoolMapping.unmatched}'s key for jobs the trace puts in no partition. */

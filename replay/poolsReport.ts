@@ -174,6 +174,7 @@ function poolShape(pool: ReplayPool) {
         idleTimeout: pool.idleTimeout,
         coresPerNode: pool.coresPerNode,
         partition: pool.partition,
+        minIdle: pool.minIdle ?? 0,
     };
 }
 
@@ -187,11 +188,16 @@ function withPoint(
     point: { max: number; idleTimeout: number },
 ) {
     const partition = pools[index]!.partition;
-    return pools.map((p, i) => ({
-        ...p,
-        max: i === index ? Math.max(point.max, p.min) : p.max,
-        idleTimeout: p.partition === partition ? point.idleTimeout : p.idleTimeout,
-    }));
+    return pools.map((p, i) => {
+        const max = i === index ? Math.max(point.max, p.min) : p.max;
+        return {
+            ...p,
+            max,
+            // Slurm ignores a SuspendExcNodes count above the set's size.
+            minIdle: Math.min(p.minIdle, max - p.min),
+            idleTimeout: p.partition === partition ? point.idleTimeout : p.idleTimeout,
+        };
+    });
 }
 
 function plotFile(plot: string, pool: string): string {
@@ -246,6 +252,7 @@ function poolTable(
             "min",
             "max",
             "idle",
+            "warm",
             "node-hours",
             "÷ used",
             "static node-h",
@@ -265,6 +272,7 @@ function poolTable(
                 String(pool.min),
                 String(pool.max),
                 `${pool.idleTimeout} s`,
+                String(pool.minIdle ?? 0),
                 r.nodeHours.toFixed(1),
                 ratioText(r),
                 fixed[i]!.nodeHours.toFixed(1),

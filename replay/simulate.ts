@@ -162,6 +162,10 @@ export function replay(
                 cpus: pool.shape.coresPerNode,
                 partition: pool.shape.partition,
                 idleTimeout: pool.shape.idleTimeout,
+                warm:
+                    !isStatic && pool.shape.minIdle
+                        ? { set: pool.shape.name, keep: pool.shape.minIdle }
+                        : undefined,
             });
             return [
                 ...pool.staticNodes.map((name) => node(name, true)),

@@ -41,6 +41,8 @@ export interface SimNode {
     readonly partition: string;
     /** Its partition's `SuspendTime`, s. */
     readonly idleTimeout: number;
+    /** The warm set it is in (its pool's `minIdle`), if any. */
+    readonly warm?: WarmSet;
     used: number;
     readonly jobs: Set<SimJob>;
     power: Power;
@@ -83,6 +85,24 @@ export interface SimNodeSpec {
     partition?: string;
     /** The partition's `SuspendTime`, s; default {@link SlurmTimings.idleTimeout}. */
     idleTimeout?: number;
+    /**
+     * `SuspendExcNodes=<set>:<keep>` (a pool's `minIdle`): the burst nodes of `set` (a name shared
+     * by the set's nodes, in order) of which the first `keep` idle powered ones are not suspended.
+     */
+    warm?: { set: string; keep: number };
+}
+
+/**
+ * A `SuspendExcNodes=<nodes>:<keep>` set. Slurm's power-save scan (power_save.c) excludes from
+ * suspension the first `keep` nodes of the set, in order, that are idle and powered (not
+ * allocated, down, powering up or down); the set's other idle nodes are suspended after
+ * `SuspendTime` as usual.
+ */
+interface WarmSet {
+    readonly keep: number;
+    readonly nodes: SimNode[];
+    /** Kept nodes whose SuspendTime has run out, with the node epoch they were kept at. */
+    readonly expired: Map<SimNode, number>;
 }
 
 /** The partition of nodes and jobs that name none (the Salt tree's default partition). */
@@ -142,12 +162,23 @@ export class SimSlurm {
             timings.mode === "queue"
                 ? (node) => !node.down && !node.offline && node.power === "up"
                 : (node) => !node.down && node.power !== "suspending";
+        const warmSets = new Map<string, WarmSet>();
+        const warmSet = (spec: SimNodeSpec["warm"]): WarmSet | undefined => {
+            if (!spec || spec.keep <= 0) return undefined;
+            let set = warmSets.get(spec.set);
+            if (!set) {
+                set = { keep: spec.keep, nodes: [], expired: new Map() };
+                warmSets.set(spec.set, set);
+            }
+            return set;
+        };
         this.nodes = nodes.map((n) => ({
             name: n.name,
             isStatic: n.isStatic,
             cpus: n.cpus,
             partition: n.partition ?? DEFAULT_PARTITION,
             idleTimeout: n.idleTimeout ?? timings.idleTimeout,
+            warm: warmSet(n.warm),
             used: 0,
             jobs: new Set(),
             power: n.isStatic ? "up" : "off",
@@ -159,6 +190,7 @@ export class SimSlurm {
             viewEpoch: -1,
         }));
         for (const n of this.nodes) {
+            n.warm?.nodes.push(n);
             this.byName.set(n.name, n);
             let part = this.partitions.get(n.partition);
             if (!part) {
@@ -535,11 +567,42 @@ export class SimSlurm {
     /** Arms SuspendTime for an idle powered-up burst node (power-saving mode). */
     private armSuspend(node: SimNode): void {
         if (node.isStatic || this.timings.mode === "queue") return;
+        // A node of a warm set became idle: it may take a kept place from one past its time.
+        if (node.warm?.expired.size) this.rewarm(node.warm);
         const epoch = node.epoch;
         this.clock.at(this.clock.now + node.idleTimeout, () => {
             if (node.epoch !== epoch || node.power !== "up" || node.jobs.size > 0) return;
+            if (node.warm && this.keptWarm(node)) {
+                node.warm.expired.set(node, epoch);
+                return;
+            }
             this.suspend(node);
         });
+    }
+
+    /** True when `node` is one of the first `keep` idle powered nodes of its warm set. */
+    private keptWarm(node: SimNode): boolean {
+        const set = node.warm!;
+        if (set.keep >= set.nodes.length) return true;
+        let places = set.keep;
+        for (const n of set.nodes) {
+            if (n.power !== "up" || n.down || n.jobs.size > 0) continue;
+            if (n === node) return true;
+            if (--places <= 0) return false;
+        }
+        return false;
+    }
+
+    /** Suspends the kept nodes past their SuspendTime that are kept no longer. */
+    private rewarm(set: WarmSet): void {
+        for (const [n, epoch] of set.expired) {
+            if (n.epoch !== epoch || n.power !== "up" || n.jobs.size > 0) {
+                set.expired.delete(n);
+            } else if (!this.keptWarm(n)) {
+                set.expired.delete(n);
+                this.suspend(n);
+            }
+        }
     }
 
     private suspend(node: SimNode): void {

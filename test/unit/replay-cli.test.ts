@@ -141,8 +141,8 @@ pools:
             assert.match(r.stdout, new RegExp(`^${policy}\\s+\\d+\\.\\d`, "m"), policy);
         }
         assert.doesNotMatch(r.stdout, /^(original|naive)\s/m, "one-pool references are not run");
-        assert.match(r.stdout, /^compute\s+batch\s+8\s+0\s+16\s+600 s\s/m);
-        assert.match(r.stdout, /^big\s+big\s+32\s+0\s+4\s+600 s\s/m);
+        assert.match(r.stdout, /^compute\s+batch\s+8\s+0\s+16\s+600 s\s+0\s/m);
+        assert.match(r.stdout, /^big\s+big\s+32\s+0\s+4\s+600 s\s+0\s/m);
         assert.match(r.stdout, /^sweep of pool compute \(workers; partition batch;/m);
         assert.match(r.stdout, /^sweep of pool big \(pools\[0\]; partition big;/m);
         assert.match(r.stdout, /^ {2}pulumi config set --path 'workers\.max' \d+$/m);

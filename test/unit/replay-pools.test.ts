@@ -46,6 +46,7 @@ pools:
                 max: 16,
                 idleTimeout: 300,
                 partition: "batch",
+                minIdle: 0,
                 jobs: undefined,
             },
             {
@@ -56,6 +57,7 @@ pools:
                 max: 2,
                 idleTimeout: 300,
                 partition: "gpu",
+                minIdle: 0,
                 jobs: undefined,
             },
             {
@@ -66,18 +68,20 @@ pools:
                 max: 3,
                 idleTimeout: 300,
                 partition: "batch",
+                minIdle: 0,
                 jobs: undefined,
             },
         ]);
-        assert.deepEqual(file.warnings, []);
         assert.equal(file.launchTimeout, undefined);
-        // JSON is YAML too; minIdle is read past with a note.
+        // JSON is YAML too.
         const json = parsePoolsFile(
-            JSON.stringify({ workers: { coresPerNode: 2, minIdle: 1, launchTimeout: 600 } }),
+            JSON.stringify({
+                workers: { coresPerNode: 2, max: 4, minIdle: 1, launchTimeout: 600 },
+            }),
             "pools.json",
         );
         assert.equal(json.launchTimeout, 600);
-        assert.match(json.warnings[0]!, /^workers\.minIdle is not simulated/);
+        assert.equal(json.pools[0]!.minIdle, 1);
     });
 
     for (const [what, text, message] of [
@@ -102,6 +106,11 @@ pools:
             "two idle timeouts in one partition",
             "workers: {coresPerNode: 2, idleTimeout: 60}\npools: [{name: big, coresPerNode: 8, partition: batch, idleTimeout: 600}]",
             /pools\[0\]: idleTimeout 600 differs from workers's \(60\) in the same partition "batch"/,
+        ],
+        [
+            "more warm workers than burst workers",
+            "workers: {coresPerNode: 2, min: 1, max: 3, minIdle: 3}",
+            /workers: minIdle \(3\) is above its burst workers \(max - min = 2\)/,
         ],
         [
             "a selector with minCores above maxCores",
@@ -276,6 +285,38 @@ describe("replay: several pools in one cluster", () => {
         }
         assert.ok(Math.abs(r.nodeHours - cpu!.nodeHours - gpu!.nodeHours) < 1e-12);
         assert.equal(r.peakBusyNodes, 2);
+    });
+
+    it("warm workers (minIdle): Slurm keeps the first idle ones powered, suspends the rest", () => {
+        // A 4-core job at t=0 for 100 s on two 2-core nodes (30 s to boot), then a 2-core job at
+        // t=1000. Without warm workers both nodes are suspended 100 s after the first job and
+        // the second job waits for a boot; with minIdle 1, one node stays powered and the second
+        // job starts at once, on it; the other node is suspended as before.
+        const jobs: TraceJob[] = [
+            { id: "C", submit: 0, runtime: 100, processors: 4, partition: "batch" },
+            { id: "D", submit: 1000, runtime: 50, processors: 2, partition: "batch" },
+        ];
+        const run = (minIdle: number) => {
+            const pools: PoolShape[] = [
+                {
+                    name: "cpu",
+                    min: 0,
+                    max: 2,
+                    idleTimeout: 100,
+                    coresPerNode: 2,
+                    partition: "batch",
+                    minIdle,
+                },
+            ];
+            const shape = { ...pools[0]!, launchTimeout: 1200 };
+            return replay(jobs, "service", { shape, cloud: FIXED_CLOUD, seed: 1, pools });
+        };
+        const cold = run(0);
+        const warm = run(1);
+        assert.deepEqual([cold.waitMean, cold.launches], [30, 3]);
+        assert.deepEqual([warm.waitMean, warm.launches], [15, 2]);
+        assert.ok(warm.nodeHours > cold.nodeHours, "a warm worker is paid for while it waits");
+        assert.equal(run(2).launches, 2, "minIdle = max - min: every idle worker kept");
     });
 
     it("pools of one partition share its jobs: a job larger than one pool runs across both", () => {
