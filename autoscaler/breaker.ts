@@ -99,7 +99,7 @@ export function failedRecently(
     const backoff = state.backoffs[flavor];
     if (!backoff) return false;
     const at = backoff.at ?? backoff.until;
-    return at > now - windowMs && !(backoff.clearedAt !== undefined && backoff.clearedAt >= at);
+    return at > now - windowMs && !liftedSinceError(backoff);
 }
 
 /**
@@ -108,9 +108,7 @@ export function failedRecently(
  */
 export function unclearedBackoffs(state: PersistedState): PersistedState["backoffs"] {
     return Object.fromEntries(
-        Object.entries(state.backoffs).filter(
-            ([, b]) => b.clearedAt === undefined || b.clearedAt < (b.at ?? b.until),
-        ),
+        Object.entries(state.backoffs).filter(([, b]) => !liftedSinceError(b)),
     );
 }
 
@@ -122,6 +120,11 @@ export function backoffUntil(
 ): number | undefined {
     const backoff = state.backoffs[flavor];
     return backoff && backoff.until > now ? backoff.until : undefined;
+}
+
+/** True when a launch of the flavor succeeded after its last error ({@link clearBackoff}). */
+function liftedSinceError(backoff: PersistedState["backoffs"][string]): boolean {
+    return backoff.clearedAt !== undefined && backoff.clearedAt >= (backoff.at ?? backoff.until);
 }
 
 /**

@@ -119,11 +119,17 @@ async function main(argv: string[]): Promise<number> {
             `give exactly one trace file (got ${args.positionals.length})\n\n${USAGE}`,
         );
     }
+    const poolsFile = o.pools === undefined ? undefined : readPoolsFile(o.pools);
     const shape: WorkerShape = {
         min: int(o.min, "--min", DEFAULT_SHAPE.min, 0),
         max: int(o.max, "--max", DEFAULT_SHAPE.max, 1),
         idleTimeout: num(o["idle-timeout"], "--idle-timeout", DEFAULT_SHAPE.idleTimeout, 1),
-        launchTimeout: num(o["launch-timeout"], "--launch-timeout", DEFAULT_SHAPE.launchTimeout, 1),
+        launchTimeout: num(
+            o["launch-timeout"],
+            "--launch-timeout",
+            poolsFile?.launchTimeout ?? DEFAULT_SHAPE.launchTimeout,
+            1,
+        ),
         coresPerNode: int(o["cores-per-node"], "--cores-per-node", DEFAULT_SHAPE.coresPerNode, 1),
     };
     if (shape.min > shape.max) {
@@ -176,7 +182,6 @@ async function main(argv: string[]): Promise<number> {
     if (format !== undefined && !["swf", "sacct", "torque"].includes(format)) {
         throw new UsageError(`--format must be swf, sacct or torque (got "${format}")`);
     }
-    const poolsFile = o.pools === undefined ? undefined : readPoolsFile(o.pools);
     if (poolsFile) {
         const clash = [
             "min",
@@ -219,10 +224,7 @@ async function main(argv: string[]): Promise<number> {
         return replayPools({
             jobs,
             pools: poolsFile.pools,
-            launchTimeout:
-                o["launch-timeout"] === undefined
-                    ? (poolsFile.launchTimeout ?? shape.launchTimeout)
-                    : shape.launchTimeout,
+            launchTimeout: shape.launchTimeout,
             cloud,
             seed,
             sweepIdle: o["sweep-idle"]

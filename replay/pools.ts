@@ -28,6 +28,8 @@ export interface ReplayPool extends PoolShape {
     configPath: string;
     /** The jobs its partition takes besides those the trace puts in it. */
     jobs?: JobSelector;
+    /** Warm workers (0 when the file sets none). */
+    minIdle: number;
 }
 
 /** A pools file, read. */
@@ -164,7 +166,7 @@ export function parsePoolsFile(text: string, source: string): PoolsFile {
         names.set(pool.name, pool.configPath);
         if (pool.min > pool.max) {
             problems.push(`${pool.configPath}: min (${pool.min}) is above max (${pool.max})`);
-        } else if ((pool.minIdle ?? 0) > pool.max - pool.min) {
+        } else if (pool.minIdle > pool.max - pool.min) {
             problems.push(
                 `${pool.configPath}: minIdle (${pool.minIdle}) is above its burst workers (max - min = ${pool.max - pool.min})`,
             );

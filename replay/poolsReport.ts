@@ -6,7 +6,7 @@
  * point. The simulation is simulate.ts's; the file and the mapping are pools.ts's.
  */
 import { writeFileSync } from "node:fs";
-import type { CloudModel, PolicyResult, PoolResult, WorkerShape } from "./model";
+import type { CloudModel, PolicyResult, PoolResult, PoolShape, WorkerShape } from "./model";
 import { defaultThreads, replayBatch, type ReplayTask } from "./batch";
 import { foresight } from "./simulate";
 import { choose, defaultGrid, markPareto, type SweepPoint } from "./sweep";
@@ -166,7 +166,7 @@ export async function replayPools(run: PoolsRun): Promise<number> {
 }
 
 /** The simulation's view of a pool (without the file's bookkeeping). */
-function poolShape(pool: ReplayPool) {
+function poolShape(pool: ReplayPool): Required<PoolShape> {
     return {
         name: pool.name,
         min: pool.min,
@@ -174,7 +174,7 @@ function poolShape(pool: ReplayPool) {
         idleTimeout: pool.idleTimeout,
         coresPerNode: pool.coresPerNode,
         partition: pool.partition,
-        minIdle: pool.minIdle ?? 0,
+        minIdle: pool.minIdle,
     };
 }
 
@@ -183,10 +183,10 @@ function poolShape(pool: ReplayPool) {
  * its partition (Slurm keeps one per partition). A max below the pool's floor takes the floor.
  */
 function withPoint(
-    pools: ReadonlyArray<ReturnType<typeof poolShape>>,
+    pools: ReadonlyArray<Required<PoolShape>>,
     index: number,
     point: { max: number; idleTimeout: number },
-) {
+): Array<Required<PoolShape>> {
     const partition = pools[index]!.partition;
     return pools.map((p, i) => {
         const max = i === index ? Math.max(point.max, p.min) : p.max;
@@ -272,7 +272,7 @@ function poolTable(
                 String(pool.min),
                 String(pool.max),
                 `${pool.idleTimeout} s`,
-                String(pool.minIdle ?? 0),
+                String(pool.minIdle),
                 r.nodeHours.toFixed(1),
                 ratioText(r),
                 fixed[i]!.nodeHours.toFixed(1),

@@ -59,15 +59,12 @@ export class SimNova {
     private listing: ServerView[] | undefined;
     /** Minion IDs whose keys the master accepted. */
     readonly accepted = new Set<string>();
-    /** Server-seconds billed by servers already gone. */
-    private billedSeconds = 0;
-    /** Of those: from the create call until usable (or until deleted, if never usable). */
+    /** Of the server-seconds billed by servers already gone ({@link billedGoneOf}): from the create call until usable (or until deleted, if never usable). */
     private bootingSeconds = 0;
     /** Of those: from the delete call until gone. */
     private deletingSeconds = 0;
     /** Servers at once, at most. */
     peak = 0;
-    creates = 0;
     /** Per pool: servers now, at most, create calls, and server-seconds of servers gone. */
     private readonly live: number[];
     readonly peakOf: number[];
@@ -131,7 +128,6 @@ export class SimNova {
             this.accepted.add(minionId);
             return id;
         }
-        this.creates++;
         this.createsOf[group]!++;
         const boot = this.random.logNormal(this.cloud.bootMedian, this.cloud.bootP95);
         const fails = this.random.chance(this.cloud.failureRate);
@@ -172,7 +168,6 @@ export class SimNova {
             this.servers.delete(id);
             if (server.view.minionId) this.accepted.delete(server.view.minionId);
             const created = server.view.createdAt / 1000;
-            this.billedSeconds += this.clock.now - created;
             const group = this.groups.of(server.view.node!);
             this.live[group]!--;
             this.billedGoneOf[group]! += this.clock.now - created;
@@ -203,12 +198,12 @@ export class SimNova {
      * (Pulumi's floor, never deleted), billed up to `windowEnd` (the trace's last job end).
      */
     billed(windowEnd: number): number {
-        let total = this.billedSeconds;
-        for (const s of this.servers.values()) {
-            const until = s.view.pool === "static" ? windowEnd : this.clock.now;
-            total += Math.max(0, until - s.view.createdAt / 1000);
-        }
-        return total;
+        return this.billedOf(windowEnd).reduce((sum, seconds) => sum + seconds, 0);
+    }
+
+    /** Create calls made (servers that existed before the trace not counted). */
+    get creates(): number {
+        return this.createsOf.reduce((sum, n) => sum + n, 0);
     }
 
     /** {@link billed}, per pool. */

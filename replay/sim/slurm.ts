@@ -347,10 +347,8 @@ export class SimSlurm {
 
     /** Pending jobs in queue order (what `qstat` lists as queued). */
     queued(): readonly SimJob[] {
-        if (this.partitions.size <= 1) return this.defaultPartition.queue;
-        return [...this.partitions.values()]
-            .flatMap((part) => part.queue)
-            .sort((a, b) => (before(a, b) ? -1 : 1));
+        // Queue mode (the original allocator) replays one pool: one partition.
+        return this.defaultPartition.queue;
     }
 
     /** Jobs waiting or configuring. */
@@ -369,13 +367,6 @@ export class SimSlurm {
             (job.partition === undefined ? undefined : this.partitions.get(job.partition)) ??
             this.defaultPartition
         );
-    }
-
-    /** Cores of the nodes of the job's partition (all of them: powered up or not). */
-    coresFor(job: SimJob): number {
-        let cores = 0;
-        for (const node of this.partitionOf(job).nodes) cores += node.cpus;
-        return cores;
     }
 
     private enqueue(job: SimJob): void {
